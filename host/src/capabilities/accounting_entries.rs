@@ -1,0 +1,92 @@
+//! `accounting-entries-read`: search and get accounting entries (Pleo's expenses).
+
+use serde_json::{Map, Value, json};
+
+use super::{Caps, HostError, PageRequest, WitPage, checked_id, invalid, paged};
+use crate::bindings::pleo::plugin::accounting_entries_read::{
+    DateField, EntryFilter, Host, SortKey, Sorting,
+};
+use crate::pleo::ApiRequest;
+
+const SCOPE: &str = "accounting-entries:read";
+/// Pleo's documented maximum page size for accounting entries.
+const MAX_PAGE: u32 = 100;
+/// Pleo's documented maximum length of each id filter list.
+const MAX_IDS: usize = 100;
+
+impl Host for Caps {
+    async fn search_entries(
+        &mut self,
+        filter: EntryFilter,
+        sort: Option<Sorting>,
+        page: PageRequest,
+    ) -> Result<WitPage, HostError> {
+        self.require(SCOPE)?;
+        let mut req = ApiRequest::post("/v1/accounting-entries:search", search_body(filter)?)
+            .query("company_id", self.company_id.clone());
+        if let Some(sort) = sort {
+            let key = match sort.key {
+                SortKey::PerformedAt => "performedAt",
+                SortKey::SettledAt => "settledAt",
+                SortKey::Id => "id",
+                SortKey::BookkeepingDate => "bookkeepingDate",
+            };
+            let order = if sort.descending { "DESC" } else { "ASC" };
+            req = req.query("sorting_keys", key).query("sorting_order", order);
+        }
+        let req = paged(req, &page, MAX_PAGE)?;
+        self.page(req).await
+    }
+
+    async fn get_entry(&mut self, id: String, include_deleted: bool) -> Result<String, HostError> {
+        self.require(SCOPE)?;
+        let req = ApiRequest::get(format!("/v1/accounting-entries/{}", checked_id(&id)?))
+            .query("include_deleted", include_deleted.to_string());
+        self.object(req).await
+    }
+}
+
+/// Builds `AccountingEntryBaseSearchRequest` from the typed filter, refusing what Pleo would.
+fn search_body(filter: EntryFilter) -> Result<Value, HostError> {
+    let mut body = Map::new();
+    body.insert("includeDeleted".into(), json!(filter.include_deleted));
+    if let Some(range) = filter.date_range {
+        let (start, end) = match range.field {
+            DateField::PerformedAt => ("performedAtStart", "performedAtEnd"),
+            DateField::SettledAt => ("settledAtStart", "settledAtEnd"),
+            DateField::BookkeepingDate => ("bookkeepingDateStart", "bookkeepingDateEnd"),
+        };
+        for (name, value) in [(start, range.start), (end, range.end)] {
+            if let Some(value) = value {
+                if chrono::DateTime::parse_from_rfc3339(&value).is_err() {
+                    return Err(invalid(format!(
+                        "{name} `{value}` is not an RFC 3339 date-time"
+                    )));
+                }
+                body.insert(name.into(), json!(value));
+            }
+        }
+    }
+    let lists = [
+        ("employeeIds", filter.employee_ids, true),
+        ("accountIds", filter.account_ids, true),
+        ("families", filter.families, false),
+        ("status", filter.statuses, false),
+        ("transactionValueCurrencies", filter.currencies, false),
+    ];
+    for (name, values, are_ids) in lists {
+        if values.is_empty() {
+            continue;
+        }
+        if values.len() > MAX_IDS {
+            return Err(invalid(format!("{name} takes at most {MAX_IDS} values")));
+        }
+        if are_ids {
+            for id in &values {
+                checked_id(id)?;
+            }
+        }
+        body.insert(name.into(), json!(values));
+    }
+    Ok(Value::Object(body))
+}

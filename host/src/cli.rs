@@ -1,0 +1,258 @@
+//! The `pleo-host` command line: parses arguments, sets up logging and progress, prints the
+//! summary or the failure, and returns the exit code. The only module that writes to the
+//! terminal on purpose.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::capabilities::{Progress, ProgressSink};
+use crate::config::Config;
+use crate::error::{ExitCode, Failure};
+use crate::session::{RunOptions, RunReport, Session};
+
+#[derive(Parser)]
+#[command(
+    name = "pleo-host",
+    version,
+    about = "Run sandboxed WebAssembly plugins against the Pleo API; the key stays with the host."
+)]
+struct Cli {
+    /// More log output (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a plugin: a first-party name (spend-report), a name from pleo.toml, or a .wasm path.
+    Run {
+        plugin: String,
+        /// Config file (default: ./pleo.toml if present, else the mock with built-in defaults).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Output folder, preopened as /out for the plugin (default: out/<plugin>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A parameter for the plugin, `name=value`; repeatable; overrides pleo.toml.
+        #[arg(long = "param", short = 'p', value_parser = parse_param)]
+        params: Vec<(String, String)>,
+    },
+    /// Serve the mock Pleo API on 127.0.0.1 for exploring it with curl.
+    MockApi {
+        #[arg(long, default_value_t = 8484)]
+        port: u16,
+        /// Seed of the generated company data.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not name=value")),
+    }
+}
+
+/// Entry point of the binary; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::Usage as i32
+            } else {
+                0
+            };
+        }
+    };
+    init_logging(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            return report_failure(&Failure::new(
+                ExitCode::Internal,
+                format!("cannot start tokio: {e}"),
+            ));
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run {
+                plugin,
+                config,
+                out,
+                params,
+            } => run(&plugin, config.as_deref(), out, params).await,
+            Command::MockApi { port, seed } => mock_api(port, seed).await,
+        }
+    });
+    match result {
+        Ok(()) => 0,
+        Err(failure) => report_failure(&failure),
+    }
+}
+
+async fn run(
+    plugin: &str,
+    config: Option<&Path>,
+    out: Option<PathBuf>,
+    params: Vec<(String, String)>,
+) -> Result<(), Failure> {
+    let config = load_config(config)?;
+    let session = Session::open(config).await?;
+    let (progress, bar) = progress_sink();
+    let options = RunOptions {
+        out_dir: out,
+        params: params.into_iter().collect::<BTreeMap<_, _>>(),
+        progress: Some(progress),
+    };
+    let result = session.run(plugin, options).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    print_report(&result?);
+    Ok(())
+}
+
+async fn mock_api(port: u16, seed: Option<u64>) -> Result<(), Failure> {
+    let mut config = crate::mock::MockConfig::default();
+    if let Some(seed) = seed {
+        config.seed = seed;
+    }
+    let key = config.api_key.clone();
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let server = crate::mock::MockServer::start(bind, config)
+        .await
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::Usage,
+                format!("cannot listen on 127.0.0.1:{port}: {e}"),
+            )
+            .hint("pick another --port")
+        })?;
+    println!("mock Pleo API listening on {}", server.base_url());
+    println!(
+        "try: curl -u '{key}:' {}/v2/employees?limit=2",
+        server.base_url()
+    );
+    println!("press Ctrl-C to stop");
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| Failure::new(ExitCode::Internal, format!("cannot wait for Ctrl-C: {e}")))?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// `--config F` must exist; without it `./pleo.toml` is used if present, else defaults.
+fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
+    let config_failure =
+        |e: crate::config::ConfigError| Failure::new(ExitCode::Config, e.to_string());
+    match path {
+        Some(path) => Config::load(path)
+            .map_err(|e| config_failure(e).hint("check the path given with --config")),
+        None if Path::new("pleo.toml").is_file() => Config::load(Path::new("pleo.toml"))
+            .map_err(|e| config_failure(e).hint("see README: Configuration")),
+        None => Ok(Config::default()),
+    }
+}
+
+/// A progress bar on a terminal, plain lines otherwise.
+fn progress_sink() -> (ProgressSink, Option<ProgressBar>) {
+    if std::io::stderr().is_terminal() {
+        let bar = ProgressBar::new_spinner();
+        let style = ProgressStyle::with_template("{spinner} {prefix} [{bar:30}] {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        bar.set_style(style);
+        let shown = bar.clone();
+        let sink: ProgressSink = Arc::new(move |p: &Progress| {
+            shown.set_prefix(p.plugin.clone());
+            if let Some(total) = p.total {
+                shown.set_length(total);
+            }
+            shown.set_position(p.done);
+            shown.set_message(p.message.clone());
+        });
+        (sink, Some(bar))
+    } else {
+        // Plain lines, but not more than one per distinct message to keep logs readable.
+        let last = Mutex::new(String::new());
+        let sink: ProgressSink = Arc::new(move |p: &Progress| {
+            let line = match p.total {
+                Some(total) => format!("{}: {}/{} {}", p.plugin, p.done, total, p.message),
+                None => format!("{}: {} {}", p.plugin, p.done, p.message),
+            };
+            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
+            if *last != line {
+                eprintln!("{line}");
+                *last = line;
+            }
+        });
+        (sink, None)
+    }
+}
+
+fn print_report(report: &RunReport) {
+    println!(
+        "{} finished in {:.2}s ({} Pleo API calls)",
+        report.plugin,
+        report.elapsed.as_secs_f64(),
+        report.api_calls
+    );
+    for line in report.summary.lines() {
+        println!("  {line}");
+    }
+    if report.files.is_empty() {
+        println!("no files written to {}", report.out_dir.display());
+    } else {
+        println!("files written:");
+        for file in &report.files {
+            let path = report.out_dir.join(&file.path);
+            if file.is_link {
+                println!("  {} (symbolic link, not followed)", path.display());
+            } else {
+                println!("  {} ({} bytes)", path.display(), file.bytes);
+            }
+        }
+    }
+}
+
+fn report_failure(failure: &Failure) -> i32 {
+    eprintln!("error: {}", failure.message);
+    if let Some(hint) = &failure.hint {
+        eprintln!("  hint: {hint}");
+    }
+    failure.code as i32
+}
+
+fn init_logging(verbose: u8, quiet: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,plugin=info",
+        (false, 1) => "debug,hyper=info,reqwest=info,cranelift=info,wasmtime=info",
+        _ => "trace",
+    };
+    let filter =
+        EnvFilter::try_from_env("PLEO_HOST_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,56 @@
+//! How a command ends: a documented exit code, a one-line cause and an optional hint.
+
+use std::fmt;
+
+/// Exit codes of `pleo-host`. Documented in README.md; scripts may rely on them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitCode {
+    Success = 0,
+    /// The plugin returned an error, panicked or exited.
+    PluginFailed = 1,
+    /// Bad command line or unknown plugin name.
+    Usage = 2,
+    /// Broken or missing config file, or a rule of it violated.
+    Config = 3,
+    /// No usable key: missing source, unreadable file, refused by Pleo.
+    Credential = 4,
+    /// The plugin cannot run: not a component, wrong WIT version, scopes not granted.
+    Rejected = 5,
+    /// A limit ended the run: memory, CPU, wall clock, API calls, output size.
+    Limit = 6,
+    /// The run ended on an error from the Pleo API or the network to it.
+    PleoApi = 7,
+    /// A fault of the host itself.
+    Internal = 70,
+}
+
+/// A failed command, ready to print. Never contains the key (messages are redacted at source).
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub code: ExitCode,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Failure {
+    pub fn new(code: ExitCode, message: impl Into<String>) -> Failure {
+        Failure {
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Failure {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}

@@ -1,0 +1,16 @@
+//! pleo-host runs sandboxed WebAssembly plugins against the Pleo API while holding the API key
+//! itself. Data flows one way: config -> credential -> client -> capabilities -> plugin.
+
+pub mod bindings;
+pub mod capabilities;
+pub mod cli;
+pub mod config;
+pub mod credential;
+pub mod error;
+pub mod first_party;
+pub mod mock;
+pub mod output;
+pub mod pleo;
+pub mod runtime;
+pub mod scopes;
+pub mod session;

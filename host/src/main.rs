@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(pleo_host::cli::main());
+}

@@ -1,0 +1,464 @@
+//! The WebAssembly side: one engine, a compile cache on disk, the WASI sandbox and the limits of
+//! a run. The runtime knows nothing of Pleo: host capabilities live in the store as `C` and are
+//! linked by the caller.
+
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{
+    Config as EngineConfig, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap,
+    UpdateDeadline,
+};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::config::Limits;
+
+/// How often the epoch advances; the CPU budget is counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Bytes of stdout and of stderr kept per run (the plugin's prints go to the host log).
+const STDIO_CAPACITY: usize = 1 << 20;
+
+/// A plugin file that cannot be run. One-line messages.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0} is not a WebAssembly file")]
+    NotWasm(String),
+    #[error(
+        "{0} is a core WebAssembly module, not a component; build it for wasm32-wasip2 (or wrap it with `wasm-tools component new`)"
+    )]
+    CoreModule(String),
+    #[error("{0} is not a valid component: {1}")]
+    Invalid(String, String),
+}
+
+/// Why a run did not produce the plugin's own answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("limit exceeded: {0}")]
+    Limit(#[from] LimitExceeded),
+    #[error("plugin crashed: {0}")]
+    Trap(String),
+    #[error("plugin exited with status {0}")]
+    Exit(i32),
+    #[error("plugin could not be started: {0}")]
+    Instantiate(String),
+    /// A host call ended the run on purpose (e.g. a capability refused to continue).
+    #[error("{0}")]
+    Host(String),
+}
+
+/// The limits a run can hit, each with its own message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitExceeded {
+    #[error("memory limit of {} MiB reached", .0 >> 20)]
+    Memory(u64),
+    #[error("CPU budget of {0:?} used up")]
+    Cpu(Duration),
+    #[error("wall-clock timeout of {0:?} reached")]
+    WallClock(Duration),
+    #[error("API call budget of {0} calls used up")]
+    ApiCalls(u64),
+    #[error("output limit of {} MiB exceeded ({} bytes written)", .limit >> 20, .written)]
+    Output { limit: u64, written: u64 },
+}
+
+/// A compiled plugin and what it imports.
+pub struct LoadedPlugin {
+    pub name: String,
+    /// Hex SHA-256 of the `.wasm` bytes.
+    pub sha256: String,
+    pub component: Component,
+    /// Fully qualified import names, e.g. `pleo:plugin/users-read@0.1.0`.
+    pub imports: Vec<String>,
+}
+
+/// Store data of one run: the WASI context, the limiter and the caller's capabilities.
+pub struct RunState<C> {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    limiter: Limiter,
+    pub caps: C,
+}
+
+impl<C: Send> WasiView for RunState<C> {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// What a run may touch and use.
+#[derive(Debug, Clone)]
+pub struct Sandbox {
+    /// Host folder preopened read-write as `/out`.
+    pub out_dir: PathBuf,
+    pub limits: Limits,
+}
+
+/// Everything a run leaves behind: the plugin's answer (or why there is none), its output
+/// streams and the capabilities it used (to read counters from).
+pub struct RunOutcome<C> {
+    /// `Ok(Ok(summary))` or `Ok(Err(cause))` as the plugin said it; `Err` if the run was cut short.
+    pub result: Result<Result<String, String>, RunError>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub elapsed: Duration,
+    pub caps: C,
+}
+
+pub struct Runtime {
+    engine: Engine,
+    cache: Option<ComponentCache>,
+}
+
+impl Runtime {
+    /// One engine per process; `cache_dir` keeps compiled components between processes.
+    pub fn new(cache_dir: Option<&Path>) -> wasmtime::Result<Runtime> {
+        let mut config = EngineConfig::new();
+        config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(1 << 20);
+        config.async_stack_size(2 << 20);
+        let engine = Engine::new(&config)?;
+        spawn_epoch_ticker(&engine);
+        // A cache folder that cannot be created only costs speed: compile every time.
+        let cache = cache_dir.and_then(|dir| match ComponentCache::new(&engine, dir) {
+            Ok(cache) => Some(cache),
+            Err(e) => {
+                tracing::warn!("compile cache disabled: {}: {e}", dir.display());
+                None
+            }
+        });
+        Ok(Runtime { engine, cache })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// A linker with WASI p2 (sockets linked but every use denied by the context).
+    pub fn base_linker<C: Send + 'static>(&self) -> wasmtime::Result<Linker<RunState<C>>> {
+        let mut linker = Linker::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        Ok(linker)
+    }
+
+    /// Checks the bytes are a component and compiles them (or loads the cached compilation).
+    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<LoadedPlugin, LoadError> {
+        if !wasm.starts_with(b"\0asm") || wasm.len() < 8 {
+            return Err(LoadError::NotWasm(name.into()));
+        }
+        if wasm[4..8] == [1, 0, 0, 0] {
+            return Err(LoadError::CoreModule(name.into()));
+        }
+        let compile = || -> wasmtime::Result<Component> {
+            match &self.cache {
+                Some(cache) => cache.load(&self.engine, wasm),
+                None => Component::new(&self.engine, wasm),
+            }
+        };
+        let component = compile()
+            .map_err(|e| LoadError::Invalid(name.into(), first_line(&format!("{e:#}"))))?;
+        let imports = component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        Ok(LoadedPlugin {
+            name: name.into(),
+            sha256: hex::encode(Sha256::digest(wasm)),
+            component,
+            imports,
+        })
+    }
+
+    /// Instantiates the plugin in a fresh store and calls its `run`, within the limits.
+    pub async fn run<C: Send + 'static>(
+        &self,
+        pre: &crate::bindings::PluginPre<RunState<C>>,
+        caps: C,
+        sandbox: &Sandbox,
+    ) -> RunOutcome<C> {
+        let limits = sandbox.limits;
+        let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
+        let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
+        let wasi = WasiCtxBuilder::new()
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            // No network at all: denied by default since wasmtime 48, stated here on purpose.
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }))
+            .preopened_dir(&sandbox.out_dir, "/out", FsPerms::ReadWrite)
+            .map(|builder| builder.build());
+        let wasi = match wasi {
+            Ok(wasi) => wasi,
+            Err(e) => {
+                return RunOutcome {
+                    result: Err(RunError::Instantiate(format!(
+                        "cannot open output folder: {e}"
+                    ))),
+                    stdout: Vec::new(),
+                    stderr: Vec::new(),
+                    elapsed: Duration::ZERO,
+                    caps,
+                };
+            }
+        };
+        let memory_bytes = usize::try_from(limits.memory_bytes).unwrap_or(usize::MAX);
+        let limiter = Limiter {
+            inner: StoreLimitsBuilder::new()
+                .memory_size(memory_bytes)
+                .instances(64)
+                .tables(64)
+                .memories(8)
+                .table_elements(1 << 20)
+                .build(),
+            memory_denied: false,
+        };
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(10_000);
+        let mut store = Store::new(
+            &self.engine,
+            RunState {
+                wasi,
+                table,
+                limiter,
+                caps,
+            },
+        );
+        store.limiter(|s| &mut s.limiter);
+        // Largest argument list a plugin may hand to one host call.
+        store.set_hostcall_fuel(16 << 20);
+
+        // CPU budget in epoch ticks during which this store ran wasm. Yielding on every tick
+        // lets tokio run other tasks and lets the wall-clock timeout fire.
+        let budget_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        let mut used_ticks = 0u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            used_ticks += 1;
+            if used_ticks >= budget_ticks {
+                Err(wasmtime::Error::new(LimitExceeded::Cpu(limits.cpu)))
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+
+        let started = Instant::now();
+        let call = async {
+            let instance = pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(|e| (true, e))?;
+            instance.call_run(&mut store).await.map_err(|e| (false, e))
+        };
+        let outcome = tokio::time::timeout(limits.wall, call).await;
+        let elapsed = started.elapsed();
+        let result = match outcome {
+            Err(_) => Err(RunError::Limit(LimitExceeded::WallClock(limits.wall))),
+            Ok(Err((instantiating, e))) => {
+                let memory_denied = store.data().limiter.memory_denied;
+                Err(classify(
+                    e,
+                    instantiating,
+                    memory_denied,
+                    &limits,
+                    &stderr.contents(),
+                ))
+            }
+            Ok(Ok(result)) => Ok(result),
+        };
+        RunOutcome {
+            result,
+            stdout: stdout.contents().to_vec(),
+            stderr: stderr.contents().to_vec(),
+            elapsed,
+            caps: store.into_data().caps,
+        }
+    }
+}
+
+/// Maps a wasmtime error to the cause an operator understands.
+fn classify(
+    err: wasmtime::Error,
+    instantiating: bool,
+    memory_denied: bool,
+    limits: &Limits,
+    stderr: &[u8],
+) -> RunError {
+    if let Some(limit) = err.downcast_ref::<LimitExceeded>() {
+        return RunError::Limit(limit.clone());
+    }
+    // A Rust guest whose allocation is refused aborts with `unreachable`; the limiter saw why.
+    if memory_denied {
+        return RunError::Limit(LimitExceeded::Memory(limits.memory_bytes));
+    }
+    if let Some(exit) = err.downcast_ref::<I32Exit>() {
+        return RunError::Exit(exit.0);
+    }
+    if let Some(host) = err.downcast_ref::<HostTrap>() {
+        return RunError::Host(host.0.clone());
+    }
+    if instantiating {
+        return RunError::Instantiate(first_line(&format!("{err:#}")));
+    }
+    let cause = match err.downcast_ref::<Trap>() {
+        Some(trap) => trap.to_string(),
+        None => first_line(&format!("{err:#}")),
+    };
+    // The panic message (if any) is the most useful part of stderr.
+    let stderr = String::from_utf8_lossy(stderr);
+    match stderr.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(last) => RunError::Trap(format!("{cause} ({})", last.trim())),
+        None => RunError::Trap(cause),
+    }
+}
+
+/// An error a host function raises to end the run with a message (not a limit).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct HostTrap(pub String);
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or_default().trim().to_owned()
+}
+
+/// `StoreLimits` plus a flag recording that a memory growth was refused.
+struct Limiter {
+    inner: StoreLimits,
+    memory_denied: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let ok = self.inner.memory_growing(current, desired, maximum)?;
+        self.memory_denied |= !ok;
+        Ok(ok)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+/// Advances the engine's epoch from an OS thread, so it ticks even when every tokio worker is
+/// busy running wasm. Holds a weak reference and ends with the engine.
+fn spawn_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    let spawned = std::thread::Builder::new()
+        .name("wasm-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start the epoch thread, CPU limits will not work: {e}");
+    }
+}
+
+/// Compiled components on disk, keyed by the engine's compatibility hash and the wasm's SHA-256,
+/// so a changed engine or plugin never loads a stale compilation.
+struct ComponentCache {
+    dir: PathBuf,
+    engine_key: [u8; 32],
+}
+
+/// Feeds `Engine::precompile_compatibility_hash` (which only implements `Hash`) into SHA-256.
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        unreachable!("only used through Hash::hash")
+    }
+}
+
+impl ComponentCache {
+    fn new(engine: &Engine, dir: &Path) -> std::io::Result<ComponentCache> {
+        std::fs::create_dir_all(dir)?;
+        let mut hasher = ShaHasher(Sha256::new());
+        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+        hasher.write(concat!("pleo-host-", env!("CARGO_PKG_VERSION")).as_bytes());
+        Ok(ComponentCache {
+            dir: dir.to_owned(),
+            engine_key: hasher.0.finalize().into(),
+        })
+    }
+
+    fn path_for(&self, wasm: &[u8]) -> PathBuf {
+        let mut h = Sha256::new();
+        h.update(self.engine_key);
+        h.update(Sha256::digest(wasm));
+        self.dir
+            .join(format!("{}.cwasm", hex::encode(h.finalize())))
+    }
+
+    fn load(&self, engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Component> {
+        let path = self.path_for(wasm);
+        if path.exists() {
+            // SAFETY: files in the cache folder are written only by this host (below), from
+            // wasm it compiled itself, published by an atomic rename and never modified.
+            match unsafe { Component::deserialize_file(engine, &path) } {
+                Ok(component) => return Ok(component),
+                Err(e) => {
+                    tracing::debug!("recompiling: cached {} unusable: {e}", path.display());
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        let compiled = engine.precompile_component(wasm)?;
+        // Unique temp name: two processes compiling the same plugin never share a file.
+        let tmp = path.with_extension(format!(
+            "tmp.{}.{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        let published = std::fs::write(&tmp, &compiled).and_then(|_| std::fs::rename(&tmp, &path));
+        match published {
+            // SAFETY: as above; this file was just written from our own compilation.
+            Ok(()) => unsafe { Component::deserialize_file(engine, &path) },
+            Err(e) => {
+                tracing::debug!("compile cache not written: {e}");
+                let _ = std::fs::remove_file(&tmp);
+                // SAFETY: `compiled` came from `precompile_component` on this engine just now.
+                unsafe { Component::deserialize(engine, &compiled) }
+            }
+        }
+    }
+}

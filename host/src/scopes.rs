@@ -1,0 +1,75 @@
+//! The one table that maps WIT interfaces to Pleo scopes. A plugin's imports are its permission
+//! request: each Pleo interface is gated by exactly one scope. Correct a scope name here and
+//! everything (refusal messages, call-time checks, config validation) follows.
+
+use std::collections::BTreeSet;
+
+/// WIT package every plugin interface belongs to, and the version this host implements.
+pub const WIT_PACKAGE: &str = "pleo:plugin";
+pub const WIT_VERSION: &str = "0.1.0";
+
+/// `(interface, scope)`: the Pleo API interfaces and the scope each one needs.
+pub const INTERFACE_SCOPES: &[(&str, &str)] = &[
+    ("users-read", "users:read"),
+    ("accounting-entries-read", "accounting-entries:read"),
+];
+
+/// Scopes a key may carry that no interface uses yet; accepted in config so an operator can
+/// write a grant once and keep it when later interfaces arrive.
+const OTHER_SCOPES: &[&str] = &[
+    "companies:read",
+    "export-jobs:read",
+    "export-jobs:write",
+    "export-items:read",
+    "vendors:read",
+    "vendors:write",
+    "accounts:read",
+    "accounts:write",
+    "tag-groups:read",
+    "tag-groups:write",
+    "tax-codes:read",
+    "tax-codes:write",
+];
+
+/// Host services every plugin may import without a grant.
+pub const HOST_SERVICES: &[&str] = &["log", "progress", "params"];
+
+/// The scope gating a Pleo interface, by its bare name (`users-read`).
+pub fn scope_of(interface: &str) -> Option<&'static str> {
+    INTERFACE_SCOPES
+        .iter()
+        .find(|(i, _)| *i == interface)
+        .map(|(_, s)| *s)
+}
+
+pub fn is_known(scope: &str) -> bool {
+    INTERFACE_SCOPES.iter().any(|(_, s)| *s == scope) || OTHER_SCOPES.contains(&scope)
+}
+
+pub fn known() -> Vec<&'static str> {
+    let mut all: BTreeSet<&str> = OTHER_SCOPES.iter().copied().collect();
+    all.extend(INTERFACE_SCOPES.iter().map(|(_, s)| *s));
+    all.into_iter().collect()
+}
+
+/// A scope set, kept sorted so messages and comparisons are stable.
+pub type ScopeSet = BTreeSet<String>;
+
+/// Parses a space-separated scope string as `/v1/introspect` returns it.
+pub fn parse_list(s: &str) -> ScopeSet {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_interface_scope_is_known_and_unique() {
+        let scopes: BTreeSet<_> = INTERFACE_SCOPES.iter().map(|(_, s)| s).collect();
+        assert_eq!(scopes.len(), INTERFACE_SCOPES.len());
+        assert!(INTERFACE_SCOPES.iter().all(|(_, s)| is_known(s)));
+        assert_eq!(scope_of("users-read"), Some("users:read"));
+        assert_eq!(scope_of("log"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Typed Pleo objects, decoded from the JSON the host passes through unchanged.
+//!
+//! Field names follow Pleo's OpenAPI documents (`ExternalEmployeeResponseModel` of the
+//! employees API, `AccountingEntryV1` of the accounting-entries API). Fields Pleo documents as
+//! required are plain fields; the others are `Option`s (lists default to empty). Unknown fields
+//! are ignored, and enum-like fields (`status`, `family`, ...) stay strings so that values Pleo
+//! adds later still decode. A plugin that needs a field not modelled here can decode pages into
+//! its own struct: [`crate::pages`] works with any `DeserializeOwned` type.
+
+use serde::Deserialize;
+
+use crate::Money;
+
+/// An employee (`GET /v2/employees`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Employee {
+    pub id: String,
+    pub company_id: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// External ID of the employee.
+    pub code: Option<String>,
+    pub job_title: Option<String>,
+    pub phone: Option<String>,
+}
+
+impl Employee {
+    /// `first last`, or whichever of the two is not empty.
+    pub fn full_name(&self) -> String {
+        let (first, last) = (self.first_name.trim(), self.last_name.trim());
+        match (first.is_empty(), last.is_empty()) {
+            (false, false) => format!("{first} {last}"),
+            (false, true) => first.to_owned(),
+            _ => last.to_owned(),
+        }
+    }
+}
+
+/// An accounting entry: an expense, invoice, reimbursement, ... (`POST
+/// /v1/accounting-entries:search`). Split items and attendees are not modelled.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountingEntry {
+    pub id: String,
+    pub company_id: String,
+    /// RFC 3339 timestamps, as Pleo sends them.
+    pub created_at: String,
+    pub updated_at: String,
+    pub performed_at: String,
+    /// e.g. `CARD_PURCHASE`, `OUT_OF_POCKET`, `BILL_INVOICE`.
+    pub family: String,
+    pub sub_family: Option<String>,
+    /// `DRAFT`, `PENDING`, `COMPLETED`, `COMPLETED_EXTERNALLY`, `CANCELLED`, `REJECTED`, `ERROR`.
+    pub status: String,
+    pub export_status: String,
+    pub review_status: String,
+    /// The amount in the currency the payment was made in.
+    pub transaction_value: Money,
+    /// The amount debited or credited from the company's Pleo wallet, fees included.
+    pub total_bill_value: Option<Money>,
+    pub employee_id: Option<String>,
+    pub team_id: Option<String>,
+    pub account_id: Option<String>,
+    pub account_code: Option<String>,
+    pub tax_code_id: Option<String>,
+    pub bookkeeping_date: Option<String>,
+    pub settled_at: Option<String>,
+    /// Set when the entry is deleted (only returned when deleted entries are asked for).
+    pub deleted_at: Option<String>,
+    pub note: Option<String>,
+    pub foreign_extension_id: Option<String>,
+    #[serde(default)]
+    pub receipt_ids: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<EntryTag>,
+}
+
+impl AccountingEntry {
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+/// A tag on an accounting entry.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EntryTag {
+    pub tag_group_id: String,
+    pub tag_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_pleo_json() {
+        let employee: Employee = serde_json::from_str(
+            r#"{"id":"e1","companyId":"c1","email":"ana@example.com","firstName":"Ana",
+                "lastName":"Lind","code":null,"unknown":{"x":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(employee.full_name(), "Ana Lind");
+        assert_eq!(employee.code, None);
+
+        let entry: AccountingEntry = serde_json::from_str(
+            r#"{"id":"a1","companyId":"c1","createdAt":"2025-01-02T10:00:00Z",
+                "updatedAt":"2025-01-02T10:00:00Z","performedAt":"2025-01-01T09:00:00Z",
+                "family":"CARD_PURCHASE","status":"COMPLETED","exportStatus":"NOT_EXPORTED",
+                "reviewStatus":"NOT_SET","receiptIds":[],"tags":[{"tagGroupId":"g"}],
+                "splitItems":[],"attendees":[],
+                "transactionValue":{"currency":"EUR","minors":-1250},
+                "employeeId":"e1","deletedAt":null,"supplier":{"cif":"x"}}"#,
+        )
+        .unwrap();
+        assert_eq!(entry.transaction_value.minors, -1250);
+        assert_eq!(entry.employee_id.as_deref(), Some("e1"));
+        assert!(!entry.is_deleted());
+        assert_eq!(entry.tags[0].tag_id, None);
+    }
+}

@@ -1,0 +1,205 @@
+//! Cursor paging over any list operation of the Pleo interfaces.
+
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+
+use crate::{Error, Page, PageRequest, PleoError};
+
+/// Pages through a list operation: `fetch` is called with `after` = the previous page's
+/// `next-cursor` until a page has none. Each page's `data` is decoded as a JSON array of `T`.
+///
+/// Iterating yields one `Vec<T>` per page (see [`Pages::total`] and [`Pages::seen`] for
+/// progress); [`Pages::items`] yields the items one by one. After an error the iteration ends;
+/// a page whose `next-cursor` is the cursor it was asked with is an error, not an endless loop.
+///
+/// ```ignore
+/// let query = users_read::EmployeeQuery { email: None, code: None };
+/// for employee in pages::<Employee, _>(100, |page| users_read::list_employees(&query, page)).items() {
+///     let employee = employee?;
+/// }
+/// ```
+pub fn pages<T, F>(page_size: u32, fetch: F) -> Pages<T, F>
+where
+    T: DeserializeOwned,
+    F: FnMut(&PageRequest) -> Result<Page, PleoError>,
+{
+    Pages {
+        fetch,
+        page_size,
+        next: Some(None),
+        total: None,
+        seen: 0,
+        _item: PhantomData,
+    }
+}
+
+/// Iterator over the pages of a list operation; see [`pages`].
+pub struct Pages<T, F> {
+    fetch: F,
+    page_size: u32,
+    /// `None`: done. `Some(cursor)`: the `after` of the next request.
+    next: Option<Option<String>>,
+    total: Option<u64>,
+    seen: u64,
+    _item: PhantomData<fn() -> T>,
+}
+
+impl<T, F> Pages<T, F> {
+    /// The total number of objects, as last reported by a page (if the operation reports it).
+    pub fn total(&self) -> Option<u64> {
+        self.total
+    }
+
+    /// How many objects the pages fetched so far held.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// The same operation, one item at a time.
+    pub fn items(self) -> Items<T, F> {
+        Items {
+            pages: self,
+            buffer: Vec::new().into_iter(),
+        }
+    }
+}
+
+impl<T, F> Iterator for Pages<T, F>
+where
+    T: DeserializeOwned,
+    F: FnMut(&PageRequest) -> Result<Page, PleoError>,
+{
+    type Item = Result<Vec<T>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let after = self.next.take()?;
+        let request = PageRequest {
+            after: after.clone(),
+            limit: Some(self.page_size),
+        };
+        let page = match (self.fetch)(&request) {
+            Ok(page) => page,
+            Err(e) => return Some(Err(e.into())),
+        };
+        let items: Vec<T> = match serde_json::from_str(&page.data) {
+            Ok(items) => items,
+            Err(e) => return Some(Err(e.into())),
+        };
+        if page.next_cursor.is_some() && page.next_cursor == after {
+            // Asking again would return this page again, forever.
+            return Some(Err(Error::CursorRepeated(after.unwrap_or_default())));
+        }
+        self.seen += items.len() as u64;
+        self.total = page.total.or(self.total);
+        self.next = page.next_cursor.map(Some);
+        Some(Ok(items))
+    }
+}
+
+/// Iterator over the items of a list operation; see [`Pages::items`].
+pub struct Items<T, F> {
+    pages: Pages<T, F>,
+    buffer: std::vec::IntoIter<T>,
+}
+
+impl<T, F> Items<T, F> {
+    /// See [`Pages::total`].
+    pub fn total(&self) -> Option<u64> {
+        self.pages.total()
+    }
+}
+
+impl<T, F> Iterator for Items<T, F>
+where
+    T: DeserializeOwned,
+    F: FnMut(&PageRequest) -> Result<Page, PleoError>,
+{
+    type Item = Result<T, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.buffer.next() {
+                return Some(Ok(item));
+            }
+            match self.pages.next()? {
+                Ok(items) => self.buffer = items.into_iter(),
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A list of `n` numbers served `per_page` at a time, with cursors `c<offset>`.
+    fn server(n: u32, per_page: usize) -> impl FnMut(&PageRequest) -> Result<Page, PleoError> {
+        move |req| {
+            let start: usize = match &req.after {
+                None => 0,
+                Some(c) => c[1..].parse().unwrap(),
+            };
+            assert_eq!(req.limit, Some(100));
+            let all: Vec<u32> = (0..n).collect();
+            let end = (start + per_page).min(all.len());
+            Ok(Page {
+                data: serde_json::to_string(&all[start..end]).unwrap(),
+                next_cursor: (end < all.len()).then(|| format!("c{end}")),
+                total: Some(n as u64),
+            })
+        }
+    }
+
+    #[test]
+    fn pages_until_no_cursor() {
+        let mut pages = pages::<u32, _>(100, server(7, 3));
+        assert_eq!(pages.next().unwrap().unwrap(), vec![0, 1, 2]);
+        assert_eq!((pages.seen(), pages.total()), (3, Some(7)));
+        assert_eq!(pages.next().unwrap().unwrap(), vec![3, 4, 5]);
+        assert_eq!(pages.next().unwrap().unwrap(), vec![6]);
+        assert!(pages.next().is_none());
+        let items: Vec<u32> = super::pages(100, server(7, 3))
+            .items()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(items, (0..7).collect::<Vec<_>>());
+        assert_eq!(super::pages::<u32, _>(100, server(0, 3)).items().count(), 0);
+    }
+
+    #[test]
+    fn stops_after_errors_and_stuck_cursors() {
+        let mut calls = 0;
+        let failing = |_: &PageRequest| {
+            calls += 1;
+            Err(PleoError::RateLimited(1))
+        };
+        let results: Vec<_> = pages::<u32, _>(100, failing).items().collect();
+        assert!(matches!(
+            results[..],
+            [Err(Error::Pleo(PleoError::RateLimited(1)))]
+        ));
+        assert_eq!(calls, 1);
+
+        let stuck = |_: &PageRequest| {
+            Ok(Page {
+                data: "[1]".into(),
+                next_cursor: Some("same".into()),
+                total: None,
+            })
+        };
+        let results: Vec<_> = pages::<u32, _>(100, stuck).items().collect();
+        assert!(matches!(&results[..], [Ok(1), Err(Error::CursorRepeated(c))] if c == "same"));
+
+        let garbage = |_: &PageRequest| {
+            Ok(Page {
+                data: "{".into(),
+                next_cursor: None,
+                total: None,
+            })
+        };
+        let results: Vec<_> = pages::<u32, _>(100, garbage).collect();
+        assert!(matches!(results[..], [Err(Error::Decode(_))]));
+    }
+}

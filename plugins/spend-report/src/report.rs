@@ -1,0 +1,355 @@
+//! The report's pure logic: period, spend rule, aggregation and output formats. No host calls,
+//! so all of it is unit-tested on the native target.
+
+use std::collections::BTreeMap;
+
+use pleo_plugin::money::{exponent, format_minor_units, format_minor_units_grouped};
+use pleo_plugin::{AccountingEntry, Date, Employee, utc_date};
+
+/// The inclusive range of UTC calendar days the report covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub from: Date,
+    pub to: Date,
+}
+
+impl Period {
+    /// `to` defaults to `today`, `from` to the first day of the month 11 months before `to`'s
+    /// month: twelve monthly buckets, the last one possibly partial.
+    pub fn new(from: Option<Date>, to: Option<Date>, today: Date) -> Result<Period, String> {
+        let to = to.unwrap_or(today);
+        let from = from.unwrap_or_else(|| to.first_of_month().add_months(-11));
+        if from > to {
+            return Err(format!("`from` ({from}) is after `to` ({to})"));
+        }
+        Ok(Period { from, to })
+    }
+
+    /// `performedAtStart` and `performedAtEnd` for the search. Pleo documents them as "after"
+    /// and "before" without saying whether the ends are included, so the range is one
+    /// millisecond wider on each side and [`Period::contains`] decides exactly.
+    pub fn search_range(&self) -> (String, String) {
+        (
+            format!("{}T23:59:59.999Z", self.from.add_days(-1)),
+            format!("{}T00:00:00.000Z", self.to.add_days(1)),
+        )
+    }
+
+    pub fn contains(&self, day: Date) -> bool {
+        self.from <= day && day <= self.to
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}..{}", self.from, self.to)
+    }
+}
+
+/// The spend rule: an entry counts unless it is deleted, cancelled or rejected.
+pub fn is_spend(entry: &AccountingEntry) -> bool {
+    !entry.is_deleted() && !matches!(entry.status.as_str(), "CANCELLED" | "REJECTED")
+}
+
+/// Entries and their summed amount, in minor units of one currency.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub entries: u64,
+    pub minors: i128,
+}
+
+impl Totals {
+    fn add(&mut self, minors: i64) {
+        self.entries += 1;
+        self.minors += i128::from(minors);
+    }
+}
+
+/// Spend aggregated by employee, by month and by currency.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Key: (employee id, `""` for none; currency).
+    by_employee: BTreeMap<(String, String), Totals>,
+    /// Key: (`YYYY-MM`, currency).
+    by_month: BTreeMap<(String, String), Totals>,
+    by_currency: BTreeMap<String, Totals>,
+    /// Entries counted as spend.
+    pub counted: u64,
+    /// Entries left out by the spend rule.
+    pub not_spend: u64,
+    /// Entries whose `performedAt` is outside the period (or unreadable).
+    pub outside: u64,
+}
+
+impl Report {
+    pub fn add(&mut self, entry: &AccountingEntry, period: &Period) {
+        let day = match utc_date(&entry.performed_at) {
+            Some(day) if period.contains(day) => day,
+            _ => {
+                self.outside += 1;
+                return;
+            }
+        };
+        if !is_spend(entry) {
+            self.not_spend += 1;
+            return;
+        }
+        self.counted += 1;
+        let value = &entry.transaction_value;
+        let employee = entry.employee_id.clone().unwrap_or_default();
+        let currency = value.currency.clone();
+        self.by_employee
+            .entry((employee, currency.clone()))
+            .or_default()
+            .add(value.minors);
+        self.by_month
+            .entry((day.month_key(), currency.clone()))
+            .or_default()
+            .add(value.minors);
+        self.by_currency
+            .entry(currency)
+            .or_default()
+            .add(value.minors);
+    }
+
+    /// `spend-by-employee.csv`, sorted by employee name, then id, then currency.
+    pub fn employee_csv(&self, employees: &BTreeMap<String, Employee>) -> String {
+        let mut rows: Vec<_> = self
+            .by_employee
+            .iter()
+            .map(|((id, currency), totals)| {
+                let (name, email) = match employees.get(id) {
+                    _ if id.is_empty() => ("(no employee)".to_owned(), ""),
+                    Some(e) => (e.full_name(), e.email.as_str()),
+                    None => ("(unknown employee)".to_owned(), ""),
+                };
+                (name, id, email, currency, totals)
+            })
+            .collect();
+        rows.sort_by(|a, b| (&a.0, a.1, a.3).cmp(&(&b.0, b.1, b.3)));
+        let mut csv = String::from("employee_id,employee_name,email,currency,entries,amount\n");
+        for (name, id, email, currency, totals) in rows {
+            csv_row(&mut csv, &[id, &name, email], currency, totals);
+        }
+        csv
+    }
+
+    /// `spend-by-month.csv`, sorted by month, then currency.
+    pub fn month_csv(&self) -> String {
+        let mut csv = String::from("month,currency,entries,amount\n");
+        for ((month, currency), totals) in &self.by_month {
+            csv_row(&mut csv, &[month], currency, totals);
+        }
+        csv
+    }
+
+    /// One line: `4012 entries, 2025-12-01..2026-11-26, DKK 1,234.50; EUR 12.00; wrote a, b`.
+    pub fn summary(&self, period: &Period, files: &[&str]) -> String {
+        const SHOWN: usize = 8;
+        let mut amounts: Vec<String> = self
+            .by_currency
+            .iter()
+            .take(SHOWN)
+            .map(|(currency, t)| {
+                let amount = format_minor_units_grouped(t.minors, exponent(currency));
+                format!("{currency} {amount}")
+            })
+            .collect();
+        if self.by_currency.len() > SHOWN {
+            amounts.push(format!(
+                "{} more currencies",
+                self.by_currency.len() - SHOWN
+            ));
+        }
+        if amounts.is_empty() {
+            amounts.push("no spend".to_owned());
+        }
+        format!(
+            "{} entries, {period}, {}; wrote {}",
+            self.counted,
+            amounts.join("; "),
+            files.join(", ")
+        )
+    }
+}
+
+/// Appends `fields`, then `currency,entries,amount`, as one CSV line.
+fn csv_row(csv: &mut String, fields: &[&str], currency: &str, totals: &Totals) {
+    for field in fields.iter().chain([&currency]) {
+        csv.push_str(&csv_field(field));
+        csv.push(',');
+    }
+    let amount = format_minor_units(totals.minors, exponent(currency));
+    csv.push_str(&format!("{},{amount}\n", totals.entries));
+}
+
+/// A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.
+fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\"")).into()
+    } else {
+        value.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    fn entry(
+        employee: Option<&str>,
+        at: &str,
+        status: &str,
+        currency: &str,
+        minors: i64,
+    ) -> AccountingEntry {
+        let json = serde_json::json!({
+            "id": "x", "companyId": "c", "createdAt": at, "updatedAt": at, "performedAt": at,
+            "family": "CARD_PURCHASE", "status": status, "exportStatus": "NOT_EXPORTED",
+            "reviewStatus": "NOT_SET", "receiptIds": [], "tags": [], "splitItems": [],
+            "attendees": [], "employeeId": employee,
+            "transactionValue": {"currency": currency, "minors": minors},
+        });
+        serde_json::from_value(json).unwrap()
+    }
+
+    fn employee(id: &str, first: &str, last: &str) -> (String, Employee) {
+        let json = serde_json::json!({
+            "id": id, "companyId": "c", "email": format!("{first}@example.com"),
+            "firstName": first, "lastName": last,
+        });
+        (id.to_owned(), serde_json::from_value(json).unwrap())
+    }
+
+    #[test]
+    fn default_period_is_twelve_months() {
+        let today = d("2026-11-26");
+        let p = Period::new(None, None, today).unwrap();
+        assert_eq!((p.from, p.to), (d("2025-12-01"), today));
+        assert_eq!(p.to_string(), "2025-12-01..2026-11-26");
+        let p = Period::new(None, Some(d("2026-01-10")), today).unwrap();
+        assert_eq!(p.from, d("2025-02-01"));
+        let p = Period::new(Some(d("2026-11-26")), None, today).unwrap();
+        assert_eq!((p.from, p.to), (today, today));
+        assert_eq!(
+            Period::new(Some(d("2026-11-27")), None, today),
+            Err("`from` (2026-11-27) is after `to` (2026-11-26)".into())
+        );
+        assert_eq!(
+            Period::new(Some(d("2024-01-01")), Some(d("2024-12-31")), today)
+                .unwrap()
+                .search_range(),
+            (
+                "2023-12-31T23:59:59.999Z".to_owned(),
+                "2025-01-01T00:00:00.000Z".to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn aggregates_by_rule_employee_and_month() {
+        let period = Period::new(
+            Some(d("2025-01-01")),
+            Some(d("2025-02-28")),
+            d("2026-01-01"),
+        )
+        .unwrap();
+        let mut report = Report::default();
+        let entries = [
+            entry(
+                Some("e1"),
+                "2025-01-05T10:00:00Z",
+                "COMPLETED",
+                "DKK",
+                12_345,
+            ),
+            entry(Some("e1"), "2025-01-06T10:00:00Z", "PENDING", "DKK", -350),
+            entry(
+                Some("e1"),
+                "2025-02-01T00:30:00+01:00",
+                "COMPLETED",
+                "DKK",
+                100,
+            ),
+            entry(Some("e2"), "2025-02-10T10:00:00Z", "CANCELLED", "DKK", 999),
+            entry(Some("e2"), "2025-02-10T10:00:00Z", "REJECTED", "DKK", 999),
+            entry(Some("e2"), "2025-02-11T10:00:00Z", "DRAFT", "JPY", 1500),
+            entry(None, "2025-02-28T23:59:59.999Z", "COMPLETED", "KWD", -5),
+            entry(Some("gone"), "2025-02-12T10:00:00Z", "COMPLETED", "EUR", 5),
+            entry(Some("e1"), "2025-03-01T00:00:00Z", "COMPLETED", "DKK", 7),
+            entry(Some("e1"), "2024-12-31T23:59:59Z", "COMPLETED", "DKK", 7),
+            entry(Some("e1"), "yesterday", "COMPLETED", "DKK", 7),
+        ];
+        for e in &entries {
+            report.add(e, &period);
+        }
+        let mut deleted = entry(Some("e1"), "2025-01-05T10:00:00Z", "COMPLETED", "DKK", 1);
+        deleted.deleted_at = Some("2025-01-06T00:00:00Z".into());
+        report.add(&deleted, &period);
+
+        assert_eq!(
+            (report.counted, report.not_spend, report.outside),
+            (6, 3, 3)
+        );
+        let employees: BTreeMap<_, _> = [
+            employee("e1", "Zoe", "Berg"),
+            employee("e2", "Ana", "Lind, Jr."),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            report.employee_csv(&employees),
+            "employee_id,employee_name,email,currency,entries,amount\n\
+             ,(no employee),,KWD,1,-0.005\n\
+             gone,(unknown employee),,EUR,1,0.05\n\
+             e2,\"Ana Lind, Jr.\",Ana@example.com,JPY,1,1500\n\
+             e1,Zoe Berg,Zoe@example.com,DKK,3,120.95\n"
+        );
+        // 2025-02-01T00:30+01:00 is still January in UTC.
+        assert_eq!(
+            report.month_csv(),
+            "month,currency,entries,amount\n\
+             2025-01,DKK,3,120.95\n\
+             2025-02,EUR,1,0.05\n\
+             2025-02,JPY,1,1500\n\
+             2025-02,KWD,1,-0.005\n"
+        );
+        assert_eq!(
+            report.summary(&period, &["a.csv", "b.csv"]),
+            "6 entries, 2025-01-01..2025-02-28, DKK 120.95; EUR 0.05; JPY 1,500; KWD -0.005; \
+             wrote a.csv, b.csv"
+        );
+    }
+
+    #[test]
+    fn sums_beyond_i64_and_summarises_empty_reports() {
+        let period = Period::new(None, None, d("2025-06-15")).unwrap();
+        let mut report = Report::default();
+        for _ in 0..3 {
+            report.add(
+                &entry(None, "2025-06-01T00:00:00Z", "COMPLETED", "EUR", i64::MAX),
+                &period,
+            );
+        }
+        assert!(
+            report
+                .month_csv()
+                .ends_with(",EUR,3,276701161105643274.21\n")
+        );
+        assert_eq!(
+            Report::default().summary(&period, &["a.csv"]),
+            "0 entries, 2024-07-01..2025-06-15, no spend; wrote a.csv"
+        );
+    }
+
+    #[test]
+    fn quotes_csv_fields() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a \"b\""), "\"a \"\"b\"\"\"");
+        assert_eq!(csv_field("x\ny"), "\"x\ny\"");
+    }
+}

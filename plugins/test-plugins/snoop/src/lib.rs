@@ -1,0 +1,319 @@
+//! Test-only plugin for the key-isolation tests: it gathers everything it can see and reports
+//! it on every channel it has, so a test can check that the key appears on none of them.
+//!
+//! What it gathers (all bounded, see the constants):
+//! * environment variables, arguments, current directory, parameters, WASI preopens;
+//! * a recursive listing of `/`, `.`, every preopen and every path in the parameter
+//!   `probe-paths` (comma separated), and the contents of every file it can read there;
+//! * escape attempts, each recorded as `{attempt, ok, detail}` where `ok` means the operation
+//!   succeeded: reading `/etc/passwd`, `/proc/self/environ`, `/out/..`, `..` and each probe
+//!   path; a TCP connect to `127.0.0.1:<mock-port>` (parameter `mock-port`; loopback only, it
+//!   never contacts another address); binding a UDP socket on `127.0.0.1:0`; resolving
+//!   `localhost`; and one `users-read::list-employees` call, so that the host really uses the
+//!   key during the run.
+//!
+//! Where it reports: `/out/snoop.json`, stdout, stderr, the log (in chunks) and, truncated,
+//! the `ok` summary of `run`.
+
+use std::fs;
+use std::io::Read;
+use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::path::{Path, PathBuf};
+
+use pleo_plugin::users_read::{self, EmployeeQuery};
+use pleo_plugin::{Guest, PageRequest, log, params};
+use serde::Serialize;
+
+/// Most directory entries listed in total.
+const MAX_ENTRIES: usize = 5_000;
+/// Deepest directory level listed below a root.
+const MAX_DEPTH: usize = 12;
+/// Most files whose contents are read, bytes read per file and bytes read in total.
+const MAX_FILES: usize = 500;
+const MAX_FILE_BYTES: u64 = 64 * 1024;
+const MAX_TOTAL_BYTES: usize = 8 * 1024 * 1024;
+/// Longest `ok` summary and log line.
+const MAX_SUMMARY: usize = 16 * 1024;
+const LOG_CHUNK: usize = 8 * 1024;
+
+#[derive(Default, Serialize)]
+struct Findings {
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    cwd: String,
+    params: Vec<(String, String)>,
+    preopens: Vec<String>,
+    /// `path/` for directories, `path (N bytes)` for the rest.
+    listing: Vec<String>,
+    files: Vec<FileSeen>,
+    attempts: Vec<Attempt>,
+}
+
+#[derive(Serialize)]
+struct FileSeen {
+    path: String,
+    /// Bytes read (at most `MAX_FILE_BYTES`).
+    bytes: usize,
+    /// The bytes read, as UTF-8 with invalid sequences replaced.
+    content: String,
+}
+
+#[derive(Serialize)]
+struct Attempt {
+    attempt: String,
+    ok: bool,
+    detail: String,
+}
+
+struct Snoop;
+
+impl Guest for Snoop {
+    fn run() -> Result<String, String> {
+        let mut f = Findings {
+            env: std::env::vars_os()
+                .map(|(k, v)| (lossy(&k), lossy(&v)))
+                .collect(),
+            args: std::env::args_os().map(|a| lossy(&a)).collect(),
+            cwd: match std::env::current_dir() {
+                Ok(dir) => dir.display().to_string(),
+                Err(e) => format!("error: {e}"),
+            },
+            params: params::all(),
+            preopens: preopens(),
+            ..Findings::default()
+        };
+        let probe_paths: Vec<String> = params::get_or("probe-paths", "")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+
+        let mut roots: Vec<String> = vec!["/".into(), ".".into()];
+        roots.extend(f.preopens.iter().cloned());
+        roots.extend(probe_paths.iter().cloned());
+        roots.sort();
+        roots.dedup();
+        let mut budget = Budget::default();
+        for root in &roots {
+            walk(Path::new(root), 0, &mut f, &mut budget);
+        }
+
+        let mut targets: Vec<String> = ["/etc/passwd", "/proc/self/environ", "/out/..", ".."]
+            .map(String::from)
+            .to_vec();
+        targets.extend(probe_paths);
+        for target in &targets {
+            f.attempts.push(read_anything(Path::new(target)));
+        }
+        f.attempts.push(match params::get("mock-port") {
+            Some(port) => tcp_connect_loopback(&port),
+            None => attempt(
+                "tcp-connect 127.0.0.1",
+                false,
+                "skipped: no mock-port param",
+            ),
+        });
+        f.attempts.push(match UdpSocket::bind("127.0.0.1:0") {
+            Ok(socket) => attempt("udp-bind 127.0.0.1:0", true, format!("{socket:?}")),
+            Err(e) => attempt("udp-bind 127.0.0.1:0", false, e),
+        });
+        f.attempts.push(match ("localhost", 80).to_socket_addrs() {
+            Ok(addrs) => {
+                let addrs: Vec<String> = addrs.map(|a| a.to_string()).collect();
+                attempt("dns-lookup localhost", true, addrs.join(" "))
+            }
+            Err(e) => attempt("dns-lookup localhost", false, e),
+        });
+        f.attempts.push(list_employees());
+
+        let json = serde_json::to_string_pretty(&f).map_err(|e| e.to_string())?;
+        let written = fs::write("/out/snoop.json", &json);
+        println!("{json}");
+        eprintln!("{json}");
+        for chunk in chunks(&json, LOG_CHUNK) {
+            log::info(chunk);
+        }
+        written.map_err(|e| format!("writing /out/snoop.json: {e}"))?;
+        Ok(chunks(&json, MAX_SUMMARY)
+            .next()
+            .unwrap_or_default()
+            .to_owned())
+    }
+}
+
+fn attempt(what: impl Into<String>, ok: bool, detail: impl ToString) -> Attempt {
+    Attempt {
+        attempt: what.into(),
+        ok,
+        detail: detail.to_string(),
+    }
+}
+
+fn lossy(s: &std::ffi::OsStr) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+/// The names of the directories the host preopened.
+fn preopens() -> Vec<String> {
+    #[cfg(target_os = "wasi")]
+    {
+        wasip2::filesystem::preopens::get_directories()
+            .into_iter()
+            .map(|(_, name)| name)
+            .collect()
+    }
+    #[cfg(not(target_os = "wasi"))]
+    {
+        Vec::new()
+    }
+}
+
+#[derive(Default)]
+struct Budget {
+    entries: usize,
+    files: usize,
+    bytes: usize,
+}
+
+/// Lists `dir` recursively into `f.listing` and reads the files in it into `f.files`.
+fn walk(dir: &Path, depth: usize, f: &mut Findings, budget: &mut Budget) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            if depth == 0 {
+                f.attempts
+                    .push(attempt(format!("list {}", dir.display()), false, e));
+            }
+            return;
+        }
+    };
+    if depth == 0 {
+        f.attempts
+            .push(attempt(format!("list {}", dir.display()), true, "listed"));
+    }
+    for entry in entries {
+        if budget.entries >= MAX_ENTRIES {
+            return;
+        }
+        budget.entries += 1;
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                f.listing.push(format!("{}/<error: {e}>", dir.display()));
+                continue;
+            }
+        };
+        let path = entry.path();
+        // Does not follow symlinks, so a link cannot make the walk loop.
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir {
+            f.listing.push(format!("{}/", path.display()));
+            if depth < MAX_DEPTH {
+                walk(&path, depth + 1, f, budget);
+            }
+        } else {
+            let size = entry.metadata().map_or(0, |m| m.len());
+            f.listing.push(format!("{} ({size} bytes)", path.display()));
+            read_file(path, f, budget);
+        }
+    }
+}
+
+fn read_file(path: PathBuf, f: &mut Findings, budget: &mut Budget) {
+    if budget.files >= MAX_FILES || budget.bytes >= MAX_TOTAL_BYTES {
+        return;
+    }
+    let mut bytes = Vec::new();
+    let read =
+        fs::File::open(&path).and_then(|file| file.take(MAX_FILE_BYTES).read_to_end(&mut bytes));
+    if read.is_ok() {
+        budget.files += 1;
+        budget.bytes += bytes.len();
+        f.files.push(FileSeen {
+            path: path.display().to_string(),
+            bytes: bytes.len(),
+            content: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+    }
+}
+
+/// Reads `path` as a directory, or else as a file.
+fn read_anything(path: &Path) -> Attempt {
+    let what = format!("read {}", path.display());
+    match fs::read_dir(path) {
+        Ok(entries) => {
+            let names: Vec<String> = entries
+                .take(200)
+                .map(|e| match e {
+                    Ok(e) => lossy(&e.file_name()),
+                    Err(e) => format!("<error: {e}>"),
+                })
+                .collect();
+            attempt(what, true, format!("directory: {}", names.join(" ")))
+        }
+        Err(dir_err) => {
+            let mut bytes = Vec::new();
+            let read = fs::File::open(path)
+                .and_then(|file| file.take(MAX_FILE_BYTES).read_to_end(&mut bytes));
+            match read {
+                Ok(_) => attempt(what, true, String::from_utf8_lossy(&bytes)),
+                Err(e) => attempt(
+                    what,
+                    false,
+                    format!("as directory: {dir_err}; as file: {e}"),
+                ),
+            }
+        }
+    }
+}
+
+/// Connects to `127.0.0.1:<port>`; any other address is refused here, never tried.
+fn tcp_connect_loopback(port: &str) -> Attempt {
+    let what = format!("tcp-connect 127.0.0.1:{port}");
+    match port.trim().parse::<u16>() {
+        Ok(port) => match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(stream) => attempt(what, true, format!("connected: {stream:?}")),
+            Err(e) => attempt(what, false, e),
+        },
+        Err(e) => attempt(what, false, format!("skipped: bad mock-port: {e}")),
+    }
+}
+
+fn list_employees() -> Attempt {
+    let query = EmployeeQuery {
+        email: None,
+        code: None,
+    };
+    let page = PageRequest {
+        after: None,
+        limit: Some(1),
+    };
+    match users_read::list_employees(&query, &page) {
+        Ok(page) => attempt(
+            "pleo list-employees",
+            true,
+            format!("total {:?}, data {}", page.total, page.data),
+        ),
+        Err(e) => attempt("pleo list-employees", false, e),
+    }
+}
+
+/// `text` in pieces of at most `max` bytes, split on character boundaries.
+fn chunks(text: &str, max: usize) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut end = rest.len().min(max);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (chunk, tail) = rest.split_at(end);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+pleo_plugin::export_plugin!(Snoop);

@@ -1,0 +1,115 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The `pleo-host` binary cargo built for these tests.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pleo-host")
+}
+
+/// A test plugin built by the host's build script (`hostile`, `snoop`, `spend-report`).
+pub fn plugin(name: &str) -> PathBuf {
+    let path = Path::new(env!("PLEO_TEST_PLUGINS_DIR")).join(format!("{name}.wasm"));
+    assert!(path.is_file(), "test plugin missing: {}", path.display());
+    path
+}
+
+/// What a finished `pleo-host` process left.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Asserts the failure is reported as one `error:` line (plus an optional hint) and exits
+    /// with `code`, without a panic or backtrace.
+    pub fn assert_clean_failure(&self, code: i32) -> &str {
+        assert_eq!(self.code, code, "exit code; stderr:\n{}", self.stderr);
+        assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
+        assert!(
+            !self.stderr.contains("RUST_BACKTRACE"),
+            "backtrace hint:\n{}",
+            self.stderr
+        );
+        let error_lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(
+            error_lines.len(),
+            1,
+            "exactly one error line:\n{}",
+            self.stderr
+        );
+        let hint_lines = self
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("  hint:"))
+            .count();
+        assert!(hint_lines <= 1, "at most one hint:\n{}", self.stderr);
+        error_lines[0]
+    }
+}
+
+/// Runs `pleo-host` in `dir` with a clean environment plus `envs`.
+pub fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outcome {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).current_dir(dir).env_clear();
+    for var in ["PATH", "HOME", "XDG_CACHE_HOME"] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    cmd.envs(envs.iter().copied());
+    let out = cmd.output().expect("pleo-host starts");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// A fresh temporary folder, removed when dropped.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("pleo-e2e-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+/// Writes `pleo.toml` into `dir` and returns its path.
+pub fn write_config(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("pleo.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Every file under `dir`, recursively, as (path, bytes). Does not follow links.
+pub fn read_tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let ty = entry.file_type().unwrap();
+            if ty.is_dir() {
+                stack.push(entry.path());
+            } else if ty.is_file() {
+                out.push((entry.path(), std::fs::read(entry.path()).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+/// A tokio runtime for in-process tests of the library.
+pub fn tokio() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}

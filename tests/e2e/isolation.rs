@@ -1,0 +1,104 @@
+//! Key isolation with a canary key: a plugin that looks everywhere it can (environment,
+//! arguments, the file system, the network) never sees the key, and the key appears in no
+//! output of the run. Its escape attempts all fail.
+
+use std::net::TcpListener;
+
+use serde_json::Value;
+
+use crate::common::{plugin, read_tree, run_in, tempdir, write_config};
+
+#[test]
+fn canary_key_never_reaches_the_plugin_or_any_output() {
+    let canary = format!("pls_canary{}_{}", std::process::id(), rand_suffix());
+    let dir = tempdir();
+    // A listener the plugin is told about: it must not be able to connect to it.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let key_file = dir.path().join("canary.key");
+    std::fs::write(&key_file, &canary).unwrap();
+    let probes = [
+        key_file.display().to_string(),
+        dir.path().display().to_string(),
+        "/proc/self/environ".into(),
+        "/etc/passwd".into(),
+    ]
+    .join(",");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "environment = \"mock\"\n[key]\nenv = \"PLEO_CANARY_KEY\"\n[plugins.snoop]\npath = \"{}\"\nscopes = [\"users:read\"]\nparams = {{ mock-port = \"{port}\", probe-paths = \"{probes}\" }}\n",
+            plugin("snoop").display()
+        ),
+    );
+    let out = dir.path().join("out");
+    let run = run_in(
+        dir.path(),
+        &[
+            "-v",
+            "run",
+            "snoop",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("PLEO_CANARY_KEY", &canary)],
+    );
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+
+    // The key is in none of the host's output (summary, log, plugin stdout/stderr) ...
+    assert!(!run.stdout.contains(&canary), "stdout leaks the key");
+    assert!(!run.stderr.contains(&canary), "host log leaks the key");
+    assert!(
+        run.stderr.contains("plugin"),
+        "the plugin's own output reached the host log: {}",
+        run.stderr
+    );
+    // ... nor in anything the plugin wrote.
+    let files = read_tree(&out);
+    assert!(!files.is_empty(), "snoop wrote its findings");
+    for (path, bytes) in &files {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(&canary), "{} leaks the key", path.display());
+    }
+
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("snoop.json")).unwrap()).unwrap();
+    let text = report.to_string();
+    assert!(
+        !text.contains("PLEO_CANARY_KEY"),
+        "host environment visible: {text}"
+    );
+    // It really used the API through the host (so the key was in play during the run).
+    assert!(text.contains("list-employees"), "{text}");
+    // Every escape attempt failed.
+    let attempts = report["attempts"].as_array().expect("attempts list");
+    assert!(attempts.len() >= 6, "{text}");
+    for attempt in attempts {
+        let name = attempt["attempt"].as_str().unwrap_or_default();
+        if name.starts_with("list-employees") || name.starts_with("write /out") {
+            assert_eq!(attempt["ok"], true, "{attempt}");
+        } else {
+            assert_eq!(attempt["ok"], false, "escape succeeded: {attempt}");
+        }
+    }
+    assert!(
+        listener.accept().is_err(),
+        "the plugin reached a loopback socket"
+    );
+}
+
+fn rand_suffix() -> String {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{nanos:08x}")
+}

@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `pleo-host` binary and library, real plugins built from
+//! `plugins/`, the real mock Pleo API over HTTP, real files.
+
+mod bad_input;
+mod common;
+mod isolation;
+mod limits;
+mod scopes;
+mod spend_report;

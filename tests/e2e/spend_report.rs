@@ -1,0 +1,179 @@
+//! spend-report against the mock: its CSVs must match totals computed here, independently,
+//! from the mock's seeded data.
+
+use std::collections::BTreeMap;
+
+use pleo_host::mock::{Dataset, MockConfig};
+
+use crate::common::{run_in, tempdir, write_config};
+
+const SEED: u64 = 20261126;
+
+/// (currency, key) -> (entries, minor units), by the spend rule the plugin documents:
+/// not deleted, status not CANCELLED/REJECTED, performedAt within the period.
+type Totals = BTreeMap<(String, String), (u64, i128)>;
+
+fn expected(from: &str, to: &str) -> (Totals, Totals) {
+    let dataset = Dataset::seed(&MockConfig {
+        seed: SEED,
+        ..MockConfig::default()
+    });
+    let entries = serde_json::to_value(&dataset.entries).unwrap();
+    let (mut by_employee, mut by_month) = (Totals::new(), Totals::new());
+    for e in entries.as_array().unwrap() {
+        let performed = e["performedAt"].as_str().unwrap();
+        let day = &performed[..10];
+        let deleted = !e["deletedAt"].is_null();
+        let status = e["status"].as_str().unwrap();
+        if deleted || status == "CANCELLED" || status == "REJECTED" || day < from || day > to {
+            continue;
+        }
+        let currency = e["transactionValue"]["currency"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let minors = e["transactionValue"]["minors"].as_i64().unwrap() as i128;
+        let employee = e["employeeId"].as_str().unwrap_or("").to_owned();
+        for (totals, key) in [
+            (&mut by_employee, employee),
+            (&mut by_month, performed[..7].to_owned()),
+        ] {
+            let slot = totals.entry((currency.clone(), key)).or_default();
+            slot.0 += 1;
+            slot.1 += minors;
+        }
+    }
+    (by_employee, by_month)
+}
+
+/// Parses a major-unit amount ("-1234.56") into minor units, given the currency's exponent.
+fn minors(amount: &str, currency: &str) -> i128 {
+    let exponent = match currency {
+        "JPY" | "KRW" | "ISK" | "CLP" | "VND" => 0,
+        "BHD" | "KWD" | "OMR" | "JOD" | "TND" => 3,
+        _ => 2,
+    };
+    let (int, frac) = amount.split_once('.').unwrap_or((amount, ""));
+    assert_eq!(
+        frac.len(),
+        exponent,
+        "{amount} has {exponent} decimals for {currency}"
+    );
+    let negative = int.starts_with('-');
+    let digits = format!("{}{frac}", int.trim_start_matches('-'));
+    let value: i128 = digits.parse().unwrap();
+    if negative { -value } else { value }
+}
+
+fn read_csv(path: &std::path::Path, key_column: &str) -> Totals {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("{name} in {header:?}"))
+    };
+    let (key, currency, entries, amount) = (
+        col(key_column),
+        col("currency"),
+        col("entries"),
+        col("amount"),
+    );
+    let mut totals = Totals::new();
+    for line in lines {
+        // Names never contain commas in the mock data; a quoted field would fail loudly here.
+        let fields: Vec<&str> = line.split(',').collect();
+        assert_eq!(fields.len(), header.len(), "row {line}");
+        let cur = fields[currency].to_owned();
+        let previous = totals.insert(
+            (cur.clone(), fields[key].to_owned()),
+            (
+                fields[entries].parse().unwrap(),
+                minors(fields[amount], &cur),
+            ),
+        );
+        assert!(previous.is_none(), "duplicate row {line}");
+    }
+    totals
+}
+
+#[test]
+fn csv_totals_match_the_seeded_data() {
+    let dir = tempdir();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "environment = \"mock\"\n[mock]\nseed = {SEED}\n[plugins.spend-report]\nscopes = [\"users:read\", \"accounting-entries:read\"]\n"
+        ),
+    );
+    let today = chrono::Utc::now().date_naive();
+    let from = (today - chrono::Duration::days(200)).to_string();
+    let to = (today - chrono::Duration::days(20)).to_string();
+    let out = dir.path().join("report");
+    let run = run_in(
+        dir.path(),
+        &[
+            "run",
+            "spend-report",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--param",
+            &format!("from={from}"),
+            "--param",
+            &format!("to={to}"),
+        ],
+        &[],
+    );
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(
+        run.stdout.contains("spend-by-employee.csv") && run.stdout.contains("spend-by-month.csv"),
+        "{}",
+        run.stdout
+    );
+
+    let (by_employee, by_month) = expected(&from, &to);
+    assert!(
+        by_month.len() >= 6,
+        "the period covers several months and currencies: {by_month:?}"
+    );
+    assert_eq!(read_csv(&out.join("spend-by-month.csv"), "month"), by_month);
+    assert_eq!(
+        read_csv(&out.join("spend-by-employee.csv"), "employee_id"),
+        by_employee
+    );
+}
+
+#[test]
+fn quick_start_runs_without_any_config() {
+    // The README's first command: no pleo.toml, no key; defaults to the last 12 months.
+    let dir = tempdir();
+    let run = run_in(dir.path(), &["run", "spend-report"], &[]);
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    for file in ["spend-by-employee.csv", "spend-by-month.csv"] {
+        let path = dir.path().join("out/spend-report").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.lines().count() > 12, "{file} has rows:\n{text}");
+    }
+    let months =
+        std::fs::read_to_string(dir.path().join("out/spend-report/spend-by-month.csv")).unwrap();
+    let distinct: std::collections::BTreeSet<&str> =
+        months.lines().skip(1).map(|l| &l[..7]).collect();
+    assert_eq!(
+        distinct.len(),
+        12,
+        "default period is 12 months: {distinct:?}"
+    );
+    assert!(
+        run.stdout.contains("spend-report finished"),
+        "{}",
+        run.stdout
+    );
+}
