@@ -227,16 +227,21 @@ fn debian_toolchain_env(dir: &Path) -> Result<Vec<(OsString, OsString)>, String>
         .collect())
 }
 
-/// Cargo's target directory (it holds `CACHEDIR.TAG`) above `OUT_DIR`, which is
+/// Cargo's target directory for this build: `OUT_DIR` is
 /// `<target>[/<triple>]/<profile>/build/<package>-<hash>/out`.
 fn outer_target_dir(out_dir: &Path) -> Result<PathBuf, String> {
-    out_dir
+    let profile_dir = out_dir
         .ancestors()
-        .skip(1)
-        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
-        .or_else(|| out_dir.ancestors().nth(4))
-        .map(Path::to_path_buf)
-        .ok_or_else(|| format!("no target directory above OUT_DIR {}", out_dir.display()))
+        .find(|dir| dir.file_name().is_some_and(|name| name == "build"))
+        .and_then(Path::parent)
+        .ok_or_else(|| format!("unexpected OUT_DIR layout: {}", out_dir.display()))?;
+    let mut target_dir = profile_dir.parent().unwrap_or(profile_dir);
+    // With `--target <triple>`, profiles sit in a directory named after the triple.
+    let triple = std::env::var_os("TARGET");
+    if triple.is_some() && target_dir.file_name() == triple.as_deref() {
+        target_dir = target_dir.parent().unwrap_or(target_dir);
+    }
+    Ok(target_dir.to_path_buf())
 }
 
 /// Writes `bytes` unless the file already holds them, so that unchanged plugins do not make

@@ -47,12 +47,12 @@ try_rustup() {
   rustup_has_target && return 0
   command -v rustup >/dev/null || return 1
   local out
-  if out=$(cd "$repo" && timeout 120 rustup target add "$target" 2>&1 </dev/null) &&
+  if out=$(cd "$repo" && RUST_BACKTRACE=0 timeout 120 rustup target add "$target" 2>&1 </dev/null) &&
     rustup_has_target; then
     say "added $target to the rustup toolchain $(cd "$repo" && rustc -V)"
     return 0
   fi
-  say "'rustup target add $target' failed: $(tail -n 1 <<<"$out")"
+  say "'rustup target add $target' failed: $({ grep -m 1 '^error' || true; } <<<"$out")"
   return 1
 }
 
@@ -77,24 +77,31 @@ if command -v flock >/dev/null; then
 fi
 
 if [ ! -f "$dir/.complete" ]; then
-  command -v apt-get >/dev/null && command -v dpkg >/dev/null ||
+  if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then
     fail "the fallback needs apt-get and dpkg (Debian or Ubuntu); install the $target target with rustup instead"
+  fi
   command -v cargo >/dev/null || fail "the fallback needs cargo on PATH (to install wasm-component-ld)"
   say "bootstrapping a $target toolchain from Debian packages into $dir (about 2 minutes)"
   started=$SECONDS
-  rm -rf "$dir/debs" "$dir/root" "$dir/bin" "$dir/env.sh"
+  rm -rf "${dir:?}/debs" "${dir:?}/root" "${dir:?}/bin" "${dir:?}/env.sh"
   mkdir -p "$dir/debs" "$dir/root" "$dir/bin"
 
   # Fresh package lists (root only; others need someone to have run it).
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq </dev/null >/dev/null 2>&1 || say "apt-get update failed; using the package lists as they are"
   fi
-  field() { apt-cache show --no-all-versions "$1" 2>/dev/null | sed -n "s/^$2: //p" | head -n 1; }
+  # field PACKAGE NAME: the field of the package's candidate version (empty if unknown).
+  field() {
+    { apt-cache show --no-all-versions "$1" 2>/dev/null || true; } |
+      awk -v f="$2: " 'index($0, f) == 1 { print substr($0, length(f) + 1); exit }'
+  }
   version=$(field rustc-web Version)
   [ -n "$version" ] || fail "apt knows no rustc-web package (run 'apt-get update' as root)"
-  std_pkg=$(field "libstd-rust-web-dev=$version" Depends | grep -o 'libstd-rust-web-[0-9.]*' | head -n 1)
-  llvm_pkg=$(field "$std_pkg=$version" Depends | grep -o 'libllvm[0-9]*' | head -n 1)
-  [ -n "$std_pkg" ] && [ -n "$llvm_pkg" ] || fail "cannot work out the packages of rustc-web $version"
+  std_pkg=$(field "libstd-rust-web-dev=$version" Depends | grep -o 'libstd-rust-web-[0-9.]*' || true)
+  llvm_pkg=$(field "$std_pkg=$version" Depends | grep -o 'libllvm[0-9]*' || true)
+  if [ -z "$std_pkg" ] || [ -z "$llvm_pkg" ]; then
+    fail "cannot work out the packages of rustc-web $version"
+  fi
   llvm=${llvm_pkg#libllvm}
   # rustc and std (+ LLVM), std's sources for -Z build-std, wasm-ld, and the libc that rustc
   # links into wasm32-wasip2 programs.
@@ -120,7 +127,9 @@ if [ ! -f "$dir/.complete" ]; then
   cp "$root"/usr/lib/wasm32-wasi/*.a "$root"/usr/lib/wasm32-wasi/*.o "$libc_dir/"
   # build-std reads only library/ of the sources; the rest is half a gigabyte.
   src=$(find "$root/usr/src" -maxdepth 1 -name 'rustc-*' | head -n 1)
-  [ -n "$src" ] && [ -d "$src/library" ] || fail "rust-web-src has no library/ sources"
+  if [ -z "$src" ] || [ ! -d "$src/library" ]; then
+    fail "rust-web-src has no library/ sources"
+  fi
   rm -rf "$src/src" "$src/compiler"
   [ -d "$root/usr/lib/rustlib/src/rust/library" ] ||
     ln -sfn "../../../src/$(basename "$src")" "$root/usr/lib/rustlib/src/rust"

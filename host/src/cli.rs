@@ -160,15 +160,18 @@ async fn mock_api(port: u16, seed: Option<u64>) -> Result<(), Failure> {
 
 /// `--config F` must exist; without it `./pleo.toml` is used if present, else defaults.
 fn load_config(path: Option<&Path>) -> Result<Config, Failure> {
-    let config_failure =
-        |e: crate::config::ConfigError| Failure::new(ExitCode::Config, e.to_string());
-    match path {
-        Some(path) => Config::load(path)
-            .map_err(|e| config_failure(e).hint("check the path given with --config")),
-        None if Path::new("pleo.toml").is_file() => Config::load(Path::new("pleo.toml"))
-            .map_err(|e| config_failure(e).hint("see README: Configuration")),
-        None => Ok(Config::default()),
-    }
+    let path = match path {
+        Some(path) => path,
+        None if Path::new("pleo.toml").is_file() => Path::new("pleo.toml"),
+        None => return Ok(Config::default()),
+    };
+    Config::load(path).map_err(|e| {
+        let hint = match e {
+            crate::config::ConfigError::Unreadable { .. } => "check the path given with --config",
+            _ => "see README.md, section Configuration",
+        };
+        Failure::new(ExitCode::Config, e.to_string()).hint(hint)
+    })
 }
 
 /// A progress bar on a terminal, plain lines otherwise.
@@ -190,17 +193,18 @@ fn progress_sink() -> (ProgressSink, Option<ProgressBar>) {
         });
         (sink, Some(bar))
     } else {
-        // Plain lines, but not more than one per distinct message to keep logs readable.
-        let last = Mutex::new(String::new());
+        // Plain lines for logs and pipes: at most one a second, plus the last one.
+        let last_print = Mutex::new(None::<std::time::Instant>);
         let sink: ProgressSink = Arc::new(move |p: &Progress| {
-            let line = match p.total {
-                Some(total) => format!("{}: {}/{} {}", p.plugin, p.done, total, p.message),
-                None => format!("{}: {} {}", p.plugin, p.done, p.message),
-            };
-            let mut last = last.lock().unwrap_or_else(|e| e.into_inner());
-            if *last != line {
-                eprintln!("{line}");
-                *last = line;
+            let mut last = last_print.lock().unwrap_or_else(|e| e.into_inner());
+            let finished = p.total == Some(p.done);
+            if !finished && last.is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(1)) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+            match p.total {
+                Some(total) => eprintln!("{}: {}/{} {}", p.plugin, p.done, total, p.message),
+                None => eprintln!("{}: {} {}", p.plugin, p.done, p.message),
             }
         });
         (sink, None)
@@ -253,6 +257,7 @@ fn init_logging(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

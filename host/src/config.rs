@@ -53,7 +53,10 @@ pub enum KeySource {
 }
 
 #[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [key] table with `env`, `file` or `command`"
+)]
 struct RawKeySource {
     env: Option<String>,
     file: Option<PathBuf>,
@@ -88,7 +91,7 @@ impl Default for Limits {
 }
 
 #[derive(Debug, Deserialize, Default, Clone, Copy)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a table of limits")]
 struct RawLimits {
     memory_mb: Option<u64>,
     cpu_seconds: Option<f64>,
@@ -126,7 +129,7 @@ impl RawLimits {
 
 /// Settings of the embedded mock Pleo API.
 #[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a [mock] table")]
 pub struct MockSettings {
     /// Seed of the generated company data; the same seed gives the same data.
     pub seed: Option<u64>,
@@ -135,7 +138,10 @@ pub struct MockSettings {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a plugin table with `path`, `scopes`, `params`, `limits`"
+)]
 struct RawPlugin {
     path: Option<PathBuf>,
     #[serde(default)]
@@ -147,7 +153,7 @@ struct RawPlugin {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "a pleo.toml document")]
 struct RawConfig {
     #[serde(default)]
     environment: Environment,
@@ -217,22 +223,42 @@ impl Config {
 
     /// Parses config text; `path` names the file in errors and anchors relative paths.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |span| {
-                text[..span.start.min(text.len())].lines().count().max(1)
-            });
-            // toml's message may span lines (it lists expected keys); keep the first.
-            let message = e
+        let invalid = |e: toml::de::Error, key: String| {
+            let span = e.span().unwrap_or(0..0);
+            let start = span.start.min(text.len());
+            let line = text[..start].matches('\n').count() + 1;
+            // toml's message may span lines (it lists expected keys); keep the first, and show
+            // the offending text when the message does not already name it.
+            let mut message = e
                 .message()
                 .lines()
                 .next()
                 .unwrap_or("invalid TOML")
                 .to_owned();
+            let snippet = text
+                .get(start..span.end.min(text.len()))
+                .unwrap_or("")
+                .trim();
+            if !snippet.is_empty()
+                && snippet.len() <= 60
+                && !snippet.contains('\n')
+                && !message.contains(snippet)
+            {
+                message = format!("{message}: `{snippet}`");
+            }
+            if !key.is_empty() && key != "." {
+                message = format!("{key}: {message}");
+            }
             ConfigError::Invalid {
                 path: path.to_owned(),
                 line,
                 message,
             }
+        };
+        let document = toml::Deserializer::parse(text).map_err(|e| invalid(e, String::new()))?;
+        let raw: RawConfig = serde_path_to_error::deserialize(document).map_err(|e| {
+            let key = e.path().to_string();
+            invalid(e.into_inner(), key)
         })?;
         let rule = |message: String| ConfigError::Rule {
             path: path.to_owned(),
@@ -248,10 +274,10 @@ impl Config {
             .map(|k| key_source(k, &resolve))
             .transpose()
             .map_err(rule)?;
-        if let Some(company) = &raw.company_id {
-            if !is_uuid(company) {
-                return Err(rule(format!("company_id `{company}` is not a UUID")));
-            }
+        if let Some(company) = &raw.company_id
+            && !is_uuid(company)
+        {
+            return Err(rule(format!("company_id `{company}` is not a UUID")));
         }
 
         let mut plugins = BTreeMap::new();
@@ -327,10 +353,10 @@ fn key_source(
 /// Makes a configured path absolute: `~/` is the user's home, relative is relative to the
 /// config file's folder (not to wherever the command was started).
 fn resolve_path(base: &Path, path: PathBuf) -> PathBuf {
-    if let Ok(rest) = path.strip_prefix("~") {
-        if let Some(home) = std::env::var_os("HOME") {
-            return PathBuf::from(home).join(rest);
-        }
+    if let Ok(rest) = path.strip_prefix("~")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
     }
     if path.is_absolute() {
         path

@@ -76,18 +76,19 @@ fn canary_key_never_reaches_the_plugin_or_any_output() {
         "host environment visible: {text}"
     );
     // It really used the API through the host (so the key was in play during the run).
-    assert!(text.contains("list-employees"), "{text}");
-    // Every escape attempt failed.
+    // Every escape attempt failed; only its own folder and the API worked.
     let attempts = report["attempts"].as_array().expect("attempts list");
-    assert!(attempts.len() >= 6, "{text}");
+    assert!(attempts.len() >= 10, "{text}");
     for attempt in attempts {
         let name = attempt["attempt"].as_str().unwrap_or_default();
-        if name.starts_with("list-employees") || name.starts_with("write /out") {
-            assert_eq!(attempt["ok"], true, "{attempt}");
-        } else {
-            assert_eq!(attempt["ok"], false, "escape succeeded: {attempt}");
-        }
+        let allowed = name == "pleo list-employees" || name == "list /out";
+        assert_eq!(attempt["ok"], allowed, "{attempt}");
     }
+    assert_eq!(
+        report["env"],
+        serde_json::json!([]),
+        "the plugin has no environment"
+    );
     assert!(
         listener.accept().is_err(),
         "the plugin reached a loopback socket"

@@ -222,10 +222,10 @@ fn checked_id(id: &str) -> Result<&str, HostError> {
 
 /// Adds `after`/`limit` to a list request, with the limit clamped to what the endpoint allows.
 fn paged(req: ApiRequest, page: &PageRequest, max_limit: u32) -> Result<ApiRequest, HostError> {
-    if let Some(after) = &page.after {
-        if after.is_empty() || after.len() > 1024 || !after.chars().all(|c| c.is_ascii_graphic()) {
-            return Err(invalid("the page cursor is malformed".into()));
-        }
+    if let Some(after) = &page.after
+        && (after.is_empty() || after.len() > 1024 || !after.chars().all(|c| c.is_ascii_graphic()))
+    {
+        return Err(invalid("the page cursor is malformed".into()));
     }
     let limit = page.limit.map(|l| l.clamp(1, max_limit).to_string());
     Ok(req

@@ -2,9 +2,11 @@
 //!
 //! A plugin is a WebAssembly component (target `wasm32-wasip2`) for the world `plugin` in the
 //! repository's `wit/` package. It implements [`Guest`] and exports it with
-//! [`export_plugin!`]; the host calls `run` once and shows the returned summary.
+//! [`export_plugin!`]; the host calls `run` once and shows the returned summary. The plugin
+//! crate is a `cdylib` that depends on this crate under its own name, `pleo_plugin` (the export
+//! macro refers to `::pleo_plugin`).
 //!
-//! ```ignore
+//! ```no_run
 //! use pleo_plugin::{Guest, log, users_read};
 //!
 //! struct Hello;

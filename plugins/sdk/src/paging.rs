@@ -13,11 +13,18 @@ use crate::{Error, Page, PageRequest, PleoError};
 /// progress); [`Pages::items`] yields the items one by one. After an error the iteration ends;
 /// a page whose `next-cursor` is the cursor it was asked with is an error, not an endless loop.
 ///
-/// ```ignore
+/// ```no_run
+/// use pleo_plugin::{Employee, pages, users_read};
+///
+/// # fn main() -> Result<(), pleo_plugin::Error> {
 /// let query = users_read::EmployeeQuery { email: None, code: None };
-/// for employee in pages::<Employee, _>(100, |page| users_read::list_employees(&query, page)).items() {
-///     let employee = employee?;
+/// let mut employees = pages::<Employee, _>(100, |page| users_read::list_employees(&query, page));
+/// while let Some(page) = employees.next() {
+///     let page = page?;
+///     println!("{} of {:?} employees", employees.seen(), employees.total());
 /// }
+/// # Ok(())
+/// # }
 /// ```
 pub fn pages<T, F>(page_size: u32, fetch: F) -> Pages<T, F>
 where

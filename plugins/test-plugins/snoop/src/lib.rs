@@ -1,23 +1,28 @@
 //! Test-only plugin for the key-isolation tests: it gathers everything it can see and reports
 //! it on every channel it has, so a test can check that the key appears on none of them.
 //!
-//! What it gathers (all bounded, see the constants):
+//! It first calls `users-read::list-employees` once, so that the host really uses the key
+//! during the run, then gathers (all bounded, see the constants):
 //! * environment variables, arguments, current directory, parameters, WASI preopens;
 //! * a recursive listing of `/`, `.`, every preopen and every path in the parameter
 //!   `probe-paths` (comma separated), and the contents of every file it can read there;
-//! * escape attempts, each recorded as `{attempt, ok, detail}` where `ok` means the operation
-//!   succeeded: reading `/etc/passwd`, `/proc/self/environ`, `/out/..`, `..` and each probe
-//!   path; a TCP connect to `127.0.0.1:<mock-port>` (parameter `mock-port`; loopback only, it
-//!   never contacts another address); binding a UDP socket on `127.0.0.1:0`; resolving
-//!   `localhost`; and one `users-read::list-employees` call, so that the host really uses the
-//!   key during the run.
+//! * escape attempts.
 //!
-//! Where it reports: `/out/snoop.json`, stdout, stderr, the log (in chunks) and, truncated,
-//! the `ok` summary of `run`.
+//! Output, as JSON: `{env, args, cwd, params, preopens, listing, files: [{path, bytes,
+//! content}], attempts: [{attempt, ok, detail}]}`, where `ok` means the operation succeeded.
+//! The attempts, in order:
+//! * `pleo list-employees`: the page (`ok`) or the error;
+//! * `list <root>` for each listed root;
+//! * `read <path>` for `/etc/passwd`, `/proc/self/environ`, `/out/..`, `..` and each probe path
+//!   (as a directory, else as a file);
+//! * `tcp-connect 127.0.0.1:<mock-port>` (parameter `mock-port`; only ever loopback);
+//! * `udp-bind 127.0.0.1:0` and `dns-lookup localhost`.
+//!
+//! It writes the JSON to `/out/snoop.json`, stdout, stderr and the log (in chunks), and returns
+//! it, truncated, as the `ok` summary of `run`.
 
 use std::fs;
 use std::io::Read;
-use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
 use std::path::{Path, PathBuf};
 
 use pleo_plugin::users_read::{self, EmployeeQuery};
@@ -69,6 +74,8 @@ struct Snoop;
 
 impl Guest for Snoop {
     fn run() -> Result<String, String> {
+        // First, so that whatever the host does with the key has happened before the search.
+        let pleo_call = list_employees();
         let mut f = Findings {
             env: std::env::vars_os()
                 .map(|(k, v)| (lossy(&k), lossy(&v)))
@@ -80,6 +87,7 @@ impl Guest for Snoop {
             },
             params: params::all(),
             preopens: preopens(),
+            attempts: vec![pleo_call],
             ..Findings::default()
         };
         let probe_paths: Vec<String> = params::get_or("probe-paths", "")
@@ -107,25 +115,17 @@ impl Guest for Snoop {
             f.attempts.push(read_anything(Path::new(target)));
         }
         f.attempts.push(match params::get("mock-port") {
-            Some(port) => tcp_connect_loopback(&port),
+            Some(port) => tcp_probe(&port),
             None => attempt(
                 "tcp-connect 127.0.0.1",
                 false,
                 "skipped: no mock-port param",
             ),
         });
-        f.attempts.push(match UdpSocket::bind("127.0.0.1:0") {
-            Ok(socket) => attempt("udp-bind 127.0.0.1:0", true, format!("{socket:?}")),
-            Err(e) => attempt("udp-bind 127.0.0.1:0", false, e),
-        });
-        f.attempts.push(match ("localhost", 80).to_socket_addrs() {
-            Ok(addrs) => {
-                let addrs: Vec<String> = addrs.map(|a| a.to_string()).collect();
-                attempt("dns-lookup localhost", true, addrs.join(" "))
-            }
-            Err(e) => attempt("dns-lookup localhost", false, e),
-        });
-        f.attempts.push(list_employees());
+        f.attempts
+            .push(outcome("udp-bind 127.0.0.1:0", net::udp_bind_loopback()));
+        f.attempts
+            .push(outcome("dns-lookup localhost", net::lookup("localhost")));
 
         let json = serde_json::to_string_pretty(&f).map_err(|e| e.to_string())?;
         let written = fs::write("/out/snoop.json", &json);
@@ -147,6 +147,13 @@ fn attempt(what: impl Into<String>, ok: bool, detail: impl ToString) -> Attempt 
         attempt: what.into(),
         ok,
         detail: detail.to_string(),
+    }
+}
+
+fn outcome(what: &str, result: Result<String, String>) -> Attempt {
+    match result {
+        Ok(detail) => attempt(what, true, detail),
+        Err(detail) => attempt(what, false, detail),
     }
 }
 
@@ -269,13 +276,10 @@ fn read_anything(path: &Path) -> Attempt {
 }
 
 /// Connects to `127.0.0.1:<port>`; any other address is refused here, never tried.
-fn tcp_connect_loopback(port: &str) -> Attempt {
+fn tcp_probe(port: &str) -> Attempt {
     let what = format!("tcp-connect 127.0.0.1:{port}");
     match port.trim().parse::<u16>() {
-        Ok(port) => match TcpStream::connect(("127.0.0.1", port)) {
-            Ok(stream) => attempt(what, true, format!("connected: {stream:?}")),
-            Err(e) => attempt(what, false, e),
-        },
+        Ok(port) => outcome(&what, net::tcp_connect_loopback(port)),
         Err(e) => attempt(what, false, format!("skipped: bad mock-port: {e}")),
     }
 }
@@ -296,6 +300,93 @@ fn list_employees() -> Attempt {
             format!("total {:?}, data {}", page.total, page.data),
         ),
         Err(e) => attempt("pleo list-employees", false, e),
+    }
+}
+
+/// Sockets through `wasi:sockets` itself rather than std: std's sockets need a wasi-libc with
+/// socket support, which the Debian toolchain of `scripts/setup.sh` lacks.
+#[cfg(target_os = "wasi")]
+mod net {
+    use wasip2::sockets::network::{
+        ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress,
+    };
+    use wasip2::sockets::{
+        instance_network::instance_network, ip_name_lookup, tcp_create_socket, udp_create_socket,
+    };
+
+    fn loopback(port: u16) -> IpSocketAddress {
+        IpSocketAddress::Ipv4(Ipv4SocketAddress {
+            port,
+            address: (127, 0, 0, 1),
+        })
+    }
+
+    fn show(e: ErrorCode) -> String {
+        format!("{e:?}")
+    }
+
+    pub fn tcp_connect_loopback(port: u16) -> Result<String, String> {
+        let network = instance_network();
+        let socket = tcp_create_socket::create_tcp_socket(IpAddressFamily::Ipv4).map_err(show)?;
+        socket
+            .start_connect(&network, loopback(port))
+            .map_err(show)?;
+        loop {
+            match socket.finish_connect() {
+                Ok(_streams) => return Ok("connected".into()),
+                Err(ErrorCode::WouldBlock) => socket.subscribe().block(),
+                Err(e) => return Err(show(e)),
+            }
+        }
+    }
+
+    pub fn udp_bind_loopback() -> Result<String, String> {
+        let network = instance_network();
+        let socket = udp_create_socket::create_udp_socket(IpAddressFamily::Ipv4).map_err(show)?;
+        socket.start_bind(&network, loopback(0)).map_err(show)?;
+        loop {
+            match socket.finish_bind() {
+                Ok(()) => break,
+                Err(ErrorCode::WouldBlock) => socket.subscribe().block(),
+                Err(e) => return Err(show(e)),
+            }
+        }
+        Ok(format!(
+            "bound to {:?}",
+            socket.local_address().map_err(show)?
+        ))
+    }
+
+    pub fn lookup(name: &str) -> Result<String, String> {
+        let network = instance_network();
+        let stream = ip_name_lookup::resolve_addresses(&network, name).map_err(show)?;
+        let mut found = Vec::new();
+        loop {
+            match stream.resolve_next_address() {
+                Ok(Some(IpAddress::Ipv4((a, b, c, d)))) => found.push(format!("{a}.{b}.{c}.{d}")),
+                Ok(Some(IpAddress::Ipv6(v6))) => found.push(format!("{v6:x?}")),
+                Ok(None) => return Ok(found.join(" ")),
+                Err(ErrorCode::WouldBlock) => stream.subscribe().block(),
+                Err(e) => return Err(show(e)),
+            }
+        }
+    }
+}
+
+#[cfg(not(target_os = "wasi"))]
+mod net {
+    const NOT_WASI: &str = "sockets are only probed on WASI";
+
+    pub fn tcp_connect_loopback(_port: u16) -> Result<String, String> {
+        Err(NOT_WASI.into())
+    }
+
+    pub fn udp_bind_loopback() -> Result<String, String> {
+        Err(NOT_WASI.into())
+    }
+
+    pub fn lookup(_name: &str) -> Result<String, String> {
+        Err(NOT_WASI.into())
     }
 }
 

@@ -1,0 +1,298 @@
+//! The HTTP server: listener, router, request counting and API-key auth.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::serve::ListenerExt;
+use base64::Engine;
+use tokio::net::{TcpListener, TcpSocket};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::data::Dataset;
+use super::error::ApiError;
+use super::{MockConfig, handlers};
+
+/// Queue of not-yet-accepted connections; the OS default of 128 is too small
+/// for load tests that open many connections at once.
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// How long [`MockServer::shutdown`] waits for in-flight requests.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// What every handler can see.
+pub(super) struct AppState {
+    pub data: Arc<Dataset>,
+    pub scopes: Vec<String>,
+    api_key: String,
+}
+
+impl AppState {
+    /// 403 unless the key was granted `scope`.
+    pub(super) fn require(&self, scope: &'static str) -> Result<(), ApiError> {
+        if self.scopes.iter().any(|s| s == scope) {
+            Ok(())
+        } else {
+            Err(ApiError::MissingScope(scope))
+        }
+    }
+
+    /// True if the request carries `Authorization: Basic base64("<key>:")`.
+    fn authorized(&self, headers: &HeaderMap) -> bool {
+        let Some(value) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return false;
+        };
+        let Some((scheme, token)) = value.trim().split_once(' ') else {
+            return false;
+        };
+        if !scheme.eq_ignore_ascii_case("basic") || self.api_key.is_empty() {
+            return false;
+        }
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(token.trim()) else {
+            return false;
+        };
+        let expected = format!("{}:", self.api_key);
+        constant_time_eq(&decoded, expected.as_bytes())
+    }
+}
+
+/// Compares without returning early, so timing does not reveal the key.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A running mock Pleo API. Dropping it stops the server too.
+pub struct MockServer {
+    addr: SocketAddr,
+    data: Arc<Dataset>,
+    requests: Arc<AtomicU64>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl MockServer {
+    /// Seeds the data, binds `bind` (port 0 picks a free port) and starts serving.
+    pub async fn start(bind: SocketAddr, cfg: MockConfig) -> io::Result<MockServer> {
+        let seed_cfg = cfg.clone();
+        // Seeding is CPU work; keep it off the async worker threads.
+        let data = tokio::task::spawn_blocking(move || Dataset::seed(&seed_cfg))
+            .await
+            .map(Arc::new)
+            .map_err(io::Error::other)?;
+        let listener = bind_listener(bind)?;
+        let addr = listener.local_addr()?;
+        let requests = Arc::new(AtomicU64::new(0));
+        let state = Arc::new(AppState {
+            data: data.clone(),
+            scopes: cfg.scopes,
+            api_key: cfg.api_key,
+        });
+        let app = router(state, requests.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let listener = listener.tap_io(|tcp| {
+            // Small JSON responses should not wait for Nagle's algorithm.
+            let _ = tcp.set_nodelay(true);
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    // Fires on an explicit stop and when the sender is dropped.
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Ok(MockServer {
+            addr,
+            data,
+            requests,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`; a wildcard bind address is shown as loopback.
+    pub fn base_url(&self) -> String {
+        let ip = match self.addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, self.addr.port()))
+    }
+
+    /// Every HTTP request received so far, rejected ones included.
+    pub fn request_count(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn dataset(&self) -> Arc<Dataset> {
+        self.data.clone()
+    }
+
+    /// Stops accepting connections and waits (a few seconds at most) for
+    /// requests in flight to finish.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(SHUTDOWN_GRACE, task).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        // Dropping the sender alone would do; sending makes the intent plain.
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl std::fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .field("requests", &self.request_count())
+            .finish_non_exhaustive()
+    }
+}
+
+fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // Lets a restarted mock take its port back while old connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// All routes. Counting wraps auth, so rejected requests are counted too; auth
+/// wraps the fallbacks, so unknown paths need a valid key before they get a 404.
+fn router(state: Arc<AppState>, requests: Arc<AtomicU64>) -> Router {
+    Router::new()
+        .route("/v1/introspect", get(handlers::introspect))
+        .route("/v1/installations/me", get(handlers::installation))
+        .route("/v1/companies", get(handlers::list_companies))
+        .route("/v1/companies/{company_id}", get(handlers::get_company))
+        .route("/v2/employees", get(handlers::list_employees))
+        .route("/v2/employees/{employee_id}", get(handlers::get_employee))
+        .route(
+            "/v1/accounting-entries:search",
+            post(handlers::search_entries),
+        )
+        .route(
+            "/v1/accounting-entries/{entry_id}",
+            get(handlers::get_entry),
+        )
+        .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::wrong_method)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(requests, count))
+        .with_state(state)
+}
+
+async fn count(State(requests): State<Arc<AtomicU64>>, req: Request, next: Next) -> Response {
+    requests.fetch_add(1, Ordering::Relaxed);
+    next.run(req).await
+}
+
+async fn authenticate(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    if !state.authorized(req.headers()) {
+        return ApiError::Unauthorized.into_response();
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn state(key: &str) -> AppState {
+        let cfg = MockConfig {
+            entries: 10,
+            employees: 2,
+            ..MockConfig::default()
+        };
+        AppState {
+            data: Arc::new(Dataset::seed(&cfg)),
+            scopes: vec![],
+            api_key: key.into(),
+        }
+    }
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(value) {
+            h.insert(header::AUTHORIZATION, v);
+        }
+        h
+    }
+
+    fn basic(raw: &str) -> String {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
+    #[test]
+    fn only_the_exact_basic_credential_passes() {
+        let s = state("k1");
+        assert!(s.authorized(&headers(&basic("k1:"))));
+        assert!(s.authorized(&headers(&basic("k1:").replace("Basic", "basic"))));
+        for bad in [
+            basic("k1"),
+            basic("k1:pw"),
+            basic("k2:"),
+            basic(":"),
+            "Bearer k1".to_string(),
+            "Basic k1".to_string(),
+            "Basic".to_string(),
+            "Basic !!!".to_string(),
+            String::new(),
+        ] {
+            assert!(!s.authorized(&headers(&bad)), "{bad}");
+        }
+        assert!(!state("").authorized(&headers(&basic(":"))));
+    }
+
+    #[test]
+    fn scopes_are_checked() {
+        let mut s = state("k");
+        s.scopes = vec!["users:read".into()];
+        assert!(s.require("users:read").is_ok());
+        assert!(matches!(
+            s.require("companies:read"),
+            Err(ApiError::MissingScope("companies:read"))
+        ));
+    }
+}
