@@ -135,6 +135,8 @@ pub struct MockSettings {
     pub seed: Option<u64>,
     /// Scopes the mock grants its key (default: every scope).
     pub scopes: Option<Vec<String>>,
+    /// Last day of the 12 months of generated data, `"YYYY-MM-DD"` (default: today, UTC).
+    pub anchor: Option<chrono::NaiveDate>,
 }
 
 #[derive(Debug, Deserialize)]

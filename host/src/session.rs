@@ -72,6 +72,7 @@ impl Session {
                         .scopes
                         .clone()
                         .unwrap_or(defaults.scopes.clone()),
+                    anchor: config.mock.anchor.unwrap_or(defaults.anchor),
                     api_key: key.expose_for_mock(),
                     ..defaults
                 };

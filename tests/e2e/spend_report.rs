@@ -8,14 +8,18 @@ use pleo_host::mock::{Dataset, MockConfig};
 use crate::common::{run_in, tempdir, write_config};
 
 const SEED: u64 = 20261126;
+/// Pinned so the test and the host's mock generate the same data whatever the date.
+const ANCHOR: &str = "2026-06-30";
 
 /// (currency, key) -> (entries, minor units), by the spend rule the plugin documents:
-/// not deleted, status not CANCELLED/REJECTED, performedAt within the period.
+/// not deleted, status not CANCELLED/REJECTED, not a REIMBURSEMENT (it pays back claims
+/// already counted), performedAt within the period.
 type Totals = BTreeMap<(String, String), (u64, i128)>;
 
 fn expected(from: &str, to: &str) -> (Totals, Totals) {
     let dataset = Dataset::seed(&MockConfig {
         seed: SEED,
+        anchor: ANCHOR.parse().unwrap(),
         ..MockConfig::default()
     });
     let entries = serde_json::to_value(&dataset.entries).unwrap();
@@ -25,7 +29,14 @@ fn expected(from: &str, to: &str) -> (Totals, Totals) {
         let day = &performed[..10];
         let deleted = !e["deletedAt"].is_null();
         let status = e["status"].as_str().unwrap();
-        if deleted || status == "CANCELLED" || status == "REJECTED" || day < from || day > to {
+        let reimbursement = e["family"] == "REIMBURSEMENT";
+        if deleted
+            || status == "CANCELLED"
+            || status == "REJECTED"
+            || reimbursement
+            || day < from
+            || day > to
+        {
             continue;
         }
         let currency = e["transactionValue"]["currency"]
@@ -105,12 +116,11 @@ fn csv_totals_match_the_seeded_data() {
     let config = write_config(
         dir.path(),
         &format!(
-            "environment = \"mock\"\n[mock]\nseed = {SEED}\n[plugins.spend-report]\nscopes = [\"users:read\", \"accounting-entries:read\"]\n"
+            "environment = \"mock\"\n[mock]\nseed = {SEED}\nanchor = \"{ANCHOR}\"\n[plugins.spend-report]\nscopes = [\"users:read\", \"accounting-entries:read\"]\n"
         ),
     );
-    let today = chrono::Utc::now().date_naive();
-    let from = (today - chrono::Duration::days(200)).to_string();
-    let to = (today - chrono::Duration::days(20)).to_string();
+    // A period inside the data that starts and ends mid-month.
+    let (from, to) = ("2025-11-17".to_owned(), "2026-05-09".to_owned());
     let out = dir.path().join("report");
     let run = run_in(
         dir.path(),

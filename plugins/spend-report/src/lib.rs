@@ -21,8 +21,10 @@
 //!
 //! # Spend rule
 //!
-//! An entry is spend unless it is deleted or its `status` is `CANCELLED` or `REJECTED` (so
-//! drafts, pending and errored entries count). Its amount is `transactionValue`: the amount in
+//! An entry is spend unless it is deleted, its `status` is `CANCELLED` or `REJECTED` (so
+//! drafts, pending and errored entries count), or it is a `REIMBURSEMENT`: that pays an
+//! employee back for out-of-pocket claims already counted as spend, and counting both would
+//! count the money twice. Its amount is `transactionValue`: the amount in
 //! the currency the payment was made in, so totals are per currency and never converted.
 //! Amounts are summed exactly in minor units and printed in major units with the currency's
 //! ISO 4217 number of decimals (`1500` JPY, `-0.05` EUR, `1.250` KWD).
@@ -60,7 +62,7 @@ impl Guest for SpendReport {
 
         let report = aggregate(&period).map_err(|e| format!("searching entries: {e}"))?;
         log::info(format!(
-            "{} entries counted, {} not spend (deleted, cancelled or rejected), {} outside the period",
+            "{} entries counted, {} not spend (deleted, cancelled, rejected or reimbursements), {} outside the period",
             report.counted, report.not_spend, report.outside
         ));
 

@@ -46,9 +46,12 @@ impl std::fmt::Display for Period {
     }
 }
 
-/// The spend rule: an entry counts unless it is deleted, cancelled or rejected.
+/// The spend rule: an entry counts unless it is deleted, cancelled or rejected, or it is a
+/// reimbursement (which pays back claims already counted).
 pub fn is_spend(entry: &AccountingEntry) -> bool {
-    !entry.is_deleted() && !matches!(entry.status.as_str(), "CANCELLED" | "REJECTED")
+    !entry.is_deleted()
+        && !matches!(entry.status.as_str(), "CANCELLED" | "REJECTED")
+        && entry.family != "REIMBURSEMENT"
 }
 
 /// Entries and their summed amount, in minor units of one currency.
@@ -290,10 +293,13 @@ mod tests {
         let mut deleted = entry(Some("e1"), "2025-01-05T10:00:00Z", "COMPLETED", "DKK", 1);
         deleted.deleted_at = Some("2025-01-06T00:00:00Z".into());
         report.add(&deleted, &period);
+        let mut payback = entry(Some("e1"), "2025-01-07T10:00:00Z", "COMPLETED", "DKK", 350);
+        payback.family = "REIMBURSEMENT".into();
+        report.add(&payback, &period);
 
         assert_eq!(
             (report.counted, report.not_spend, report.outside),
-            (6, 3, 3)
+            (6, 4, 3)
         );
         let employees: BTreeMap<_, _> = [
             employee("e1", "Zoe", "Berg"),
