@@ -47,6 +47,11 @@ enum Command {
         #[arg(long = "param", short = 'p', value_parser = parse_param)]
         params: Vec<(String, String)>,
     },
+    /// Review and approve plugins.
+    Plugin {
+        #[command(subcommand)]
+        action: PluginCommand,
+    },
     /// Serve the mock Pleo API on 127.0.0.1 for exploring it with curl.
     MockApi {
         #[arg(long, default_value_t = 8484)]
@@ -54,6 +59,28 @@ enum Command {
         /// Seed of the generated company data.
         #[arg(long)]
         seed: Option<u64>,
+    },
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Show what a plugin asks for (scopes, WASI, host services) without running it.
+    Inspect {
+        plugin: String,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+        /// Do not contact Pleo (or start the mock) to check the key's scopes.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Record the plugin's SHA-256 and the scopes it needs in pleo.lock, next to pleo.toml.
+    Approve {
+        plugin: String,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -99,6 +126,18 @@ pub fn main() -> i32 {
                 params,
             } => run(&plugin, config.as_deref(), out, params).await,
             Command::MockApi { port, seed } => mock_api(port, seed).await,
+            Command::Plugin {
+                action:
+                    PluginCommand::Inspect {
+                        plugin,
+                        config,
+                        json,
+                        offline,
+                    },
+            } => inspect(&plugin, config.as_deref(), json, offline).await,
+            Command::Plugin {
+                action: PluginCommand::Approve { plugin, config },
+            } => approve(&plugin, config.as_deref()),
         }
     });
     match result {
@@ -126,6 +165,114 @@ async fn run(
         bar.finish_and_clear();
     }
     print_report(&result?);
+    Ok(())
+}
+
+async fn inspect(
+    plugin: &str,
+    config: Option<&Path>,
+    json: bool,
+    offline: bool,
+) -> Result<(), Failure> {
+    let config = load_config(config)?;
+    // The key's scopes need a session (Pleo's /v1/introspect, or the mock); without one the
+    // report still shows everything the plugin itself asks for.
+    let session = if offline {
+        None
+    } else {
+        match Session::open(config.clone()).await {
+            Ok(session) => Some(session),
+            Err(e) => {
+                eprintln!("note: the key's scopes were not checked: {}", e.message);
+                None
+            }
+        }
+    };
+    let standalone;
+    let runtime = match &session {
+        Some(session) => session.runtime(),
+        None => {
+            standalone = crate::session::runtime_for(&config)?;
+            &standalone
+        }
+    };
+    let report = crate::inspect::inspect(
+        &config,
+        runtime,
+        plugin,
+        session.as_ref().map(|s| s.key_scopes()),
+    )?;
+    if json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| {
+            Failure::new(ExitCode::Internal, format!("cannot encode the report: {e}"))
+        })?;
+        println!("{text}");
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(())
+}
+
+fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
+    let config = load_config(config_path)?;
+    let Some(source) = config.source.clone() else {
+        return Err(Failure::new(
+            ExitCode::Usage,
+            "approval needs a pleo.toml: pleo.lock is written beside it",
+        )
+        .hint("create one (see examples/) or pass --config"));
+    };
+    let runtime = crate::session::runtime_for(&config)?;
+    let plugin_source = crate::plugins::resolve(&config, plugin)?;
+    let loaded = runtime
+        .load(&plugin_source.name, &plugin_source.bytes)
+        .map_err(|e| Failure::new(ExitCode::Rejected, e.to_string()))?;
+    let imports = crate::plugins::classify_imports(&loaded.name, &loaded.imports)?;
+    let needed = imports.scopes();
+    let lock_path = crate::approval::LockFile::path_for(&source);
+    let mut lock = crate::approval::LockFile::load(&lock_path)
+        .map_err(|e| Failure::new(ExitCode::Config, e))?;
+    let approval = crate::approval::Approval {
+        sha256: loaded.sha256.clone(),
+        scopes: needed.iter().cloned().collect(),
+        wit: format!(
+            "{}@{}",
+            crate::scopes::WIT_PACKAGE,
+            crate::scopes::WIT_VERSION
+        ),
+        approved_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let previous = lock.get(&loaded.name).cloned();
+    lock.approve(&loaded.name, approval).map_err(|e| {
+        Failure::new(
+            ExitCode::Config,
+            format!("cannot write {}: {e}", lock_path.display()),
+        )
+    })?;
+    println!("approved {} sha256 {}", loaded.name, loaded.sha256);
+    let scopes = if needed.is_empty() {
+        "none".to_owned()
+    } else {
+        needed.iter().cloned().collect::<Vec<_>>().join(", ")
+    };
+    println!("  scopes: {scopes}");
+    if let Some(previous) = previous.filter(|p| p.sha256 != loaded.sha256) {
+        println!("  replaces sha256 {}", previous.sha256);
+    }
+    let granted = crate::plugins::plugin_config(&config, &loaded.name).scopes;
+    let ungranted: Vec<&String> = needed.iter().filter(|s| !granted.contains(s)).collect();
+    if !ungranted.is_empty() {
+        println!(
+            "  note: not yet granted in {}: {}",
+            source.display(),
+            ungranted
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!("  recorded in {}", lock_path.display());
     Ok(())
 }
 
@@ -238,6 +385,9 @@ fn print_report(report: &RunReport) {
 
 fn report_failure(failure: &Failure) -> i32 {
     eprintln!("error: {}", failure.message);
+    for detail in &failure.details {
+        eprintln!("  - {detail}");
+    }
     if let Some(hint) = &failure.hint {
         eprintln!("  hint: {hint}");
     }

@@ -163,6 +163,7 @@ struct RawConfig {
     company_id: Option<String>,
     output_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
+    require_approval: Option<bool>,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
@@ -193,6 +194,9 @@ pub struct Config {
     pub company_id: Option<String>,
     pub output_dir: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
+    /// Whether `run` needs the plugin's hash and scopes approved in `pleo.lock`. Always true
+    /// for staging and production.
+    pub require_approval: bool,
     pub limits: Limits,
     pub mock: MockSettings,
     pub plugins: BTreeMap<String, PluginConfig>,
@@ -270,6 +274,15 @@ impl Config {
         let resolve = |p: PathBuf| resolve_path(base, p);
 
         raw.limits.validate("limits").map_err(rule)?;
+        let require_approval = match (raw.environment, raw.require_approval) {
+            (Environment::Mock, setting) => setting.unwrap_or(false),
+            (env, Some(false)) => {
+                return Err(rule(format!(
+                    "require_approval cannot be turned off for {env}: plugins that touch real data must be approved"
+                )));
+            }
+            (_, _) => true,
+        };
         let limits = raw.limits.apply(Limits::default());
         let key = raw
             .key
@@ -324,6 +337,7 @@ impl Config {
             company_id: raw.company_id,
             output_dir: raw.output_dir.map(&resolve),
             cache_dir: raw.cache_dir.map(&resolve),
+            require_approval,
             limits,
             mock: raw.mock,
             plugins,

@@ -29,6 +29,8 @@ pub enum ExitCode {
 pub struct Failure {
     pub code: ExitCode,
     pub message: String,
+    /// One line per item when a cause has several parts (e.g. each missing scope).
+    pub details: Vec<String>,
     pub hint: Option<String>,
 }
 
@@ -37,8 +39,14 @@ impl Failure {
         Failure {
             code,
             message: message.into(),
+            details: Vec::new(),
             hint: None,
         }
+    }
+
+    pub fn details(mut self, details: Vec<String>) -> Failure {
+        self.details = details;
+        self
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Failure {

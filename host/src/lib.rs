@@ -1,6 +1,7 @@
 //! pleo-host runs sandboxed WebAssembly plugins against the Pleo API while holding the API key
 //! itself. Data flows one way: config -> credential -> client -> capabilities -> plugin.
 
+pub mod approval;
 pub mod bindings;
 pub mod capabilities;
 pub mod cli;
@@ -8,9 +9,11 @@ pub mod config;
 pub mod credential;
 pub mod error;
 pub mod first_party;
+pub mod inspect;
 pub mod mock;
 pub mod output;
 pub mod pleo;
+pub mod plugins;
 pub mod runtime;
 pub mod scopes;
 pub mod session;

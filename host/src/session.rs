@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::approval::{LockFile, Refusal};
 use crate::capabilities::{self, Caps, Grant, ProgressSink};
 use crate::config::{Config, Environment, Limits, PluginConfig};
 use crate::credential::{self, ApiKey, CredentialError, Redactor};
@@ -13,8 +14,9 @@ use crate::error::{ExitCode, Failure};
 use crate::mock::{MockConfig, MockServer};
 use crate::output::{self, OutputFile};
 use crate::pleo::{ApiError, Introspection, PleoClient};
+use crate::plugins;
 use crate::runtime::{LoadedPlugin, RunError, Runtime, Sandbox};
-use crate::scopes::{self, ScopeSet};
+use crate::scopes::ScopeSet;
 
 /// The host, connected to one Pleo environment with one key.
 pub struct Session {
@@ -111,13 +113,7 @@ impl Session {
         };
         tracing::debug!(environment = %config.environment, %company_id, scopes = ?key_info.scopes, "connected");
 
-        let cache_dir = config.cache_dir.clone().or_else(default_cache_dir);
-        let runtime = Runtime::new(cache_dir.as_deref()).map_err(|e| {
-            Failure::new(
-                ExitCode::Internal,
-                format!("cannot set up the WebAssembly engine: {e}"),
-            )
-        })?;
+        let runtime = runtime_for(&config)?;
         Ok(Session {
             config,
             runtime,
@@ -131,6 +127,10 @@ impl Session {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
     }
 
     pub fn redactor(&self) -> &Redactor {
@@ -147,103 +147,106 @@ impl Session {
         self.client.request_count()
     }
 
-    /// Loads a plugin by first-party name, configured name, or path to a `.wasm` file.
+    /// Loads and compiles a plugin by first-party name, configured name, or `.wasm` path.
     pub fn load_plugin(&self, spec: &str) -> Result<(LoadedPlugin, PluginConfig), Failure> {
-        let (name, bytes) = self.plugin_bytes(spec)?;
-        let plugin_config =
-            self.config
-                .plugins
-                .get(&name)
-                .cloned()
-                .unwrap_or_else(|| PluginConfig {
-                    limits: self.config.limits,
-                    ..PluginConfig::default()
-                });
-        let plugin = self.runtime.load(&name, &bytes).map_err(|e| {
-            Failure::new(ExitCode::Rejected, e.to_string())
-                .hint("plugins are WebAssembly components built for wasm32-wasip2 against wit/")
-        })?;
+        let source = plugins::resolve(&self.config, spec)?;
+        let plugin_config = plugins::plugin_config(&self.config, &source.name);
+        let plugin = self
+            .runtime
+            .load(&source.name, &source.bytes)
+            .map_err(|e| {
+                Failure::new(ExitCode::Rejected, e.to_string())
+                    .hint("plugins are WebAssembly components built for wasm32-wasip2 against wit/")
+            })?;
         Ok((plugin, plugin_config))
     }
 
-    fn plugin_bytes(&self, spec: &str) -> Result<(String, Vec<u8>), Failure> {
-        let looks_like_path = spec.ends_with(".wasm") || spec.contains('/');
-        if looks_like_path {
-            let path = Path::new(spec);
-            let name = plugin_name_from_path(path);
-            let bytes = std::fs::read(path).map_err(|e| {
-                Failure::new(
-                    ExitCode::Usage,
-                    format!("cannot read plugin {spec}: {}", crate::config::io_cause(&e)),
-                )
-            })?;
-            return Ok((name, bytes));
-        }
-        if let Some(path) = self.config.plugins.get(spec).and_then(|p| p.path.as_ref()) {
-            let bytes = std::fs::read(path).map_err(|e| {
-                Failure::new(
-                    ExitCode::Config,
-                    format!(
-                        "plugin {spec}: cannot read {}: {}",
-                        path.display(),
-                        crate::config::io_cause(&e)
-                    ),
-                )
-            })?;
-            return Ok((spec.to_owned(), bytes));
-        }
-        match crate::first_party::find(spec) {
-            Some(bytes) => Ok((spec.to_owned(), bytes.to_vec())),
-            None => Err(
-                Failure::new(ExitCode::Usage, format!("unknown plugin `{spec}`")).hint(format!(
-                    "first-party plugins: {}; or give the path of a .wasm file",
-                    crate::first_party::names().join(", ")
-                )),
-            ),
-        }
+    /// Scopes of the API key, as `/v1/introspect` reported them.
+    pub fn key_scopes(&self) -> &ScopeSet {
+        &self.key_info.scopes
     }
 
-    /// Effective scopes of a plugin: key ∩ grant ∩ imports. Refuses the plugin, one line per
-    /// missing scope, if it imports an interface it may not use.
+    /// Effective scopes of a plugin: key ∩ grant ∩ imports. Refuses the plugin, with one line
+    /// per missing scope saying whether the grant or the key lacks it.
     pub fn effective_scopes(
         &self,
         plugin: &LoadedPlugin,
         plugin_config: &PluginConfig,
     ) -> Result<ScopeSet, Failure> {
-        let needed = needed_scopes(plugin)?;
-        // Without a pleo.toml only the mock is reachable: grant what the plugin asks for.
-        let granted: ScopeSet = if self.config.source.is_none() {
-            needed.clone()
-        } else {
-            plugin_config.scopes.iter().cloned().collect()
-        };
-        let mut problems = Vec::new();
-        for scope in &needed {
-            if !granted.contains(scope) {
-                problems.push(format!(
-                    "scope {scope} is not granted to it in {}",
-                    self.config.describe_source()
-                ));
-            }
-            if !self.key_info.scopes.contains(scope) {
-                problems.push(format!("scope {scope} is not among the API key's scopes"));
-            }
-        }
-        if !problems.is_empty() {
+        let needed = plugins::classify_imports(&plugin.name, &plugin.imports)?.scopes();
+        let granted = granted_scopes(&self.config, plugin_config, &needed);
+        let missing: Vec<String> = needed
+            .iter()
+            .filter_map(|scope| {
+                let (grant, key) = (
+                    granted.contains(scope),
+                    self.key_info.scopes.contains(scope),
+                );
+                let why = match (grant, key) {
+                    (true, true) => return None,
+                    (false, true) => format!(
+                        "not granted to it in {} (the key has it)",
+                        self.config.describe_source()
+                    ),
+                    (true, false) => "granted, but the API key does not have it".to_owned(),
+                    (false, false) => format!(
+                        "not granted to it in {}, and the API key does not have it",
+                        self.config.describe_source()
+                    ),
+                };
+                Some(format!("{scope}: {why}"))
+            })
+            .collect();
+        if !missing.is_empty() {
             let name = &plugin.name;
-            return Err(Failure::new(ExitCode::Rejected, format!("plugin {name} refused: {}", problems.join("; ")))
-                .hint(format!(
-                    "grant it in pleo.toml: [plugins.{name}] scopes = [{}] (and make sure the key has them)",
-                    needed.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
-                )));
+            let list = needed
+                .iter()
+                .map(|s| format!("\"{s}\""))
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Failure::new(
+                ExitCode::Rejected,
+                format!(
+                    "plugin {name} refused: it imports {} interface(s) whose scope it may not use",
+                    missing.len()
+                ),
+            )
+            .details(missing)
+            .hint(format!(
+                "grant in pleo.toml: [plugins.{name}] scopes = [{list}], with a key that has them"
+            )));
         }
         Ok(needed)
+    }
+
+    /// Refuses a plugin whose bytes or needed scopes differ from what the operator approved.
+    /// The mock environment skips this unless `require_approval = true`.
+    pub fn check_approval(&self, plugin: &LoadedPlugin, needed: &ScopeSet) -> Result<(), Failure> {
+        let Some(lock_path) = self.lock_path().filter(|_| self.config.require_approval) else {
+            return Ok(());
+        };
+        let lock = LockFile::load(&lock_path).map_err(|e| Failure::new(ExitCode::Config, e))?;
+        lock.check(&plugin.name, &plugin.sha256, needed).map_err(|refusal| {
+            let what = match refusal {
+                Refusal::NotApproved { .. } => "is not approved",
+                Refusal::Changed { .. } => "changed since it was approved",
+            };
+            Failure::new(ExitCode::Rejected, format!("plugin {} {what} ({})", plugin.name, lock_path.display()))
+                .details(refusal.details())
+                .hint(format!("review it with `pleo-host plugin inspect {0}`, then `pleo-host plugin approve {0}`", plugin.name))
+        })
+    }
+
+    /// `pleo.lock` beside the config file; none when running on defaults.
+    pub fn lock_path(&self) -> Option<PathBuf> {
+        self.config.source.as_deref().map(LockFile::path_for)
     }
 
     /// Runs a plugin to completion within its limits.
     pub async fn run(&self, spec: &str, options: RunOptions) -> Result<RunReport, Failure> {
         let (plugin, plugin_config) = self.load_plugin(spec)?;
         let scopes = self.effective_scopes(&plugin, &plugin_config)?;
+        self.check_approval(&plugin, &scopes)?;
         let out_dir = self.out_dir(&plugin.name, options.out_dir.as_deref())?;
 
         let mut linker = self
@@ -363,43 +366,18 @@ impl Session {
     }
 }
 
-/// Scopes a plugin needs, from its imports. Refuses imports this host does not provide.
-pub fn needed_scopes(plugin: &LoadedPlugin) -> Result<ScopeSet, Failure> {
-    let mut needed = ScopeSet::new();
-    for import in &plugin.imports {
-        let reject = |why: String| {
-            Failure::new(
-                ExitCode::Rejected,
-                format!("plugin {} refused: {why}", plugin.name),
-            )
-        };
-        if import.starts_with("wasi:") {
-            continue;
-        }
-        let Some(rest) = import.strip_prefix(&format!("{}/", scopes::WIT_PACKAGE)) else {
-            return Err(reject(format!(
-                "it imports `{import}`, which this host does not provide"
-            )));
-        };
-        let (interface, version) = rest.split_once('@').unwrap_or((rest, ""));
-        if version != scopes::WIT_VERSION {
-            return Err(reject(format!(
-                "it was built for {}@{version}; this host implements {}@{}",
-                scopes::WIT_PACKAGE,
-                scopes::WIT_PACKAGE,
-                scopes::WIT_VERSION
-            ))
-            .hint("rebuild the plugin against this host's wit/"));
-        }
-        match scopes::scope_of(interface) {
-            Some(scope) => {
-                needed.insert(scope.to_owned());
-            }
-            None if scopes::HOST_SERVICES.contains(&interface) || interface == "types" => {}
-            None => return Err(reject(format!("it imports unknown interface `{import}`"))),
-        }
+/// What the operator granted a plugin. Without a pleo.toml only the mock is reachable, and a
+/// plugin is granted what it asks for; with one, exactly the scopes listed under its name.
+pub fn granted_scopes(
+    config: &Config,
+    plugin_config: &PluginConfig,
+    needed: &ScopeSet,
+) -> ScopeSet {
+    if config.source.is_none() {
+        needed.clone()
+    } else {
+        plugin_config.scopes.iter().cloned().collect()
     }
-    Ok(needed)
 }
 
 fn check_output_limit(files: &[OutputFile], limits: &Limits) -> Result<(), Failure> {
@@ -467,19 +445,23 @@ fn api_failure(e: &ApiError, redactor: &Redactor) -> Failure {
         .hint("check the network and Pleo's status, then retry")
 }
 
-fn plugin_name_from_path(path: &Path) -> String {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("plugin")
-        .replace('_', "-")
-}
-
 fn one_line(e: &wasmtime::Error) -> String {
     format!("{e:#}")
         .lines()
         .next()
         .unwrap_or_default()
         .to_owned()
+}
+
+/// A WebAssembly runtime with the config's compile cache, for commands that need no session.
+pub fn runtime_for(config: &Config) -> Result<Runtime, Failure> {
+    let cache_dir = config.cache_dir.clone().or_else(default_cache_dir);
+    Runtime::new(cache_dir.as_deref()).map_err(|e| {
+        Failure::new(
+            ExitCode::Internal,
+            format!("cannot set up the WebAssembly engine: {e}"),
+        )
+    })
 }
 
 /// `$XDG_CACHE_HOME/pleo-host/components` or `~/.cache/pleo-host/components`.

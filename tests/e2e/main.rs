@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `pleo-host` binary and library, real plugins built from
 //! `plugins/`, the real mock Pleo API over HTTP, real files.
 
+mod approval;
 mod bad_input;
 mod common;
 mod isolation;

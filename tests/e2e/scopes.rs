@@ -1,23 +1,26 @@
-//! A plugin that imports an interface whose scope it may not use is refused before it runs,
-//! and the message names the missing scope and who lacks it.
+//! Effective scopes = key ∩ grant ∩ imports. A plugin importing an interface whose scope it may
+//! not use is refused before it runs, one line per missing scope saying who lacks it.
 
-use crate::common::{run_in, tempdir, write_config};
+use crate::common::{plugin, run_in, tempdir, write_config};
 
 const REJECTED: i32 = 5;
 
-#[test]
-fn scope_not_granted_by_the_operator() {
+/// Runs `plugin` with a grant and the mock key's scopes; returns the outcome.
+fn run_with(plugin_name: &str, grant: &str, key_scopes: &str) -> crate::common::Outcome {
     let dir = tempdir();
     let config = write_config(
         dir.path(),
-        "[plugins.spend-report]\nscopes = [\"users:read\"]\n",
+        &format!(
+            "[mock]\nscopes = [{key_scopes}]\n[plugins.{plugin_name}]\npath = \"{}\"\nscopes = [{grant}]\n",
+            plugin(plugin_name).display()
+        ),
     );
     let out = dir.path().join("out");
     let run = run_in(
         dir.path(),
         &[
             "run",
-            "spend-report",
+            plugin_name,
             "--config",
             config.to_str().unwrap(),
             "--out",
@@ -25,14 +28,96 @@ fn scope_not_granted_by_the_operator() {
         ],
         &[],
     );
-    let line = run.assert_clean_failure(REJECTED);
+    if run.code != 0 {
+        // Refused before it ran: it wrote nothing.
+        assert_eq!(
+            std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0),
+            0,
+            "{}",
+            run.stderr
+        );
+    }
+    run
+}
+
+#[test]
+fn denial_matrix() {
+    // snoop imports users-read (scope users:read); hostile imports no Pleo interface.
+    let users = "\"users:read\"";
+    let entries = "\"accounting-entries:read\"";
+
+    let key_lacks = run_with("snoop", users, entries);
+    key_lacks.assert_clean_failure(REJECTED);
     assert!(
-        line.contains("scope accounting-entries:read is not granted"),
-        "{line}"
+        key_lacks
+            .stderr
+            .contains("  - users:read: granted, but the API key does not have it"),
+        "{}",
+        key_lacks.stderr
+    );
+
+    let grant_lacks = run_with("snoop", "", users);
+    grant_lacks.assert_clean_failure(REJECTED);
+    assert!(
+        grant_lacks
+            .stderr
+            .contains("  - users:read: not granted to it in"),
+        "{}",
+        grant_lacks.stderr
     );
     assert!(
-        !line.contains("users:read"),
-        "granted scope is not reported missing: {line}"
+        grant_lacks.stderr.contains("(the key has it)"),
+        "{}",
+        grant_lacks.stderr
+    );
+
+    let both_lack = run_with("snoop", entries, entries);
+    both_lack.assert_clean_failure(REJECTED);
+    assert!(
+        both_lack
+            .stderr
+            .contains("and the API key does not have it"),
+        "{}",
+        both_lack.stderr
+    );
+
+    // Granted and on the key, but not imported: nothing to link, the plugin runs.
+    let not_imported = run_with("hostile", users, users);
+    assert_eq!(not_imported.code, 0, "{}", not_imported.stderr);
+
+    let all_present = run_with("snoop", users, users);
+    assert_eq!(all_present.code, 0, "{}", all_present.stderr);
+}
+
+#[test]
+fn first_party_plugin_refused_with_a_line_per_missing_scope() {
+    let dir = tempdir();
+    let config = write_config(
+        dir.path(),
+        "[mock]\nscopes = [\"companies:read\"]\n[plugins.spend-report]\nscopes = [\"users:read\"]\n",
+    );
+    let run = run_in(
+        dir.path(),
+        &["run", "spend-report", "--config", config.to_str().unwrap()],
+        &[],
+    );
+    let line = run.assert_clean_failure(REJECTED);
+    assert!(line.contains("plugin spend-report refused"), "{line}");
+    let details: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("  - "))
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            "  - accounting-entries:read: not granted to it in pleo.toml, and the API key does not have it"
+                .replace("pleo.toml", &config.display().to_string())
+                .as_str(),
+            "  - users:read: granted, but the API key does not have it",
+        ],
+        "{}",
+        run.stderr
     );
     assert!(
         run.stderr.contains(
@@ -41,48 +126,4 @@ fn scope_not_granted_by_the_operator() {
         "hint shows the grant: {}",
         run.stderr
     );
-    assert_eq!(
-        std::fs::read_dir(&out).map(|d| d.count()).unwrap_or(0),
-        0,
-        "the plugin never ran"
-    );
-}
-
-#[test]
-fn scope_the_key_does_not_have() {
-    let dir = tempdir();
-    let config = write_config(
-        dir.path(),
-        "[mock]\nscopes = [\"users:read\"]\n[plugins.spend-report]\nscopes = [\"users:read\", \"accounting-entries:read\"]\n",
-    );
-    let run = run_in(
-        dir.path(),
-        &["run", "spend-report", "--config", config.to_str().unwrap()],
-        &[],
-    );
-    let line = run.assert_clean_failure(REJECTED);
-    assert!(
-        line.contains("scope accounting-entries:read is not among the API key's scopes"),
-        "{line}"
-    );
-}
-
-#[test]
-fn plugin_without_pleo_imports_needs_no_grant() {
-    let dir = tempdir();
-    let config = write_config(dir.path(), "environment = \"mock\"\n");
-    let plugin = crate::common::plugin("hostile");
-    let run = run_in(
-        dir.path(),
-        &[
-            "run",
-            plugin.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--param",
-            "mode=ok",
-        ],
-        &[],
-    );
-    assert_eq!(run.code, 0, "{}", run.stderr);
 }

@@ -42,6 +42,47 @@ pub(super) const COMPANIES: &[CompanySpec] = &[
     },
 ];
 
+/// Further companies of a multi-entity organization (company 1, 2, ...); none shares
+/// a name or domain with [`COMPANIES`], which company 0 is drawn from.
+pub(super) const SUBSIDIARIES: &[CompanySpec] = &[
+    CompanySpec {
+        name: "Limfjord Consulting ApS",
+        domain: "limfjordconsulting.dk",
+        line1: "Boulevarden 13",
+        line2: Some("1. sal"),
+        locality: "Aalborg",
+        postal_code: "9000",
+        region: "Region Nordjylland",
+    },
+    CompanySpec {
+        name: "Odense Byg & Anlæg A/S",
+        domain: "odensebyg.dk",
+        line1: "Vestergade 58",
+        line2: None,
+        locality: "Odense C",
+        postal_code: "5000",
+        region: "Region Syddanmark",
+    },
+    CompanySpec {
+        name: "Roskilde Fødevarer ApS",
+        domain: "roskildefoedevarer.dk",
+        line1: "Algade 21",
+        line2: Some("st."),
+        locality: "Roskilde",
+        postal_code: "4000",
+        region: "Region Sjælland",
+    },
+    CompanySpec {
+        name: "Vadehavet Energi A/S",
+        domain: "vadehavetenergi.dk",
+        line1: "Torvegade 74",
+        line2: None,
+        locality: "Esbjerg",
+        postal_code: "6700",
+        region: "Region Syddanmark",
+    },
+];
+
 #[rustfmt::skip]
 pub(super) const FIRST_NAMES: &[&str] = &[
     "Anders", "Anna", "Mette", "Lars", "Sofie", "Mikkel", "Camilla", "Jonas", "Ida", "Frederik",

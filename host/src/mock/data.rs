@@ -1,4 +1,5 @@
-//! The seeded dataset: one company, its employees and a year of accounting entries.
+//! The seeded dataset: one company (or an organization of several), its employees and
+//! a year of accounting entries.
 //!
 //! Public structs serialize to Pleo's JSON field names (camelCase, optional fields
 //! omitted rather than `null`). Fields marked `#[serde(skip)]` are helpers that Pleo's
@@ -360,7 +361,26 @@ pub struct ApiClient {
     pub installed_at: DateTime<Utc>,
 }
 
+/// One company of the organization the key covers, with its own reference data,
+/// employees and accounting entries. Built by [`Dataset::seed`]; read-only afterwards.
+#[derive(Clone, Debug)]
+pub struct CompanyData {
+    pub company: Company,
+    pub teams: Vec<Team>,
+    pub accounts: Vec<Account>,
+    pub tax_codes: Vec<TaxCode>,
+    pub tag_groups: Vec<TagGroup>,
+    pub vendors: Vec<Vendor>,
+    pub employees: Vec<Employee>,
+    /// Sorted by `performed_at`, then `id`.
+    pub entries: Vec<AccountingEntry>,
+}
+
 /// Everything the mock serves. Built once by [`Dataset::seed`]; read-only afterwards.
+///
+/// The fields from `company` to `entries` are company 0, the key's own company. With
+/// [`MockConfig::companies`] above 1 the key covers an organization of several
+/// companies, all listed in `companies`.
 #[derive(Clone, Debug)]
 pub struct Dataset {
     pub company: Company,
@@ -373,9 +393,14 @@ pub struct Dataset {
     pub employees: Vec<Employee>,
     /// Sorted by `performed_at`, then `id`.
     pub entries: Vec<AccountingEntry>,
-    /// Filled by [`Dataset::indexed`].
-    pub(super) employee_index: HashMap<Uuid, usize>,
-    pub(super) entry_index: HashMap<Uuid, usize>,
+    /// Every company the key covers, company 0 first (the same data as the fields
+    /// above); one element unless [`MockConfig::companies`] is above 1. All share
+    /// company 0's `organization_id`.
+    pub companies: Vec<CompanyData>,
+    /// Id lookups into `companies`: `(company index, item index)`.
+    employee_index: HashMap<Uuid, (usize, usize)>,
+    entry_index: HashMap<Uuid, (usize, usize)>,
+    company_index: HashMap<Uuid, usize>,
 }
 
 impl Dataset {
@@ -384,38 +409,90 @@ impl Dataset {
         super::seed::generate(cfg)
     }
 
-    /// Builds the id lookups once the lists are final.
-    pub(super) fn indexed(mut self) -> Dataset {
-        self.employee_index = self
-            .employees
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.id, i))
-            .collect();
-        self.entry_index = self
-            .entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.id, i))
-            .collect();
-        self
+    /// Builds the dataset from company 0 (`first`) and the others, and the id lookups.
+    pub(super) fn assemble(
+        api_client: ApiClient,
+        first: CompanyData,
+        others: Vec<CompanyData>,
+    ) -> Dataset {
+        let mut companies = Vec::with_capacity(others.len() + 1);
+        companies.push(first.clone());
+        companies.extend(others);
+        let mut employee_index = HashMap::new();
+        let mut entry_index = HashMap::new();
+        let mut company_index = HashMap::new();
+        for (c, data) in companies.iter().enumerate() {
+            company_index.insert(data.company.id, c);
+            for (i, e) in data.employees.iter().enumerate() {
+                employee_index.insert(e.id, (c, i));
+            }
+            for (i, e) in data.entries.iter().enumerate() {
+                entry_index.insert(e.id, (c, i));
+            }
+        }
+        Dataset {
+            company: first.company,
+            api_client,
+            teams: first.teams,
+            accounts: first.accounts,
+            tax_codes: first.tax_codes,
+            tag_groups: first.tag_groups,
+            vendors: first.vendors,
+            employees: first.employees,
+            entries: first.entries,
+            companies,
+            employee_index,
+            entry_index,
+            company_index,
+        }
     }
 
+    /// An employee of any company the key covers.
     pub fn employee(&self, id: Uuid) -> Option<&Employee> {
-        self.employee_index
-            .get(&id)
-            .and_then(|&i| self.employees.get(i))
+        let &(c, i) = self.employee_index.get(&id)?;
+        self.companies.get(c)?.employees.get(i)
     }
 
+    /// An accounting entry of any company the key covers.
     pub fn entry(&self, id: Uuid) -> Option<&AccountingEntry> {
-        self.entry_index.get(&id).and_then(|&i| self.entries.get(i))
+        let &(c, i) = self.entry_index.get(&id)?;
+        self.companies.get(c)?.entries.get(i)
     }
 
-    /// `urn:pleo:company:<uuid>`, the subject of the key.
+    /// The company with this id, if the key covers it.
+    pub fn company_data(&self, id: Uuid) -> Option<&CompanyData> {
+        self.companies.get(*self.company_index.get(&id)?)
+    }
+
+    /// True if the key covers more than one company (an organization-level key).
+    pub fn is_multi_entity(&self) -> bool {
+        self.companies.len() > 1
+    }
+
+    /// The organization all the companies belong to.
+    pub fn organization_id(&self) -> Option<Uuid> {
+        self.company.organization_id
+    }
+
+    /// `urn:pleo:company:<uuid>` of company 0.
     pub fn company_urn(&self) -> String {
         format!("urn:pleo:company:{}", self.company.id)
     }
+
+    /// The subject of the key as `/v1/introspect` reports it: the company's URN, or
+    /// for a key covering several companies the organization's,
+    /// `urn:pleo:organisation:<uuid>` (spelled as in the examples of Pleo's webhook
+    /// subscriptions API, the only organization URNs in its OpenAPI documents).
+    pub fn subject_urn(&self) -> String {
+        match self.organization_id() {
+            Some(org) if self.is_multi_entity() => format!("{ORGANIZATION_URN_PREFIX}{org}"),
+            _ => self.company_urn(),
+        }
+    }
 }
+
+/// Prefix of an organization's URN (see [`Dataset::subject_urn`]).
+pub const ORGANIZATION_URN_PREFIX: &str = "urn:pleo:organisation:";
 
 // ---------------------------------------------------------------------------
 // Serialization helpers (uuid is used without its serde feature)

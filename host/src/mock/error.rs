@@ -1,6 +1,10 @@
 //! Errors as Pleo returns them: `ExceptionInfo {type, message}` with an HTTP status.
 
+use axum::Router;
+use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -9,7 +13,8 @@ pub(super) const JSON_CONTENT_TYPE: &str = "application/json;charset=UTF-8";
 
 #[derive(Debug, thiserror::Error)]
 pub(super) enum ApiError {
-    /// Missing or wrong credentials. The message never repeats what was sent.
+    /// Missing or wrong credentials. The message never repeats what was sent (unless
+    /// [`MockConfig::echo_authorization`](super::MockConfig::echo_authorization) is on).
     #[error("Missing or invalid API key. Send it as HTTP Basic: base64(\"<key>:\").")]
     Unauthorized,
     #[error("missing scope {0}")]
@@ -105,5 +110,58 @@ pub(super) fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Respo
             r#"{"type":"INTERNAL_ERROR","message":"Internal error"}"#,
         )
             .into_response(),
+    }
+}
+
+/// Largest error body [`echo_authorization`] rewrites; error bodies are tiny.
+const ECHO_BODY_LIMIT: usize = 1 << 20;
+
+/// With `echo` on, wraps `app` so that every error answer (status 400 and up) whose
+/// body is a JSON object with a string `message` gets the request's raw
+/// `Authorization` header appended to that message, as a careless server might.
+/// Tests use it to prove the host redacts the key from whatever reaches plugins,
+/// logs and the audit.
+pub(super) fn with_authorization_echo(app: Router, echo: bool) -> Router {
+    if echo {
+        app.layer(middleware::from_fn(echo_authorization))
+    } else {
+        app
+    }
+}
+
+async fn echo_authorization(req: Request, next: Next) -> Response {
+    let sent = match req.headers().get(header::AUTHORIZATION) {
+        Some(v) => format!(
+            "request had Authorization: {}",
+            String::from_utf8_lossy(v.as_bytes())
+        ),
+        None => "request had no Authorization header".to_string(),
+    };
+    let response = next.run(req).await;
+    if !(response.status().is_client_error() || response.status().is_server_error()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ECHO_BODY_LIMIT).await else {
+        parts.headers.remove(header::CONTENT_LENGTH);
+        return Response::from_parts(parts, Body::empty());
+    };
+    let mut json: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(_) => return Response::from_parts(parts, Body::from(bytes)),
+    };
+    let Some(message) = json.get_mut("message") else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    let Some(text) = message.as_str() else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    *message = serde_json::Value::String(format!("{text} ({sent})"));
+    match serde_json::to_vec(&json) {
+        Ok(rewritten) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, Body::from(rewritten))
+        }
+        Err(_) => Response::from_parts(parts, Body::from(bytes)),
     }
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::data::{AccountingEntry, Company, Employee};
+use super::data::{AccountingEntry, Company, CompanyData, Employee};
 use super::error::{ApiError, json_response};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
 use super::search::Filter;
@@ -85,23 +85,35 @@ fn query_uuid(query: &[(String, String)], name: &str) -> Result<Option<Uuid>> {
     }
 }
 
-/// The key belongs to one company: asking for another is a 403, leaving it out
-/// means the key's own company.
-fn check_company(state: &AppState, query: &[(String, String)], name: &str) -> Result<()> {
+/// The companies a company-scoped request covers. A company named by the `name`
+/// query parameter must be one the key covers (403 otherwise) and is the only one;
+/// leaving it out means every company the key covers (just its own company unless
+/// it is an organization-level key).
+fn companies<'a>(
+    state: &'a AppState,
+    query: &[(String, String)],
+    name: &str,
+) -> Result<Vec<&'a CompanyData>> {
     match query_uuid(query, name)? {
-        Some(id) if id != state.data.company.id => Err(ApiError::Forbidden(format!(
-            "the API key has no access to company {id}"
-        ))),
-        _ => Ok(()),
+        Some(id) => match state.data.company_data(id) {
+            Some(c) => Ok(vec![c]),
+            None => Err(ApiError::Forbidden(format!(
+                "the API key has no access to company {id}"
+            ))),
+        },
+        None => Ok(state.data.companies.iter().collect()),
     }
 }
 
-fn check_organization(state: &AppState, query: &[(String, String)]) -> Result<()> {
+/// 403 if `organization_id` names an organization other than the key's; true if
+/// it was given (and is the key's).
+fn check_organization(state: &AppState, query: &[(String, String)]) -> Result<bool> {
     match query_uuid(query, "organization_id")? {
-        Some(id) if Some(id) != state.data.company.organization_id => Err(ApiError::Forbidden(
-            format!("the API key has no access to organization {id}"),
-        )),
-        _ => Ok(()),
+        Some(id) if Some(id) != state.data.organization_id() => Err(ApiError::Forbidden(format!(
+            "the API key has no access to organization {id}"
+        ))),
+        Some(_) => Ok(true),
+        None => Ok(false),
     }
 }
 
@@ -139,7 +151,7 @@ pub(super) async fn introspect(State(state): Shared) -> Result<Response> {
         auth_method: "API_KEY",
         client_id: client.client_id.to_string(),
         scope: state.scopes.join(" "),
-        subject_urn: state.data.company_urn(),
+        subject_urn: state.data.subject_urn(),
     })
 }
 
@@ -158,12 +170,12 @@ struct Installation {
 
 pub(super) async fn installation(State(state): Shared, query: RawQuery) -> Result<Response> {
     let query = query_pairs(query)?;
-    check_company(&state, &query, "company_id")?;
+    companies(&state, &query, "company_id")?;
     let client = &state.data.api_client;
     let body = Installation {
         id: client.installation_id.to_string(),
         application_id: client.application_id.to_string(),
-        resource: state.data.company_urn(),
+        resource: state.data.subject_urn(),
         status: "ACTIVATED",
         metadata: serde_json::Map::new(),
         created_at: client.installed_at,
@@ -188,7 +200,7 @@ pub(super) async fn list_companies(State(state): Shared, query: RawQuery) -> Res
     let query = query_pairs(query)?;
     let page = PageRequest::parse(&query, &COMPANY_PAGING)?;
     check_organization(&state, &query)?;
-    let companies = vec![&state.data.company];
+    let companies: Vec<&Company> = state.data.companies.iter().map(|c| &c.company).collect();
     Ok(json_response(
         StatusCode::OK,
         &paginate(companies, &page, company_key),
@@ -201,13 +213,13 @@ pub(super) async fn get_company(
 ) -> Result<Response> {
     state.require("companies:read")?;
     let id = path_uuid(path, "companyId")?;
-    if id != state.data.company.id {
-        return Err(ApiError::not_found(
+    match state.data.company_data(id) {
+        Some(c) => ok(&c.company),
+        None => Err(ApiError::not_found(
             "COMPANY_NOT_FOUND",
             format!("Company {id} not found"),
-        ));
+        )),
     }
-    ok(&state.data.company)
 }
 
 // ---------------------------------------------------------------------------
@@ -229,14 +241,14 @@ pub(super) async fn list_employees(State(state): Shared, query: RawQuery) -> Res
     state.require("users:read")?;
     let query = query_pairs(query)?;
     let page = PageRequest::parse(&query, &EMPLOYEE_PAGING)?;
-    // Pleo spells this one in camelCase, unlike most query parameters.
-    check_company(&state, &query, "companyId")?;
+    // Pleo spells this one in camelCase, unlike most query parameters. Without it
+    // the answer holds "all employees to which you have access" (employees API).
+    let companies = companies(&state, &query, "companyId")?;
     let email = single(&query, "email")?;
     let code = single(&query, "code")?;
-    let employees: Vec<&Employee> = state
-        .data
-        .employees
+    let employees: Vec<&Employee> = companies
         .iter()
+        .flat_map(|c| &c.employees)
         .filter(|e| email.is_none_or(|m| e.email.eq_ignore_ascii_case(m.trim())))
         .filter(|e| code.is_none_or(|c| e.code.as_deref() == Some(c)))
         .collect();
@@ -284,14 +296,23 @@ pub(super) async fn search_entries(
     state.require("accounting-entries:read")?;
     let query = query_pairs(query)?;
     let page = PageRequest::parse(&query, &ENTRY_PAGING)?;
-    check_company(&state, &query, "company_id")?;
-    check_organization(&state, &query)?;
+    let named_organization = check_organization(&state, &query)?;
+    let companies = companies(&state, &query, "company_id")?;
+    // The accounting-entries API requires company_id "if partner_id or
+    // organization_id is not provided"; a key for one company implies its company.
+    if state.data.is_multi_entity()
+        && !named_organization
+        && query_uuid(&query, "company_id")?.is_none()
+    {
+        return Err(ApiError::BadParameter(
+            "company_id is required if organization_id is not provided".into(),
+        ));
+    }
     let body = body.map_err(|_| ApiError::BadBody("request body could not be read".into()))?;
     let filter = Filter::from_json(&body)?;
-    let entries: Vec<&AccountingEntry> = state
-        .data
-        .entries
+    let entries: Vec<&AccountingEntry> = companies
         .iter()
+        .flat_map(|c| &c.entries)
         .filter(|e| filter.matches(e))
         .collect();
     Ok(json_response(

@@ -35,9 +35,9 @@ mod server;
 mod tests;
 
 pub use data::{
-    Account, AccountingEntry, Address, ApiClient, Attendee, Company, Dataset, Employee, EntryTag,
-    ExportStatus, Family, Money, ReviewStatus, SplitItem, Status, SubFamily, Supplier, Tag,
-    TagGroup, TaxCode, Team, Vendor,
+    Account, AccountingEntry, Address, ApiClient, Attendee, Company, CompanyData, Dataset,
+    Employee, EntryTag, ExportStatus, Family, Money, ORGANIZATION_URN_PREFIX, ReviewStatus,
+    SplitItem, Status, SubFamily, Supplier, Tag, TagGroup, TaxCode, Team, Vendor,
 };
 pub use server::MockServer;
 
@@ -83,8 +83,18 @@ pub struct MockConfig {
     pub employees: usize,
     /// Number of accounting entries to generate (exactly this many).
     pub entries: usize,
+    /// Companies the key covers. 1 (the default) is a key made for one company.
+    /// More make an organization-level key over that many companies: company 0 is
+    /// the same as with 1, each other one has its own, smaller data (see
+    /// [`Dataset::companies`]).
+    pub companies: usize,
+    /// Hostile-server switch for redaction tests: every error body's `message` then
+    /// repeats the raw `Authorization` header of the request.
+    pub echo_authorization: bool,
     /// The data covers the 12 months ending on this date (inclusive).
     pub anchor: chrono::NaiveDate,
+    /// Delay before answering each request, as a far-away Pleo would (benchmarks).
+    pub latency: Option<std::time::Duration>,
 }
 
 impl Default for MockConfig {
@@ -95,7 +105,10 @@ impl Default for MockConfig {
             scopes: all_scopes(),
             employees: 50,
             entries: 4000,
+            companies: 1,
+            echo_authorization: false,
             anchor: chrono::Utc::now().date_naive(),
+            latency: None,
         }
     }
 }

@@ -15,9 +15,9 @@ use uuid::Uuid;
 use super::MockConfig;
 use super::catalog::{self, VendorKind, VendorSpec};
 use super::data::{
-    Account, AccountingEntry, Address, ApiClient, Attendee, Company, Dataset, Employee, EntryTag,
-    ExportStatus, Family, Money, ReviewStatus, SplitItem, Status, SubFamily, Supplier, Tag,
-    TagGroup, TaxCode, Team, Vendor,
+    Account, AccountingEntry, Address, ApiClient, Attendee, Company, CompanyData, Dataset,
+    Employee, EntryTag, ExportStatus, Family, Money, ReviewStatus, SplitItem, Status, SubFamily,
+    Supplier, Tag, TagGroup, TaxCode, Team, Vendor,
 };
 
 const DAY: i64 = 86_400;
@@ -29,7 +29,8 @@ pub(super) fn generate(cfg: &MockConfig) -> Dataset {
     let refs = Refs::generate(&mut rng);
     let company = generate_company(&mut rng);
     let api_client = generate_api_client(&mut rng, &window);
-    let staff = generate_employees(&mut rng, cfg.employees, &company, &refs);
+    let domain = company_domain(&company);
+    let staff = generate_employees(&mut rng, cfg.employees, &company, domain, &refs);
     let entries = EntryGen {
         rng: &mut rng,
         refs: &refs,
@@ -40,9 +41,22 @@ pub(super) fn generate(cfg: &MockConfig) -> Dataset {
         target: cfg.entries,
     }
     .run();
-    Dataset {
+    let organization_id = company.organization_id;
+    let first = company_data(company, refs, staff, entries);
+    let others = (1..cfg.companies.max(1))
+        .map(|index| generate_member(cfg, index, organization_id, window))
+        .collect();
+    Dataset::assemble(api_client, first, others)
+}
+
+fn company_data(
+    company: Company,
+    refs: Refs,
+    staff: Vec<Staff>,
+    entries: Vec<AccountingEntry>,
+) -> CompanyData {
+    CompanyData {
         company,
-        api_client,
         teams: refs.teams,
         accounts: refs.accounts,
         tax_codes: refs.tax_codes,
@@ -50,10 +64,49 @@ pub(super) fn generate(cfg: &MockConfig) -> Dataset {
         vendors: refs.vendors,
         employees: staff.into_iter().map(|s| s.employee).collect(),
         entries,
-        employee_index: Default::default(),
-        entry_index: Default::default(),
     }
-    .indexed()
+}
+
+/// Company `index` (1 or more) of a multi-entity organization: its own reference
+/// data, half as many employees and a quarter as many entries as company 0, from
+/// its own rng, so adding companies never changes company 0.
+fn generate_member(
+    cfg: &MockConfig,
+    index: usize,
+    organization_id: Option<Uuid>,
+    window: Window,
+) -> CompanyData {
+    let mut rng = StdRng::seed_from_u64(member_seed(cfg.seed, index));
+    let refs = Refs::generate(&mut rng);
+    let (company, domain) = generate_member_company(&mut rng, index, organization_id);
+    let staff = generate_employees(
+        &mut rng,
+        cfg.employees.div_ceil(2),
+        &company,
+        &domain,
+        &refs,
+    );
+    let target = cfg.entries / 4;
+    let entries = EntryGen {
+        rng: &mut rng,
+        refs: &refs,
+        company_id: company.id,
+        staff: &staff,
+        window,
+        out: Vec::with_capacity(target),
+        target,
+    }
+    .run();
+    company_data(company, refs, staff, entries)
+}
+
+/// Seed of company `index`'s rng (SplitMix64 of the config's seed and the index), so
+/// neighbouring seeds and indexes give unrelated data.
+fn member_seed(seed: u64, index: usize) -> u64 {
+    let mut z = seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 // ---------------------------------------------------------------------------
@@ -338,6 +391,42 @@ fn generate_company(rng: &mut StdRng) -> Company {
     }
 }
 
+/// A subsidiary of the organization, named from [`catalog::SUBSIDIARIES`] (with a
+/// number once the list is used up); returns the company and its e-mail domain.
+fn generate_member_company(
+    rng: &mut StdRng,
+    index: usize,
+    organization_id: Option<Uuid>,
+) -> (Company, String) {
+    let list = catalog::SUBSIDIARIES;
+    let slot = index.saturating_sub(1);
+    let spec = &list[slot % list.len()];
+    let round = slot / list.len();
+    let (name, domain) = if round == 0 {
+        (spec.name.to_string(), spec.domain.to_string())
+    } else {
+        (
+            format!("{} {}", spec.name, round + 1),
+            format!("entity{}.{}", round + 1, spec.domain),
+        )
+    };
+    let company = Company {
+        id: new_id(rng),
+        name,
+        organization_id,
+        registration_number: Some(rng.random_range(10_000_000..100_000_000u32).to_string()),
+        address: Address {
+            address_line1: Some(spec.line1.to_string()),
+            address_line2: spec.line2.map(String::from),
+            locality: Some(spec.locality.to_string()),
+            region: Some(spec.region.to_string()),
+            postal_code: Some(spec.postal_code.to_string()),
+            country: Some("DK".to_string()),
+        },
+    };
+    (company, domain)
+}
+
 fn company_domain(company: &Company) -> &'static str {
     catalog::COMPANIES
         .iter()
@@ -367,9 +456,9 @@ fn generate_employees(
     rng: &mut StdRng,
     count: usize,
     company: &Company,
+    domain: &str,
     refs: &Refs,
 ) -> Vec<Staff> {
-    let domain = company_domain(company);
     let mut emails = HashSet::with_capacity(count);
     let mut staff = Vec::with_capacity(count);
     for i in 0..count {

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use super::data::Dataset;
-use super::error::ApiError;
+use super::error::{self, ApiError};
 use super::{MockConfig, handlers};
 
 /// Queue of not-yet-accepted connections; the OS default of 128 is too small
@@ -102,7 +102,8 @@ impl MockServer {
             scopes: cfg.scopes,
             api_key: cfg.api_key,
         });
-        let app = router(state, requests.clone());
+        let app = with_latency(router(state, requests.clone()), cfg.latency);
+        let app = error::with_authorization_echo(app, cfg.echo_authorization);
         let (stop, stopped) = oneshot::channel::<()>();
         let listener = listener.tap_io(|tcp| {
             // Small JSON responses should not wait for Nagle's algorithm.
@@ -216,6 +217,21 @@ fn router(state: Arc<AppState>, requests: Arc<AtomicU64>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(requests, count))
         .with_state(state)
+}
+
+/// Delays every answer by `latency`, if set (outermost layer: rejected requests wait too).
+fn with_latency(app: Router, latency: Option<Duration>) -> Router {
+    match latency {
+        Some(latency) if !latency.is_zero() => {
+            app.layer(middleware::from_fn_with_state(latency, delay))
+        }
+        _ => app,
+    }
+}
+
+async fn delay(State(latency): State<Duration>, req: Request, next: Next) -> Response {
+    tokio::time::sleep(latency).await;
+    next.run(req).await
 }
 
 async fn count(State(requests): State<Arc<AtomicU64>>, req: Request, next: Next) -> Response {

@@ -736,3 +736,369 @@ async fn wildcard_bind_reports_loopback_url() {
     );
     server.shutdown().await;
 }
+
+// ---------------------------------------------------------------------------
+// Multi-entity keys
+// ---------------------------------------------------------------------------
+
+fn multi(companies: usize) -> MockConfig {
+    MockConfig {
+        companies,
+        entries: 400,
+        employees: 12,
+        ..cfg()
+    }
+}
+
+fn live_ids(entries: &[AccountingEntry]) -> Vec<String> {
+    entries
+        .iter()
+        .filter(|e| e.deleted_at.is_none())
+        .map(|e| e.id.to_string())
+        .collect()
+}
+
+#[test]
+fn more_companies_leave_company_zero_unchanged() {
+    let one = Dataset::seed(&multi(1));
+    let three = Dataset::seed(&multi(3));
+    assert_eq!(one.companies.len(), 1);
+    assert!(!one.is_multi_entity());
+    assert_eq!(to_json(&one.entries), to_json(&three.entries));
+    assert_eq!(to_json(&one.employees), to_json(&three.employees));
+    assert_eq!(to_json(&one.company), to_json(&three.company));
+    // companies[0] is the same data as the top-level fields.
+    assert_eq!(
+        to_json(&three.companies[0].entries),
+        to_json(&three.entries)
+    );
+    assert_eq!(
+        to_json(&three.companies[0].company),
+        to_json(&three.company)
+    );
+    // 0 is read as 1.
+    assert_eq!(Dataset::seed(&multi(0)).companies.len(), 1);
+
+    assert_eq!(three.companies.len(), 3);
+    assert!(three.is_multi_entity());
+    let ids: HashSet<_> = three.companies.iter().map(|c| c.company.id).collect();
+    let names: HashSet<_> = three.companies.iter().map(|c| &c.company.name).collect();
+    assert_eq!((ids.len(), names.len()), (3, 3));
+    for (i, c) in three.companies.iter().enumerate() {
+        assert_eq!(c.company.organization_id, three.company.organization_id);
+        assert!(
+            !c.employees.is_empty() && !c.entries.is_empty(),
+            "company {i}"
+        );
+        assert!(c.employees.iter().all(|e| e.company_id == c.company.id));
+        assert!(c.entries.iter().all(|e| e.company_id == c.company.id));
+        let staff: HashSet<_> = c.employees.iter().map(|e| e.id).collect();
+        assert!(
+            c.entries
+                .iter()
+                .filter_map(|e| e.employee_id)
+                .all(|id| staff.contains(&id))
+        );
+        let accounts: HashSet<_> = c.accounts.iter().map(|a| a.id).collect();
+        assert!(
+            c.entries
+                .iter()
+                .filter_map(|e| e.account_id)
+                .all(|id| accounts.contains(&id))
+        );
+        assert_eq!(
+            three.company_data(c.company.id).map(|d| d.company.id),
+            Some(c.company.id)
+        );
+        for e in &c.entries {
+            assert_eq!(three.entry(e.id).map(|x| x.company_id), Some(c.company.id));
+        }
+        for e in &c.employees {
+            assert_eq!(
+                three.employee(e.id).map(|x| x.company_id),
+                Some(c.company.id)
+            );
+        }
+    }
+    assert_eq!(three.companies[1].employees.len(), 6);
+    assert_eq!(three.companies[2].entries.len(), 100);
+
+    // Deterministic, and each company's data depends on the seed.
+    let again = Dataset::seed(&multi(3));
+    assert_eq!(
+        to_json(&again.companies[2].entries),
+        to_json(&three.companies[2].entries)
+    );
+    assert_eq!(again.companies[1].company.id, three.companies[1].company.id);
+    let other = Dataset::seed(&MockConfig {
+        seed: 7,
+        ..multi(3)
+    });
+    assert_ne!(other.companies[1].company.id, three.companies[1].company.id);
+    // More companies than named subsidiaries still get distinct names.
+    let many = Dataset::seed(&MockConfig {
+        employees: 2,
+        entries: 8,
+        ..multi(12)
+    });
+    let names: HashSet<_> = many.companies.iter().map(|c| &c.company.name).collect();
+    assert_eq!(names.len(), 12);
+}
+
+/// Serializes a part of the dataset, for comparisons.
+fn to_json<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn organization_key_sees_every_company() {
+    let api = Api::start(multi(3)).await;
+    let ds = api.server.dataset();
+    let org = ds
+        .organization_id()
+        .map(|o| o.to_string())
+        .unwrap_or_default();
+    let ids: Vec<String> = ds
+        .companies
+        .iter()
+        .map(|c| c.company.id.to_string())
+        .collect();
+    let other = "00000000-0000-4000-8000-000000000001";
+    let mut requests = 0;
+
+    // The key's subject is the organization.
+    let (status, body) = api.get("/v1/introspect", &[]).await;
+    requests += 1;
+    assert_eq!(status, StatusCode::OK);
+    let urn = format!("urn:pleo:organisation:{org}");
+    assert_eq!(body["data"]["subjectURN"], urn.as_str());
+    assert_eq!(ds.subject_urn(), urn);
+    assert_eq!(format!("{ORGANIZATION_URN_PREFIX}{org}"), urn);
+    let (status, body) = api.get("/v1/installations/me", &[]).await;
+    requests += 1;
+    assert_eq!(
+        (status, body["resource"].as_str()),
+        (StatusCode::OK, Some(urn.as_str()))
+    );
+    let (status, _) = api
+        .get("/v1/installations/me", &[("company_id", &ids[2])])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = api
+        .get("/v1/installations/me", &[("company_id", other)])
+        .await;
+    requests += 2;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "FORBIDDEN");
+
+    // Companies: all three, with or without the organization named.
+    for q in [vec![], vec![("organization_id", org.as_str())]] {
+        let (status, page) = api.get("/v1/companies", &q).await;
+        requests += 1;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["pagination"]["total"], 3);
+        let listed: HashSet<String> = ids_of(&page).into_iter().collect();
+        assert_eq!(listed, ids.iter().cloned().collect());
+        assert!(
+            page["data"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().all(|c| c["organizationId"] == org.as_str()))
+        );
+    }
+    let (status, _) = api
+        .get("/v1/companies", &[("organization_id", other)])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = api.get(&format!("/v1/companies/{}", ids[2]), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["name"], ds.companies[2].company.name.as_str());
+    let (status, _) = api.get(&format!("/v1/companies/{other}"), &[]).await;
+    requests += 3;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Employees: all accessible ones without companyId, one company's with it.
+    let all: usize = ds.companies.iter().map(|c| c.employees.len()).sum();
+    let (status, page) = api.get("/v2/employees", &[("limit", "100")]).await;
+    requests += 1;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["pagination"]["total"].as_u64(), Some(all as u64));
+    for (i, c) in ds.companies.iter().enumerate() {
+        let (status, page) = api
+            .get("/v2/employees", &[("companyId", &ids[i]), ("limit", "100")])
+            .await;
+        requests += 1;
+        assert_eq!(status, StatusCode::OK);
+        let got: HashSet<String> = ids_of(&page).into_iter().collect();
+        let want: HashSet<String> = c.employees.iter().map(|e| e.id.to_string()).collect();
+        assert_eq!(got, want, "company {i}");
+    }
+    let (status, body) = api.get("/v2/employees", &[("companyId", other)]).await;
+    assert_error(status, &body, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let e = &ds.companies[2].employees[0];
+    let (status, body) = api.get(&format!("/v2/employees/{}", e.id), &[]).await;
+    requests += 2;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["companyId"], ids[2].as_str());
+
+    // Entries: one of company_id/organization_id is required.
+    let live = json!({"includeDeleted": false});
+    let (status, body) = api.search(&[], live.clone()).await;
+    requests += 1;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "PARAMETER_VALIDATION_FAILED",
+    );
+    for (i, c) in ds.companies.iter().enumerate() {
+        let got = api
+            .search_all(&[("company_id", &ids[i]), ("limit", "100")], live.clone())
+            .await;
+        requests += c.entries.len().div_ceil(100).max(1);
+        assert_eq!(got, live_ids(&c.entries), "company {i}");
+    }
+    let (status, page) = api
+        .search(&[("organization_id", &org), ("limit", "1")], live.clone())
+        .await;
+    requests += 1;
+    assert_eq!(status, StatusCode::OK);
+    let every: usize = ds
+        .companies
+        .iter()
+        .map(|c| live_ids(&c.entries).len())
+        .sum();
+    assert_eq!(page["pagination"]["total"].as_u64(), Some(every as u64));
+    let (_, page) = api
+        .search(
+            &[
+                ("organization_id", &org),
+                ("company_id", &ids[1]),
+                ("limit", "1"),
+            ],
+            live.clone(),
+        )
+        .await;
+    requests += 1;
+    let one = live_ids(&ds.companies[1].entries).len() as u64;
+    assert_eq!(page["pagination"]["total"].as_u64(), Some(one));
+    for q in [[("company_id", other)], [("organization_id", other)]] {
+        let (status, body) = api.search(&q, live.clone()).await;
+        requests += 1;
+        assert_error(status, &body, StatusCode::FORBIDDEN, "FORBIDDEN");
+    }
+    let entry = &ds.companies[1].entries[0];
+    let (status, body) = api
+        .get(
+            &format!("/v1/accounting-entries/{}", entry.id),
+            &[("include_deleted", "true")],
+        )
+        .await;
+    requests += 1;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"]["companyId"], ids[1].as_str());
+
+    assert_eq!(api.server.request_count(), requests as u64);
+}
+
+#[tokio::test]
+async fn single_company_key_is_unchanged() {
+    let api = Api::start(cfg()).await;
+    let ds = api.server.dataset();
+    assert_eq!(ds.companies.len(), 1);
+    assert_eq!(ds.subject_urn(), ds.company_urn());
+    // Without company_id the search means the key's company, as before.
+    let (status, page) = api
+        .search(&[("limit", "1")], json!({"includeDeleted": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        page["pagination"]["total"].as_u64(),
+        Some(ds.entries.len() as u64)
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Echoing the Authorization header (hostile-server switch)
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn echo_puts_the_authorization_header_in_every_error_message() {
+    let api = Api::start(MockConfig {
+        echo_authorization: true,
+        scopes: vec!["users:read".into()],
+        ..cfg()
+    })
+    .await;
+    let echoed = |body: &Value, auth: &str| {
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with(&format!(" (request had Authorization: {auth})")))
+    };
+    // Errors after authentication: 403, 404, 400, 405.
+    let other = "00000000-0000-4000-8000-000000000001";
+    for (status, body) in [
+        api.search(&[], json!({"includeDeleted": false})).await,
+        api.get(&format!("/v2/employees/{other}"), &[]).await,
+        api.get("/v2/employees", &[("limit", "0")]).await,
+        api.get("/v9/nothing", &[]).await,
+        api.get("/v1/accounting-entries:search", &[]).await,
+    ] {
+        assert!(status.is_client_error(), "{status} {body}");
+        assert!(echoed(&body, &api.auth), "{body}");
+        assert!(body["type"].is_string(), "{body}");
+    }
+    let (_, body) = api.search(&[], json!({"includeDeleted": false})).await;
+    assert_eq!(
+        body["message"],
+        format!(
+            "missing scope accounting-entries:read (request had Authorization: {})",
+            api.auth
+        )
+    );
+    // 401s echo whatever was sent, even a wrong key.
+    let wrong = basic("pls_canary_0123456789:");
+    let resp = api
+        .http
+        .get(api.url("/v2/employees", &[]))
+        .header(AUTHORIZATION, &wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert!(resp.headers().contains_key(WWW_AUTHENTICATE));
+    let body: Value = resp.json().await.unwrap();
+    assert!(echoed(&body, &wrong), "{body}");
+    let (status, body) = api.send(api.http.get(api.url("/v1/introspect", &[]))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("(request had no Authorization header)")),
+        "{body}"
+    );
+    // Successful answers are untouched.
+    let (status, body) = api.get("/v2/employees", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!body.to_string().contains(&api.auth));
+}
+
+#[tokio::test]
+async fn errors_do_not_echo_by_default() {
+    let api = Api::start(MockConfig {
+        scopes: vec!["users:read".into()],
+        ..cfg()
+    })
+    .await;
+    let token = api.auth.trim_start_matches("Basic ");
+    for (status, body) in [
+        api.search(&[], json!({"includeDeleted": false})).await,
+        api.get("/v9/nothing", &[]).await,
+        api.get("/v2/employees", &[("limit", "0")]).await,
+    ] {
+        assert!(status.is_client_error());
+        let text = body.to_string();
+        assert!(
+            !text.contains(token) && !text.contains("Authorization"),
+            "{text}"
+        );
+    }
+}

@@ -54,7 +54,8 @@ pub mod bindings {
         path: "../../wit",
         world: "plugin",
         pub_export_macro: true,
-        export_macro_name: "export_plugin",
+        // Wrapped by `export_plugin!` below, which also embeds the plugin's metadata.
+        export_macro_name: "__export_plugin_bindings",
         default_bindings_module: "::pleo_plugin::bindings",
         // Hand-written in `error.rs` so that they get a readable `Display`.
         with: {
@@ -64,11 +65,50 @@ pub mod bindings {
     });
 }
 
+pub use bindings::Guest;
 pub use bindings::pleo::plugin::{accounting_entries_read, types, users_read};
-pub use bindings::{Guest, export_plugin};
 pub use date::{Date, utc_date};
 pub use error::{ApiError, Error, PleoError};
 pub use models::{AccountingEntry, Employee, EntryTag};
 pub use money::Money;
 pub use paging::{Items, Pages, pages};
 pub use types::{Page, PageRequest};
+
+/// Name of the custom section that carries a plugin's metadata (`{"name", "version"}` as
+/// JSON); `pleo-host plugin inspect` reads it without running the plugin.
+pub const METADATA_SECTION: &str = "pleo-plugin-metadata";
+
+/// Exports a [`Guest`] implementation as the plugin's `run`, and embeds the plugin crate's
+/// name and version (from its Cargo.toml) in the component for `pleo-host plugin inspect`.
+#[macro_export]
+macro_rules! export_plugin {
+    ($plugin:ident) => {
+        $crate::bindings::__export_plugin_bindings!($plugin);
+
+        const _: () = {
+            const METADATA: &str = concat!(
+                "{\"name\":\"",
+                env!("CARGO_PKG_NAME"),
+                "\",\"version\":\"",
+                env!("CARGO_PKG_VERSION"),
+                "\"}"
+            );
+            #[used]
+            #[unsafe(link_section = "pleo-plugin-metadata")]
+            static PLEO_PLUGIN_METADATA: [u8; METADATA.len()] = $crate::__bytes(METADATA);
+        };
+    };
+}
+
+/// Copies a string's bytes into an array in a const context (for [`export_plugin!`]).
+#[doc(hidden)]
+pub const fn __bytes<const N: usize>(s: &str) -> [u8; N] {
+    let bytes = s.as_bytes();
+    let mut out = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = bytes[i];
+        i += 1;
+    }
+    out
+}

@@ -1,0 +1,1061 @@
+//! What the sandbox costs, each figure against a baseline measured in the same run:
+//!
+//! 1. export: paging through the mock's accounting entries with the `bench` plugin through the
+//!    host vs a plain reqwest client, same mock, same page size;
+//! 2. start-up: whole `pleo-host run` processes with a warm and a cold compile cache vs the
+//!    process floor (`pleo-host --version`), and from spawn to the plugin's first instruction;
+//! 3. instantiation: `InstancePre` instantiate + a no-op `run` per run, in-process;
+//! 4. host calls: a loop calling `params::get` (or `log` at a disabled level) vs the same loop
+//!    without the call, timed inside the plugin;
+//! 5. concurrency: many runs at once against a mock that answers after a fixed latency;
+//! 6. memory: peak RSS of the Quick start run (`pleo-host run spend-report`).
+//!
+//! Run it with `scripts/bench`, which calls
+//! `cargo bench --profile dev --bench sandbox -- [options]` (see `--help`). The dev profile is
+//! the one `scripts/pleo-host` and the tests build, so nothing is compiled twice.
+//!
+//! In-process scenarios (1, 3, 4, 5) each run in a child process of this binary
+//! (`--child NAME`), so their peak memory and thread pools do not mix. Child processes of
+//! `pleo-host` (2, 6) are reaped with `wait4`, whose `ru_maxrss` is the child's peak RSS.
+//! No figure is asserted: the table shows whether each target is met.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use pleo_host::bindings::PluginPre;
+use pleo_host::capabilities::{self, Caps, Grant};
+use pleo_host::config::{Config, Limits};
+use pleo_host::credential::{ApiKey, Redactor};
+use pleo_host::mock::{MOCK_API_KEY, MockConfig, MockServer};
+use pleo_host::pleo::PleoClient;
+use pleo_host::runtime::{RunState, Runtime, Sandbox};
+use pleo_host::scopes::ScopeSet;
+use pleo_host::session::{RunOptions, Session};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+
+type Res<T> = Result<T, String>;
+
+const PAGE_SIZE: u32 = 100;
+const ENTRIES_SCOPE: &str = "accounting-entries:read";
+
+#[derive(Parser, Clone)]
+#[command(about = "Benchmarks of pleo-host: what the sandbox costs")]
+struct Args {
+    /// Accounting entries in the mock for the export benchmark.
+    #[arg(long, default_value_t = 50_000)]
+    entries: usize,
+    /// Exports of each kind (plugin, native), alternating; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    export_rounds: usize,
+    /// Whole-process runs per start-up figure (cold-cache runs: a quarter of this).
+    #[arg(long, default_value_t = 20)]
+    process_runs: usize,
+    /// In-process runs for the instantiation figure.
+    #[arg(long, default_value_t = 2000)]
+    instantiations: usize,
+    /// Iterations of the plugin's host-call loop.
+    #[arg(long, default_value_t = 1_000_000)]
+    host_calls: u64,
+    /// Runs started at once in the concurrency benchmark.
+    #[arg(long, default_value_t = 200)]
+    concurrent_runs: usize,
+    /// Latency of every mock answer in the concurrency benchmark, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    /// Pages (one request each, in sequence) each concurrent run fetches.
+    #[arg(long, default_value_t = 2)]
+    pages_per_run: u64,
+    /// Where to write the results as JSON [default: <cargo target dir>/bench/results.json].
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Only these scenarios: export, startup, instantiate, hostcall, concurrency, memory.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+    /// Internal: run one in-process scenario and print its figures as JSON.
+    #[arg(long, hide = true)]
+    child: Option<String>,
+    /// Internal: the compile cache the child processes share.
+    #[arg(long, hide = true)]
+    cache_dir: Option<PathBuf>,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+const SCENARIOS: &[&str] = &[
+    "export",
+    "startup",
+    "instantiate",
+    "hostcall",
+    "concurrency",
+    "memory",
+];
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let result = match &args.child {
+        Some(name) => child(name, &args),
+        None => parent(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench: error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// The parent: runs the scenarios, prints the table, writes the JSON.
+// -------------------------------------------------------------------------------------------
+
+/// One line of the table.
+#[derive(serde::Serialize)]
+struct Row {
+    figure: String,
+    value: f64,
+    unit: &'static str,
+    baseline: Option<f64>,
+    baseline_is: String,
+    /// value / baseline.
+    ratio: Option<f64>,
+    target: String,
+    met: Option<bool>,
+}
+
+impl Row {
+    fn new(figure: &str, value: f64, unit: &'static str) -> Row {
+        Row {
+            figure: figure.into(),
+            value,
+            unit,
+            baseline: None,
+            baseline_is: String::new(),
+            ratio: None,
+            target: String::new(),
+            met: None,
+        }
+    }
+
+    fn baseline(mut self, what: &str, baseline: f64) -> Row {
+        self.baseline = Some(baseline);
+        self.baseline_is = what.into();
+        self.ratio = (baseline != 0.0).then(|| self.value / baseline);
+        self
+    }
+
+    fn target(mut self, target: &str, met: bool) -> Row {
+        self.target = target.into();
+        self.met = Some(met);
+        self
+    }
+}
+
+fn parent(args: &Args) -> Res<()> {
+    for name in &args.only {
+        if !SCENARIOS.contains(&name.as_str()) {
+            return Err(format!(
+                "unknown scenario {name:?}; known: {}",
+                SCENARIOS.join(", ")
+            ));
+        }
+    }
+    let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    let work = tempfile::Builder::new()
+        .prefix("pleo-bench-")
+        .tempdir()
+        .map_err(|e| format!("temp dir: {e}"))?;
+    let cache_dir = work.path().join("cache");
+    let mut rows = Vec::new();
+    let mut details = BTreeMap::new();
+
+    if wanted("export") {
+        eprintln!("bench: export ({} entries)...", args.entries);
+        let f = run_child("export", &cache_dir)?;
+        let (plugin, native) = (num(&f, "plugin_eps")?, num(&f, "native_eps")?);
+        rows.push(
+            Row::new(
+                &format!("export: {} entries, plugin via host", args.entries),
+                plugin,
+                "entries/s",
+            )
+            .baseline("native reqwest client", native)
+            .target(">= 0.95x native", plugin >= 0.95 * native),
+        );
+        details.insert("export", f);
+    }
+    if wanted("startup") {
+        eprintln!("bench: start-up...");
+        let f = startup(args, work.path())?;
+        let (floor, warm, cold) = (
+            num(&f, "version_ms")?,
+            num(&f, "warm_ms")?,
+            num(&f, "cold_ms")?,
+        );
+        rows.push(Row::new(
+            "process floor: /bin/true",
+            num(&f, "true_ms")?,
+            "ms",
+        ));
+        rows.push(
+            Row::new("start-up: pleo-host run, warm cache", warm, "ms")
+                .baseline("pleo-host --version", floor)
+                .target("< floor + 5 ms", warm - floor < 5.0),
+        );
+        rows.push(
+            Row::new("start-up: pleo-host run, cold cache", cold, "ms")
+                .baseline("warm cache", warm),
+        );
+        rows.push(
+            Row::new(
+                "start-up: spawn to plugin's first instruction",
+                num(&f, "first_instruction_ms")?,
+                "ms",
+            )
+            .baseline("pleo-host --version", floor),
+        );
+        details.insert("startup", f);
+    }
+    if wanted("instantiate") {
+        eprintln!("bench: instantiation...");
+        let f = run_child("instantiate", &cache_dir)?;
+        let per_run = num(&f, "instance_pre_run_us")?;
+        rows.push(
+            Row::new("instantiate + no-op run (InstancePre)", per_run, "µs")
+                .baseline("Session::run (load, link, run)", num(&f, "session_run_us")?)
+                .target("< 100 µs", per_run < 100.0),
+        );
+        details.insert("instantiate", f);
+    }
+    if wanted("hostcall") {
+        eprintln!("bench: host calls...");
+        let f = run_child("hostcall", &cache_dir)?;
+        let empty = num(&f, "empty_loop_ns")?;
+        for (name, key) in [
+            ("host call: params::get", "params_ns"),
+            ("host call: log at a disabled level", "log_ns"),
+        ] {
+            let with_call = num(&f, key)?;
+            let per_call_us = (with_call - empty) / 1000.0;
+            let mut row = Row::new(name, per_call_us, "µs")
+                .baseline("loop iteration without the call", empty / 1000.0)
+                .target("< 5 µs", per_call_us < 5.0);
+            // The ratio of whole iterations says more than per-call cost / empty iteration.
+            row.ratio = (empty > 0.0).then(|| with_call / empty);
+            rows.push(row);
+        }
+        details.insert("hostcall", f);
+    }
+    if wanted("concurrency") {
+        eprintln!(
+            "bench: concurrency ({} runs, {} ms latency)...",
+            args.concurrent_runs, args.latency_ms
+        );
+        let f = run_child("concurrency", &cache_dir)?;
+        let (wall, ideal) = (num(&f, "wall_ms")?, num(&f, "ideal_ms")?);
+        let ok = num(&f, "succeeded")? as usize;
+        let all_ok = ok == args.concurrent_runs;
+        rows.push(
+            Row::new(
+                &format!(
+                    "concurrency: {} runs x {} requests ({ok} ok)",
+                    args.concurrent_runs, args.pages_per_run
+                ),
+                wall,
+                "ms",
+            )
+            .baseline("latency-bound ideal", ideal)
+            .target("all ok, <= 1.5x ideal", all_ok && wall <= 1.5 * ideal),
+        );
+        rows.push(
+            Row::new(
+                "concurrency: peak RSS (VmHWM)",
+                num(&f, "peak_rss_kib")? / 1024.0,
+                "MiB",
+            )
+            .baseline("before the runs", num(&f, "rss_before_kib")? / 1024.0),
+        );
+        details.insert("concurrency", f);
+    }
+    if wanted("memory") {
+        eprintln!("bench: memory...");
+        let f = memory(work.path())?;
+        rows.push(
+            Row::new(
+                "memory: peak RSS, pleo-host run spend-report (warm)",
+                num(&f, "quick_start_warm_kib")? / 1024.0,
+                "MiB",
+            )
+            .baseline("pleo-host --version", num(&f, "version_kib")? / 1024.0),
+        );
+        rows.push(
+            Row::new(
+                "memory: peak RSS, pleo-host run spend-report (cold)",
+                num(&f, "quick_start_cold_kib")? / 1024.0,
+                "MiB",
+            )
+            .baseline("pleo-host --version", num(&f, "version_kib")? / 1024.0),
+        );
+        details.insert("memory", f);
+    }
+
+    print_table(&rows);
+    let report = json!({
+        "machine": machine(),
+        "profile": "dev (dependencies opt-level 3, pleo-host opt-level 1)",
+        "unix_time": SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        "rows": rows,
+        "details": details,
+    });
+    let path = json_path(args)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+    std::fs::write(&path, text + "\n").map_err(|e| format!("writing {}: {e}", path.display()))?;
+    println!("\nresults written to {}", path.display());
+    Ok(())
+}
+
+/// `--json` (relative to where `scripts/bench` was started: cargo runs benchmarks in the crate's
+/// folder), else `bench/results.json` in the cargo target folder this binary was built into.
+fn json_path(args: &Args) -> Res<PathBuf> {
+    if let Some(path) = &args.json {
+        let base = std::env::var_os("PLEO_BENCH_CWD").map(PathBuf::from);
+        return Ok(match base {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.clone(),
+        });
+    }
+    // <target>/<profile>/deps/sandbox-<hash>
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .ok_or_else(|| format!("no target folder above {}", exe.display()))?;
+    Ok(target.join("bench").join("results.json"))
+}
+
+fn num(figures: &Value, key: &str) -> Res<f64> {
+    figures
+        .get(key)
+        .and_then(Value::as_f64)
+        .ok_or_else(|| format!("figure {key} missing from {figures}"))
+}
+
+/// Runs this binary as `--child name` and returns the JSON object it printed last.
+fn run_child(name: &str, cache_dir: &Path) -> Res<Value> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .args(std::env::args_os().skip(1))
+        .arg("--child")
+        .arg(name)
+        .arg("--cache-dir")
+        .arg(cache_dir)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("starting the {name} scenario: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("the {name} scenario failed ({})", out.status));
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).map_err(|e| format!("{name} scenario printed {last:?}: {e}"))
+}
+
+fn print_table(rows: &[Row]) {
+    let cells: Vec<[String; 6]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.figure.clone(),
+                format!("{} {}", show(r.value, r.unit), r.unit),
+                r.baseline
+                    .map(|b| format!("{} {} ({})", show(b, r.unit), r.unit, r.baseline_is))
+                    .unwrap_or_default(),
+                r.ratio.map(|x| format!("{x:.2}x")).unwrap_or_default(),
+                r.target.clone(),
+                match r.met {
+                    Some(true) => "yes".into(),
+                    Some(false) => "NO".into(),
+                    None => String::new(),
+                },
+            ]
+        })
+        .collect();
+    let header = ["figure", "value", "baseline", "ratio", "target", "met?"].map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &cells {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |row: &[String; 6]| {
+        let parts: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(cell, w)| format!("{cell}{}", " ".repeat(w - cell.chars().count())))
+            .collect();
+        println!("| {} |", parts.join(" | "));
+    };
+    println!();
+    line(&header);
+    line(&widths.map(|w| "-".repeat(w)));
+    for row in &cells {
+        line(row);
+    }
+}
+
+fn show(value: f64, unit: &str) -> String {
+    match unit {
+        "entries/s" => format!("{value:.0}"),
+        "µs" if value < 1.0 => format!("{value:.3}"),
+        "µs" if value < 10.0 => format!("{value:.2}"),
+        _ if value >= 100.0 => format!("{value:.0}"),
+        _ => format!("{value:.1}"),
+    }
+}
+
+/// What the figures were measured on.
+fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        });
+    let mem_kib = proc_field("/proc/meminfo", "MemTotal:");
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .ok()
+        .map(|s| s.trim().to_owned());
+    json!({
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "cpu": cpu,
+        "memory_gib": mem_kib.map(|k| (k as f64 / (1 << 20) as f64 * 10.0).round() / 10.0),
+        "kernel": kernel,
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+    })
+}
+
+/// A `Name:   123 kB` field of a /proc file, in KiB.
+fn proc_field(path: &str, field: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..].split_whitespace().next()?.parse().ok()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+// -------------------------------------------------------------------------------------------
+// Whole processes: start-up and memory.
+// -------------------------------------------------------------------------------------------
+
+/// The `pleo-host` binary cargo built alongside this benchmark.
+fn host_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_pleo-host")
+}
+
+/// A test plugin built by the host's build script.
+fn plugin_path(name: &str) -> PathBuf {
+    Path::new(env!("PLEO_TEST_PLUGINS_DIR")).join(format!("{name}.wasm"))
+}
+
+/// How a child process ended and what it cost.
+struct Exited {
+    code: i32,
+    wall: Duration,
+    max_rss_kib: u64,
+    stdout: String,
+    /// Wall-clock time just before the spawn.
+    spawned_at: SystemTime,
+}
+
+/// Runs `cmd` in a clean environment (plus `envs`) in `dir` and reaps it with `wait4`, whose
+/// `ru_maxrss` is the peak RSS of that child alone. stderr goes to `dir/stderr.log`.
+fn run_measured(mut cmd: Command, dir: &Path, envs: &[(&str, &Path)]) -> Res<Exited> {
+    cmd.current_dir(dir).env_clear();
+    for var in ["PATH", "HOME"] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let log = std::fs::File::create(dir.join("stderr.log")).map_err(|e| e.to_string())?;
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(log);
+    let spawned_at = SystemTime::now();
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| format!("spawning {cmd:?}: {e}"))?;
+    let mut stdout = String::new();
+    if let Some(mut pipe) = child.stdout.take() {
+        pipe.read_to_string(&mut stdout)
+            .map_err(|e| e.to_string())?;
+    }
+    let pid = libc::pid_t::try_from(child.id()).map_err(|e| e.to_string())?;
+    let mut status: libc::c_int = 0;
+    // SAFETY: plain FFI call with pointers to live locals; rusage is plain old data.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = started.elapsed();
+    if reaped != pid {
+        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
+    }
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    Ok(Exited {
+        code,
+        wall,
+        // Linux reports ru_maxrss in KiB.
+        max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        stdout,
+        spawned_at,
+    })
+}
+
+fn expect_success(what: &str, exited: &Exited, dir: &Path) -> Res<()> {
+    if exited.code == 0 {
+        return Ok(());
+    }
+    let stderr = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+    Err(format!(
+        "{what} exited with {}:\n{}{stderr}",
+        exited.code, exited.stdout
+    ))
+}
+
+fn startup(args: &Args, work: &Path) -> Res<Value> {
+    let dir = work.join("startup");
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let plugin = plugin_path("bench");
+    let config = format!(
+        "cache_dir = \"cache\"\noutput_dir = \"out\"\n\n[plugins.bench]\npath = {}\nscopes = [\"{ENTRIES_SCOPE}\"]\n",
+        toml_string(&plugin)?
+    );
+    std::fs::write(dir.join("pleo.toml"), config).map_err(|e| e.to_string())?;
+    let run_cmd = |mode: &str| {
+        let mut cmd = Command::new(host_bin());
+        cmd.args(["-q", "run", "bench", "--config", "pleo.toml", "--param"])
+            .arg(format!("mode={mode}"));
+        cmd
+    };
+    let n = args.process_runs.max(1);
+    let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut first_instruction = Vec::new();
+
+    // Cold: every run compiles the plugin (Cranelift) and fills the cache.
+    for _ in 0..n.div_ceil(4) {
+        let _ = std::fs::remove_dir_all(&cache);
+        let exited = run_measured(run_cmd("noop"), &dir, &[])?;
+        expect_success("pleo-host run (cold)", &exited, &dir)?;
+        times.entry("cold_ms").or_default().push(ms(exited.wall));
+    }
+    // Interleaved, so drift of the machine hits all three alike.
+    for _ in 0..n {
+        let exited = run_measured(Command::new("true"), &dir, &[])?;
+        times.entry("true_ms").or_default().push(ms(exited.wall));
+
+        let exited = run_measured(
+            {
+                let mut cmd = Command::new(host_bin());
+                cmd.arg("--version");
+                cmd
+            },
+            &dir,
+            &[],
+        )?;
+        expect_success("pleo-host --version", &exited, &dir)?;
+        times.entry("version_ms").or_default().push(ms(exited.wall));
+
+        let exited = run_measured(run_cmd("t0"), &dir, &[])?;
+        expect_success("pleo-host run (warm)", &exited, &dir)?;
+        times.entry("warm_ms").or_default().push(ms(exited.wall));
+        let t0 = exited
+            .stdout
+            .split("t0_unix_ns=")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<u128>().ok())
+            .ok_or_else(|| format!("no t0 in the output: {}", exited.stdout))?;
+        let spawned = exited
+            .spawned_at
+            .duration_since(UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_nanos();
+        first_instruction.push(t0.saturating_sub(spawned) as f64 / 1e6);
+    }
+    let mut figures = serde_json::Map::new();
+    for (name, values) in times {
+        figures.insert(format!("{name}_all"), json!(values));
+        figures.insert(name.into(), json!(median(values)));
+    }
+    figures.insert(
+        "first_instruction_ms".into(),
+        json!(median(first_instruction.clone())),
+    );
+    figures.insert("first_instruction_ms_all".into(), json!(first_instruction));
+    Ok(Value::Object(figures))
+}
+
+fn toml_string(path: &Path) -> Res<String> {
+    let text = path
+        .to_str()
+        .ok_or_else(|| format!("{} is not UTF-8", path.display()))?;
+    Ok(toml::Value::String(text.into()).to_string())
+}
+
+fn memory(work: &Path) -> Res<Value> {
+    let dir = work.join("memory");
+    let xdg = dir.join("xdg-cache");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let quick_start = || {
+        let mut cmd = Command::new(host_bin());
+        cmd.args(["run", "spend-report"]);
+        cmd
+    };
+    let envs: [(&str, &Path); 1] = [("XDG_CACHE_HOME", &xdg)];
+    // The first run compiles spend-report (Cranelift) into the empty cache.
+    let cold = run_measured(quick_start(), &dir, &envs)?;
+    expect_success("pleo-host run spend-report (cold)", &cold, &dir)?;
+    let mut warm = Vec::new();
+    for _ in 0..3 {
+        let exited = run_measured(quick_start(), &dir, &envs)?;
+        expect_success("pleo-host run spend-report", &exited, &dir)?;
+        warm.push(exited.max_rss_kib as f64);
+    }
+    let mut version = Command::new(host_bin());
+    version.arg("--version");
+    let version = run_measured(version, &dir, &envs)?;
+    Ok(json!({
+        "quick_start_cold_kib": cold.max_rss_kib,
+        "quick_start_warm_kib": median(warm.clone()),
+        "quick_start_warm_kib_all": warm,
+        "version_kib": version.max_rss_kib,
+    }))
+}
+
+// -------------------------------------------------------------------------------------------
+// Children: in-process scenarios.
+// -------------------------------------------------------------------------------------------
+
+fn child(name: &str, args: &Args) -> Res<()> {
+    // The CLI's default log filter, so disabled levels cost what they cost in `pleo-host run`.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn,plugin=info"))
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let cache = args.cache_dir.clone().ok_or("--child needs --cache-dir")?;
+    let figures = runtime.block_on(async {
+        match name {
+            "export" => export(args, &cache).await,
+            "instantiate" => instantiate(args, &cache).await,
+            "hostcall" => hostcall(args, &cache).await,
+            "concurrency" => concurrency(args, &cache).await,
+            other => Err(format!("unknown child scenario {other}")),
+        }
+    })?;
+    println!("{figures}");
+    Ok(())
+}
+
+/// The host's pieces as `Session::run` wires them, set up once: the engine, the `bench`
+/// plugin linked with WASI and the capabilities (`InstancePre`), a client to the mock.
+struct Host {
+    runtime: Runtime,
+    pre: PluginPre<RunState<Caps>>,
+    client: PleoClient,
+    redactor: Redactor,
+    company_id: String,
+    scopes: ScopeSet,
+    sandbox: Sandbox,
+    _out: tempfile::TempDir,
+}
+
+impl Host {
+    async fn new(mock: &MockServer, cache: &Path) -> Res<Host> {
+        let key = ApiKey::new(MOCK_API_KEY).map_err(|e| e.to_string())?;
+        let client = PleoClient::new(&mock.base_url(), &key).map_err(|e| e.to_string())?;
+        let company_id = client
+            .introspect()
+            .await
+            .map_err(|e| e.to_string())?
+            .company_id
+            .ok_or("the mock's key has no company")?;
+        let runtime = Runtime::new(Some(cache)).map_err(|e| e.to_string())?;
+        let wasm = std::fs::read(plugin_path("bench")).map_err(|e| e.to_string())?;
+        let plugin = runtime.load("bench", &wasm).map_err(|e| e.to_string())?;
+        let scopes: ScopeSet = [ENTRIES_SCOPE.to_owned()].into();
+        let mut linker = runtime.base_linker::<Caps>().map_err(|e| e.to_string())?;
+        capabilities::add_to_linker(&mut linker, &scopes).map_err(|e| e.to_string())?;
+        let pre = linker
+            .instantiate_pre(&plugin.component)
+            .and_then(PluginPre::new)
+            .map_err(|e| e.to_string())?;
+        let out = tempfile::Builder::new()
+            .prefix("pleo-bench-out-")
+            .tempdir()
+            .map_err(|e| e.to_string())?;
+        let sandbox = Sandbox {
+            out_dir: out.path().to_owned(),
+            limits: Limits {
+                api_calls: u64::MAX,
+                ..Limits::default()
+            },
+        };
+        Ok(Host {
+            runtime,
+            pre,
+            client,
+            redactor: key.redactor(),
+            company_id,
+            scopes,
+            sandbox,
+            _out: out,
+        })
+    }
+
+    /// One run of the plugin with these parameters; its summary, or why there is none.
+    async fn run(&self, params: &[(&str, String)]) -> Res<String> {
+        let grant = Grant {
+            plugin: "bench".into(),
+            company_id: self.company_id.clone(),
+            scopes: self.scopes.clone(),
+            params: params
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            api_budget: u64::MAX,
+        };
+        let caps = Caps::new(
+            grant,
+            self.client.clone(),
+            self.redactor.clone(),
+            Arc::new(|_: &capabilities::Progress| {}),
+        );
+        let outcome = self.runtime.run(&self.pre, caps, &self.sandbox).await;
+        match outcome.result {
+            Ok(Ok(summary)) => Ok(summary),
+            Ok(Err(cause)) => Err(format!("the plugin failed: {cause}")),
+            Err(e) => Err(format!("the run failed: {e}")),
+        }
+    }
+}
+
+async fn start_mock(cfg: MockConfig) -> Res<MockServer> {
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    MockServer::start(bind, cfg)
+        .await
+        .map_err(|e| format!("starting the mock: {e}"))
+}
+
+fn param(name: &'static str, value: impl ToString) -> (&'static str, String) {
+    (name, value.to_string())
+}
+
+/// 1. Export: the plugin pages through every entry via the host; so does a plain client.
+async fn export(args: &Args, cache: &Path) -> Res<Value> {
+    let mock = start_mock(MockConfig {
+        entries: args.entries,
+        ..MockConfig::default()
+    })
+    .await?;
+    let host = Host::new(&mock, cache).await?;
+    let native = NativeClient::new(&mock.base_url(), &host.company_id)?;
+    let plugin_params = [param("mode", "pages"), param("limit", PAGE_SIZE)];
+
+    // Warm-up: connections, caches, lazy initialisation on both sides.
+    native.export(Some(5)).await?;
+    host.run(&[
+        param("mode", "pages"),
+        param("limit", PAGE_SIZE),
+        param("max_pages", 5),
+    ])
+    .await?;
+
+    let (mut plugin_eps, mut native_eps) = (Vec::new(), Vec::new());
+    let mut counts = Vec::new();
+    for round in 0..args.export_rounds.max(1) {
+        // Alternate which goes first, so neither always runs on a warmer machine.
+        for plugin_turn in [round % 2 == 0, round % 2 == 1] {
+            let started = Instant::now();
+            let entries = if plugin_turn {
+                let summary = host.run(&plugin_params).await?;
+                summary
+                    .split_whitespace()
+                    .next()
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .ok_or_else(|| format!("unexpected summary {summary:?}"))?
+            } else {
+                native.export(None).await?
+            };
+            let eps = entries as f64 / started.elapsed().as_secs_f64();
+            if plugin_turn {
+                plugin_eps.push(eps);
+            } else {
+                native_eps.push(eps);
+            }
+            counts.push(entries);
+        }
+    }
+    if counts.windows(2).any(|w| w[0] != w[1]) {
+        return Err(format!(
+            "the exports saw different entry counts: {counts:?}"
+        ));
+    }
+    Ok(json!({
+        "entries_seen": counts[0],
+        "plugin_eps": median(plugin_eps.clone()),
+        "native_eps": median(native_eps.clone()),
+        "plugin_eps_all": plugin_eps,
+        "native_eps_all": native_eps,
+    }))
+}
+
+/// The baseline of the export: the same requests as the host sends, from a plain program.
+struct NativeClient {
+    http: reqwest::Client,
+    url: String,
+    company_id: String,
+    auth: String,
+}
+
+impl NativeClient {
+    fn new(base_url: &str, company_id: &str) -> Res<NativeClient> {
+        use base64::Engine as _;
+        let http = reqwest::Client::builder()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{MOCK_API_KEY}:"));
+        Ok(NativeClient {
+            http,
+            url: format!("{base_url}/v1/accounting-entries:search"),
+            company_id: company_id.into(),
+            auth: format!("Basic {token}"),
+        })
+    }
+
+    /// Pages through the entries (all, or `max_pages`), decoding each page; the entry count.
+    async fn export(&self, max_pages: Option<u64>) -> Res<u64> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct PageInfo {
+            has_next_page: bool,
+            end_cursor: Option<String>,
+        }
+        #[derive(Deserialize)]
+        struct Envelope {
+            data: Vec<IgnoredAny>,
+            pagination: PageInfo,
+        }
+        let (mut entries, mut pages) = (0u64, 0u64);
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("company_id", self.company_id.clone()),
+                ("limit", PAGE_SIZE.to_string()),
+            ];
+            if let Some(cursor) = &after {
+                query.push(("after", cursor.clone()));
+            }
+            let response = self
+                .http
+                .post(&self.url)
+                .header("authorization", &self.auth)
+                .header("accept", "application/json")
+                .header("content-type", "application/json;charset=UTF-8")
+                .query(&query)
+                .body(r#"{"includeDeleted":false}"#)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("the mock answered {}", response.status()));
+            }
+            let body = response.bytes().await.map_err(|e| e.to_string())?;
+            let page: Envelope = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+            entries += page.data.len() as u64;
+            pages += 1;
+            match page.pagination {
+                PageInfo {
+                    has_next_page: true,
+                    end_cursor: Some(cursor),
+                } if max_pages.is_none_or(|max| pages < max) => after = Some(cursor),
+                _ => return Ok(entries),
+            }
+        }
+    }
+}
+
+/// 3. Instantiation: `Runtime::run` on a prepared `InstancePre`, a no-op plugin, in a loop;
+/// baseline: `Session::run`, which also loads, compiles (cache hit) and links every time.
+async fn instantiate(args: &Args, cache: &Path) -> Res<Value> {
+    let mock = start_mock(MockConfig {
+        entries: 100,
+        ..MockConfig::default()
+    })
+    .await?;
+    let host = Host::new(&mock, cache).await?;
+    let noop = [param("mode", "noop")];
+    let n = args.instantiations.max(10);
+    for _ in 0..n / 10 {
+        host.run(&noop).await?;
+    }
+    // Five batches; the median batch is reported (robust against a stray hiccup).
+    let mut per_run = Vec::new();
+    for _ in 0..5 {
+        let batch = n.div_ceil(5);
+        let started = Instant::now();
+        for _ in 0..batch {
+            host.run(&noop).await?;
+        }
+        per_run.push(started.elapsed().as_secs_f64() * 1e6 / batch as f64);
+    }
+
+    let out = tempfile::Builder::new()
+        .prefix("pleo-bench-session-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let config = Config {
+        cache_dir: Some(cache.to_owned()),
+        output_dir: Some(out.path().to_owned()),
+        ..Config::default()
+    };
+    let session = Session::open(config).await.map_err(|e| e.to_string())?;
+    let spec = plugin_path("bench");
+    let spec = spec.to_str().ok_or("plugin path is not UTF-8")?;
+    let session_run = || {
+        session.run(
+            spec,
+            RunOptions {
+                params: [("mode".to_owned(), "noop".to_owned())].into(),
+                ..RunOptions::default()
+            },
+        )
+    };
+    let session_runs = (n / 10).max(20);
+    for _ in 0..session_runs / 10 {
+        session_run().await.map_err(|e| e.to_string())?;
+    }
+    let started = Instant::now();
+    for _ in 0..session_runs {
+        session_run().await.map_err(|e| e.to_string())?;
+    }
+    let session_us = started.elapsed().as_secs_f64() * 1e6 / session_runs as f64;
+    Ok(json!({
+        "instance_pre_run_us": median(per_run.clone()),
+        "instance_pre_run_us_batches": per_run,
+        "session_run_us": session_us,
+        "session_runs": session_runs,
+    }))
+}
+
+/// 4. Host calls: the plugin times `n` iterations of a loop with and without the call.
+async fn hostcall(args: &Args, cache: &Path) -> Res<Value> {
+    let mock = start_mock(MockConfig {
+        entries: 100,
+        ..MockConfig::default()
+    })
+    .await?;
+    let host = Host::new(&mock, cache).await?;
+    let n = args.host_calls.max(1);
+    let mut figures = serde_json::Map::new();
+    for (which, key) in [
+        ("none", "empty_loop_ns"),
+        ("params", "params_ns"),
+        ("log", "log_ns"),
+    ] {
+        let params = [param("mode", "calls"), param("fn", which), param("n", n)];
+        host.run(&params).await?; // warm-up
+        let mut per_iteration = Vec::new();
+        for _ in 0..5 {
+            let summary = host.run(&params).await?;
+            let ns: f64 = summary
+                .strip_prefix("ns=")
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| format!("unexpected summary {summary:?}"))?;
+            per_iteration.push(ns / n as f64);
+        }
+        figures.insert(format!("{key}_all"), json!(per_iteration));
+        figures.insert(key.into(), json!(median(per_iteration)));
+    }
+    figures.insert("iterations".into(), json!(n));
+    Ok(Value::Object(figures))
+}
+
+/// 5. Concurrency: many runs at once, each fetching a few pages from a slow mock.
+async fn concurrency(args: &Args, cache: &Path) -> Res<Value> {
+    let latency = Duration::from_millis(args.latency_ms);
+    let mock = start_mock(MockConfig {
+        latency: Some(latency),
+        ..MockConfig::default()
+    })
+    .await?;
+    let host = Arc::new(Host::new(&mock, cache).await?);
+    let params = Arc::new([
+        param("mode", "pages"),
+        param("limit", PAGE_SIZE),
+        param("max_pages", args.pages_per_run),
+    ]);
+    let expected = host.run(params.as_ref()).await?; // warm-up, and the answer every run must give
+    let rss_before = proc_field("/proc/self/status", "VmHWM:").unwrap_or(0);
+
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.concurrent_runs)
+        .map(|_| {
+            let (host, params) = (host.clone(), params.clone());
+            tokio::spawn(async move { host.run(params.as_ref()).await })
+        })
+        .collect();
+    let mut succeeded = 0usize;
+    let mut failures = BTreeMap::<String, usize>::new();
+    for task in tasks {
+        match task.await {
+            Ok(Ok(summary)) if summary == expected => succeeded += 1,
+            Ok(Ok(other)) => *failures.entry(format!("answer {other:?}")).or_default() += 1,
+            Ok(Err(e)) => *failures.entry(e).or_default() += 1,
+            Err(e) => *failures.entry(e.to_string()).or_default() += 1,
+        }
+    }
+    let wall = started.elapsed();
+    let peak = proc_field("/proc/self/status", "VmHWM:").unwrap_or(0);
+    Ok(json!({
+        "runs": args.concurrent_runs,
+        "succeeded": succeeded,
+        "failures": failures,
+        "wall_ms": ms(wall),
+        "ideal_ms": ms(latency) * args.pages_per_run as f64,
+        "rss_before_kib": rss_before,
+        "peak_rss_kib": peak,
+    }))
+}

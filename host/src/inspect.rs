@@ -1,0 +1,226 @@
+//! `pleo-host plugin inspect`: what a plugin asks for, read from the component without running
+//! it, next to what the config grants and the key has. For the security reviewer.
+
+use serde::Serialize;
+
+use crate::approval::{LockFile, Refusal};
+use crate::config::Config;
+use crate::error::{ExitCode, Failure};
+use crate::plugins::{self, Metadata};
+use crate::runtime::Runtime;
+use crate::scopes::{self, ScopeSet};
+use crate::session::granted_scopes;
+
+/// Everything a reviewer needs to decide whether a plugin may run.
+#[derive(Debug, Serialize)]
+pub struct Inspection {
+    /// The name the plugin runs under (config section, first-party name, or file stem).
+    pub plugin: String,
+    /// Name and version the SDK embedded, if the plugin was built with it.
+    pub metadata: Option<Metadata>,
+    pub sha256: String,
+    pub size_bytes: u64,
+    /// The WIT package it targets, e.g. `pleo:plugin@0.1.0`.
+    pub wit: Option<String>,
+    pub environment: String,
+    pub scopes: Vec<ScopeCheck>,
+    /// WASI interfaces it imports, and what the sandbox makes of them.
+    pub wasi: Vec<WasiImport>,
+    pub host_services: Vec<String>,
+    pub approval: ApprovalState,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScopeCheck {
+    pub scope: String,
+    pub interface: String,
+    /// Granted to this plugin in the config.
+    pub granted: bool,
+    /// On the API key; `None` when the key was not checked.
+    pub on_key: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WasiImport {
+    pub interface: String,
+    pub sandbox: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ApprovalState {
+    pub required: bool,
+    /// `approved`, `not approved`, `changed since approval` or `not required`.
+    pub status: String,
+    pub details: Vec<String>,
+}
+
+/// Inspects a plugin. `key_scopes` are the key's scopes if a session could be opened.
+pub fn inspect(
+    config: &Config,
+    runtime: &Runtime,
+    spec: &str,
+    key_scopes: Option<&ScopeSet>,
+) -> Result<Inspection, Failure> {
+    let source = plugins::resolve(config, spec)?;
+    let plugin = runtime
+        .load(&source.name, &source.bytes)
+        .map_err(|e| Failure::new(ExitCode::Rejected, e.to_string()))?;
+    let imports = plugins::classify_imports(&plugin.name, &plugin.imports)?;
+    let plugin_config = plugins::plugin_config(config, &plugin.name);
+    let needed = imports.scopes();
+    let granted = granted_scopes(config, &plugin_config, &needed);
+    let wit = plugin
+        .imports
+        .iter()
+        .find_map(|i| i.strip_prefix(&format!("{}/", scopes::WIT_PACKAGE)))
+        .and_then(|rest| rest.split_once('@'))
+        .map(|(_, version)| format!("{}@{version}", scopes::WIT_PACKAGE));
+
+    Ok(Inspection {
+        metadata: plugins::metadata(&source.bytes),
+        sha256: plugin.sha256.clone(),
+        size_bytes: source.bytes.len() as u64,
+        wit,
+        environment: config.environment.to_string(),
+        scopes: imports
+            .pleo
+            .iter()
+            .map(|(interface, scope)| ScopeCheck {
+                scope: scope.clone(),
+                interface: interface.clone(),
+                granted: granted.contains(scope),
+                on_key: key_scopes.map(|k| k.contains(scope)),
+            })
+            .collect(),
+        wasi: imports
+            .wasi
+            .iter()
+            .map(|i| WasiImport {
+                interface: i.clone(),
+                sandbox: wasi_sandbox(i),
+            })
+            .collect(),
+        host_services: imports.services.clone(),
+        approval: approval_state(config, &plugin.name, &plugin.sha256, &needed)?,
+        plugin: plugin.name,
+    })
+}
+
+/// What the sandbox allows for a WASI interface.
+fn wasi_sandbox(interface: &str) -> &'static str {
+    let name = interface.split('@').next().unwrap_or(interface);
+    match name.split('/').next().unwrap_or(name) {
+        "wasi:filesystem" => "only /out (read-write)",
+        "wasi:sockets" => "denied: no network",
+        "wasi:cli" if name.ends_with("/environment") => "empty: no variables, no arguments",
+        "wasi:cli" if name.ends_with("/stdin") => "closed",
+        "wasi:cli" if name.ends_with("/stdout") || name.ends_with("/stderr") => {
+            "captured into the host log"
+        }
+        "wasi:cli" if name.contains("/terminal") => "no terminal",
+        "wasi:cli" => "allowed",
+        "wasi:clocks" => "allowed (read the time)",
+        "wasi:random" => "allowed",
+        "wasi:io" => "allowed (streams of the above)",
+        _ => "linked by wasmtime-wasi",
+    }
+}
+
+fn approval_state(
+    config: &Config,
+    plugin: &str,
+    sha256: &str,
+    needed: &ScopeSet,
+) -> Result<ApprovalState, Failure> {
+    let Some(lock_path) = config.source.as_deref().map(LockFile::path_for) else {
+        return Ok(ApprovalState {
+            required: false,
+            status: "not required".into(),
+            details: vec![],
+        });
+    };
+    let lock = LockFile::load(&lock_path).map_err(|e| Failure::new(ExitCode::Config, e))?;
+    let (status, details) = match lock.check(plugin, sha256, needed) {
+        Ok(()) => ("approved", vec![]),
+        Err(refusal @ Refusal::NotApproved { .. }) => ("not approved", refusal.details()),
+        Err(refusal) => ("changed since approval", refusal.details()),
+    };
+    let required = config.require_approval;
+    let status = if required || status == "approved" {
+        status
+    } else {
+        "not required"
+    };
+    Ok(ApprovalState {
+        required,
+        status: status.into(),
+        details,
+    })
+}
+
+impl Inspection {
+    /// The human-readable report.
+    pub fn render(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::new();
+        let yes_no = |b: bool| if b { "yes" } else { "NO" };
+        let _ = writeln!(out, "plugin      {}", self.plugin);
+        match &self.metadata {
+            Some(m) => {
+                let _ = writeln!(out, "built as    {} {}", m.name, m.version);
+            }
+            None => {
+                let _ = writeln!(out, "built as    (no SDK metadata)");
+            }
+        }
+        let _ = writeln!(out, "sha256      {}", self.sha256);
+        let _ = writeln!(out, "size        {} bytes", self.size_bytes);
+        let _ = writeln!(
+            out,
+            "targets     {}",
+            self.wit.as_deref().unwrap_or("no pleo:plugin interface")
+        );
+        let _ = writeln!(out, "environment {}", self.environment);
+        let _ = writeln!(out, "\nPleo scopes it needs:");
+        if self.scopes.is_empty() {
+            let _ = writeln!(out, "  none");
+        }
+        for s in &self.scopes {
+            let key = match s.on_key {
+                Some(on_key) => yes_no(on_key),
+                None => "not checked",
+            };
+            let _ = writeln!(
+                out,
+                "  {:<26} via {:<26} granted: {:<4} on key: {key}",
+                s.scope,
+                s.interface,
+                yes_no(s.granted)
+            );
+        }
+        let _ = writeln!(out, "\nWASI it imports:");
+        for w in &self.wasi {
+            let _ = writeln!(out, "  {:<40} {}", w.interface, w.sandbox);
+        }
+        let services = if self.host_services.is_empty() {
+            "none".into()
+        } else {
+            self.host_services.join(", ")
+        };
+        let _ = writeln!(out, "\nhost services: {services}");
+        let _ = writeln!(
+            out,
+            "approval:      {}{}",
+            self.approval.status,
+            if self.approval.required {
+                " (required)"
+            } else {
+                ""
+            }
+        );
+        for d in &self.approval.details {
+            let _ = writeln!(out, "  - {d}");
+        }
+        out
+    }
+}
