@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::mock::{FaultConfig, FaultRates, RouteFaults};
+use crate::pleo::{ClientOptions, RateLimit, RetryPolicy};
+
 /// Which Pleo the host talks to. The key of one environment never works in another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -127,6 +130,88 @@ impl RawLimits {
     }
 }
 
+/// `[client]`: how the host talks to Pleo. Defaults in [`ClientOptions::default`].
+#[derive(Debug, Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields, expecting = "a [client] table")]
+struct RawClient {
+    connect_timeout_seconds: Option<f64>,
+    request_timeout_seconds: Option<f64>,
+    max_attempts: Option<u32>,
+    backoff_seconds: Option<f64>,
+    max_backoff_seconds: Option<f64>,
+    max_retry_wait_seconds: Option<f64>,
+    requests_per_minute: Option<u32>,
+    burst: Option<u32>,
+}
+
+impl RawClient {
+    fn apply(&self) -> Result<ClientOptions, String> {
+        let seconds = |name: &str, value: Option<f64>, default: Duration, zero_ok: bool| match value
+        {
+            None => Ok(default),
+            Some(v) if v.is_finite() && v < 1e6 && (v > 0.0 || (zero_ok && v == 0.0)) => {
+                Ok(Duration::from_secs_f64(v))
+            }
+            Some(_) if zero_ok => Err(format!(
+                "client.{name} must be a number of seconds, 0 or more"
+            )),
+            Some(_) => Err(format!(
+                "client.{name} must be a positive number of seconds"
+            )),
+        };
+        let count = |name: &str, value: Option<u32>, default: u32, max: u32| match value {
+            None => Ok(default),
+            Some(n) if (1..=max).contains(&n) => Ok(n),
+            Some(_) => Err(format!("client.{name} must be between 1 and {max}")),
+        };
+        let d = ClientOptions::default();
+        Ok(ClientOptions {
+            connect_timeout: seconds(
+                "connect_timeout_seconds",
+                self.connect_timeout_seconds,
+                d.connect_timeout,
+                false,
+            )?,
+            request_timeout: seconds(
+                "request_timeout_seconds",
+                self.request_timeout_seconds,
+                d.request_timeout,
+                false,
+            )?,
+            retry: RetryPolicy {
+                max_attempts: count("max_attempts", self.max_attempts, d.retry.max_attempts, 100)?,
+                initial_backoff: seconds(
+                    "backoff_seconds",
+                    self.backoff_seconds,
+                    d.retry.initial_backoff,
+                    true,
+                )?,
+                max_backoff: seconds(
+                    "max_backoff_seconds",
+                    self.max_backoff_seconds,
+                    d.retry.max_backoff,
+                    true,
+                )?,
+                max_wait: seconds(
+                    "max_retry_wait_seconds",
+                    self.max_retry_wait_seconds,
+                    d.retry.max_wait,
+                    true,
+                )?,
+            },
+            rate_limit: RateLimit {
+                per_minute: count(
+                    "requests_per_minute",
+                    self.requests_per_minute,
+                    d.rate_limit.per_minute,
+                    1_000_000,
+                )?,
+                burst: count("burst", self.burst, d.rate_limit.burst, 100_000)?,
+            },
+        })
+    }
+}
+
 /// Settings of the embedded mock Pleo API.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, expecting = "a [mock] table")]
@@ -137,6 +222,146 @@ pub struct MockSettings {
     pub scopes: Option<Vec<String>>,
     /// Last day of the 12 months of generated data, `"YYYY-MM-DD"` (default: today, UTC).
     pub anchor: Option<chrono::NaiveDate>,
+    /// Companies under the mock key (more than one: a multi-entity key). Default 1.
+    pub companies: Option<usize>,
+    /// Testing switch: the mock copies the request's Authorization header into every error
+    /// message, as a careless or hostile server might. The host must redact it everywhere.
+    #[serde(default)]
+    pub echo_authorization: bool,
+    /// Per-key rate limit of the mock, requests a minute; over it the mock answers 429 with
+    /// `Retry-After`, as Pleo does (default: no limit).
+    pub rate_limit_per_minute: Option<u32>,
+    /// Requests the per-key limit lets through at once (default: a second's worth, at least 1).
+    pub rate_limit_burst: Option<u32>,
+    /// Injected faults (default: none).
+    pub faults: Option<MockFaults>,
+}
+
+/// A share of requests, from 0 to 1.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Share(pub f64);
+
+impl TryFrom<f64> for Share {
+    type Error = String;
+    fn try_from(v: f64) -> Result<Share, String> {
+        if (0.0..=1.0).contains(&v) {
+            Ok(Share(v))
+        } else {
+            Err(format!("must be a share between 0 and 1, not {v}"))
+        }
+    }
+}
+
+/// A number of seconds, 0 or more.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "f64")]
+pub struct Seconds(pub Duration);
+
+impl TryFrom<f64> for Seconds {
+    type Error = String;
+    fn try_from(v: f64) -> Result<Seconds, String> {
+        if v.is_finite() && (0.0..1e6).contains(&v) {
+            Ok(Seconds(Duration::from_secs_f64(v)))
+        } else {
+            Err(format!("must be a number of seconds, 0 or more, not {v}"))
+        }
+    }
+}
+
+/// `[mock.faults]`: faults the mock injects, for every route that no `[[mock.faults.routes]]`
+/// entry matches.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, expecting = "a [mock.faults] table")]
+pub struct MockFaults {
+    /// Seed of the fault draws (default 0): the same seed and requests give the same faults.
+    pub seed: Option<u64>,
+    /// Share of requests answered 429 with `Retry-After`.
+    pub too_many_requests: Option<Share>,
+    /// The `Retry-After` of those 429s (default 1).
+    pub retry_after_seconds: Option<u32>,
+    /// Share of requests answered 503.
+    pub unavailable: Option<Share>,
+    /// Share of requests whose connection is closed without an answer.
+    pub drop: Option<Share>,
+    /// Added to every request.
+    pub latency_seconds: Option<Seconds>,
+    /// Per-route faults; the first whose `path` matches applies.
+    #[serde(default)]
+    pub routes: Vec<MockRouteFaults>,
+}
+
+/// `[[mock.faults.routes]]`: faults for the routes `path` matches, a template
+/// (`/v2/employees/{id}`) or a prefix ending in `*`. Unset keys take `[mock.faults]`'s values.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[mock.faults.routes]] table with `path`"
+)]
+pub struct MockRouteFaults {
+    pub path: String,
+    pub too_many_requests: Option<Share>,
+    pub retry_after_seconds: Option<u32>,
+    pub unavailable: Option<Share>,
+    pub drop: Option<Share>,
+    pub latency_seconds: Option<Seconds>,
+}
+
+/// `base` with the settings that are present replacing its values.
+fn fault_rates(
+    base: FaultRates,
+    too_many_requests: Option<Share>,
+    retry_after_seconds: Option<u32>,
+    unavailable: Option<Share>,
+    drop: Option<Share>,
+    latency: Option<Seconds>,
+) -> FaultRates {
+    FaultRates {
+        too_many_requests: too_many_requests.map_or(base.too_many_requests, |s| s.0),
+        retry_after: retry_after_seconds.unwrap_or(base.retry_after),
+        unavailable: unavailable.map_or(base.unavailable, |s| s.0),
+        drop: drop.map_or(base.drop, |s| s.0),
+        latency: latency.map_or(base.latency, |s| s.0),
+    }
+}
+
+impl MockSettings {
+    /// The fault injection and per-key limit these settings ask the mock for.
+    pub fn fault_config(&self) -> FaultConfig {
+        let faults = self.faults.clone().unwrap_or_default();
+        let global = fault_rates(
+            FaultRates::default(),
+            faults.too_many_requests,
+            faults.retry_after_seconds,
+            faults.unavailable,
+            faults.drop,
+            faults.latency_seconds,
+        );
+        let routes = faults
+            .routes
+            .iter()
+            .map(|r| RouteFaults {
+                path: r.path.clone(),
+                rates: fault_rates(
+                    global,
+                    r.too_many_requests,
+                    r.retry_after_seconds,
+                    r.unavailable,
+                    r.drop,
+                    r.latency_seconds,
+                ),
+            })
+            .collect();
+        FaultConfig {
+            seed: faults.seed.unwrap_or(0),
+            global,
+            routes,
+            rate_limit: self.rate_limit_per_minute.map(|per_minute| RateLimit {
+                per_minute,
+                burst: self.rate_limit_burst.unwrap_or((per_minute / 60).max(1)),
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,11 +388,15 @@ struct RawConfig {
     company_id: Option<String>,
     output_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
+    state_dir: Option<PathBuf>,
+    audit_file: Option<PathBuf>,
     require_approval: Option<bool>,
     #[serde(default)]
     limits: RawLimits,
     #[serde(default)]
     mock: MockSettings,
+    #[serde(default)]
+    client: RawClient,
     #[serde(default)]
     plugins: BTreeMap<String, RawPlugin>,
 }
@@ -194,11 +423,17 @@ pub struct Config {
     pub company_id: Option<String>,
     pub output_dir: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
+    /// Folder for the host's own records (the audit log by default).
+    pub state_dir: Option<PathBuf>,
+    /// The audit log (JSON Lines); default `<state_dir>/audit.jsonl`.
+    pub audit_file: Option<PathBuf>,
     /// Whether `run` needs the plugin's hash and scopes approved in `pleo.lock`. Always true
     /// for staging and production.
     pub require_approval: bool,
     pub limits: Limits,
     pub mock: MockSettings,
+    /// `[client]`: timeouts, retries and the rate limit of the Pleo client.
+    pub client: ClientOptions,
     pub plugins: BTreeMap<String, PluginConfig>,
 }
 
@@ -274,6 +509,11 @@ impl Config {
         let resolve = |p: PathBuf| resolve_path(base, p);
 
         raw.limits.validate("limits").map_err(rule)?;
+        let client = raw.client.apply().map_err(rule)?;
+        raw.mock
+            .fault_config()
+            .validate()
+            .map_err(|e| rule(format!("[mock]: {e}")))?;
         let require_approval = match (raw.environment, raw.require_approval) {
             (Environment::Mock, setting) => setting.unwrap_or(false),
             (env, Some(false)) => {
@@ -337,9 +577,12 @@ impl Config {
             company_id: raw.company_id,
             output_dir: raw.output_dir.map(&resolve),
             cache_dir: raw.cache_dir.map(&resolve),
+            state_dir: raw.state_dir.map(&resolve),
+            audit_file: raw.audit_file.map(&resolve),
             require_approval,
             limits,
             mock: raw.mock,
+            client,
             plugins,
         })
     }
@@ -477,5 +720,113 @@ limits = { wall_seconds = 30 }
         assert!(parse("[plugins.x]\nscopes = [\"users:write\"]").is_err());
         assert!(parse("[limits]\ncpu_seconds = -1").is_err());
         assert!(parse("[plugins.x]\nparams = { a = [1] }").is_err());
+    }
+}
+
+#[cfg(test)]
+mod client_and_fault_tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/pleo/pleo.toml"))
+    }
+
+    #[test]
+    fn client_settings_default_and_override() {
+        assert_eq!(parse("").unwrap().client, ClientOptions::default());
+        let c = parse(
+            "[client]\nmax_attempts = 3\nbackoff_seconds = 0\nrequests_per_minute = 120\nburst = 2\nrequest_timeout_seconds = 2.5\n",
+        )
+        .unwrap()
+        .client;
+        assert_eq!(c.retry.max_attempts, 3);
+        assert_eq!(c.retry.initial_backoff, Duration::ZERO);
+        assert_eq!(c.retry.max_wait, RetryPolicy::default().max_wait);
+        assert_eq!(
+            c.rate_limit,
+            RateLimit {
+                per_minute: 120,
+                burst: 2
+            }
+        );
+        assert_eq!(c.request_timeout, Duration::from_millis(2500));
+    }
+
+    #[test]
+    fn bad_client_settings_are_errors() {
+        for bad in [
+            "[client]\nmax_attempts = 0",
+            "[client]\nrequests_per_minute = 0",
+            "[client]\nrequest_timeout_seconds = 0",
+            "[client]\nbackoff_seconds = -1",
+            "[client]\nretries = 3",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let msg = parse("environment = \"mock\"\n[client]\nmax_atempts = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("/etc/pleo/pleo.toml:3: "), "{msg}");
+        assert!(msg.contains("max_atempts"), "{msg}");
+    }
+
+    #[test]
+    fn mock_faults_inherit_per_route_and_set_the_rate_limit() {
+        let c = parse(
+            r#"
+[mock]
+rate_limit_per_minute = 600
+[mock.faults]
+seed = 9
+too_many_requests = 0.05
+unavailable = 0.05
+drop = 0.05
+retry_after_seconds = 2
+[[mock.faults.routes]]
+path = "/v1/accounting-entries:search"
+unavailable = 1
+too_many_requests = 0
+drop = 0
+latency_seconds = 0.25
+"#,
+        )
+        .unwrap();
+        let f = c.mock.fault_config();
+        assert_eq!(f.seed, 9);
+        assert_eq!(f.global.drop, 0.05);
+        assert_eq!(f.global.retry_after, 2);
+        assert_eq!(
+            f.rate_limit,
+            Some(RateLimit {
+                per_minute: 600,
+                burst: 10
+            })
+        );
+        let route = &f.routes[0].rates;
+        assert_eq!(route.unavailable, 1.0);
+        assert_eq!(route.retry_after, 2, "inherited");
+        assert_eq!(route.latency, Duration::from_millis(250));
+        assert!(!parse("").unwrap().mock.fault_config().is_active());
+    }
+
+    #[test]
+    fn bad_fault_settings_name_the_line_or_the_rule() {
+        let msg = parse("[mock.faults]\n\ndrop = 1.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.starts_with("/etc/pleo/pleo.toml:3: "), "{msg}");
+        assert!(
+            msg.contains("drop") && msg.contains("between 0 and 1"),
+            "{msg}"
+        );
+        let msg = parse("[mock.faults]\nunavailable = 0.6\ndrop = 0.6\n")
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("at most 1"), "{msg}");
+        assert!(parse("[mock.faults]\nlatency_seconds = -1").is_err());
+        assert!(parse("[mock]\nrate_limit_per_minute = 0").is_err());
+        assert!(parse("[[mock.faults.routes]]\nunavailable = 1").is_err());
+        assert!(parse("[mock.faults]\n[[mock.faults.routes]]\npath = \"v2\"").is_err());
+        assert!(parse("[mock.faults]\nerror_rate = 0.1").is_err());
     }
 }

@@ -88,6 +88,25 @@ impl Redactor {
     }
 }
 
+/// Keys loaded in this process, whose forms the host log must never show.
+static LOG_REDACTORS: std::sync::RwLock<Vec<Redactor>> = std::sync::RwLock::new(Vec::new());
+
+/// Makes the host log redact this key (see [`redact_for_logs`]); called once a key is loaded.
+pub fn register_for_logs(redactor: &Redactor) {
+    LOG_REDACTORS
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(redactor.clone());
+}
+
+/// Removes every registered key from a log line: the log's second line of defence.
+pub fn redact_for_logs(text: &str) -> String {
+    let redactors = LOG_REDACTORS.read().unwrap_or_else(|e| e.into_inner());
+    redactors
+        .iter()
+        .fold(text.to_owned(), |text, r| r.redact(&text))
+}
+
 /// A key source that cannot give a usable key. Messages never contain the key.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {

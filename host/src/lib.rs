@@ -2,6 +2,7 @@
 //! itself. Data flows one way: config -> credential -> client -> capabilities -> plugin.
 
 pub mod approval;
+pub mod audit;
 pub mod bindings;
 pub mod capabilities;
 pub mod cli;

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::approval::{LockFile, Refusal};
+use crate::audit::{AuditLog, RunAudit};
 use crate::capabilities::{self, Caps, Grant, ProgressSink};
 use crate::config::{Config, Environment, Limits, PluginConfig};
 use crate::credential::{self, ApiKey, CredentialError, Redactor};
@@ -15,7 +16,7 @@ use crate::mock::{MockConfig, MockServer};
 use crate::output::{self, OutputFile};
 use crate::pleo::{ApiError, Introspection, PleoClient};
 use crate::plugins;
-use crate::runtime::{LoadedPlugin, RunError, Runtime, Sandbox};
+use crate::runtime::{LoadedPlugin, RunError, RunOutcome, Runtime, Sandbox};
 use crate::scopes::ScopeSet;
 
 /// The host, connected to one Pleo environment with one key.
@@ -26,6 +27,7 @@ pub struct Session {
     key_info: Introspection,
     company_id: String,
     redactor: Redactor,
+    audit: std::sync::Arc<AuditLog>,
     /// The embedded mock, when the environment is `mock`; stops when the session is dropped.
     mock: Option<MockServer>,
 }
@@ -50,6 +52,8 @@ pub struct RunReport {
     pub files: Vec<OutputFile>,
     pub api_calls: u64,
     pub elapsed: Duration,
+    /// Retries and rate-limit waits of the run's Pleo calls.
+    pub api_waits: crate::pleo::WaitStats,
 }
 
 impl Session {
@@ -63,6 +67,19 @@ impl Session {
             (None, env) => return Err(credential_failure(CredentialError::NotConfigured(env))),
         };
         let redactor = key.redactor();
+        crate::credential::register_for_logs(&redactor);
+        let audit_path = audit_path(&config);
+        let audit = AuditLog::open(&audit_path, redactor.clone()).map_err(|e| {
+            Failure::new(
+                ExitCode::Config,
+                format!(
+                    "cannot open the audit log {}: {}",
+                    audit_path.display(),
+                    crate::config::io_cause(&e)
+                ),
+            )
+            .hint("set state_dir or audit_file in pleo.toml to a writable place")
+        })?;
 
         let mock = match config.environment {
             Environment::Mock => {
@@ -75,6 +92,9 @@ impl Session {
                         .clone()
                         .unwrap_or(defaults.scopes.clone()),
                     anchor: config.mock.anchor.unwrap_or(defaults.anchor),
+                    companies: config.mock.companies.unwrap_or(defaults.companies),
+                    echo_authorization: config.mock.echo_authorization,
+                    faults: config.mock.fault_config(),
                     api_key: key.expose_for_mock(),
                     ..defaults
                 };
@@ -94,7 +114,8 @@ impl Session {
             (None, Some(url)) => url.to_owned(),
             (None, None) => unreachable!("only the mock environment has no fixed base URL"),
         };
-        let client = PleoClient::new(&base_url, &key).map_err(|e| api_failure(&e, &redactor))?;
+        let client = PleoClient::with_options(&base_url, &key, config.client)
+            .map_err(|e| api_failure(&e, &redactor))?;
 
         let key_info = client
             .introspect()
@@ -121,6 +142,7 @@ impl Session {
             key_info,
             company_id,
             redactor,
+            audit,
             mock,
         })
     }
@@ -140,6 +162,11 @@ impl Session {
     /// Base URL of the embedded mock, if this session runs against it.
     pub fn mock_url(&self) -> Option<String> {
         self.mock.as_ref().map(MockServer::base_url)
+    }
+
+    /// Requests the embedded mock has received (every one, refused ones included).
+    pub fn mock_requests(&self) -> Option<u64> {
+        self.mock.as_ref().map(MockServer::request_count)
     }
 
     /// Requests the session's client has sent (introspection included).
@@ -280,7 +307,25 @@ impl Session {
         let progress = options
             .progress
             .unwrap_or_else(|| std::sync::Arc::new(|_: &capabilities::Progress| {}));
-        let caps = Caps::new(grant, self.client.clone(), self.redactor.clone(), progress);
+        let audit = RunAudit::new(
+            self.audit.clone(),
+            &plugin.name,
+            &plugin.sha256,
+            &self.company_id,
+        );
+        audit.start(
+            &self.config.environment.to_string(),
+            &grant.scopes,
+            &plugin_config.limits,
+        );
+        let caps = Caps::new(
+            grant,
+            // Shares the pool and the key's rate limiter; counts this run's waits.
+            self.client.for_run(None),
+            self.redactor.clone(),
+            progress,
+            Some(audit.clone()),
+        );
         let sandbox = Sandbox {
             out_dir: out_dir.clone(),
             limits: plugin_config.limits,
@@ -292,28 +337,57 @@ impl Session {
         self.log_stdio(&plugin.name, "stdout", &outcome.stdout);
         self.log_stdio(&plugin.name, "stderr", &outcome.stderr);
 
-        let files = output::changed_files(&out_dir, started_at).map_err(|e| {
+        let result = self.conclude(&plugin, &plugin_config, &out_dir, started_at, &outcome);
+        let (verdict, code, message) = match &result {
+            Ok(report) => ("ok", ExitCode::Success, report.summary.clone()),
+            Err(failure) => ("failed", failure.code, failure.message.clone()),
+        };
+        audit.end(
+            verdict,
+            code as i32,
+            &message,
+            outcome.elapsed,
+            &outcome.caps.totals,
+        );
+        result
+    }
+
+    /// Turns what a run left into its report or its failure.
+    fn conclude(
+        &self,
+        plugin: &LoadedPlugin,
+        plugin_config: &PluginConfig,
+        out_dir: &Path,
+        started_at: SystemTime,
+        outcome: &RunOutcome<Caps>,
+    ) -> Result<RunReport, Failure> {
+        let files = output::changed_files(out_dir, started_at).map_err(|e| {
             Failure::new(
                 ExitCode::Internal,
                 format!("cannot list {}: {e}", out_dir.display()),
             )
         })?;
-        let summary = match outcome.result {
-            Ok(Ok(summary)) => self.redactor.redact(&summary),
+        let summary = match &outcome.result {
+            Ok(Ok(summary)) => self.redactor.redact(summary),
             Ok(Err(cause)) => {
-                return Err(self.plugin_failure(&plugin.name, &cause, outcome.caps.last_api_error));
+                return Err(self.plugin_failure(
+                    &plugin.name,
+                    cause,
+                    outcome.caps.last_api_error.clone(),
+                ));
             }
             Err(e) => return Err(run_failure(&plugin.name, e, &self.redactor)),
         };
         check_output_limit(&files, &plugin_config.limits)?;
         Ok(RunReport {
-            plugin: plugin.name,
-            sha256: plugin.sha256,
+            plugin: plugin.name.clone(),
+            sha256: plugin.sha256.clone(),
             summary,
-            out_dir,
+            out_dir: out_dir.to_owned(),
             files,
             api_calls: outcome.caps.api_calls(),
             elapsed: outcome.elapsed,
+            api_waits: outcome.caps.api_waits(),
         })
     }
 
@@ -393,7 +467,7 @@ fn check_output_limit(files: &[OutputFile], limits: &Limits) -> Result<(), Failu
     Ok(())
 }
 
-fn run_failure(plugin: &str, e: RunError, redactor: &Redactor) -> Failure {
+fn run_failure(plugin: &str, e: &RunError, redactor: &Redactor) -> Failure {
     let message = redactor.redact(&format!("plugin {plugin}: {e}"));
     match e {
         RunError::Limit(limit) => {
@@ -462,6 +536,22 @@ pub fn runtime_for(config: &Config) -> Result<Runtime, Failure> {
             format!("cannot set up the WebAssembly engine: {e}"),
         )
     })
+}
+
+/// `audit_file`, else `<state_dir>/audit.jsonl`, else under `$XDG_STATE_HOME/pleo-host` or
+/// `~/.local/state/pleo-host`.
+pub fn audit_path(config: &Config) -> PathBuf {
+    if let Some(file) = &config.audit_file {
+        return file.clone();
+    }
+    let state_dir = config.state_dir.clone().unwrap_or_else(|| {
+        std::env::var_os("XDG_STATE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+            .unwrap_or_else(std::env::temp_dir)
+            .join("pleo-host")
+    });
+    state_dir.join("audit.jsonl")
 }
 
 /// `$XDG_CACHE_HOME/pleo-host/components` or `~/.cache/pleo-host/components`.

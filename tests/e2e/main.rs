@@ -2,6 +2,7 @@
 //! `plugins/`, the real mock Pleo API over HTTP, real files.
 
 mod approval;
+mod audit;
 mod bad_input;
 mod common;
 mod isolation;

@@ -2,13 +2,29 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Caps, HostError, PageRequest, WitPage, checked_id, invalid, paged};
+use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, invalid, paged};
 use crate::bindings::pleo::plugin::accounting_entries_read::{
     DateField, EntryFilter, Host, SortKey, Sorting,
 };
 use crate::pleo::ApiRequest;
 
+const INTERFACE: &str = "accounting-entries-read";
 const SCOPE: &str = "accounting-entries:read";
+
+const SEARCH_ENTRIES: Op = Op {
+    interface: INTERFACE,
+    function: "search-entries",
+    scope: SCOPE,
+    method: "POST",
+    template: "/v1/accounting-entries:search",
+};
+const GET_ENTRY: Op = Op {
+    interface: INTERFACE,
+    function: "get-entry",
+    scope: SCOPE,
+    method: "GET",
+    template: "/v1/accounting-entries/{accountingEntryId}",
+};
 /// Pleo's documented maximum page size for accounting entries.
 const MAX_PAGE: u32 = 100;
 /// Pleo's documented maximum length of each id filter list.
@@ -21,9 +37,11 @@ impl Host for Caps {
         sort: Option<Sorting>,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        self.require(SCOPE)?;
-        let mut req = ApiRequest::post("/v1/accounting-entries:search", search_body(filter)?)
-            .query("company_id", self.company_id.clone());
+        let op = &SEARCH_ENTRIES;
+        self.require(op)?;
+        let body = self.refused(op, search_body(filter))?;
+        let mut req =
+            ApiRequest::post(op.template, body).query("company_id", self.company_id.clone());
         if let Some(sort) = sort {
             let key = match sort.key {
                 SortKey::PerformedAt => "performedAt",
@@ -34,15 +52,17 @@ impl Host for Caps {
             let order = if sort.descending { "DESC" } else { "ASC" };
             req = req.query("sorting_keys", key).query("sorting_order", order);
         }
-        let req = paged(req, &page, MAX_PAGE)?;
-        self.page(req).await
+        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
+        self.page(op, req).await
     }
 
     async fn get_entry(&mut self, id: String, include_deleted: bool) -> Result<String, HostError> {
-        self.require(SCOPE)?;
-        let req = ApiRequest::get(format!("/v1/accounting-entries/{}", checked_id(&id)?))
+        let op = &GET_ENTRY;
+        self.require(op)?;
+        let path = checked_id(&id).map(|id| format!("/v1/accounting-entries/{id}"));
+        let req = ApiRequest::get(self.refused(op, path)?)
             .query("include_deleted", include_deleted.to_string());
-        self.object(req).await
+        self.object(op, req).await
     }
 }
 

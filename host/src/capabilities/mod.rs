@@ -8,9 +8,11 @@ mod services;
 mod users;
 
 use std::collections::BTreeMap;
+use std::time::Instant;
 
 use wasmtime::component::{HasSelf, Linker};
 
+use crate::audit::{Call, RunAudit, RunTotals};
 use crate::bindings::pleo::plugin::{
     accounting_entries_read, log, params, progress, types, users_read,
 };
@@ -50,6 +52,24 @@ pub struct Caps {
     api_budget: u64,
     /// The last error Pleo (or the network) gave during this run, for the exit code.
     pub last_api_error: Option<ApiError>,
+    audit: Option<RunAudit>,
+    pub totals: RunTotals,
+}
+
+/// A Pleo API operation, as the audit names it.
+pub(crate) struct Op {
+    pub interface: &'static str,
+    pub function: &'static str,
+    pub scope: &'static str,
+    pub method: &'static str,
+    /// Path template as in Pleo's documents, e.g. `/v2/employees/{employeeId}`.
+    pub template: &'static str,
+}
+
+/// What a successful Pleo call returned.
+enum Answer {
+    Page(crate::pleo::Page),
+    Object(String),
 }
 
 /// What a run is allowed, decided before it starts.
@@ -68,6 +88,7 @@ impl Caps {
         client: PleoClient,
         redactor: Redactor,
         progress: ProgressSink,
+        audit: Option<RunAudit>,
     ) -> Caps {
         Caps {
             plugin: grant.plugin,
@@ -80,6 +101,8 @@ impl Caps {
             api_calls: 0,
             api_budget: grant.api_budget,
             last_api_error: None,
+            audit,
+            totals: RunTotals::default(),
         }
     }
 
@@ -87,13 +110,60 @@ impl Caps {
         self.api_calls
     }
 
-    /// Call-time scope check (defence in depth: ungranted interfaces are not even linked).
-    fn require(&self, scope: &str) -> Result<(), HostError> {
-        if self.scopes.contains(scope) {
-            Ok(())
-        } else {
-            Err(PleoError::ScopeDenied(scope.to_owned()).into())
+    /// Retries and rate-limit waits of this run's Pleo calls.
+    pub fn api_waits(&self) -> crate::pleo::WaitStats {
+        self.client.run_stats()
+    }
+
+    /// Records a host call in the audit log and the run totals.
+    fn record(&mut self, call: Call) {
+        self.totals.host_calls += 1;
+        self.totals.retries += call.retries;
+        self.totals.bytes_in += call.bytes_in;
+        self.totals.bytes_out += call.bytes_out;
+        if let Some(audit) = &self.audit {
+            audit.call(&call);
         }
+    }
+
+    /// Records a call to a host service (log, progress, params).
+    fn record_service(&mut self, interface: &'static str, function: &'static str) {
+        self.record(Call {
+            interface,
+            function,
+            outcome: "ok",
+            ..Call::default()
+        });
+    }
+
+    /// Call-time scope check (defence in depth: ungranted interfaces are not even linked).
+    fn require(&mut self, op: &Op) -> Result<(), HostError> {
+        if self.scopes.contains(op.scope) {
+            return Ok(());
+        }
+        self.record(Call {
+            interface: op.interface,
+            function: op.function,
+            scope: Some(op.scope),
+            outcome: "scope-denied",
+            ..Call::default()
+        });
+        Err(PleoError::ScopeDenied(op.scope.to_owned()).into())
+    }
+
+    /// Records a request the host refused to send (bad id, cursor, filter) and passes it on.
+    fn refused<T>(&mut self, op: &Op, request: Result<T, HostError>) -> Result<T, HostError> {
+        if let Err(HostError::Guest(e)) = &request {
+            let outcome = outcome_name(e);
+            self.record(Call {
+                interface: op.interface,
+                function: op.function,
+                scope: Some(op.scope),
+                outcome,
+                ..Call::default()
+            });
+        }
+        request
     }
 
     /// Counts a call against the budget; the call over budget ends the run.
@@ -107,23 +177,79 @@ impl Caps {
         Ok(())
     }
 
-    async fn page(&mut self, req: ApiRequest) -> Result<WitPage, HostError> {
-        self.spend_call()?;
-        match self.client.get_page(&req).await {
-            Ok(page) => Ok(WitPage {
+    async fn page(&mut self, op: &Op, req: ApiRequest) -> Result<WitPage, HostError> {
+        match self.api(op, req, true).await? {
+            Answer::Page(page) => Ok(WitPage {
                 data: page.data,
                 next_cursor: page.next_cursor,
                 total: page.total,
             }),
-            Err(e) => Err(self.api_error(e)),
+            Answer::Object(_) => unreachable!("asked for a page"),
         }
     }
 
-    async fn object(&mut self, req: ApiRequest) -> Result<String, HostError> {
+    async fn object(&mut self, op: &Op, req: ApiRequest) -> Result<String, HostError> {
+        match self.api(op, req, false).await? {
+            Answer::Object(data) => Ok(data),
+            Answer::Page(_) => unreachable!("asked for an object"),
+        }
+    }
+
+    /// Sends one Pleo request for the plugin: budget, audit record, error mapping.
+    async fn api(
+        &mut self,
+        op: &Op,
+        req: ApiRequest,
+        want_page: bool,
+    ) -> Result<Answer, HostError> {
         self.spend_call()?;
-        match self.client.get_object(&req).await {
-            Ok(data) => Ok(data),
-            Err(e) => Err(self.api_error(e)),
+        let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
+        let retries_before = self.client.run_stats().retries;
+        let started = Instant::now();
+        let answer = if want_page {
+            self.client.get_page(&req).await.map(Answer::Page)
+        } else {
+            self.client.get_object(&req).await.map(Answer::Object)
+        };
+        let mut call = Call {
+            interface: op.interface,
+            function: op.function,
+            scope: Some(op.scope),
+            http: Some((op.method, op.template)),
+            latency: started.elapsed(),
+            retries: self
+                .client
+                .run_stats()
+                .retries
+                .saturating_sub(retries_before),
+            bytes_out,
+            ..Call::default()
+        };
+        self.totals.api_calls += 1;
+        match answer {
+            Ok(answer) => {
+                call.status = Some(200);
+                call.outcome = "ok";
+                call.bytes_in = match &answer {
+                    Answer::Page(page) => page.data.len() as u64,
+                    Answer::Object(data) => data.len() as u64,
+                };
+                self.record(call);
+                Ok(answer)
+            }
+            Err(e) => {
+                if let ApiError::Status { status, code, .. } = &e {
+                    call.status = Some(*status);
+                    call.error_type = Some(code.clone());
+                }
+                let err = self.api_error(e);
+                call.outcome = match &err {
+                    HostError::Guest(e) => outcome_name(e),
+                    HostError::Trap(_) => "trap",
+                };
+                self.record(call);
+                Err(err)
+            }
         }
     }
 
@@ -204,6 +330,20 @@ pub fn add_to_linker(
         }
     }
     Ok(())
+}
+
+/// The `pleo-error` case name, as the audit records what the plugin saw.
+fn outcome_name(e: &PleoError) -> &'static str {
+    match e {
+        PleoError::ScopeDenied(_) => "scope-denied",
+        PleoError::Unauthorized(_) => "unauthorized",
+        PleoError::NotFound(_) => "not-found",
+        PleoError::Conflict(_) => "conflict",
+        PleoError::InvalidRequest(_) => "invalid-request",
+        PleoError::RateLimited(_) => "rate-limited",
+        PleoError::Unavailable(_) => "unavailable",
+        PleoError::BudgetExceeded(_) => "budget-exceeded",
+    }
 }
 
 /// Checks an id a plugin passes before it becomes part of a URL path.

@@ -24,6 +24,7 @@ pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 impl log::Host for Caps {
     fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
+        self.record_service("log", "write");
         let message = self.redactor.redact(super::truncate(&message, MAX_MESSAGE));
         let plugin = self.plugin.as_str();
         match level {
@@ -39,6 +40,7 @@ impl log::Host for Caps {
 
 impl progress::Host for Caps {
     fn report(&mut self, done: u64, total: Option<u64>, message: String) -> wasmtime::Result<()> {
+        self.record_service("progress", "report");
         let report = Progress {
             plugin: self.plugin.clone(),
             done,
@@ -52,10 +54,12 @@ impl progress::Host for Caps {
 
 impl params::Host for Caps {
     fn get(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        self.record_service("params", "get");
         Ok(self.params.get(&name).cloned())
     }
 
     fn all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        self.record_service("params", "all");
         Ok(self
             .params
             .iter()

@@ -18,13 +18,21 @@
 //! | `GET /v2/employees`, `GET /v2/employees/{employeeId}` | `users:read` |
 //! | `POST /v1/accounting-entries:search`, `GET /v1/accounting-entries/{id}` | `accounting-entries:read` |
 //!
+//! With [`MockConfig::companies`] above 1 the key covers an organization of several
+//! companies: `/v1/introspect` names the organization, `company_id` (`companyId` on
+//! employees) picks one of them, and leaving it out means all of them, except on
+//! the accounting-entry search, which then needs `company_id` or `organization_id`.
+//!
 //! Module map: `catalog` (static names and vendors), `seed` (generation), `data`
 //! (the model), `server` (listener, auth), `handlers` (routes), `paging`
-//! (cursors), `search` (accounting-entry filters), `error` (error bodies).
+//! (cursors), `search` (accounting-entry filters), `error` (error bodies), `faults`
+//! (injected 429/503/dropped connections/latency and a per-key rate limit, see
+//! [`FaultConfig`]).
 
 mod catalog;
 mod data;
 mod error;
+mod faults;
 mod handlers;
 mod paging;
 mod search;
@@ -39,6 +47,7 @@ pub use data::{
     Employee, EntryTag, ExportStatus, Family, Money, ORGANIZATION_URN_PREFIX, ReviewStatus,
     SplitItem, Status, SubFamily, Supplier, Tag, TagGroup, TaxCode, Team, Vendor,
 };
+pub use faults::{FaultConfig, FaultCounts, FaultRates, RouteFaults};
 pub use server::MockServer;
 
 /// The API key the mock accepts unless configured otherwise.
@@ -95,6 +104,8 @@ pub struct MockConfig {
     pub anchor: chrono::NaiveDate,
     /// Delay before answering each request, as a far-away Pleo would (benchmarks).
     pub latency: Option<std::time::Duration>,
+    /// Injected faults and a per-key rate limit (default: none).
+    pub faults: FaultConfig,
 }
 
 impl Default for MockConfig {
@@ -109,6 +120,7 @@ impl Default for MockConfig {
             echo_authorization: false,
             anchor: chrono::Utc::now().date_naive(),
             latency: None,
+            faults: FaultConfig::default(),
         }
     }
 }

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::data::Dataset;
 use super::error::{self, ApiError};
+use super::faults::{self, FaultCounts, Faults};
 use super::{MockConfig, handlers};
 
 /// Queue of not-yet-accepted connections; the OS default of 128 is too small
@@ -81,6 +82,7 @@ pub struct MockServer {
     addr: SocketAddr,
     data: Arc<Dataset>,
     requests: Arc<AtomicU64>,
+    faults: Arc<Faults>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -88,6 +90,10 @@ pub struct MockServer {
 impl MockServer {
     /// Seeds the data, binds `bind` (port 0 picks a free port) and starts serving.
     pub async fn start(bind: SocketAddr, cfg: MockConfig) -> io::Result<MockServer> {
+        cfg.faults
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let faults = Arc::new(Faults::new(cfg.faults.clone()));
         let seed_cfg = cfg.clone();
         // Seeding is CPU work; keep it off the async worker threads.
         let data = tokio::task::spawn_blocking(move || Dataset::seed(&seed_cfg))
@@ -102,13 +108,16 @@ impl MockServer {
             scopes: cfg.scopes,
             api_key: cfg.api_key,
         });
-        let app = with_latency(router(state, requests.clone()), cfg.latency);
+        let app = with_latency(router(state, requests.clone(), faults.clone()), cfg.latency);
         let app = error::with_authorization_echo(app, cfg.echo_authorization);
         let (stop, stopped) = oneshot::channel::<()>();
         let listener = listener.tap_io(|tcp| {
             // Small JSON responses should not wait for Nagle's algorithm.
             let _ = tcp.set_nodelay(true);
         });
+        // Fault injection may drop a request's connection: it needs a handle on it.
+        let listener = faults::DroppableListener(listener);
+        let app = app.into_make_service_with_connect_info::<faults::Connection>();
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -121,6 +130,7 @@ impl MockServer {
             addr,
             data,
             requests,
+            faults,
             stop: Some(stop),
             task: Some(task),
         })
@@ -143,6 +153,11 @@ impl MockServer {
     /// Every HTTP request received so far, rejected ones included.
     pub fn request_count(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// Faults injected so far, by kind.
+    pub fn fault_counts(&self) -> FaultCounts {
+        self.faults.counts()
     }
 
     pub fn dataset(&self) -> Arc<Dataset> {
@@ -196,7 +211,8 @@ fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
 
 /// All routes. Counting wraps auth, so rejected requests are counted too; auth
 /// wraps the fallbacks, so unknown paths need a valid key before they get a 404.
-fn router(state: Arc<AppState>, requests: Arc<AtomicU64>) -> Router {
+/// Fault injection sits between counting and auth: injected faults are counted.
+fn router(state: Arc<AppState>, requests: Arc<AtomicU64>, faults: Arc<Faults>) -> Router {
     Router::new()
         .route("/v1/introspect", get(handlers::introspect))
         .route("/v1/installations/me", get(handlers::installation))
@@ -215,6 +231,7 @@ fn router(state: Arc<AppState>, requests: Arc<AtomicU64>) -> Router {
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(faults, faults::inject))
         .layer(middleware::from_fn_with_state(requests, count))
         .with_state(state)
 }

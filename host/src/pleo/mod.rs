@@ -583,7 +583,7 @@ fn transport_error(e: reqwest::Error) -> (ApiError, Failure) {
     } else if e.is_body() || e.is_decode() {
         "connection dropped while reading the answer"
     } else {
-        "connection closed without an answer"
+        "connection lost before an answer came"
     };
     let failure = if e.is_builder() {
         Failure::Permanent

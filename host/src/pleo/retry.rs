@@ -287,7 +287,10 @@ mod tests {
         );
         // Waiting 3 s more after 8 s would exceed the 10 s budget: give up now, not later.
         assert_eq!(p.next(limited(3), true, 2, 8 * SEC, 0.5), Verdict::GiveUp);
-        assert_eq!(p.next(limited(60), true, 1, Duration::ZERO, 0.5), Verdict::GiveUp);
+        assert_eq!(
+            p.next(limited(60), true, 1, Duration::ZERO, 0.5),
+            Verdict::GiveUp
+        );
         assert_eq!(
             p.next(limited(2), true, 2, 8 * SEC, 0.5),
             Verdict::Retry(2 * SEC)

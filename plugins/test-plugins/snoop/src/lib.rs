@@ -75,7 +75,7 @@ struct Snoop;
 impl Guest for Snoop {
     fn run() -> Result<String, String> {
         // First, so that whatever the host does with the key has happened before the search.
-        let pleo_call = list_employees();
+        let pleo_calls = vec![list_employees(), get_missing_employee()];
         let mut f = Findings {
             env: std::env::vars_os()
                 .map(|(k, v)| (lossy(&k), lossy(&v)))
@@ -87,7 +87,7 @@ impl Guest for Snoop {
             },
             params: params::all(),
             preopens: preopens(),
-            attempts: vec![pleo_call],
+            attempts: pleo_calls,
             ..Findings::default()
         };
         let probe_paths: Vec<String> = params::get_or("probe-paths", "")
@@ -300,6 +300,16 @@ fn list_employees() -> Attempt {
             format!("total {:?}, data {}", page.total, page.data),
         ),
         Err(e) => attempt("pleo list-employees", false, e),
+    }
+}
+
+/// Asks for an employee that does not exist: the error Pleo sends back is what the plugin may
+/// see of a failed call (a hostile server could put anything in it).
+fn get_missing_employee() -> Attempt {
+    let what = "pleo get-employee (unknown id)";
+    match users_read::get_employee("00000000-0000-4000-8000-000000000000") {
+        Ok(employee) => attempt(what, true, employee),
+        Err(e) => attempt(what, false, e),
     }
 }
 
