@@ -8,6 +8,7 @@ wasmtime::component::bindgen!({
         "pleo:plugin/log": trappable,
         "pleo:plugin/progress": trappable,
         "pleo:plugin/params": trappable,
+        "pleo:plugin/company": trappable,
         // Pleo API calls await HTTP; a failure the plugin should see is a `pleo-error`,
         // anything else traps the run.
         default: async | trappable,

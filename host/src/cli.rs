@@ -59,6 +59,8 @@ enum Command {
         /// Seed of the generated company data.
         #[arg(long)]
         seed: Option<u64>,
+        #[command(flatten)]
+        faults: MockFaultArgs,
     },
 }
 
@@ -125,7 +127,7 @@ pub fn main() -> i32 {
                 out,
                 params,
             } => run(&plugin, config.as_deref(), out, params).await,
-            Command::MockApi { port, seed } => mock_api(port, seed).await,
+            Command::MockApi { port, seed, faults } => mock_api(port, seed, faults).await,
             Command::Plugin {
                 action:
                     PluginCommand::Inspect {
@@ -276,11 +278,12 @@ fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
     Ok(())
 }
 
-async fn mock_api(port: u16, seed: Option<u64>) -> Result<(), Failure> {
+async fn mock_api(port: u16, seed: Option<u64>, faults: MockFaultArgs) -> Result<(), Failure> {
     let mut config = crate::mock::MockConfig::default();
     if let Some(seed) = seed {
         config.seed = seed;
     }
+    config.faults = faults.config()?;
     let key = config.api_key.clone();
     let bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let server = crate::mock::MockServer::start(bind, config)
@@ -358,6 +361,37 @@ fn progress_sink() -> (ProgressSink, Option<ProgressBar>) {
     }
 }
 
+/// "Pleo API: 3 retries after 1.2s of waiting; 38 calls held 3.4s by the rate limit", or
+/// nothing when the run never waited.
+fn describe_waits(waits: &crate::pleo::WaitStats) -> Option<String> {
+    let mut parts = Vec::new();
+    if waits.retries > 0 {
+        parts.push(format!(
+            "{} {} after {:.1}s of waiting",
+            waits.retries,
+            if waits.retries == 1 {
+                "retry"
+            } else {
+                "retries"
+            },
+            waits.retry_wait.as_secs_f64()
+        ));
+    }
+    if waits.throttled > 0 {
+        parts.push(format!(
+            "{} {} held {:.1}s by the rate limit",
+            waits.throttled,
+            if waits.throttled == 1 {
+                "call"
+            } else {
+                "calls"
+            },
+            waits.throttle_wait.as_secs_f64()
+        ));
+    }
+    (!parts.is_empty()).then(|| format!("Pleo API: {}", parts.join("; ")))
+}
+
 fn print_report(report: &RunReport) {
     println!(
         "{} finished in {:.2}s ({} Pleo API calls)",
@@ -365,6 +399,9 @@ fn print_report(report: &RunReport) {
         report.elapsed.as_secs_f64(),
         report.api_calls
     );
+    if let Some(waits) = describe_waits(&report.api_waits) {
+        println!("  {waits}");
+    }
     for line in report.summary.lines() {
         println!("  {line}");
     }
@@ -424,5 +461,89 @@ impl std::io::Write for RedactingStderr {
 
     fn flush(&mut self) -> std::io::Result<()> {
         std::io::stderr().flush()
+    }
+}
+
+/// `mock-api` fault injection: see README, "The mock Pleo API".
+#[derive(clap::Args, Debug, Default)]
+struct MockFaultArgs {
+    /// Per-key rate limit, requests a minute; over it the mock answers 429 with Retry-After.
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<u32>,
+    /// Requests the per-key limit lets through at once (default: a second's worth).
+    #[arg(long, value_name = "N", requires = "rate_limit")]
+    rate_limit_burst: Option<u32>,
+    /// Seed of the fault draws: the same seed and requests give the same faults.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    faults_seed: u64,
+    /// Share of requests (0..1) answered 429 with Retry-After.
+    #[arg(long = "fault-429", value_name = "SHARE", default_value_t = 0.0)]
+    too_many_requests: f64,
+    /// Seconds in the Retry-After of injected 429s.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    retry_after: u32,
+    /// Share of requests (0..1) answered 503.
+    #[arg(long = "fault-503", value_name = "SHARE", default_value_t = 0.0)]
+    unavailable: f64,
+    /// Share of requests (0..1) whose connection is closed without an answer.
+    #[arg(long = "fault-drop", value_name = "SHARE", default_value_t = 0.0)]
+    drop: f64,
+    /// Milliseconds added to every request.
+    #[arg(long = "fault-latency-ms", value_name = "MS", default_value_t = 0)]
+    latency_ms: u64,
+    /// Faults of some routes instead of the ones above, e.g.
+    /// `/v1/accounting-entries:search,503=0.5,latency-ms=200` (keys 429, 503, drop,
+    /// latency-ms, retry-after; unset ones as above); repeatable, the first match wins.
+    #[arg(long = "route-faults", value_name = "PATH,KEY=VALUE,...")]
+    routes: Vec<String>,
+}
+
+impl MockFaultArgs {
+    fn config(&self) -> Result<crate::mock::FaultConfig, Failure> {
+        use crate::mock::{FaultConfig, FaultRates, RouteFaults};
+        let usage = |message: String| {
+            Failure::new(ExitCode::Usage, message).hint("see pleo-host mock-api --help")
+        };
+        let global = FaultRates {
+            too_many_requests: self.too_many_requests,
+            retry_after: self.retry_after,
+            unavailable: self.unavailable,
+            drop: self.drop,
+            latency: std::time::Duration::from_millis(self.latency_ms),
+        };
+        let mut routes = Vec::new();
+        for spec in &self.routes {
+            let mut parts = spec.split(',');
+            let path = parts.next().unwrap_or_default().trim().to_owned();
+            let mut rates = global;
+            for part in parts {
+                let (key, value) = part.split_once('=').unwrap_or((part, ""));
+                let bad = || usage(format!("--route-faults {spec}: bad `{part}`"));
+                let share = || value.parse::<f64>().map_err(|_| bad());
+                match key.trim() {
+                    "429" => rates.too_many_requests = share()?,
+                    "503" => rates.unavailable = share()?,
+                    "drop" => rates.drop = share()?,
+                    "latency-ms" => {
+                        rates.latency =
+                            std::time::Duration::from_millis(value.parse().map_err(|_| bad())?);
+                    }
+                    "retry-after" => rates.retry_after = value.parse().map_err(|_| bad())?,
+                    _ => return Err(bad()),
+                }
+            }
+            routes.push(RouteFaults { path, rates });
+        }
+        let config = FaultConfig {
+            seed: self.faults_seed,
+            global,
+            routes,
+            rate_limit: self.rate_limit.map(|per_minute| crate::pleo::RateLimit {
+                per_minute,
+                burst: self.rate_limit_burst.unwrap_or((per_minute / 60).max(1)),
+            }),
+        };
+        config.validate().map_err(usage)?;
+        Ok(config)
     }
 }

@@ -386,6 +386,8 @@ struct RawConfig {
     environment: Environment,
     key: Option<RawKeySource>,
     company_id: Option<String>,
+    #[serde(default)]
+    companies: Vec<String>,
     output_dir: Option<PathBuf>,
     cache_dir: Option<PathBuf>,
     state_dir: Option<PathBuf>,
@@ -421,6 +423,9 @@ pub struct Config {
     pub environment: Environment,
     pub key: Option<KeySource>,
     pub company_id: Option<String>,
+    /// Other companies of a multi-entity key that plugins may switch to (the `company`
+    /// interface). Empty: only the default company.
+    pub companies: Vec<String>,
     pub output_dir: Option<PathBuf>,
     pub cache_dir: Option<PathBuf>,
     /// Folder for the host's own records (the audit log by default).
@@ -534,6 +539,9 @@ impl Config {
         {
             return Err(rule(format!("company_id `{company}` is not a UUID")));
         }
+        if let Some(company) = raw.companies.iter().find(|c| !is_uuid(c)) {
+            return Err(rule(format!("companies: `{company}` is not a UUID")));
+        }
 
         let mut plugins = BTreeMap::new();
         for (name, p) in raw.plugins {
@@ -575,6 +583,7 @@ impl Config {
             environment: raw.environment,
             key,
             company_id: raw.company_id,
+            companies: raw.companies,
             output_dir: raw.output_dir.map(&resolve),
             cache_dir: raw.cache_dir.map(&resolve),
             state_dir: raw.state_dir.map(&resolve),

@@ -32,7 +32,7 @@ const OTHER_SCOPES: &[&str] = &[
 ];
 
 /// Host services every plugin may import without a grant.
-pub const HOST_SERVICES: &[&str] = &["log", "progress", "params"];
+pub const HOST_SERVICES: &[&str] = &["log", "progress", "params", "company"];
 
 /// The scope gating a Pleo interface, by its bare name (`users-read`).
 pub fn scope_of(interface: &str) -> Option<&'static str> {

@@ -303,6 +303,7 @@ impl Session {
             scopes,
             params,
             api_budget: plugin_config.limits.api_calls,
+            other_companies: self.config.companies.clone(),
         };
         let progress = options
             .progress

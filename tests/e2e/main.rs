@@ -5,6 +5,7 @@ mod approval;
 mod audit;
 mod bad_input;
 mod common;
+mod companies;
 mod isolation;
 mod limits;
 mod scopes;

@@ -14,7 +14,7 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::audit::{Call, RunAudit, RunTotals};
 use crate::bindings::pleo::plugin::{
-    accounting_entries_read, log, params, progress, types, users_read,
+    accounting_entries_read, company, log, params, progress, types, users_read,
 };
 use crate::credential::Redactor;
 use crate::pleo::{ApiError, ApiRequest, PleoClient};
@@ -44,6 +44,8 @@ pub struct Caps {
     pub plugin: String,
     client: PleoClient,
     company_id: String,
+    /// `company_id` at the start, then the allowlist: the only companies requests may name.
+    allowed_companies: Vec<String>,
     scopes: ScopeSet,
     params: BTreeMap<String, String>,
     progress: ProgressSink,
@@ -80,6 +82,8 @@ pub struct Grant {
     pub scopes: ScopeSet,
     pub params: BTreeMap<String, String>,
     pub api_budget: u64,
+    /// Companies the plugin may switch to besides `company_id` (the operator's allowlist).
+    pub other_companies: Vec<String>,
 }
 
 impl Caps {
@@ -90,10 +94,17 @@ impl Caps {
         progress: ProgressSink,
         audit: Option<RunAudit>,
     ) -> Caps {
+        let mut allowed_companies = vec![grant.company_id.clone()];
+        for company in grant.other_companies {
+            if !allowed_companies.contains(&company) {
+                allowed_companies.push(company);
+            }
+        }
         Caps {
             plugin: grant.plugin,
             client,
             company_id: grant.company_id,
+            allowed_companies,
             scopes: grant.scopes,
             params: grant.params,
             progress,
@@ -317,6 +328,7 @@ pub fn add_to_linker(
     log::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     progress::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     params::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
+    company::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     for (interface, scope) in crate::scopes::INTERFACE_SCOPES {
         if !scopes.contains(*scope) {
             continue;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::Caps;
-use crate::bindings::pleo::plugin::{log, params, progress};
+use crate::bindings::pleo::plugin::{company, log, params, progress};
 
 /// Longest log line or progress message the host keeps from a plugin.
 const MAX_MESSAGE: usize = 4096;
@@ -66,5 +66,36 @@ impl params::Host for Caps {
             .take(MAX_PARAMS)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+}
+
+impl company::Host for Caps {
+    fn current(&mut self) -> wasmtime::Result<String> {
+        self.record_service("company", "current");
+        Ok(self.company_id.clone())
+    }
+
+    fn allowed(&mut self) -> wasmtime::Result<Vec<String>> {
+        self.record_service("company", "allowed");
+        Ok(self.allowed_companies.clone())
+    }
+
+    fn use_company(&mut self, company_id: String) -> wasmtime::Result<Result<(), String>> {
+        if !self.allowed_companies.contains(&company_id) {
+            self.record(super::Call {
+                interface: "company",
+                function: "use-company",
+                outcome: "company-not-allowed",
+                ..super::Call::default()
+            });
+            let shown = super::truncate(&company_id, 80);
+            return Ok(Err(format!(
+                "company {shown} is not allowed for this run; the operator lists allowed companies in pleo.toml `companies`"
+            )));
+        }
+        self.record_service("company", "use-company");
+        tracing::debug!(plugin = %self.plugin, company = %company_id, "plugin switched company");
+        self.company_id = company_id;
+        Ok(Ok(()))
     }
 }

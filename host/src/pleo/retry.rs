@@ -131,7 +131,7 @@ impl RetryPolicy {
 
 /// A duration in whole seconds, rounded up, saturating.
 pub fn whole_seconds(d: Duration) -> u32 {
-    let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    let secs = d.as_secs().saturating_add(u64::from(d.subsec_nanos() > 0));
     u32::try_from(secs).unwrap_or(u32::MAX)
 }
 

@@ -66,7 +66,7 @@ pub mod bindings {
 }
 
 pub use bindings::Guest;
-pub use bindings::pleo::plugin::{accounting_entries_read, types, users_read};
+pub use bindings::pleo::plugin::{accounting_entries_read, company, types, users_read};
 pub use date::{Date, utc_date};
 pub use error::{ApiError, Error, PleoError};
 pub use models::{AccountingEntry, Employee, EntryTag};

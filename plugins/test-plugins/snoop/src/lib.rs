@@ -26,7 +26,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use pleo_plugin::users_read::{self, EmployeeQuery};
-use pleo_plugin::{Guest, PageRequest, log, params};
+use pleo_plugin::{Guest, PageRequest, company, log, params};
 use serde::Serialize;
 
 /// Most directory entries listed in total.
@@ -75,7 +75,21 @@ struct Snoop;
 impl Guest for Snoop {
     fn run() -> Result<String, String> {
         // First, so that whatever the host does with the key has happened before the search.
-        let pleo_calls = vec![list_employees(), get_missing_employee()];
+        let mut pleo_calls = vec![list_employees(), get_missing_employee()];
+        // Param `company`: try to act for another company (multi-entity keys).
+        if let Some(other) = params::get("company") {
+            let switched = match company::use_company(&other) {
+                Ok(()) => attempt(format!("use-company {other}"), true, "switched"),
+                Err(e) => attempt(format!("use-company {other}"), false, e),
+            };
+            let ok = switched.ok;
+            pleo_calls.push(switched);
+            if ok {
+                let mut after = list_employees();
+                after.attempt = "pleo list-employees after use-company".into();
+                pleo_calls.push(after);
+            }
+        }
         let mut f = Findings {
             env: std::env::vars_os()
                 .map(|(k, v)| (lossy(&k), lossy(&v)))
