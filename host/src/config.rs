@@ -224,6 +224,9 @@ pub struct MockSettings {
     pub anchor: Option<chrono::NaiveDate>,
     /// Companies under the mock key (more than one: a multi-entity key). Default 1.
     pub companies: Option<usize>,
+    /// The key the mock accepts (default: the configured key, so any key works); set it to
+    /// see how the host handles a key Pleo refuses.
+    pub accept_key: Option<String>,
     /// Testing switch: the mock copies the request's Authorization header into every error
     /// message, as a careless or hostile server might. The host must redact it everywhere.
     #[serde(default)]

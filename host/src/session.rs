@@ -95,7 +95,11 @@ impl Session {
                     companies: config.mock.companies.unwrap_or(defaults.companies),
                     echo_authorization: config.mock.echo_authorization,
                     faults: config.mock.fault_config(),
-                    api_key: key.expose_for_mock(),
+                    api_key: config
+                        .mock
+                        .accept_key
+                        .clone()
+                        .unwrap_or_else(|| key.expose_for_mock()),
                     ..defaults
                 };
                 let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));

@@ -167,3 +167,24 @@ fn unknown_plugin_name() {
         run.stderr
     );
 }
+
+#[test]
+fn key_refused_by_pleo() {
+    let dir = tempdir();
+    let config = write_config(
+        dir.path(),
+        "[key]\nenv = \"PLEO_E2E_KEY\"\n[mock]\naccept_key = \"the-right-key\"\n",
+    );
+    let run = run_in(
+        dir.path(),
+        &["run", "spend-report", "--config", config.to_str().unwrap()],
+        &[("PLEO_E2E_KEY", "pls_expired_0001")],
+    );
+    let line = run.assert_clean_failure(CREDENTIAL);
+    assert!(
+        line.contains("refused the API key (401)")
+            && line.contains("another environment than mock"),
+        "{line}"
+    );
+    assert!(!run.stderr.contains("pls_expired_0001"), "{}", run.stderr);
+}

@@ -8,5 +8,6 @@ mod common;
 mod companies;
 mod isolation;
 mod limits;
+mod resilience;
 mod scopes;
 mod spend_report;
