@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use pleo_host::credential::ApiKey;
 use pleo_host::mock::{FaultConfig, FaultRates, MOCK_API_KEY, MockConfig, MockServer, RouteFaults};
-use pleo_host::pleo::{ApiError, ApiRequest, ClientOptions, PleoClient, RetryPolicy};
+use pleo_host::pleo::{ApiError, ApiRequest, ClientOptions, PleoClient, RateLimit, RetryPolicy};
 
 use crate::common::{Outcome, read_tree, run_in, tempdir, tokio, write_config};
 
@@ -222,9 +222,14 @@ fn mock_api_refuses_bad_fault_flags() {
 
 // The client on its own, against the mock in this process.
 
+/// A client with `retry` and a rate limit that does not get in the way.
 fn client(mock: &MockServer, retry: RetryPolicy) -> PleoClient {
     let options = ClientOptions {
         retry,
+        rate_limit: RateLimit {
+            per_minute: 60_000,
+            burst: 100,
+        },
         ..ClientOptions::default()
     };
     let key = ApiKey::new(MOCK_API_KEY).unwrap();
@@ -254,13 +259,13 @@ async fn start_mock(faults: FaultConfig) -> MockServer {
         .unwrap()
 }
 
-/// Every employee, three per page.
+/// Every employee, one per page.
 async fn all_employees(client: &PleoClient) -> Result<Vec<String>, ApiError> {
     let mut pages = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let req = ApiRequest::get("/v2/employees")
-            .query("limit", "3")
+            .query("limit", "1")
             .query_opt("after", cursor.clone());
         let page = client.get_page(&req).await?;
         pages.push(page.data);
@@ -379,7 +384,7 @@ fn the_client_stays_under_the_mock_rate_limit_without_a_429() {
         // with a smaller burst, so it is held back instead of refused. 40 requests take about
         // a second.
         let mock = start_mock(FaultConfig {
-            rate_limit: Some(pleo_host::pleo::RateLimit {
+            rate_limit: Some(RateLimit {
                 per_minute: 1200,
                 burst: 20,
             }),
@@ -389,7 +394,7 @@ fn the_client_stays_under_the_mock_rate_limit_without_a_429() {
         let key = ApiKey::new(MOCK_API_KEY).unwrap();
         let options = ClientOptions {
             retry: quick_retries(1),
-            rate_limit: pleo_host::pleo::RateLimit {
+            rate_limit: RateLimit {
                 per_minute: 1200,
                 burst: 5,
             },

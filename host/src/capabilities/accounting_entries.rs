@@ -4,7 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, invalid, paged};
 use crate::bindings::pleo::plugin::accounting_entries_read::{
-    DateField, EntryFilter, Host, SortKey, Sorting,
+    DateField, EntryFilter, FileType, Host, ReceiptFilter, SortKey, Sorting,
 };
 use crate::pleo::ApiRequest;
 
@@ -17,6 +17,27 @@ const SEARCH_ENTRIES: Op = Op {
     scope: SCOPE,
     method: "POST",
     template: "/v1/accounting-entries:search",
+};
+const LIST_RECEIPTS: Op = Op {
+    interface: INTERFACE,
+    function: "list-receipts",
+    scope: SCOPE,
+    method: "GET",
+    template: "/v1/accounting-entries/{accountingEntryId}/receipts",
+};
+const GET_RECEIPT: Op = Op {
+    interface: INTERFACE,
+    function: "get-receipt",
+    scope: SCOPE,
+    method: "GET",
+    template: "/v1/accounting-entries/{accountingEntryId}/receipts/{receiptId}",
+};
+const SEARCH_RECEIPTS: Op = Op {
+    interface: INTERFACE,
+    function: "search-receipts",
+    scope: SCOPE,
+    method: "POST",
+    template: "/v1/accounting-entries/receipts:search",
 };
 const GET_ENTRY: Op = Op {
     interface: INTERFACE,
@@ -64,6 +85,89 @@ impl Host for Caps {
             .query("include_deleted", include_deleted.to_string());
         self.object(op, req).await
     }
+
+    // Receipt `url`s are pre-signed links that expire: they pass through untouched, and the
+    // host never fetches them (the key must not travel to a storage host).
+    async fn list_receipts(
+        &mut self,
+        entry_id: String,
+        file_type: Option<FileType>,
+        page: PageRequest,
+    ) -> Result<WitPage, HostError> {
+        let op = &LIST_RECEIPTS;
+        self.require(op)?;
+        let path = checked_id(&entry_id).map(|id| format!("/v1/accounting-entries/{id}/receipts"));
+        let req = ApiRequest::get(self.refused(op, path)?)
+            .query_opt("file_type", file_type.map(file_type_name));
+        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
+        self.page(op, req).await
+    }
+
+    async fn get_receipt(
+        &mut self,
+        entry_id: String,
+        receipt_id: String,
+        file_type: Option<FileType>,
+    ) -> Result<String, HostError> {
+        let op = &GET_RECEIPT;
+        self.require(op)?;
+        let path = checked_id(&entry_id).and_then(|entry| {
+            Ok(format!(
+                "/v1/accounting-entries/{entry}/receipts/{}",
+                checked_id(&receipt_id)?
+            ))
+        });
+        let req = ApiRequest::get(self.refused(op, path)?)
+            .query_opt("file_type", file_type.map(file_type_name));
+        self.object(op, req).await
+    }
+
+    async fn search_receipts(
+        &mut self,
+        filter: ReceiptFilter,
+        page: PageRequest,
+    ) -> Result<WitPage, HostError> {
+        let op = &SEARCH_RECEIPTS;
+        self.require(op)?;
+        let body = self.refused(op, receipt_search_body(filter))?;
+        let req = ApiRequest::post(op.template, body).query("company_id", self.company_id.clone());
+        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
+        self.page(op, req).await
+    }
+}
+
+fn file_type_name(file_type: FileType) -> &'static str {
+    match file_type {
+        FileType::Original => "ORIGINAL",
+        FileType::Thumbnail => "THUMBNAIL",
+        FileType::Preview => "PREVIEW",
+        FileType::Embed => "EMBED",
+    }
+}
+
+/// Builds `ReceiptSearchRequest`.
+fn receipt_search_body(filter: ReceiptFilter) -> Result<Value, HostError> {
+    let mut body = Map::new();
+    body.insert("includeDeleted".into(), json!(filter.include_deleted));
+    for (name, ids) in [
+        ("accountingEntryIds", filter.accounting_entry_ids),
+        ("employeeIds", filter.employee_ids),
+    ] {
+        if ids.is_empty() {
+            continue;
+        }
+        if ids.len() > MAX_IDS {
+            return Err(invalid(format!("{name} takes at most {MAX_IDS} values")));
+        }
+        for id in &ids {
+            checked_id(id)?;
+        }
+        body.insert(name.into(), json!(ids));
+    }
+    if let Some(file_type) = filter.file_type {
+        body.insert("fileType".into(), json!(file_type_name(file_type)));
+    }
+    Ok(Value::Object(body))
 }
 
 /// Builds `AccountingEntryBaseSearchRequest` from the typed filter, refusing what Pleo would.
