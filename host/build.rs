@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Plugins embedded in the host binary, by crate name.
-const FIRST_PARTY: &[&str] = &["spend-report"];
+const FIRST_PARTY: &[&str] = &["spend-report", "accounting-export"];
 /// Plugins only the tests use, by crate name.
-const TEST_PLUGINS: &[&str] = &["hostile", "snoop", "bench"];
+const TEST_PLUGINS: &[&str] = &["hostile", "snoop", "bench", "api-tour"];
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 const TOOLCHAIN_VAR: &str = "PLEO_WASM_TOOLCHAIN";

@@ -32,7 +32,7 @@ use pleo_host::capabilities::{self, Caps, Grant};
 use pleo_host::config::{Config, Limits};
 use pleo_host::credential::{ApiKey, Redactor};
 use pleo_host::mock::{MOCK_API_KEY, MockConfig, MockServer};
-use pleo_host::pleo::PleoClient;
+use pleo_host::pleo::{ClientOptions, PleoClient, RateLimit};
 use pleo_host::runtime::{RunState, Runtime, Sandbox};
 use pleo_host::scopes::ScopeSet;
 use pleo_host::session::{RunOptions, Session};
@@ -223,6 +223,7 @@ fn parent(args: &Args) -> Res<()> {
             .baseline("pleo-host --version", floor),
         );
         details.insert("startup", f);
+        details.insert("startup_phases", startup_phases(&cache_dir)?);
     }
     if wanted("instantiate") {
         eprintln!("bench: instantiation...");
@@ -344,6 +345,26 @@ fn json_path(args: &Args) -> Res<PathBuf> {
     Ok(target.join("bench").join("results.json"))
 }
 
+/// Medians of the `phases` child over a few fresh processes (the first only fills the cache).
+fn startup_phases(cache_dir: &Path) -> Res<Value> {
+    let mut all: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    run_child("phases", cache_dir)?;
+    for _ in 0..5 {
+        let f = run_child("phases", cache_dir)?;
+        for (name, value) in f.as_object().into_iter().flatten() {
+            all.entry(name.clone())
+                .or_default()
+                .push(value.as_f64().unwrap_or(f64::NAN));
+        }
+    }
+    let medians: serde_json::Map<String, Value> = all
+        .into_iter()
+        .map(|(name, values)| (name, json!(median(values))))
+        .collect();
+    eprintln!("bench: where a warm start goes (ms, median of 5 fresh processes): {medians:?}");
+    Ok(Value::Object(medians))
+}
+
 fn num(figures: &Value, key: &str) -> Res<f64> {
     figures
         .get(key)
@@ -454,6 +475,30 @@ fn proc_field(path: &str, field: &str) -> Option<u64> {
     let text = std::fs::read_to_string(path).ok()?;
     let line = text.lines().find(|l| l.starts_with(field))?;
     line[field.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// User + system CPU time this process has used so far.
+fn cpu_time() -> Duration {
+    // SAFETY: plain FFI call with a pointer to a live local; rusage is plain old data.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return Duration::ZERO;
+    }
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// The values at these fractions of the sorted list (nearest rank).
+fn percentiles(mut values: Vec<f64>, at: &[f64]) -> Vec<f64> {
+    values.sort_by(f64::total_cmp);
+    at.iter()
+        .filter_map(|p| {
+            let rank = ((values.len() as f64 * p).ceil() as usize).saturating_sub(1);
+            values.get(rank).copied()
+        })
+        .collect()
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -682,6 +727,7 @@ fn child(name: &str, args: &Args) -> Res<()> {
             "instantiate" => instantiate(args, &cache).await,
             "hostcall" => hostcall(args, &cache).await,
             "concurrency" => concurrency(args, &cache).await,
+            "phases" => phases(&cache).await,
             other => Err(format!("unknown child scenario {other}")),
         }
     })?;
@@ -705,7 +751,8 @@ struct Host {
 impl Host {
     async fn new(mock: &MockServer, cache: &Path) -> Res<Host> {
         let key = ApiKey::new(MOCK_API_KEY).map_err(|e| e.to_string())?;
-        let client = PleoClient::new(&mock.base_url(), &key).map_err(|e| e.to_string())?;
+        let client = PleoClient::with_options(&mock.base_url(), &key, unlimited())
+            .map_err(|e| e.to_string())?;
         let company_id = client
             .introspect()
             .await
@@ -756,12 +803,14 @@ impl Host {
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
             api_budget: u64::MAX,
+            other_companies: Vec::new(),
         };
         let caps = Caps::new(
             grant,
             self.client.clone(),
             self.redactor.clone(),
             Arc::new(|_: &capabilities::Progress| {}),
+            None,
         );
         let outcome = self.runtime.run(&self.pre, caps, &self.sandbox).await;
         match outcome.result {
@@ -769,6 +818,18 @@ impl Host {
             Ok(Err(cause)) => Err(format!("the plugin failed: {cause}")),
             Err(e) => Err(format!("the run failed: {e}")),
         }
+    }
+}
+
+/// The client's rate limiter (by default Pleo's 600 requests a minute) is a policy, not a cost
+/// of the sandbox: lifted, so the host sends as fast as the native client does.
+fn unlimited() -> ClientOptions {
+    ClientOptions {
+        rate_limit: RateLimit {
+            per_minute: u32::MAX,
+            burst: u32::MAX,
+        },
+        ..ClientOptions::default()
     }
 }
 
@@ -804,11 +865,12 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
     .await?;
 
     let (mut plugin_eps, mut native_eps) = (Vec::new(), Vec::new());
+    let (mut plugin_cpu, mut native_cpu) = (Vec::new(), Vec::new());
     let mut counts = Vec::new();
     for round in 0..args.export_rounds.max(1) {
         // Alternate which goes first, so neither always runs on a warmer machine.
         for plugin_turn in [round % 2 == 0, round % 2 == 1] {
-            let started = Instant::now();
+            let (started, cpu_before) = (Instant::now(), cpu_time());
             let entries = if plugin_turn {
                 let summary = host.run(&plugin_params).await?;
                 summary
@@ -820,10 +882,14 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
                 native.export(None).await?
             };
             let eps = entries as f64 / started.elapsed().as_secs_f64();
+            // Process CPU (mock included) per page of 100.
+            let cpu_per_page = ms(cpu_time() - cpu_before) / entries.div_ceil(100).max(1) as f64;
             if plugin_turn {
                 plugin_eps.push(eps);
+                plugin_cpu.push(cpu_per_page);
             } else {
                 native_eps.push(eps);
+                native_cpu.push(cpu_per_page);
             }
             counts.push(entries);
         }
@@ -839,6 +905,8 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
         "native_eps": median(native_eps.clone()),
         "plugin_eps_all": plugin_eps,
         "native_eps_all": native_eps,
+        "plugin_cpu_ms_per_page": median(plugin_cpu),
+        "native_cpu_ms_per_page": median(native_cpu),
     }))
 }
 
@@ -1030,32 +1098,82 @@ async fn concurrency(args: &Args, cache: &Path) -> Res<Value> {
     let expected = host.run(params.as_ref()).await?; // warm-up, and the answer every run must give
     let rss_before = proc_field("/proc/self/status", "VmHWM:").unwrap_or(0);
 
-    let started = Instant::now();
+    let (started, cpu_before) = (Instant::now(), cpu_time());
     let tasks: Vec<_> = (0..args.concurrent_runs)
         .map(|_| {
             let (host, params) = (host.clone(), params.clone());
-            tokio::spawn(async move { host.run(params.as_ref()).await })
+            tokio::spawn(async move {
+                let result = host.run(params.as_ref()).await;
+                (result, started.elapsed())
+            })
         })
         .collect();
     let mut succeeded = 0usize;
     let mut failures = BTreeMap::<String, usize>::new();
+    let mut done_at = Vec::new();
     for task in tasks {
-        match task.await {
+        let result = task.await.map(|(result, at)| {
+            done_at.push(ms(at));
+            result
+        });
+        match result {
             Ok(Ok(summary)) if summary == expected => succeeded += 1,
             Ok(Ok(other)) => *failures.entry(format!("answer {other:?}")).or_default() += 1,
             Ok(Err(e)) => *failures.entry(e).or_default() += 1,
             Err(e) => *failures.entry(e.to_string()).or_default() += 1,
         }
     }
-    let wall = started.elapsed();
+    let (wall, cpu) = (started.elapsed(), cpu_time() - cpu_before);
     let peak = proc_field("/proc/self/status", "VmHWM:").unwrap_or(0);
     Ok(json!({
         "runs": args.concurrent_runs,
         "succeeded": succeeded,
         "failures": failures,
         "wall_ms": ms(wall),
+        "cpu_ms": ms(cpu),
+        "finished_ms_p10_p50_p90": percentiles(done_at, &[0.1, 0.5, 0.9]),
         "ideal_ms": ms(latency) * args.pages_per_run as f64,
         "rss_before_kib": rss_before,
         "peak_rss_kib": peak,
     }))
+}
+
+/// Where a warm start goes, measured once in a fresh process (this child), step by step as
+/// `Session::open` and `Session::run` take them.
+async fn phases(cache: &Path) -> Res<Value> {
+    let mut phases = serde_json::Map::new();
+    let mut step = |name: &str, started: Instant| {
+        phases.insert(name.into(), json!(ms(started.elapsed())));
+    };
+    let t = Instant::now();
+    let mock = start_mock(MockConfig::default()).await?;
+    step("mock_seed_and_start_ms", t);
+    let t = Instant::now();
+    let key = ApiKey::new(MOCK_API_KEY).map_err(|e| e.to_string())?;
+    let client = PleoClient::with_options(&mock.base_url(), &key, unlimited())
+        .map_err(|e| e.to_string())?;
+    step("http_client_ms", t);
+    let t = Instant::now();
+    client.introspect().await.map_err(|e| e.to_string())?;
+    step("introspect_ms", t);
+    let t = Instant::now();
+    let runtime = Runtime::new(Some(cache)).map_err(|e| e.to_string())?;
+    step("engine_ms", t);
+    let t = Instant::now();
+    let wasm = std::fs::read(plugin_path("bench")).map_err(|e| e.to_string())?;
+    let plugin = runtime.load("bench", &wasm).map_err(|e| e.to_string())?;
+    step("load_from_cache_ms", t);
+    let t = Instant::now();
+    let scopes: ScopeSet = [ENTRIES_SCOPE.to_owned()].into();
+    let mut linker = runtime.base_linker::<Caps>().map_err(|e| e.to_string())?;
+    capabilities::add_to_linker(&mut linker, &scopes).map_err(|e| e.to_string())?;
+    let _pre = linker
+        .instantiate_pre(&plugin.component)
+        .and_then(PluginPre::new)
+        .map_err(|e| e.to_string())?;
+    step("link_ms", t);
+    let t = Instant::now();
+    drop(mock);
+    step("mock_stop_ms", t);
+    Ok(Value::Object(phases))
 }

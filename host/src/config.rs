@@ -238,6 +238,10 @@ pub struct MockSettings {
     pub rate_limit_burst: Option<u32>,
     /// Injected faults (default: none).
     pub faults: Option<MockFaults>,
+    /// Testing switch: the mock keeps every request and answer (see
+    /// [`Session::mock_exchanges`](crate::session::Session::mock_exchanges)).
+    #[serde(default)]
+    pub record: bool,
 }
 
 /// A share of requests, from 0 to 1.

@@ -94,6 +94,7 @@ impl Session {
                     anchor: config.mock.anchor.unwrap_or(defaults.anchor),
                     companies: config.mock.companies.unwrap_or(defaults.companies),
                     echo_authorization: config.mock.echo_authorization,
+                    record: config.mock.record,
                     faults: config.mock.fault_config(),
                     api_key: config
                         .mock
@@ -171,6 +172,17 @@ impl Session {
     /// Requests the embedded mock has received (every one, refused ones included).
     pub fn mock_requests(&self) -> Option<u64> {
         self.mock.as_ref().map(MockServer::request_count)
+    }
+
+    /// What the embedded mock received and answered, with `[mock] record = true` (else empty).
+    pub fn mock_exchanges(&self) -> Option<Vec<crate::mock::Exchange>> {
+        self.mock.as_ref().map(MockServer::exchanges)
+    }
+
+    /// The embedded mock itself, so tests can read its state (export jobs, item updates) and
+    /// move its clock.
+    pub fn mock(&self) -> Option<&MockServer> {
+        self.mock.as_ref()
     }
 
     /// Requests the session's client has sent (introspection included).

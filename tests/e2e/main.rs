@@ -1,11 +1,13 @@
 //! End-to-end tests: the real `pleo-host` binary and library, real plugins built from
 //! `plugins/`, the real mock Pleo API over HTTP, real files.
 
+mod accounting_export;
 mod approval;
 mod audit;
 mod bad_input;
 mod common;
 mod companies;
+mod conformance;
 mod isolation;
 mod limits;
 mod resilience;

@@ -4,8 +4,15 @@
 //! scope of every call and counts calls against the run's budget.
 
 mod accounting_entries;
+mod accounts;
+mod checks;
+mod companies;
+mod export;
 mod services;
+mod tags;
+mod tax_codes;
 mod users;
+mod vendors;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -14,10 +21,12 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::audit::{Call, RunAudit, RunTotals};
 use crate::bindings::pleo::plugin::{
-    accounting_entries_read, company, log, params, progress, types, users_read,
+    accounting_entries_read, accounts_read, accounts_write, companies_read, company,
+    export_items_read, export_jobs_read, export_jobs_write, log, params, progress, tags_read,
+    tags_write, tax_codes_read, tax_codes_write, types, users_read, vendors_read, vendors_write,
 };
 use crate::credential::Redactor;
-use crate::pleo::{ApiError, ApiRequest, PleoClient};
+use crate::pleo::{self, ApiError, ApiRequest, PleoClient};
 use crate::runtime::{LimitExceeded, RunState};
 use crate::scopes::ScopeSet;
 
@@ -68,10 +77,26 @@ pub(crate) struct Op {
     pub template: &'static str,
 }
 
+/// What the host makes of a successful Pleo answer.
+#[derive(Clone, Copy)]
+enum Want {
+    /// A cursor page: `{data: [...], pagination}`.
+    Page,
+    /// The JSON text of `data`: one object, or a list Pleo does not paginate.
+    Object,
+    /// Like `Object`, and `data` must be an array.
+    List,
+    /// The whole answer, for one whose meaning is not all in `data` (`{data, errors}`).
+    Json,
+    /// Nothing: a 202/204 without a body (the status alone says it worked).
+    Nothing,
+}
+
 /// What a successful Pleo call returned.
 enum Answer {
     Page(crate::pleo::Page),
-    Object(String),
+    Text(String),
+    Nothing,
 }
 
 /// What a run is allowed, decided before it starts.
@@ -189,39 +214,59 @@ impl Caps {
     }
 
     async fn page(&mut self, op: &Op, req: ApiRequest) -> Result<WitPage, HostError> {
-        match self.api(op, req, true).await? {
+        match self.api(op, req, Want::Page).await? {
             Answer::Page(page) => Ok(WitPage {
                 data: page.data,
                 next_cursor: page.next_cursor,
                 total: page.total,
             }),
-            Answer::Object(_) => unreachable!("asked for a page"),
+            _ => unreachable!("asked for a page"),
         }
     }
 
     async fn object(&mut self, op: &Op, req: ApiRequest) -> Result<String, HostError> {
-        match self.api(op, req, false).await? {
-            Answer::Object(data) => Ok(data),
-            Answer::Page(_) => unreachable!("asked for an object"),
+        self.text(op, req, Want::Object).await
+    }
+
+    /// A list Pleo does not paginate (`{data: [...]}`): the JSON array.
+    async fn list(&mut self, op: &Op, req: ApiRequest) -> Result<String, HostError> {
+        self.text(op, req, Want::List).await
+    }
+
+    /// Pleo's whole answer as JSON text, when `data` alone would lose part of it.
+    async fn json(&mut self, op: &Op, req: ApiRequest) -> Result<String, HostError> {
+        self.text(op, req, Want::Json).await
+    }
+
+    /// An operation that answers 202/204 without a body.
+    async fn no_content(&mut self, op: &Op, req: ApiRequest) -> Result<(), HostError> {
+        self.api(op, req, Want::Nothing).await.map(|_| ())
+    }
+
+    async fn text(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<String, HostError> {
+        match self.api(op, req, want).await? {
+            Answer::Text(text) => Ok(text),
+            _ => unreachable!("asked for JSON text"),
         }
     }
 
     /// Sends one Pleo request for the plugin: budget, audit record, error mapping.
-    async fn api(
-        &mut self,
-        op: &Op,
-        req: ApiRequest,
-        want_page: bool,
-    ) -> Result<Answer, HostError> {
+    async fn api(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
         self.spend_call()?;
         let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
         let retries_before = self.client.run_stats().retries;
         let started = Instant::now();
-        let answer = if want_page {
-            self.client.get_page(&req).await.map(Answer::Page)
-        } else {
-            self.client.get_object(&req).await.map(Answer::Object)
-        };
+        let answer = self.client.exchange(&req).await.and_then(|reply| {
+            let answer = match want {
+                Want::Page => Answer::Page(pleo::decode_page(&reply.body)?),
+                Want::Object => Answer::Text(pleo::decode_object(&reply.body)?),
+                Want::List => Answer::Text(pleo::decode_list(&reply.body)?),
+                Want::Json => Answer::Text(pleo::decode_json_object(&reply.body)?),
+                // Whatever a 2xx carries here (Pleo documents none) is not the plugin's.
+                Want::Nothing => Answer::Nothing,
+            };
+            Ok((reply.status, answer))
+        });
         let mut call = Call {
             interface: op.interface,
             function: op.function,
@@ -238,12 +283,13 @@ impl Caps {
         };
         self.totals.api_calls += 1;
         match answer {
-            Ok(answer) => {
-                call.status = Some(200);
+            Ok((status, answer)) => {
+                call.status = Some(status);
                 call.outcome = "ok";
                 call.bytes_in = match &answer {
                     Answer::Page(page) => page.data.len() as u64,
-                    Answer::Object(data) => data.len() as u64,
+                    Answer::Text(data) => data.len() as u64,
+                    Answer::Nothing => 0,
                 };
                 self.record(call);
                 Ok(answer)
@@ -338,6 +384,24 @@ pub fn add_to_linker(
             "accounting-entries-read" => {
                 accounting_entries_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?
             }
+            "companies-read" => companies_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
+            "export-jobs-read" => {
+                export_jobs_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?
+            }
+            "export-jobs-write" => {
+                export_jobs_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?
+            }
+            "export-items-read" => {
+                export_items_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?
+            }
+            "vendors-read" => vendors_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
+            "vendors-write" => vendors_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
+            "accounts-read" => accounts_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
+            "accounts-write" => accounts_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
+            "tags-read" => tags_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
+            "tags-write" => tags_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
+            "tax-codes-read" => tax_codes_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
+            "tax-codes-write" => tax_codes_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
             other => unreachable!("interface {other} is in the scope table but not linked"),
         }
     }
@@ -396,4 +460,21 @@ fn invalid(message: String) -> HostError {
 
 fn truncate(s: &str, max: usize) -> &str {
     &s[..s.floor_char_boundary(max)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every interface of the scope table has a `Host` implementation linked for it.
+    #[test]
+    fn every_interface_in_the_scope_table_links() {
+        let runtime = crate::runtime::Runtime::new(None).unwrap();
+        let mut linker = runtime.base_linker::<Caps>().unwrap();
+        let all: ScopeSet = crate::scopes::known()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        add_to_linker(&mut linker, &all).unwrap();
+    }
 }

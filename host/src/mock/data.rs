@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize, Serializer};
 use uuid::Uuid;
 
 use super::MockConfig;
+use super::exports::ExportJob;
+use super::master::MasterData;
+use super::receipts::Receipt;
 
 // ---------------------------------------------------------------------------
 // Model
@@ -374,6 +377,24 @@ pub struct CompanyData {
     pub employees: Vec<Employee>,
     /// Sorted by `performed_at`, then `id`.
     pub entries: Vec<AccountingEntry>,
+    /// The receipt files of the entries (`receiptIds`), in entry order.
+    pub receipts: Vec<Receipt>,
+    /// Accounts, tax codes, tag groups, tags and vendors as Pleo's APIs show them, as seeded.
+    /// The server keeps a live copy that write calls change (see `MockServer::master_data`).
+    pub master: MasterData,
+    /// Export jobs as seeded, oldest first: finished ones, then `pending` ones (see
+    /// [`CompanyData::oldest_pending_job`]). The server's live copy moves on from here.
+    pub export_jobs: Vec<ExportJob>,
+}
+
+impl CompanyData {
+    /// The export job an integration should take first: the oldest `pending` one.
+    pub fn oldest_pending_job(&self) -> Option<&ExportJob> {
+        self.export_jobs
+            .iter()
+            .filter(|j| j.status == super::exports::JobStatus::Pending)
+            .min_by_key(|j| (j.created_at, j.id))
+    }
 }
 
 /// Everything the mock serves. Built once by [`Dataset::seed`]; read-only afterwards.
@@ -397,9 +418,12 @@ pub struct Dataset {
     /// above); one element unless [`MockConfig::companies`] is above 1. All share
     /// company 0's `organization_id`.
     pub companies: Vec<CompanyData>,
+    /// Where the mock's clock starts: every seeded timestamp lies before it.
+    pub epoch: DateTime<Utc>,
     /// Id lookups into `companies`: `(company index, item index)`.
     employee_index: HashMap<Uuid, (usize, usize)>,
     entry_index: HashMap<Uuid, (usize, usize)>,
+    receipt_index: HashMap<Uuid, (usize, usize)>,
     company_index: HashMap<Uuid, usize>,
 }
 
@@ -414,12 +438,14 @@ impl Dataset {
         api_client: ApiClient,
         first: CompanyData,
         others: Vec<CompanyData>,
+        epoch: DateTime<Utc>,
     ) -> Dataset {
         let mut companies = Vec::with_capacity(others.len() + 1);
         companies.push(first.clone());
         companies.extend(others);
         let mut employee_index = HashMap::new();
         let mut entry_index = HashMap::new();
+        let mut receipt_index = HashMap::new();
         let mut company_index = HashMap::new();
         for (c, data) in companies.iter().enumerate() {
             company_index.insert(data.company.id, c);
@@ -428,6 +454,9 @@ impl Dataset {
             }
             for (i, e) in data.entries.iter().enumerate() {
                 entry_index.insert(e.id, (c, i));
+            }
+            for (i, r) in data.receipts.iter().enumerate() {
+                receipt_index.insert(r.id, (c, i));
             }
         }
         Dataset {
@@ -441,8 +470,10 @@ impl Dataset {
             employees: first.employees,
             entries: first.entries,
             companies,
+            epoch,
             employee_index,
             entry_index,
+            receipt_index,
             company_index,
         }
     }
@@ -457,6 +488,17 @@ impl Dataset {
     pub fn entry(&self, id: Uuid) -> Option<&AccountingEntry> {
         let &(c, i) = self.entry_index.get(&id)?;
         self.companies.get(c)?.entries.get(i)
+    }
+
+    /// A receipt of an entry of any company the key covers.
+    pub fn receipt(&self, id: Uuid) -> Option<&Receipt> {
+        let &(c, i) = self.receipt_index.get(&id)?;
+        self.companies.get(c)?.receipts.get(i)
+    }
+
+    /// Index in `companies` of the company with this id, if the key covers it.
+    pub fn company_position(&self, id: Uuid) -> Option<usize> {
+        self.company_index.get(&id).copied()
     }
 
     /// The company with this id, if the key covers it.
@@ -498,11 +540,11 @@ pub const ORGANIZATION_URN_PREFIX: &str = "urn:pleo:organisation:";
 // Serialization helpers (uuid is used without its serde feature)
 // ---------------------------------------------------------------------------
 
-fn ser_uuid<S: Serializer>(id: &Uuid, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn ser_uuid<S: Serializer>(id: &Uuid, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(id)
 }
 
-fn ser_opt_uuid<S: Serializer>(id: &Option<Uuid>, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn ser_opt_uuid<S: Serializer>(id: &Option<Uuid>, s: S) -> Result<S::Ok, S::Error> {
     match id {
         Some(id) => s.collect_str(id),
         None => s.serialize_none(),

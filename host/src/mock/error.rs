@@ -32,11 +32,42 @@ pub(super) enum ApiError {
     BadBody(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// An error an API documents with its own status and type, e.g. 409
+    /// `EXPORT_ALREADY_IN_PROGRESS` or 422 `INVALID_EXPORT_JOB_STATUS_CHANGE`.
+    #[error("{message}")]
+    Documented {
+        status: StatusCode,
+        kind: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
     pub(super) fn not_found(kind: &'static str, message: impl Into<String>) -> ApiError {
         ApiError::NotFound {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// 409: the request conflicts with the current state.
+    pub(super) fn conflict(kind: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::documented(StatusCode::CONFLICT, kind, message)
+    }
+
+    /// 413: too many items in one request.
+    pub(super) fn too_large(kind: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::documented(StatusCode::PAYLOAD_TOO_LARGE, kind, message)
+    }
+
+    /// 422: well-formed, but not possible in the object's current state.
+    pub(super) fn unprocessable(kind: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::documented(StatusCode::UNPROCESSABLE_ENTITY, kind, message)
+    }
+
+    fn documented(status: StatusCode, kind: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Documented {
+            status,
             kind,
             message: message.into(),
         }
@@ -49,6 +80,7 @@ impl ApiError {
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::BadParameter(_) | ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Documented { status, .. } => *status,
         }
     }
 
@@ -61,6 +93,7 @@ impl ApiError {
             ApiError::BadParameter(_) => "PARAMETER_VALIDATION_FAILED",
             ApiError::BadBody(_) => "VALIDATION_FAILED",
             ApiError::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
+            ApiError::Documented { kind, .. } => kind,
         }
     }
 }

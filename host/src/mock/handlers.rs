@@ -18,12 +18,13 @@ use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
 use super::search::Filter;
 use super::server::AppState;
 
-type Shared = State<Arc<AppState>>;
-type RawQuery = std::result::Result<Query<Vec<(String, String)>>, QueryRejection>;
-type Result<T> = std::result::Result<T, ApiError>;
+pub(super) type Shared = State<Arc<AppState>>;
+pub(super) type RawQuery = std::result::Result<Query<Vec<(String, String)>>, QueryRejection>;
+pub(super) type Result<T> = std::result::Result<T, ApiError>;
 
 const COMPANY_PAGING: Rules = Rules {
     default_limit: 20,
+    min_limit: 1,
     max_limit: 100,
     allow_offset: true,
     keys: &["id", "name"],
@@ -32,6 +33,7 @@ const COMPANY_PAGING: Rules = Rules {
 
 const EMPLOYEE_PAGING: Rules = Rules {
     default_limit: 20,
+    min_limit: 1,
     max_limit: 100,
     allow_offset: true,
     keys: &["id", "email", "firstName", "lastName", "code"],
@@ -41,6 +43,7 @@ const EMPLOYEE_PAGING: Rules = Rules {
 /// The accounting-entries API documents `limit` 1..=100 (default 20) and no `offset`.
 const ENTRY_PAGING: Rules = Rules {
     default_limit: 20,
+    min_limit: 1,
     max_limit: 100,
     allow_offset: false,
     keys: &["settledAt", "performedAt", "id", "bookkeepingDate"],
@@ -49,15 +52,15 @@ const ENTRY_PAGING: Rules = Rules {
 
 /// `{"data": ...}`.
 #[derive(Serialize)]
-struct Data<T> {
-    data: T,
+pub(super) struct Data<T> {
+    pub data: T,
 }
 
-fn ok<T: Serialize>(data: T) -> Result<Response> {
+pub(super) fn ok<T: Serialize>(data: T) -> Result<Response> {
     Ok(json_response(StatusCode::OK, &Data { data }))
 }
 
-fn query_pairs(query: RawQuery) -> Result<Vec<(String, String)>> {
+pub(super) fn query_pairs(query: RawQuery) -> Result<Vec<(String, String)>> {
     query
         .map(|Query(pairs)| pairs)
         .map_err(|_| ApiError::BadParameter("malformed query string".into()))
@@ -72,13 +75,16 @@ pub(super) fn parse_uuid(raw: &str, name: &str) -> Result<Uuid> {
         .ok_or_else(|| ApiError::BadParameter(format!("{name} must be a UUID")))
 }
 
-fn path_uuid(path: std::result::Result<Path<String>, PathRejection>, name: &str) -> Result<Uuid> {
+pub(super) fn path_uuid(
+    path: std::result::Result<Path<String>, PathRejection>,
+    name: &str,
+) -> Result<Uuid> {
     let Path(raw) = path.map_err(|_| ApiError::BadParameter(format!("{name} must be a UUID")))?;
     parse_uuid(&raw, name)
 }
 
 /// An optional id in the query; an empty value counts as absent.
-fn query_uuid(query: &[(String, String)], name: &str) -> Result<Option<Uuid>> {
+pub(super) fn query_uuid(query: &[(String, String)], name: &str) -> Result<Option<Uuid>> {
     match single(query, name)?.filter(|v| !v.trim().is_empty()) {
         Some(raw) => parse_uuid(raw, name).map(Some),
         None => Ok(None),
@@ -89,7 +95,7 @@ fn query_uuid(query: &[(String, String)], name: &str) -> Result<Option<Uuid>> {
 /// query parameter must be one the key covers (403 otherwise) and is the only one;
 /// leaving it out means every company the key covers (just its own company unless
 /// it is an organization-level key).
-fn companies<'a>(
+pub(super) fn companies<'a>(
     state: &'a AppState,
     query: &[(String, String)],
     name: &str,
@@ -107,7 +113,7 @@ fn companies<'a>(
 
 /// 403 if `organization_id` names an organization other than the key's; true if
 /// it was given (and is the key's).
-fn check_organization(state: &AppState, query: &[(String, String)]) -> Result<bool> {
+pub(super) fn check_organization(state: &AppState, query: &[(String, String)]) -> Result<bool> {
     match query_uuid(query, "organization_id")? {
         Some(id) if Some(id) != state.data.organization_id() => Err(ApiError::Forbidden(format!(
             "the API key has no access to organization {id}"
@@ -117,7 +123,7 @@ fn check_organization(state: &AppState, query: &[(String, String)]) -> Result<bo
     }
 }
 
-fn parse_bool(raw: Option<&str>, name: &str) -> Result<bool> {
+pub(super) fn parse_bool(raw: Option<&str>, name: &str) -> Result<bool> {
     match raw.map(str::trim) {
         None | Some("") => Ok(false),
         Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),

@@ -17,6 +17,27 @@
 //! | `GET /v1/companies`, `GET /v1/companies/{companyId}` | `companies:read` |
 //! | `GET /v2/employees`, `GET /v2/employees/{employeeId}` | `users:read` |
 //! | `POST /v1/accounting-entries:search`, `GET /v1/accounting-entries/{id}` | `accounting-entries:read` |
+//! | `GET /v1/accounting-entries/{id}/receipts[/{receiptId}]`, `POST /v1/accounting-entries/receipts:search` | `accounting-entries:read` |
+//! | `GET /v3/export-jobs`, `GET /v3/export-jobs/{jobId}`, `GET /v3/export-jobs/{jobId}/items` | `export-jobs:read` |
+//! | `POST /v3/export-jobs`, `PUT /v3/export-jobs/{jobId}/items`, `POST /v3/export-job-events` | `export-jobs:write` |
+//! | `GET /v3/export-items?job_id=` | `export-items:read` |
+//! | `POST /v1/vendors:search`, `GET /v1/vendors/{id}` | `vendors:read` |
+//! | `POST /v1/vendors`, `PUT /v1/vendors/{id}`, `POST /v1/vendors/{id}:archive`, `POST /v1/vendors/{id}:activate` | `vendors:write` |
+//! | `POST /v1/chart-of-accounts:search`, `GET /v1/chart-of-accounts/{accountId}` | `accounts:read` |
+//! | `POST /v1/chart-of-accounts`, `POST /v1/chart-of-accounts/batch`, `PUT`/`DELETE /v1/chart-of-accounts/{accountId}` | `accounts:write` |
+//! | `GET /v0/tag-groups`, `GET /v0/tag-groups/{groupId}`, `GET /v0/tag-groups/{groupId}/tags`, `GET /v0/tags/{tagId}` | `tag-groups:read` |
+//! | `POST /v0/tag-groups`, `PUT /v0/tag-groups/{groupId}`, `POST /v0/tag-groups/{groupId}/tags`, `PUT /v0/tags/{tagId}` | `tag-groups:write` |
+//! | `POST /v0/tax-codes:search`, `GET /v0/tax-codes/{taxCodeId}` | `tax-codes:read` |
+//! | `POST /v0/tax-codes`, `PUT /v0/tax-codes/{taxCodeId}` | `tax-codes:write` |
+//!
+//! `limit` is 1..=100 everywhere (default 20), except receipts (default 10) and the export API
+//! (0..=100: its documents say `minimum: 0`); most documents give no maximum, and the mock
+//! answers 400 outside these bounds.
+//!
+//! Write calls change a live copy of the seeded master data and export jobs (see
+//! `store`); the export job life cycle, its errors and expiry are described in `exports`.
+//! The mock has its own clock ([`MockServer::now`], [`MockServer::advance_clock`]) that
+//! starts at [`Dataset::epoch`], for every timestamp it writes.
 //!
 //! With [`MockConfig::companies`] above 1 the key covers an organization of several
 //! companies: `/v1/introspect` names the organization, `company_id` (`companyId` on
@@ -27,28 +48,57 @@
 //! (the model), `server` (listener, auth), `handlers` (routes), `paging`
 //! (cursors), `search` (accounting-entry filters), `error` (error bodies), `faults`
 //! (injected 429/503/dropped connections/latency and a per-key rate limit, see
-//! [`FaultConfig`]).
+//! [`FaultConfig`]), `clock`, `store` (live state), `rest` (helpers of the routes below),
+//! `master` (master data and the seeding of receipts, master data and export jobs),
+//! `receipts`, `exports` (jobs, items, events), `export_items`, `vendors`, `accounts`,
+//! `tags`, `tax_codes`.
 
+mod accounts;
 mod catalog;
+mod clock;
 mod data;
 mod error;
+mod export_items;
+mod exports;
 mod faults;
 mod handlers;
+mod master;
 mod paging;
+mod receipts;
+mod recorder;
+mod rest;
 mod search;
 mod seed;
 mod server;
+mod store;
+mod tags;
+mod tax_codes;
+mod vendors;
 
+#[cfg(test)]
+mod export_tests;
+#[cfg(test)]
+mod master_tests;
+#[cfg(test)]
+mod test_client;
 #[cfg(test)]
 mod tests;
 
+pub use accounts::AccountRecord;
 pub use data::{
     Account, AccountingEntry, Address, ApiClient, Attendee, Company, CompanyData, Dataset,
     Employee, EntryTag, ExportStatus, Family, Money, ORGANIZATION_URN_PREFIX, ReviewStatus,
     SplitItem, Status, SubFamily, Supplier, Tag, TagGroup, TaxCode, Team, Vendor,
 };
+pub use exports::{EXPIRES_IN_SECONDS, ExportJob, ExportJobItem, ItemStatus, JobStatus};
 pub use faults::{FaultConfig, FaultCounts, FaultRates, RouteFaults};
+pub use master::MasterData;
+pub use receipts::Receipt;
+pub use recorder::Exchange;
 pub use server::MockServer;
+pub use tags::{TagGroupRecord, TagRecord};
+pub use tax_codes::{TaxCodeRecord, TaxType};
+pub use vendors::{VendorRecord, VendorState};
 
 /// The API key the mock accepts unless configured otherwise.
 pub const MOCK_API_KEY: &str = "pleo-mock-key";
@@ -106,6 +156,8 @@ pub struct MockConfig {
     pub latency: Option<std::time::Duration>,
     /// Injected faults and a per-key rate limit (default: none).
     pub faults: FaultConfig,
+    /// Test switch: keep every request and answer for [`MockServer::exchanges`].
+    pub record: bool,
 }
 
 impl Default for MockConfig {
@@ -121,6 +173,7 @@ impl Default for MockConfig {
             anchor: chrono::Utc::now().date_naive(),
             latency: None,
             faults: FaultConfig::default(),
+            record: false,
         }
     }
 }

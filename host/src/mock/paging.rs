@@ -133,6 +133,8 @@ fn compare_keys(a: &[SortValue], b: &[SortValue], sort: &[(String, Order)]) -> O
 /// Paging rules of one endpoint.
 pub(super) struct Rules {
     pub default_limit: u32,
+    /// The export API documents `minimum: 0`; the others take at least 1.
+    pub min_limit: u32,
     pub max_limit: u32,
     /// Only some endpoints document `offset`.
     pub allow_offset: bool,
@@ -194,6 +196,23 @@ struct PageInfo {
 pub(super) struct Page<'a, T> {
     pub data: Vec<&'a T>,
     pagination: PageInfo,
+}
+
+/// A page whose items were built for the answer from the sorted ones (e.g. with links signed
+/// now), so only the items of the page are built.
+#[derive(Debug, Serialize)]
+pub(super) struct BuiltPage<U> {
+    pub data: Vec<U>,
+    pagination: PageInfo,
+}
+
+impl<'a, T> Page<'a, T> {
+    pub(super) fn map<U>(self, f: impl FnMut(&'a T) -> U) -> BuiltPage<U> {
+        BuiltPage {
+            data: self.data.into_iter().map(f).collect(),
+            pagination: self.pagination,
+        }
+    }
 }
 
 /// The only value of a query parameter; 400 if it is given more than once.
@@ -284,14 +303,14 @@ fn parse_limit(raw: Option<&str>, rules: &Rules) -> Result<u32, ApiError> {
     };
     let bad = || {
         ApiError::BadParameter(format!(
-            "limit must be an integer from 1 to {}",
-            rules.max_limit
+            "limit must be an integer from {} to {}",
+            rules.min_limit, rules.max_limit
         ))
     };
     let n: i64 = raw.trim().parse().map_err(|_| bad())?;
     u32::try_from(n)
         .ok()
-        .filter(|n| (1..=rules.max_limit).contains(n))
+        .filter(|n| (rules.min_limit..=rules.max_limit).contains(n))
         .ok_or_else(bad)
 }
 
@@ -530,6 +549,7 @@ mod tests {
 
     const RULES: Rules = Rules {
         default_limit: 3,
+        min_limit: 1,
         max_limit: 5,
         allow_offset: true,
         keys: &["id", "n"],

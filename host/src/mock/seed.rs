@@ -42,11 +42,15 @@ pub(super) fn generate(cfg: &MockConfig) -> Dataset {
     }
     .run();
     let organization_id = company.organization_id;
-    let first = company_data(company, refs, staff, entries);
+    let epoch = super::clock::epoch(cfg.anchor);
+    let mut first = company_data(company, refs, staff, entries);
+    // Receipts, full master data and export jobs come from an rng of their own, so they
+    // never change the data above.
+    super::master::seed_company(cfg.seed, 0, &mut first, epoch);
     let others = (1..cfg.companies.max(1))
-        .map(|index| generate_member(cfg, index, organization_id, window))
+        .map(|index| generate_member(cfg, index, organization_id, window, epoch))
         .collect();
-    Dataset::assemble(api_client, first, others)
+    Dataset::assemble(api_client, first, others, epoch)
 }
 
 fn company_data(
@@ -64,6 +68,9 @@ fn company_data(
         vendors: refs.vendors,
         employees: staff.into_iter().map(|s| s.employee).collect(),
         entries,
+        receipts: Vec::new(),
+        master: super::master::MasterData::default(),
+        export_jobs: Vec::new(),
     }
 }
 
@@ -75,6 +82,7 @@ fn generate_member(
     index: usize,
     organization_id: Option<Uuid>,
     window: Window,
+    epoch: DateTime<Utc>,
 ) -> CompanyData {
     let mut rng = StdRng::seed_from_u64(member_seed(cfg.seed, index));
     let refs = Refs::generate(&mut rng);
@@ -97,12 +105,14 @@ fn generate_member(
         target,
     }
     .run();
-    company_data(company, refs, staff, entries)
+    let mut data = company_data(company, refs, staff, entries);
+    super::master::seed_company(cfg.seed, index, &mut data, epoch);
+    data
 }
 
 /// Seed of company `index`'s rng (SplitMix64 of the config's seed and the index), so
 /// neighbouring seeds and indexes give unrelated data.
-fn member_seed(seed: u64, index: usize) -> u64 {
+pub(super) fn member_seed(seed: u64, index: usize) -> u64 {
     let mut z = seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
@@ -114,7 +124,7 @@ fn member_seed(seed: u64, index: usize) -> u64 {
 // ---------------------------------------------------------------------------
 
 /// A random (version 4) UUID drawn from the seeded rng, so ids are reproducible.
-fn new_id(rng: &mut StdRng) -> Uuid {
+pub(super) fn new_id(rng: &mut StdRng) -> Uuid {
     uuid::Builder::from_random_bytes(rng.random()).into_uuid()
 }
 

@@ -20,7 +20,10 @@ use tokio::task::JoinHandle;
 
 use super::data::Dataset;
 use super::error::{self, ApiError};
+use super::exports::{self, ExportJob};
 use super::faults::{self, FaultCounts, Faults};
+use super::master::MasterData;
+use super::store::Store;
 use super::{MockConfig, handlers};
 
 /// Queue of not-yet-accepted connections; the OS default of 128 is too small
@@ -33,6 +36,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// What every handler can see.
 pub(super) struct AppState {
     pub data: Arc<Dataset>,
+    /// What write calls change, and the mock's clock.
+    pub store: Arc<Store>,
     pub scopes: Vec<String>,
     api_key: String,
 }
@@ -81,8 +86,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub struct MockServer {
     addr: SocketAddr,
     data: Arc<Dataset>,
+    store: Arc<Store>,
     requests: Arc<AtomicU64>,
     faults: Arc<Faults>,
+    pub(super) recorder: super::recorder::Recorder,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -103,13 +110,16 @@ impl MockServer {
         let listener = bind_listener(bind)?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(AtomicU64::new(0));
+        let store = Arc::new(Store::new(&data));
         let state = Arc::new(AppState {
             data: data.clone(),
+            store: store.clone(),
             scopes: cfg.scopes,
             api_key: cfg.api_key,
         });
         let app = with_latency(router(state, requests.clone(), faults.clone()), cfg.latency);
         let app = error::with_authorization_echo(app, cfg.echo_authorization);
+        let (app, recorder) = super::recorder::install(app, cfg.record);
         let (stop, stopped) = oneshot::channel::<()>();
         let listener = listener.tap_io(|tcp| {
             // Small JSON responses should not wait for Nagle's algorithm.
@@ -129,8 +139,10 @@ impl MockServer {
         Ok(MockServer {
             addr,
             data,
+            store,
             requests,
             faults,
+            recorder,
             stop: Some(stop),
             task: Some(task),
         })
@@ -160,8 +172,52 @@ impl MockServer {
         self.faults.counts()
     }
 
+    /// The data as seeded. What write calls changed is in [`MockServer::master_data`] and
+    /// [`MockServer::export_jobs`].
     pub fn dataset(&self) -> Arc<Dataset> {
         self.data.clone()
+    }
+
+    /// The mock's clock: [`Dataset::epoch`] plus the time since the start, plus what
+    /// [`MockServer::advance_clock`] added.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.store.now()
+    }
+
+    /// Moves the mock's clock forward, e.g. past the hour after which an untouched export
+    /// job expires.
+    pub fn advance_clock(&self, by: Duration) {
+        self.store.clock.advance(by);
+    }
+
+    /// Every export job of every company as it is now (expired ones marked so), in creation
+    /// order per company.
+    pub fn export_jobs(&self) -> Vec<ExportJob> {
+        let now = self.store.now();
+        let mut books = self.store.lock();
+        exports::expire(&mut books, now);
+        books
+            .companies
+            .iter()
+            .flat_map(|c| c.export_jobs.iter().cloned())
+            .collect()
+    }
+
+    /// One export job as it is now (with its items).
+    pub fn export_job(&self, id: uuid::Uuid) -> Option<ExportJob> {
+        self.export_jobs().into_iter().find(|j| j.id == id)
+    }
+
+    /// How many times each export job item was updated (`PUT /v3/export-jobs/{id}/items`),
+    /// by `(job id, accounting entry id)`: a test can prove every item was reported once.
+    pub fn item_updates(&self) -> std::collections::BTreeMap<(uuid::Uuid, uuid::Uuid), u32> {
+        self.store.lock().item_updates.clone()
+    }
+
+    /// A company's accounts, tax codes, tags and vendors as they are now.
+    pub fn master_data(&self, company_id: uuid::Uuid) -> Option<MasterData> {
+        let c = self.data.company_position(company_id)?;
+        Some(self.store.lock().companies.get(c)?.master.clone())
     }
 
     /// Stops accepting connections and waits (a few seconds at most) for
@@ -228,6 +284,13 @@ fn router(state: Arc<AppState>, requests: Arc<AtomicU64>, faults: Arc<Faults>) -
             "/v1/accounting-entries/{entry_id}",
             get(handlers::get_entry),
         )
+        .merge(super::receipts::routes())
+        .merge(super::exports::routes())
+        .merge(super::export_items::routes())
+        .merge(super::vendors::routes())
+        .merge(super::accounts::routes())
+        .merge(super::tags::routes())
+        .merge(super::tax_codes::routes())
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
@@ -275,8 +338,10 @@ mod tests {
             employees: 2,
             ..MockConfig::default()
         };
+        let data = Arc::new(Dataset::seed(&cfg));
         AppState {
-            data: Arc::new(Dataset::seed(&cfg)),
+            store: Arc::new(Store::new(&data)),
+            data,
             scopes: vec![],
             api_key: key.into(),
         }

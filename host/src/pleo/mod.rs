@@ -88,6 +88,29 @@ impl ApiRequest {
         }
     }
 
+    pub fn put(path: impl Into<String>, body: serde_json::Value) -> Self {
+        ApiRequest {
+            method: Method::PUT,
+            body: Some(body),
+            ..ApiRequest::get(path)
+        }
+    }
+
+    pub fn delete(path: impl Into<String>) -> Self {
+        ApiRequest {
+            method: Method::DELETE,
+            ..ApiRequest::get(path)
+        }
+    }
+
+    /// A `POST` without a body, for Pleo's actions such as `/v1/vendors/{id}:archive`.
+    pub fn post_empty(path: impl Into<String>) -> Self {
+        ApiRequest {
+            method: Method::POST,
+            ..ApiRequest::get(path)
+        }
+    }
+
     pub fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
         self
@@ -171,7 +194,8 @@ pub enum WaitEvent<'a> {
     /// The key's rate limiter holds the next request back for `wait`.
     RateLimit { wait: Duration },
     /// Attempt `attempt` of `method path` failed with `cause`; the next of at most
-    /// `max_attempts` goes out after `wait`.
+    /// `max_attempts` goes out after `wait`. `cause` is as Pleo sent it: redact it before
+    /// showing or recording it.
     Retry {
         method: &'a Method,
         path: &'a str,
@@ -211,6 +235,13 @@ pub struct Page {
     pub data: String,
     pub next_cursor: Option<String>,
     pub total: Option<u64>,
+}
+
+/// A 2xx answer of Pleo.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
 }
 
 /// What `GET /v1/introspect` tells about the key.
@@ -339,6 +370,12 @@ impl PleoClient {
     /// Sends a request and returns the body of a 2xx answer, waiting for the rate limiter
     /// first and repeating transient failures as the retry policy allows.
     pub async fn send(&self, req: &ApiRequest) -> Result<Vec<u8>, ApiError> {
+        self.exchange(req).await.map(|reply| reply.body)
+    }
+
+    /// Like [`PleoClient::send`], and also says which 2xx status Pleo answered with (200, 201,
+    /// 202, 204), for the audit.
+    pub async fn exchange(&self, req: &ApiRequest) -> Result<Reply, ApiError> {
         let policy = self.options.retry;
         let safe = req.is_safe_to_repeat();
         let started = Instant::now();
@@ -347,7 +384,7 @@ impl PleoClient {
         loop {
             self.throttle().await;
             let (error, failure) = match self.attempt(req).await {
-                Ok(body) => return Ok(body),
+                Ok(reply) => return Ok(reply),
                 Err(failed) => failed,
             };
             if let Failure::Status {
@@ -443,7 +480,7 @@ impl PleoClient {
     }
 
     /// One HTTP exchange; a failure comes with what the retry policy needs to know about it.
-    async fn attempt(&self, req: &ApiRequest) -> Result<Vec<u8>, (ApiError, Failure)> {
+    async fn attempt(&self, req: &ApiRequest) -> Result<Reply, (ApiError, Failure)> {
         self.count(|c| add(&c.requests, 1));
         let permanent = |e: ApiError| (e, Failure::Permanent);
         let url = format!("{}{}", self.base_url, req.path);
@@ -484,7 +521,10 @@ impl PleoClient {
             return Err(too_large());
         }
         if status.is_success() {
-            Ok(body.to_vec())
+            Ok(Reply {
+                status: status.as_u16(),
+                body: body.to_vec(),
+            })
         } else {
             Err((
                 status_error(status, &body, retry_after.map(retry::whole_seconds)),
@@ -498,52 +538,12 @@ impl PleoClient {
 
     /// A single-object endpoint: returns the JSON text of `data`.
     pub async fn get_object(&self, req: &ApiRequest) -> Result<String, ApiError> {
-        #[derive(Deserialize)]
-        struct Envelope<'a> {
-            #[serde(borrow)]
-            data: &'a RawValue,
-        }
-        let body = self.send(req).await?;
-        let env: Envelope = serde_json::from_slice(&body).map_err(decode_error)?;
-        Ok(env.data.get().to_owned())
+        decode_object(&self.send(req).await?)
     }
 
     /// A cursor-paginated list endpoint.
     pub async fn get_page(&self, req: &ApiRequest) -> Result<Page, ApiError> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct PageInfo {
-            has_next_page: bool,
-            end_cursor: Option<String>,
-            total: Option<u64>,
-        }
-        #[derive(Deserialize)]
-        struct Envelope<'a> {
-            #[serde(borrow)]
-            data: &'a RawValue,
-            pagination: PageInfo,
-        }
-        let body = self.send(req).await?;
-        let env: Envelope = serde_json::from_slice(&body).map_err(decode_error)?;
-        if !env.data.get().starts_with('[') {
-            return Err(ApiError::Decode(
-                "`data` of a list response is not an array".into(),
-            ));
-        }
-        let next_cursor = match (env.pagination.has_next_page, env.pagination.end_cursor) {
-            (true, Some(cursor)) => Some(cursor),
-            (true, None) => {
-                return Err(ApiError::Decode(
-                    "hasNextPage is true but endCursor is missing".into(),
-                ));
-            }
-            (false, _) => None,
-        };
-        Ok(Page {
-            data: env.data.get().to_owned(),
-            next_cursor,
-            total: env.pagination.total,
-        })
+        decode_page(&self.send(req).await?)
     }
 
     /// `GET /v1/introspect`: the key's company and scopes.
@@ -568,6 +568,74 @@ impl PleoClient {
             auth_method: data.auth_method.unwrap_or_default(),
         })
     }
+}
+
+/// The body of `{"data": ...}`: the JSON text of `data`.
+pub fn decode_object(body: &[u8]) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        data: &'a RawValue,
+    }
+    let env: Envelope = serde_json::from_slice(body).map_err(decode_error)?;
+    Ok(env.data.get().to_owned())
+}
+
+/// The body of a list Pleo does not paginate (`{"data": [...]}`): the JSON array.
+pub fn decode_list(body: &[u8]) -> Result<String, ApiError> {
+    let data = decode_object(body)?;
+    if !data.starts_with('[') {
+        return Err(ApiError::Decode(
+            "`data` of a list response is not an array".into(),
+        ));
+    }
+    Ok(data)
+}
+
+/// A whole JSON object, for answers whose meaning is not all in `data` (e.g. `{data, errors}`).
+pub fn decode_json_object(body: &[u8]) -> Result<String, ApiError> {
+    let value: &RawValue = serde_json::from_slice(body).map_err(decode_error)?;
+    if !value.get().starts_with('{') {
+        return Err(ApiError::Decode("the answer is not a JSON object".into()));
+    }
+    Ok(value.get().to_owned())
+}
+
+/// The body of a cursor-paginated list (`{"data": [...], "pagination": {...}}`).
+pub fn decode_page(body: &[u8]) -> Result<Page, ApiError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PageInfo {
+        has_next_page: bool,
+        end_cursor: Option<String>,
+        total: Option<u64>,
+    }
+    #[derive(Deserialize)]
+    struct Envelope<'a> {
+        #[serde(borrow)]
+        data: &'a RawValue,
+        pagination: PageInfo,
+    }
+    let env: Envelope = serde_json::from_slice(body).map_err(decode_error)?;
+    if !env.data.get().starts_with('[') {
+        return Err(ApiError::Decode(
+            "`data` of a list response is not an array".into(),
+        ));
+    }
+    let next_cursor = match (env.pagination.has_next_page, env.pagination.end_cursor) {
+        (true, Some(cursor)) => Some(cursor),
+        (true, None) => {
+            return Err(ApiError::Decode(
+                "hasNextPage is true but endCursor is missing".into(),
+            ));
+        }
+        (false, _) => None,
+    };
+    Ok(Page {
+        data: env.data.get().to_owned(),
+        next_cursor,
+        total: env.pagination.total,
+    })
 }
 
 fn transport_error(e: reqwest::Error) -> (ApiError, Failure) {
@@ -627,5 +695,51 @@ fn status_error(status: StatusCode, body: &[u8], retry_after: Option<u32>) -> Ap
         code,
         message,
         retry_after,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_decoded_by_their_shape() {
+        let object = br#"{"data": {"id": "a"}}"#;
+        assert_eq!(decode_object(object).unwrap(), r#"{"id": "a"}"#);
+        assert!(decode_list(object).is_err());
+        assert_eq!(decode_list(br#"{"data":[1,2]}"#).unwrap(), "[1,2]");
+        let whole = br#" {"data":[],"errors":[{"type":"X"}]} "#;
+        assert_eq!(
+            decode_json_object(whole).unwrap(),
+            r#"{"data":[],"errors":[{"type":"X"}]}"#
+        );
+        assert!(decode_json_object(b"[1]").is_err());
+        assert!(decode_json_object(b"").is_err());
+        let page = decode_page(
+            br#"{"data":[{}],"pagination":{"hasNextPage":true,"hasPreviousPage":false,
+                "endCursor":"ABC","total":7,"currentRequestPagination":{"parameters":{}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (page.next_cursor.as_deref(), page.total),
+            (Some("ABC"), Some(7))
+        );
+        assert!(decode_page(br#"{"data":[],"pagination":{"hasNextPage":true}}"#).is_err());
+    }
+
+    #[test]
+    fn writes_carry_their_method_and_body() {
+        let put = ApiRequest::put("/v1/x/1", serde_json::json!({"a": 1}));
+        assert_eq!(
+            (put.method.clone(), put.body.is_some()),
+            (Method::PUT, true)
+        );
+        assert!(!put.is_safe_to_repeat());
+        assert!(put.idempotent().is_safe_to_repeat());
+        let delete = ApiRequest::delete("/v1/x/1");
+        assert_eq!((delete.method, delete.body), (Method::DELETE, None));
+        let action = ApiRequest::post_empty("/v1/vendors/1:archive");
+        assert!(!action.is_safe_to_repeat());
+        assert_eq!((action.method, action.body), (Method::POST, None));
     }
 }

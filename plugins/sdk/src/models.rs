@@ -1,11 +1,13 @@
 //! Typed Pleo objects, decoded from the JSON the host passes through unchanged.
 //!
-//! Field names follow Pleo's OpenAPI documents (`ExternalEmployeeResponseModel` of the
-//! employees API, `AccountingEntryV1` of the accounting-entries API). Fields Pleo documents as
-//! required are plain fields; the others are `Option`s (lists default to empty). Unknown fields
-//! are ignored, and enum-like fields (`status`, `family`, ...) stay strings so that values Pleo
-//! adds later still decode. A plugin that needs a field not modelled here can decode pages into
-//! its own struct: [`crate::pages`] works with any `DeserializeOwned` type.
+//! Field names follow Pleo's OpenAPI documents: `ExternalEmployeeResponseModel` (employees),
+//! `AccountingEntryV1` and `ReceiptModel` (accounting entries), `ExternalCompanyResponseModel`
+//! (companies); the export flow's objects are in `export.rs`, the master data (vendors,
+//! accounts, tags, tax codes) in `master_data.rs`. Fields Pleo documents as required are plain
+//! fields; the others are `Option`s (lists default to empty). Unknown fields are ignored, and
+//! enum-like fields (`status`, `family`, ...) stay strings so that values Pleo adds later still
+//! decode. A plugin that needs a field not modelled here can decode pages into its own struct:
+//! [`crate::pages`] works with any `DeserializeOwned` type.
 
 use serde::Deserialize;
 
@@ -91,6 +93,64 @@ pub struct EntryTag {
     pub tag_id: Option<String>,
 }
 
+/// A company (entity) the key can see (`GET /v1/companies`, `ExternalCompanyResponseModel`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Company {
+    pub id: String,
+    pub name: String,
+    pub organization_id: Option<String>,
+    pub registration_number: Option<String>,
+    #[serde(default)]
+    pub address: CompanyAddress,
+}
+
+/// The address of a [`Company`]; every part is optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompanyAddress {
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub locality: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+}
+
+/// A receipt file of an accounting entry (`ReceiptModel`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Receipt {
+    pub id: String,
+    pub accounting_entry_id: String,
+    pub created_at: String,
+    /// `ORIGINAL`, `THUMBNAIL`, `PREVIEW` or `EMBED`.
+    pub file_type: String,
+    pub mime_type: String,
+    pub size_in_bytes: u64,
+    pub source: String,
+    /// A pre-signed link that expires (Pleo says after 24 hours). The host never fetches it,
+    /// and a plugin cannot either: it has no network.
+    pub url: String,
+    pub ocr_document_id: Option<String>,
+}
+
+/// Pleo's single-object envelope `{"data": ...}`, for the few calls whose whole answer the host
+/// passes on (`accounts-write.create-accounts`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Data<T> {
+    pub data: T,
+}
+
+/// Decodes a JSON array that Pleo may send as `null` as an empty list.
+pub(crate) fn nullable_list<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<Vec<T>>::deserialize(deserializer).map(Option::unwrap_or_default)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,5 +179,26 @@ mod tests {
         assert_eq!(entry.employee_id.as_deref(), Some("e1"));
         assert!(!entry.is_deleted());
         assert_eq!(entry.tags[0].tag_id, None);
+    }
+
+    #[test]
+    fn decodes_companies_and_receipts() {
+        let company: Company = serde_json::from_str(
+            r#"{"id":"c1","name":"Acme ApS","organizationId":"o1",
+                "address":{"addressLine1":"Main 1","postalCode":"2100","country":"DK"}}"#,
+        )
+        .unwrap();
+        assert_eq!(company.address.address_line1.as_deref(), Some("Main 1"));
+        assert_eq!(company.address.country.as_deref(), Some("DK"));
+        assert_eq!(company.registration_number, None);
+
+        let receipt: Receipt = serde_json::from_str(
+            r#"{"id":"r1","accountingEntryId":"a1","createdAt":"2025-01-02T10:00:00Z",
+                "fileType":"ORIGINAL","mimeType":"application/pdf","sizeInBytes":2084,
+                "source":"MOBILE","url":"https://files.example/r1?sig=x"}"#,
+        )
+        .unwrap();
+        assert_eq!(receipt.size_in_bytes, 2084);
+        assert_eq!(receipt.ocr_document_id, None);
     }
 }

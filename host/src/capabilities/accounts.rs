@@ -1,0 +1,310 @@
+//! `accounts-read` and `accounts-write`: the chart of accounts. This family takes the company
+//! only as body `companyId` (search, create, batch); calls on one account name it by id.
+
+use serde_json::{Map, Value, json};
+
+use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, invalid, paged};
+use crate::bindings::pleo::plugin::accounts_read::AccountFilter;
+use crate::bindings::pleo::plugin::accounts_write::NewAccount;
+use crate::bindings::pleo::plugin::{accounts_read, accounts_write};
+use crate::pleo::ApiRequest;
+
+const READ: &str = "accounts-read";
+const WRITE: &str = "accounts-write";
+/// Pleo documents no maximum page size for accounts; the host keeps pages bounded.
+const MAX_PAGE: u32 = 100;
+/// Pleo documents no maximum for the search's id and code lists; the host bounds them.
+const MAX_FILTER: usize = 1000;
+/// `BookkeepingAccountBatchCreateRequestV1`: 1 to 1000 accounts.
+const MAX_BATCH: usize = 1000;
+/// Documented maximum length of `externalId`, `name` and `code`.
+const MAX_TEXT: usize = 255;
+
+const SEARCH_ACCOUNTS: Op = Op {
+    interface: READ,
+    function: "search-accounts",
+    scope: "accounts:read",
+    method: "POST",
+    template: "/v1/chart-of-accounts:search",
+};
+const GET_ACCOUNT: Op = Op {
+    interface: READ,
+    function: "get-account",
+    scope: "accounts:read",
+    method: "GET",
+    template: "/v1/chart-of-accounts/{accountId}",
+};
+const CREATE_ACCOUNT: Op = Op {
+    interface: WRITE,
+    function: "create-account",
+    scope: "accounts:write",
+    method: "POST",
+    template: "/v1/chart-of-accounts",
+};
+const CREATE_ACCOUNTS: Op = Op {
+    interface: WRITE,
+    function: "create-accounts",
+    scope: "accounts:write",
+    method: "POST",
+    template: "/v1/chart-of-accounts/batch",
+};
+const UPDATE_ACCOUNT: Op = Op {
+    interface: WRITE,
+    function: "update-account",
+    scope: "accounts:write",
+    method: "PUT",
+    template: "/v1/chart-of-accounts/{accountId}",
+};
+const DELETE_ACCOUNT: Op = Op {
+    interface: WRITE,
+    function: "delete-account",
+    scope: "accounts:write",
+    method: "DELETE",
+    template: "/v1/chart-of-accounts/{accountId}",
+};
+
+impl accounts_read::Host for Caps {
+    async fn search_accounts(
+        &mut self,
+        filter: AccountFilter,
+        page: PageRequest,
+    ) -> Result<WitPage, HostError> {
+        let op = &SEARCH_ACCOUNTS;
+        self.require(op)?;
+        let body = self.refused(op, search_body(&self.company_id, filter))?;
+        let req = self.refused(
+            op,
+            paged(ApiRequest::post(op.template, body), &page, MAX_PAGE),
+        )?;
+        self.page(op, req).await
+    }
+
+    async fn get_account(&mut self, account_id: String) -> Result<String, HostError> {
+        let op = &GET_ACCOUNT;
+        self.require(op)?;
+        let path = checked_id(&account_id).map(|id| format!("/v1/chart-of-accounts/{id}"));
+        let req = ApiRequest::get(self.refused(op, path)?);
+        self.object(op, req).await
+    }
+}
+
+impl accounts_write::Host for Caps {
+    async fn create_account(&mut self, account: NewAccount) -> Result<String, HostError> {
+        let op = &CREATE_ACCOUNT;
+        self.require(op)?;
+        let body = self.refused(op, new_account_body(Some(&self.company_id), account))?;
+        // Idempotent: Pleo answers a create that matches an existing account with that account
+        // (200), so a repeat of a create whose answer was lost returns what the first made.
+        let req = ApiRequest::post(op.template, body).idempotent();
+        self.object(op, req).await
+    }
+
+    // Not idempotent: a repeat would report every account the first attempt made as failed
+    // (`EXTERNAL_ID_ALREADY_EXISTS`).
+    async fn create_accounts(&mut self, accounts: Vec<NewAccount>) -> Result<String, HostError> {
+        let op = &CREATE_ACCOUNTS;
+        self.require(op)?;
+        let body = self.refused(op, batch_body(&self.company_id, accounts))?;
+        self.json(op, ApiRequest::post(op.template, body)).await
+    }
+
+    async fn update_account(
+        &mut self,
+        account_id: String,
+        account: NewAccount,
+    ) -> Result<String, HostError> {
+        let op = &UPDATE_ACCOUNT;
+        self.require(op)?;
+        let path = checked_id(&account_id).map(|id| format!("/v1/chart-of-accounts/{id}"));
+        let path = self.refused(op, path)?;
+        let body = self.refused(op, update_body(account))?;
+        // Idempotent: a PUT of the same fields leaves the account in the same state.
+        self.object(op, ApiRequest::put(path, body).idempotent())
+            .await
+    }
+
+    async fn delete_account(&mut self, account_id: String) -> Result<(), HostError> {
+        let op = &DELETE_ACCOUNT;
+        self.require(op)?;
+        let path = checked_id(&account_id).map(|id| format!("/v1/chart-of-accounts/{id}"));
+        // Idempotent: a deleted account stays deleted (a repeat after a lost answer may see a
+        // 404, never a second effect).
+        let req = ApiRequest::delete(self.refused(op, path)?).idempotent();
+        self.no_content(op, req).await
+    }
+}
+
+/// Builds `BookkeepingAccountSearchRequestV1`: the company and both required flags always,
+/// the other filters when given.
+fn search_body(company_id: &str, filter: AccountFilter) -> Result<Value, HostError> {
+    let mut body = Map::new();
+    body.insert("companyId".into(), json!(company_id));
+    body.insert(
+        "excludeIfAssignedToCategory".into(),
+        json!(filter.exclude_if_assigned_to_category),
+    );
+    body.insert(
+        "excludeIfAssignedToContraAccount".into(),
+        json!(filter.exclude_if_assigned_to_contra_account),
+    );
+    checks::ids("ids", &filter.ids, MAX_FILTER)?;
+    checks::at_most("codes", filter.codes.len(), MAX_FILTER)?;
+    for (name, values) in [("ids", filter.ids), ("codes", filter.codes)] {
+        if !values.is_empty() {
+            body.insert(name.into(), json!(checks::unique(values)));
+        }
+    }
+    if let Some(archived) = filter.archived {
+        body.insert("archived".into(), json!(archived));
+    }
+    if let Some(external_id) = filter.external_id {
+        body.insert("externalId".into(), json!(external_id));
+    }
+    if let Some(name) = filter.name {
+        body.insert("name".into(), json!(name));
+    }
+    Ok(Value::Object(body))
+}
+
+/// Builds `BookkeepingAccountCreateRequestV1` (with the company) or a batch item
+/// `BookkeepingAccountBatchRequestItemV1` (without): `{companyId?, externalId, name, archived,
+/// code?, taxCodeExternalId?}`.
+fn new_account_body(company_id: Option<&str>, account: NewAccount) -> Result<Value, HostError> {
+    checks::text("externalId", &account.external_id, 1, MAX_TEXT)?;
+    let mut body = Map::new();
+    if let Some(company_id) = company_id {
+        body.insert("companyId".into(), json!(company_id));
+    }
+    body.insert("externalId".into(), json!(account.external_id));
+    account_fields(
+        &mut body,
+        account.name,
+        account.archived,
+        account.code,
+        account.tax_code_external_id,
+    )?;
+    Ok(Value::Object(body))
+}
+
+/// Builds `BookkeepingAccountBatchCreateRequestV1`: `{companyId, items: [1..1000 items]}`.
+fn batch_body(company_id: &str, accounts: Vec<NewAccount>) -> Result<Value, HostError> {
+    if accounts.is_empty() {
+        return Err(invalid("create-accounts needs at least one account".into()));
+    }
+    if accounts.len() > MAX_BATCH {
+        return Err(invalid(format!(
+            "Pleo takes at most {MAX_BATCH} accounts per batch, got {}",
+            accounts.len()
+        )));
+    }
+    let items = accounts
+        .into_iter()
+        .map(|account| new_account_body(None, account))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(json!({ "companyId": company_id, "items": items }))
+}
+
+/// Builds `BookkeepingAccountUpdateRequestV1`: `{name, archived, code?, taxCodeExternalId?}`.
+/// Pleo's update has no `externalId` (an account keeps the one it was created with), so the
+/// record's `external-id` is not sent.
+fn update_body(account: NewAccount) -> Result<Value, HostError> {
+    let mut body = Map::new();
+    account_fields(
+        &mut body,
+        account.name,
+        account.archived,
+        account.code,
+        account.tax_code_external_id,
+    )?;
+    Ok(Value::Object(body))
+}
+
+fn account_fields(
+    body: &mut Map<String, Value>,
+    name: String,
+    archived: bool,
+    code: Option<String>,
+    tax_code_external_id: Option<String>,
+) -> Result<(), HostError> {
+    checks::text("name", &name, 0, MAX_TEXT)?;
+    body.insert("name".into(), json!(name));
+    body.insert("archived".into(), json!(archived));
+    if let Some(code) = code {
+        checks::text("code", &code, 0, MAX_TEXT)?;
+        body.insert("code".into(), json!(code));
+    }
+    if let Some(tax) = tax_code_external_id {
+        body.insert("taxCodeExternalId".into(), json!(tax));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(external_id: &str) -> NewAccount {
+        NewAccount {
+            external_id: external_id.into(),
+            name: "Travel".into(),
+            archived: false,
+            code: Some("6100".into()),
+            tax_code_external_id: None,
+        }
+    }
+
+    #[test]
+    fn search_always_sends_the_required_fields() {
+        let filter = AccountFilter {
+            ids: vec![],
+            codes: vec!["6100".into(), "6100".into(), "6200".into()],
+            external_id: None,
+            name: Some("Trav".into()),
+            archived: Some(false),
+            exclude_if_assigned_to_category: true,
+            exclude_if_assigned_to_contra_account: false,
+        };
+        assert_eq!(
+            search_body("c1", filter).unwrap(),
+            json!({"companyId": "c1", "excludeIfAssignedToCategory": true,
+                   "excludeIfAssignedToContraAccount": false, "codes": ["6100", "6200"],
+                   "name": "Trav", "archived": false})
+        );
+    }
+
+    #[test]
+    fn create_batch_and_update_bodies() {
+        assert_eq!(
+            new_account_body(Some("c1"), account("A-1")).unwrap(),
+            json!({"companyId": "c1", "externalId": "A-1", "name": "Travel", "archived": false,
+                   "code": "6100"})
+        );
+        assert_eq!(
+            batch_body("c1", vec![account("A-1"), account("A-2")]).unwrap(),
+            json!({"companyId": "c1", "items": [
+                {"externalId": "A-1", "name": "Travel", "archived": false, "code": "6100"},
+                {"externalId": "A-2", "name": "Travel", "archived": false, "code": "6100"},
+            ]})
+        );
+        let mut archived = account("A-1");
+        archived.archived = true;
+        archived.code = None;
+        archived.tax_code_external_id = Some("VAT25".into());
+        assert_eq!(
+            update_body(archived).unwrap(),
+            json!({"name": "Travel", "archived": true, "taxCodeExternalId": "VAT25"})
+        );
+    }
+
+    #[test]
+    fn sizes_and_lengths_are_bounded() {
+        assert!(new_account_body(None, account("")).is_err());
+        assert!(new_account_body(None, account(&"x".repeat(256))).is_err());
+        assert!(batch_body("c1", vec![]).is_err());
+        let full: Vec<_> = (0..MAX_BATCH).map(|i| account(&format!("A-{i}"))).collect();
+        assert!(batch_body("c1", full.clone()).is_ok());
+        let mut over = full;
+        over.push(account("A-x"));
+        assert!(batch_body("c1", over).is_err());
+    }
+}

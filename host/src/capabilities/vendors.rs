@@ -1,0 +1,364 @@
+//! `vendors-read` and `vendors-write`: vendors (suppliers) are stored per company. The search
+//! takes the company as query `company_id` (required there), create and update as body
+//! `companyId`; the calls on one vendor name it by id.
+
+use serde_json::{Map, Value, json};
+
+use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, paged};
+use crate::bindings::pleo::plugin::types::VendorState;
+use crate::bindings::pleo::plugin::vendors_read::VendorFilter;
+use crate::bindings::pleo::plugin::vendors_write::{NewVendor, VendorUpdate};
+use crate::bindings::pleo::plugin::{vendors_read, vendors_write};
+use crate::pleo::ApiRequest;
+
+const READ: &str = "vendors-read";
+const WRITE: &str = "vendors-write";
+/// Pleo documents no maximum page size for vendors; the host keeps pages bounded.
+const MAX_PAGE: u32 = 100;
+/// `VendorSearchRequestV1`: each filter list takes at most 100 values.
+const MAX_FILTER: usize = 100;
+
+const SEARCH_VENDORS: Op = Op {
+    interface: READ,
+    function: "search-vendors",
+    scope: "vendors:read",
+    method: "POST",
+    template: "/v1/vendors:search",
+};
+const GET_VENDOR: Op = Op {
+    interface: READ,
+    function: "get-vendor",
+    scope: "vendors:read",
+    method: "GET",
+    template: "/v1/vendors/{id}",
+};
+const CREATE_VENDOR: Op = Op {
+    interface: WRITE,
+    function: "create-vendor",
+    scope: "vendors:write",
+    method: "POST",
+    template: "/v1/vendors",
+};
+const UPDATE_VENDOR: Op = Op {
+    interface: WRITE,
+    function: "update-vendor",
+    scope: "vendors:write",
+    method: "PUT",
+    template: "/v1/vendors/{id}",
+};
+const ARCHIVE_VENDOR: Op = Op {
+    interface: WRITE,
+    function: "archive-vendor",
+    scope: "vendors:write",
+    method: "POST",
+    template: "/v1/vendors/{id}:archive",
+};
+const ACTIVATE_VENDOR: Op = Op {
+    interface: WRITE,
+    function: "activate-vendor",
+    scope: "vendors:write",
+    method: "POST",
+    template: "/v1/vendors/{id}:activate",
+};
+
+impl vendors_read::Host for Caps {
+    async fn search_vendors(
+        &mut self,
+        filter: VendorFilter,
+        page: PageRequest,
+    ) -> Result<WitPage, HostError> {
+        let op = &SEARCH_VENDORS;
+        self.require(op)?;
+        let body = self.refused(op, search_body(filter))?;
+        let req = ApiRequest::post(op.template, body).query("company_id", self.company_id.clone());
+        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
+        self.page(op, req).await
+    }
+
+    async fn get_vendor(&mut self, vendor_id: String) -> Result<String, HostError> {
+        let op = &GET_VENDOR;
+        self.require(op)?;
+        let path = checked_id(&vendor_id).map(|id| format!("/v1/vendors/{id}"));
+        let req = ApiRequest::get(self.refused(op, path)?);
+        self.object(op, req).await
+    }
+}
+
+impl vendors_write::Host for Caps {
+    // Not idempotent: a repeat that meets the vendor created by the first attempt is a 409.
+    async fn create_vendor(&mut self, vendor: NewVendor) -> Result<String, HostError> {
+        let op = &CREATE_VENDOR;
+        self.require(op)?;
+        let body = self.refused(op, new_vendor_body(&self.company_id, vendor))?;
+        self.object(op, ApiRequest::post(op.template, body)).await
+    }
+
+    async fn update_vendor(
+        &mut self,
+        vendor_id: String,
+        vendor: VendorUpdate,
+    ) -> Result<String, HostError> {
+        let op = &UPDATE_VENDOR;
+        self.require(op)?;
+        let path = checked_id(&vendor_id).map(|id| format!("/v1/vendors/{id}"));
+        let path = self.refused(op, path)?;
+        let body = self.refused(op, vendor_update_body(&self.company_id, vendor))?;
+        // Idempotent: a PUT of every required field sets the vendor to the same state each time.
+        self.object(op, ApiRequest::put(path, body).idempotent())
+            .await
+    }
+
+    async fn archive_vendor(&mut self, vendor_id: String) -> Result<(), HostError> {
+        let op = &ARCHIVE_VENDOR;
+        self.require(op)?;
+        let path = checked_id(&vendor_id).map(|id| format!("/v1/vendors/{id}:archive"));
+        // Idempotent by state: archiving an archived vendor leaves it archived.
+        let req = ApiRequest::post_empty(self.refused(op, path)?).idempotent();
+        self.no_content(op, req).await
+    }
+
+    async fn activate_vendor(
+        &mut self,
+        vendor_id: String,
+        external_id: String,
+        code: Option<String>,
+    ) -> Result<(), HostError> {
+        let op = &ACTIVATE_VENDOR;
+        self.require(op)?;
+        let path = checked_id(&vendor_id).map(|id| format!("/v1/vendors/{id}:activate"));
+        let path = self.refused(op, path)?;
+        // Idempotent by state: activating with the same external id leaves the vendor active
+        // with that id.
+        let req = ApiRequest::post(path, activate_body(external_id, code)).idempotent();
+        self.no_content(op, req).await
+    }
+}
+
+fn vendor_state_name(state: VendorState) -> &'static str {
+    match state {
+        VendorState::Draft => "DRAFT",
+        VendorState::Active => "ACTIVE",
+        VendorState::Archived => "ARCHIVED",
+    }
+}
+
+/// Builds `VendorSearchRequestV1`: only the filters given, each list at most 100 values.
+fn search_body(filter: VendorFilter) -> Result<Value, HostError> {
+    let mut body = Map::new();
+    checks::ids("ids", &filter.ids, MAX_FILTER)?;
+    let mut countries = Vec::with_capacity(filter.countries.len());
+    for country in &filter.countries {
+        countries.push(checks::country("countries", country)?);
+    }
+    let states: Vec<String> = filter
+        .states
+        .into_iter()
+        .map(|s| vendor_state_name(s).to_owned())
+        .collect();
+    for (name, values) in [
+        ("ids", filter.ids),
+        ("codes", filter.codes),
+        ("externalIds", filter.external_ids),
+        ("states", states),
+        ("countries", countries),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        checks::at_most(name, values.len(), MAX_FILTER)?;
+        body.insert(name.into(), json!(checks::unique(values)));
+    }
+    if let Some(name) = filter.name {
+        body.insert("name".into(), json!(name));
+    }
+    Ok(Value::Object(body))
+}
+
+/// Builds `VendorCreateRequest`: `{companyId, name, defaultCurrency, code?, externalId?,
+/// country?, registrationNumber?, taxRegistrationNumber?}`.
+fn new_vendor_body(company_id: &str, vendor: NewVendor) -> Result<Value, HostError> {
+    let mut body = Map::new();
+    body.insert("companyId".into(), json!(company_id));
+    checks::not_empty("name", &vendor.name)?;
+    body.insert("name".into(), json!(vendor.name));
+    body.insert(
+        "defaultCurrency".into(),
+        json!(checks::currency(
+            "defaultCurrency",
+            &vendor.default_currency
+        )?),
+    );
+    optional_fields(
+        &mut body,
+        vendor.code,
+        vendor.external_id,
+        vendor.country,
+        vendor.registration_number,
+        vendor.tax_registration_number,
+    )?;
+    Ok(Value::Object(body))
+}
+
+/// Builds `VendorUpdateRequest`: `{companyId, name, defaultCurrency, externalId, state, code?,
+/// country?, registrationNumber?, taxRegistrationNumber?}`.
+fn vendor_update_body(company_id: &str, vendor: VendorUpdate) -> Result<Value, HostError> {
+    let mut body = Map::new();
+    body.insert("companyId".into(), json!(company_id));
+    checks::not_empty("name", &vendor.name)?;
+    body.insert("name".into(), json!(vendor.name));
+    body.insert(
+        "defaultCurrency".into(),
+        json!(checks::currency(
+            "defaultCurrency",
+            &vendor.default_currency
+        )?),
+    );
+    body.insert("externalId".into(), json!(vendor.external_id));
+    body.insert("state".into(), json!(vendor_state_name(vendor.state)));
+    optional_fields(
+        &mut body,
+        vendor.code,
+        None,
+        vendor.country,
+        vendor.registration_number,
+        vendor.tax_registration_number,
+    )?;
+    Ok(Value::Object(body))
+}
+
+fn optional_fields(
+    body: &mut Map<String, Value>,
+    code: Option<String>,
+    external_id: Option<String>,
+    country: Option<String>,
+    registration_number: Option<String>,
+    tax_registration_number: Option<String>,
+) -> Result<(), HostError> {
+    let country = country
+        .map(|c| checks::country("country", &c))
+        .transpose()?;
+    for (name, value) in [
+        ("code", code),
+        ("externalId", external_id),
+        ("country", country),
+        ("registrationNumber", registration_number),
+        ("taxRegistrationNumber", tax_registration_number),
+    ] {
+        if let Some(value) = value {
+            body.insert(name.into(), json!(value));
+        }
+    }
+    Ok(())
+}
+
+/// Builds `ActivateVendorEventRequest`: `{externalId, code?}`.
+fn activate_body(external_id: String, code: Option<String>) -> Value {
+    let mut body = Map::new();
+    body.insert("externalId".into(), json!(external_id));
+    if let Some(code) = code {
+        body.insert("code".into(), json!(code));
+    }
+    Value::Object(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty_filter() -> VendorFilter {
+        VendorFilter {
+            ids: vec![],
+            codes: vec![],
+            external_ids: vec![],
+            name: None,
+            states: vec![],
+            countries: vec![],
+        }
+    }
+
+    #[test]
+    fn search_sends_only_the_filters_given() {
+        assert_eq!(search_body(empty_filter()).unwrap(), json!({}));
+        let filter = VendorFilter {
+            ids: vec!["v1".into()],
+            codes: vec!["K1".into(), "K1".into()],
+            external_ids: vec!["X".into()],
+            name: Some("Acme".into()),
+            states: vec![VendorState::Draft, VendorState::Archived],
+            countries: vec!["dk".into()],
+        };
+        assert_eq!(
+            search_body(filter).unwrap(),
+            json!({"ids": ["v1"], "codes": ["K1"], "externalIds": ["X"], "name": "Acme",
+                   "states": ["DRAFT", "ARCHIVED"], "countries": ["DK"]})
+        );
+    }
+
+    #[test]
+    fn search_refuses_what_pleo_would() {
+        let mut filter = empty_filter();
+        filter.codes = (0..101).map(|i| i.to_string()).collect();
+        assert!(search_body(filter).is_err());
+        let mut filter = empty_filter();
+        filter.countries = vec!["Denmark".into()];
+        assert!(search_body(filter).is_err());
+        let mut filter = empty_filter();
+        filter.ids = vec!["a/b".into()];
+        assert!(search_body(filter).is_err());
+    }
+
+    #[test]
+    fn create_and_update_carry_the_company_in_the_body() {
+        let new = NewVendor {
+            name: "Acme ApS".into(),
+            default_currency: "dkk".into(),
+            code: None,
+            external_id: Some("ERP-7".into()),
+            country: Some("DK".into()),
+            registration_number: None,
+            tax_registration_number: Some("DK12345678".into()),
+        };
+        assert_eq!(
+            new_vendor_body("c1", new).unwrap(),
+            json!({"companyId": "c1", "name": "Acme ApS", "defaultCurrency": "DKK",
+                   "externalId": "ERP-7", "country": "DK", "taxRegistrationNumber": "DK12345678"})
+        );
+        let update = VendorUpdate {
+            name: "Acme ApS".into(),
+            default_currency: "EUR".into(),
+            external_id: "ERP-7".into(),
+            state: VendorState::Active,
+            code: Some("V7".into()),
+            country: None,
+            registration_number: None,
+            tax_registration_number: None,
+        };
+        assert_eq!(
+            vendor_update_body("c1", update).unwrap(),
+            json!({"companyId": "c1", "name": "Acme ApS", "defaultCurrency": "EUR",
+                   "externalId": "ERP-7", "state": "ACTIVE", "code": "V7"})
+        );
+        let bad = NewVendor {
+            name: "Acme".into(),
+            default_currency: "Euro".into(),
+            code: None,
+            external_id: None,
+            country: None,
+            registration_number: None,
+            tax_registration_number: None,
+        };
+        assert!(new_vendor_body("c1", bad).is_err());
+    }
+
+    #[test]
+    fn activation_names_the_external_id() {
+        assert_eq!(
+            activate_body("ERP-7".into(), None),
+            json!({"externalId": "ERP-7"})
+        );
+        assert_eq!(
+            activate_body("ERP-7".into(), Some("V7".into())),
+            json!({"externalId": "ERP-7", "code": "V7"})
+        );
+    }
+}

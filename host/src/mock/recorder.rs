@@ -1,0 +1,121 @@
+//! Keeps every exchange the mock serves, when [`MockConfig::record`](super::MockConfig::record)
+//! is on, so that a test can check what went over the wire (the conformance test validates
+//! each one against Pleo's OpenAPI documents). Off, it is not installed at all.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderMap, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+
+use super::MockServer;
+use super::error::ApiError;
+
+/// One request the mock answered, and its answer, as they went over the wire.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    /// `GET`, `POST`, ...
+    pub method: String,
+    /// The route that matched, in the router's syntax (`/v2/employees/{employee_id}`);
+    /// `None` when no route did (unknown path, wrong method).
+    pub route: Option<String>,
+    /// The request path as sent, e.g. `/v2/employees/0b1c...`.
+    pub path: String,
+    /// The raw query string, without `?`.
+    pub query: Option<String>,
+    pub request_content_type: Option<String>,
+    pub request_body: Bytes,
+    pub status: u16,
+    pub response_content_type: Option<String>,
+    pub response_body: Bytes,
+}
+
+impl Exchange {
+    /// The matched route, else the raw path: what a report should name.
+    pub fn route_or_path(&self) -> &str {
+        self.route.as_deref().unwrap_or(&self.path)
+    }
+}
+
+type Log = Arc<Mutex<Vec<Exchange>>>;
+
+/// What the server keeps to answer [`MockServer::exchanges`].
+#[derive(Clone, Default)]
+pub(super) struct Recorder(Option<Log>);
+
+/// Wraps `app` so that it records every exchange if `on`; otherwise leaves it as it is.
+/// Added last, it sees the answers exactly as the client gets them.
+pub(super) fn install(app: Router, on: bool) -> (Router, Recorder) {
+    if !on {
+        return (app, Recorder(None));
+    }
+    let log = Log::default();
+    let app = app.layer(middleware::from_fn_with_state(log.clone(), record));
+    (app, Recorder(Some(log)))
+}
+
+impl MockServer {
+    /// Every exchange so far, oldest first, if the server was started with
+    /// [`MockConfig::record`](super::MockConfig::record); empty otherwise.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        match &self.recorder.0 {
+            Some(log) => log.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+            None => Vec::new(),
+        }
+    }
+}
+
+async fn record(State(log): State<Log>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut exchange = Exchange {
+        method: parts.method.to_string(),
+        route: parts
+            .extensions
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_owned()),
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        request_content_type: content_type(&parts.headers),
+        request_body: Bytes::new(),
+        status: 0,
+        response_content_type: None,
+        response_body: Bytes::new(),
+    };
+    // Buffering changes nothing for the handlers: they read whole bodies anyway, and their
+    // own size limit still applies to the rebuilt body.
+    let response = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => {
+            exchange.request_body = bytes.clone();
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(_) => ApiError::BadBody("the request body could not be read".into()).into_response(),
+    };
+    let (mut parts, body) = response.into_parts();
+    exchange.status = parts.status.as_u16();
+    exchange.response_content_type = content_type(&parts.headers);
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => {
+            exchange.response_body = bytes.clone();
+            Body::from(bytes)
+        }
+        // A broken body stays broken for the client; the record shows it empty.
+        Err(_) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Body::empty()
+        }
+    };
+    log.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(exchange);
+    Response::from_parts(parts, body)
+}
+
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}

@@ -1,0 +1,75 @@
+//! The mock's live state: what write calls change. It starts as a copy of the seeded
+//! [`Dataset`] (master data and export jobs of every company) and lives behind one mutex; a
+//! handler takes the lock, reads or changes, and answers without waiting on anything else.
+//! Accounting entries, employees and receipts never change and stay in the dataset.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::clock::Clock;
+use super::data::Dataset;
+use super::exports::ExportJob;
+use super::master::MasterData;
+
+pub(super) struct Store {
+    pub clock: Clock,
+    books: Mutex<Books>,
+}
+
+/// Everything that changes, for every company the key covers.
+pub(super) struct Books {
+    /// Same order as [`Dataset::companies`].
+    pub companies: Vec<CompanyBooks>,
+    /// How many times each item was updated: `(job id, accounting entry id)` -> count.
+    pub item_updates: BTreeMap<(Uuid, Uuid), u32>,
+}
+
+pub(super) struct CompanyBooks {
+    pub master: MasterData,
+    pub export_jobs: Vec<ExportJob>,
+}
+
+impl Store {
+    pub(super) fn new(data: &Dataset) -> Store {
+        let companies = data
+            .companies
+            .iter()
+            .map(|c| CompanyBooks {
+                master: c.master.clone(),
+                export_jobs: c.export_jobs.clone(),
+            })
+            .collect();
+        Store {
+            clock: Clock::new(data.epoch),
+            books: Mutex::new(Books {
+                companies,
+                item_updates: BTreeMap::new(),
+            }),
+        }
+    }
+
+    pub(super) fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The state; a panic elsewhere while holding it leaves it usable.
+    pub(super) fn lock(&self) -> MutexGuard<'_, Books> {
+        self.books.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Books {
+    /// Index of the company an export job belongs to, and the job's index there.
+    pub(super) fn find_job(&self, id: Uuid) -> Option<(usize, usize)> {
+        self.companies.iter().enumerate().find_map(|(c, books)| {
+            books
+                .export_jobs
+                .iter()
+                .position(|j| j.id == id)
+                .map(|j| (c, j))
+        })
+    }
+}

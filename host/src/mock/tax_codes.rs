@@ -1,0 +1,336 @@
+//! Tax codes (`/v0/tax-codes`, Gjoll Tax Codes API 82.3.2): search, get, create, update.
+//! Scopes `tax-codes:read` and `tax-codes:write`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::clock::shifted;
+use super::data::{CompanyData, ser_uuid};
+use super::error::{ApiError, json_response};
+use super::handlers::{RawQuery, Result, Shared, ok, path_uuid, query_pairs};
+use super::paging::{Order, PageRequest, Rules, SortValue, paginate};
+use super::rest::{
+    Body, IdPath, body_company, created, json_body, non_blank, optional_json_body, query_company,
+    required, uuid_set,
+};
+use super::seed::new_id;
+use super::server::AppState;
+use super::store::Books;
+
+const READ: &str = "tax-codes:read";
+const WRITE: &str = "tax-codes:write";
+
+/// The document gives `limit` no bounds; the mock holds it to 1..=100 like the other lists.
+const PAGING: Rules = Rules {
+    default_limit: 20,
+    min_limit: 1,
+    max_limit: 100,
+    allow_offset: true,
+    keys: &["id", "code", "name", "createdAt"],
+    default_sort: &[("code", Order::Asc)],
+};
+
+/// `TaxCodeTypeModel`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaxType {
+    Inclusive,
+    Exclusive,
+    Reverse,
+}
+
+/// `TaxCodeModel`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxCodeRecord {
+    #[serde(serialize_with = "ser_uuid")]
+    pub id: Uuid,
+    #[serde(serialize_with = "ser_uuid")]
+    pub company_id: Uuid,
+    pub name: String,
+    /// A fraction: 0.25 is 25 %.
+    pub rate: f64,
+    #[serde(rename = "type")]
+    pub kind: TaxType,
+    pub archived: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ingoing_tax_account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outgoing_tax_account: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accounting_integration_system: Option<String>,
+}
+
+pub(super) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v0/tax-codes", post(create_tax_code))
+        .route("/v0/tax-codes:search", post(search_tax_codes))
+        .route(
+            "/v0/tax-codes/{tax_code_id}",
+            get(get_tax_code).put(update_tax_code),
+        )
+}
+
+/// The dataset's tax codes (reverse-charge ones with their tax accounts) and an archived one,
+/// set up well before the data starts.
+pub(super) fn seed(
+    rng: &mut StdRng,
+    data: &CompanyData,
+    epoch: DateTime<Utc>,
+) -> Vec<TaxCodeRecord> {
+    let set_up = shifted(epoch, -TimeDelta::days(420));
+    let mut at = || shifted(set_up, TimeDelta::minutes(rng.random_range(0..600)));
+    let mut out: Vec<TaxCodeRecord> = data
+        .tax_codes
+        .iter()
+        .map(|t| {
+            let reverse = t.code.ends_with("-RC");
+            let created = at();
+            TaxCodeRecord {
+                id: t.id,
+                company_id: data.company.id,
+                name: t.name.clone(),
+                rate: t.rate,
+                kind: if reverse {
+                    TaxType::Reverse
+                } else {
+                    TaxType::Inclusive
+                },
+                archived: false,
+                code: Some(t.code.clone()),
+                created_at: created,
+                updated_at: created,
+                ingoing_tax_account: reverse.then(|| "14262".to_string()),
+                outgoing_tax_account: reverse.then(|| "14263".to_string()),
+                accounting_integration_system: None,
+            }
+        })
+        .collect();
+    let created = at();
+    out.push(TaxCodeRecord {
+        id: new_id(rng),
+        company_id: data.company.id,
+        name: "Moms 25% (old ledger)".to_string(),
+        rate: 0.25,
+        kind: TaxType::Inclusive,
+        archived: true,
+        code: Some("DK25-OLD".to_string()),
+        created_at: created,
+        updated_at: shifted(created, TimeDelta::days(200)),
+        ingoing_tax_account: None,
+        outgoing_tax_account: None,
+        accounting_integration_system: None,
+    });
+    out
+}
+
+/// `TaxCodeSearchRequest`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchBody {
+    archived: Option<bool>,
+    code: Option<String>,
+    tax_code_ids: Option<Vec<String>>,
+    #[serde(rename = "type")]
+    kind: Option<TaxType>,
+}
+
+fn sort_key(t: &TaxCodeRecord, key: &str) -> SortValue {
+    match key {
+        "code" => t.code.clone().map_or(SortValue::Null, SortValue::Text),
+        "name" => SortValue::Text(t.name.clone()),
+        "createdAt" => SortValue::Int(t.created_at.timestamp()),
+        _ => SortValue::Id(t.id),
+    }
+}
+
+async fn search_tax_codes(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
+    state.require(READ)?;
+    let query = query_pairs(query)?;
+    let page = PageRequest::parse(&query, &PAGING)?;
+    let company = query_company(&state, &query)?;
+    let body: SearchBody = optional_json_body(body)?;
+    let ids = uuid_set(body.tax_code_ids, "taxCodeIds", usize::MAX)?;
+    let books = state.store.lock();
+    let codes: Vec<&TaxCodeRecord> = books.companies[company]
+        .master
+        .tax_codes
+        .iter()
+        .filter(|t| body.archived.is_none_or(|a| t.archived == a))
+        .filter(|t| {
+            body.code
+                .as_ref()
+                .is_none_or(|c| t.code.as_ref() == Some(c))
+        })
+        .filter(|t| body.kind.is_none_or(|k| t.kind == k))
+        .filter(|t| ids.as_ref().is_none_or(|s| s.contains(&t.id)))
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &paginate(codes, &page, sort_key),
+    ))
+}
+
+fn find(books: &Books, id: Uuid) -> Result<(usize, usize)> {
+    books
+        .companies
+        .iter()
+        .enumerate()
+        .find_map(|(c, b)| {
+            b.master
+                .tax_codes
+                .iter()
+                .position(|t| t.id == id)
+                .map(|i| (c, i))
+        })
+        .ok_or_else(|| {
+            ApiError::not_found("TAX_CODE_NOT_FOUND", format!("Tax code {id} not found"))
+        })
+}
+
+async fn get_tax_code(State(state): Shared, path: IdPath) -> Result<Response> {
+    state.require(READ)?;
+    let id = path_uuid(path, "taxCodeId")?;
+    let books = state.store.lock();
+    let (c, i) = find(&books, id)?;
+    ok(&books.companies[c].master.tax_codes[i])
+}
+
+/// `TaxCodeCreateUpdateModel`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaxCodeBody {
+    company_id: Option<String>,
+    name: Option<String>,
+    rate: Option<f64>,
+    #[serde(rename = "type")]
+    kind: Option<TaxType>,
+    archived: Option<bool>,
+    code: Option<String>,
+    ingoing_tax_account: Option<String>,
+    outgoing_tax_account: Option<String>,
+}
+
+struct Fields {
+    name: String,
+    rate: f64,
+    kind: TaxType,
+    archived: bool,
+    code: Option<String>,
+    ingoing_tax_account: Option<String>,
+    outgoing_tax_account: Option<String>,
+}
+
+impl Fields {
+    fn from_body(body: TaxCodeBody) -> Result<Fields> {
+        let rate = required(body.rate, "rate")?;
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(ApiError::BadBody(
+                "rate is a fraction from 0 to 1 (0.25 is 25 %)".into(),
+            ));
+        }
+        Ok(Fields {
+            name: non_blank(body.name, "name")?,
+            rate,
+            kind: required(body.kind, "type")?,
+            archived: required(body.archived, "archived")?,
+            code: body.code,
+            ingoing_tax_account: body.ingoing_tax_account,
+            outgoing_tax_account: body.outgoing_tax_account,
+        })
+    }
+
+    fn apply(self, t: &mut TaxCodeRecord) {
+        t.name = self.name;
+        t.rate = self.rate;
+        t.kind = self.kind;
+        t.archived = self.archived;
+        t.code = self.code;
+        t.ingoing_tax_account = self.ingoing_tax_account;
+        t.outgoing_tax_account = self.outgoing_tax_account;
+    }
+}
+
+/// 409 if another tax code of the company has this code.
+fn check_code_free(
+    codes: &[TaxCodeRecord],
+    code: Option<&String>,
+    except: Option<Uuid>,
+) -> Result<()> {
+    let Some(code) = code else {
+        return Ok(());
+    };
+    if codes
+        .iter()
+        .any(|t| Some(t.id) != except && t.code.as_ref() == Some(code))
+    {
+        return Err(ApiError::conflict(
+            "TAX_CODE_ALREADY_EXISTS",
+            format!("A tax code with code {code} already exists"),
+        ));
+    }
+    Ok(())
+}
+
+async fn create_tax_code(State(state): Shared, body: Body) -> Result<Response> {
+    state.require(WRITE)?;
+    let body: TaxCodeBody = json_body(body)?;
+    let company = body_company(&state, body.company_id.clone())?;
+    let fields = Fields::from_body(body)?;
+    let now = state.store.now();
+    let mut books = state.store.lock();
+    let codes = &mut books.companies[company].master.tax_codes;
+    check_code_free(codes, fields.code.as_ref(), None)?;
+    let mut record = TaxCodeRecord {
+        id: Uuid::new_v4(),
+        company_id: state.data.companies[company].company.id,
+        name: String::new(),
+        rate: 0.0,
+        kind: TaxType::Inclusive,
+        archived: false,
+        code: None,
+        created_at: now,
+        updated_at: now,
+        ingoing_tax_account: None,
+        outgoing_tax_account: None,
+        accounting_integration_system: None,
+    };
+    fields.apply(&mut record);
+    codes.push(record.clone());
+    created(record)
+}
+
+async fn update_tax_code(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
+    state.require(WRITE)?;
+    let id = path_uuid(path, "taxCodeId")?;
+    let body: TaxCodeBody = json_body(body)?;
+    let company = body_company(&state, body.company_id.clone())?;
+    let fields = Fields::from_body(body)?;
+    let now = state.store.now();
+    let mut books = state.store.lock();
+    let (c, i) = find(&books, id)?;
+    if c != company {
+        return Err(ApiError::BadBody(
+            "companyId is not the company of this tax code".into(),
+        ));
+    }
+    let codes = &mut books.companies[c].master.tax_codes;
+    check_code_free(codes, fields.code.as_ref(), Some(id))?;
+    fields.apply(&mut codes[i]);
+    codes[i].updated_at = now;
+    ok(&codes[i])
+}

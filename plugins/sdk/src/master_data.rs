@@ -1,0 +1,174 @@
+//! Master data a company keeps in Pleo for its accounting: vendors, the chart of accounts, tag
+//! groups and tags, tax codes. Same rules as the other models: Pleo's field names, required
+//! fields plain, the rest `Option`, unknown fields ignored, enum-like fields as strings.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::models::nullable_list;
+
+/// A vendor (supplier) of a company (`VendorResponse`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Vendor {
+    pub id: String,
+    pub company_id: String,
+    pub name: String,
+    /// ISO 4217.
+    pub default_currency: String,
+    /// `DRAFT` (still to be created in the accounting system), `ACTIVE` or `ARCHIVED`.
+    pub state: String,
+    pub code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// The vendor's id in the accounting system.
+    pub external_id: Option<String>,
+    pub registration_number: Option<String>,
+    pub tax_registration_number: Option<String>,
+    pub accounting_system: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+/// An account of the chart of accounts (`BookkeepingAccountRestModelV1`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: String,
+    pub company_id: String,
+    /// The account's id in the accounting system.
+    pub external_id: String,
+    pub name: String,
+    pub archived: bool,
+    /// The account number.
+    pub code: Option<String>,
+    /// The accounting system's id of the account's tax code (not Pleo's id, not a rate).
+    pub tax_code_external_id: Option<String>,
+}
+
+/// What `accounts-write.create-accounts` made: decode its answer as
+/// [`Data<AccountBatch>`](crate::Data) (`BookkeepingAccountBatchCreateResponseV1`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AccountBatch {
+    #[serde(deserialize_with = "nullable_list", default)]
+    pub created: Vec<Account>,
+    #[serde(deserialize_with = "nullable_list", default)]
+    pub failed: Vec<AccountBatchFailure>,
+}
+
+/// An account of a batch Pleo did not create, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AccountBatchFailure {
+    /// e.g. `EXTERNAL_ID_ALREADY_EXISTS`, `NAME_TOO_LONG`.
+    #[serde(deserialize_with = "nullable_list", default)]
+    pub reasons: Vec<String>,
+    /// The item as it was sent (`externalId`, `name`, ...).
+    pub request: serde_json::Value,
+}
+
+/// A tag group: a dimension such as projects or cost centres (`TagGroupModel`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagGroup {
+    pub id: String,
+    pub company_id: String,
+    pub code: String,
+    pub name: String,
+    pub archived: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    /// Only when asked for.
+    pub total_tags_count: Option<u64>,
+}
+
+/// A tag of a tag group (`TagModel`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tag {
+    pub id: String,
+    pub group_id: String,
+    pub code: String,
+    pub name: Option<String>,
+    pub archived: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A tax (VAT) code (`TaxCodeModel`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxCode {
+    pub id: String,
+    pub company_id: String,
+    pub name: String,
+    /// As a fraction: 0.25 is 25 %.
+    pub rate: f64,
+    /// `inclusive`, `exclusive` or `reverse`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub archived: bool,
+    pub code: Option<String>,
+    pub ingoing_tax_account: Option<String>,
+    pub outgoing_tax_account: Option<String>,
+    pub accounting_integration_system: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Data;
+
+    #[test]
+    fn decodes_vendors_and_accounts() {
+        let vendor: Vendor = serde_json::from_str(
+            r#"{"id":"v1","companyId":"c1","name":"Acme ApS","defaultCurrency":"DKK",
+                "state":"DRAFT","country":"DK","metadata":{"x":1}}"#,
+        )
+        .unwrap();
+        assert_eq!(vendor.state, "DRAFT");
+        assert_eq!(vendor.external_id, None);
+
+        let batch: Data<AccountBatch> = serde_json::from_str(
+            r#"{"data":{"created":[{"id":"a1","companyId":"c1","externalId":"A-1",
+                "name":"Travel","archived":false,"code":"6100","metadata":null}],
+                "failed":[{"reasons":["EXTERNAL_ID_ALREADY_EXISTS"],
+                "request":{"externalId":"A-2","name":"Meals","archived":false}}]}}"#,
+        )
+        .unwrap();
+        assert_eq!(batch.data.created[0].code.as_deref(), Some("6100"));
+        assert_eq!(batch.data.failed[0].reasons, ["EXTERNAL_ID_ALREADY_EXISTS"]);
+        assert_eq!(batch.data.failed[0].request["externalId"], "A-2");
+    }
+
+    #[test]
+    fn decodes_tags_and_tax_codes() {
+        let groups: Vec<TagGroup> = serde_json::from_str(
+            r#"[{"id":"g1","companyId":"c1","code":"PRJ","name":"Projects","archived":false,
+                 "createdAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-01T00:00:00Z",
+                 "metadata":{"source":"erp"}}]"#,
+        )
+        .unwrap();
+        assert_eq!(groups[0].metadata["source"], "erp");
+        assert_eq!(groups[0].total_tags_count, None);
+
+        let tag: Tag = serde_json::from_str(
+            r#"{"id":"t1","groupId":"g1","code":"P-1","archived":false,
+                "createdAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!(tag.name, None);
+
+        let tax: TaxCode = serde_json::from_str(
+            r#"{"id":"x1","companyId":"c1","name":"VAT 25","rate":0.25,"type":"inclusive",
+                "archived":false,"code":null,"createdAt":"2025-01-01T00:00:00Z",
+                "updatedAt":"2025-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!((tax.rate, tax.kind.as_str()), (0.25, "inclusive"));
+    }
+}

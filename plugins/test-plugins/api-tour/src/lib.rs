@@ -1,0 +1,820 @@
+//! Test-only plugin for the conformance test: it calls every function of every Pleo interface
+//! at least once, with valid inputs taken from the mock's own data (a list first, then a get by
+//! an id from that list; writes with plausible bodies; the whole export flow), plus a few calls
+//! that must fail (an unknown id, more than 100 item updates, a finished job). The test then
+//! checks what went over the wire against Pleo's OpenAPI documents.
+//!
+//! It writes `/out/tour.json`: `{steps: [{interface, function, note, expect, outcome, status,
+//! detail, met}], unexpected}`, where `expect` is `ok` or the `pleo-error` case the call must
+//! end in, `outcome` what it ended in, and `met` whether they agree. It returns `ok` even when
+//! some step was not as expected, so the test sees every step.
+
+use std::fmt::Display;
+
+use pleo_plugin::bindings::pleo::plugin as wit;
+use pleo_plugin::{Guest, Page, PageRequest, PleoError};
+use serde::Serialize;
+use serde_json::Value;
+
+/// A well-formed id that no mock object has.
+const UNKNOWN_ID: &str = "00000000-0000-4000-8000-000000000000";
+/// Small pages, so that every list operation is also asked for a second page.
+const PAGE: u32 = 3;
+
+#[derive(Serialize)]
+struct Step {
+    interface: &'static str,
+    function: &'static str,
+    note: String,
+    expect: &'static str,
+    outcome: &'static str,
+    /// The HTTP status of an `invalid-request` or `conflict`, when the error carries one.
+    status: Option<u16>,
+    detail: String,
+    met: bool,
+}
+
+#[derive(Default)]
+struct Tour {
+    steps: Vec<Step>,
+}
+
+impl Tour {
+    /// Makes one call that must succeed; its value, if it did.
+    fn ok<T>(
+        &mut self,
+        interface: &'static str,
+        function: &'static str,
+        note: impl Display,
+        call: impl FnOnce() -> Result<T, PleoError>,
+    ) -> Option<T> {
+        self.call(interface, function, note, "ok", call)
+    }
+
+    /// Makes one call that must fail with the `pleo-error` case `expect` (e.g. `not-found`).
+    fn fails<T>(
+        &mut self,
+        interface: &'static str,
+        function: &'static str,
+        note: impl Display,
+        expect: &'static str,
+        call: impl FnOnce() -> Result<T, PleoError>,
+    ) {
+        self.call(interface, function, note, expect, call);
+    }
+
+    fn call<T>(
+        &mut self,
+        interface: &'static str,
+        function: &'static str,
+        note: impl Display,
+        expect: &'static str,
+        call: impl FnOnce() -> Result<T, PleoError>,
+    ) -> Option<T> {
+        let result = call();
+        let (outcome, status, detail) = match &result {
+            Ok(_) => ("ok", None, String::new()),
+            Err(e) => (case(e), status(e), e.to_string()),
+        };
+        self.steps.push(Step {
+            interface,
+            function,
+            note: note.to_string(),
+            expect,
+            outcome,
+            status,
+            detail,
+            met: outcome == expect,
+        });
+        result.ok()
+    }
+
+    /// A step that could not be made because an earlier one gave nothing to work with.
+    fn skipped(&mut self, interface: &'static str, function: &'static str, why: &str) {
+        self.steps.push(Step {
+            interface,
+            function,
+            note: String::new(),
+            expect: "ok",
+            outcome: "skipped",
+            status: None,
+            detail: why.to_owned(),
+            met: false,
+        });
+    }
+
+    /// A list operation: the first page, then the second one if there is one. The items of
+    /// both pages.
+    fn list(
+        &mut self,
+        interface: &'static str,
+        function: &'static str,
+        note: impl Display,
+        mut fetch: impl FnMut(&PageRequest) -> Result<Page, PleoError>,
+    ) -> Vec<Value> {
+        let note = note.to_string();
+        let first = PageRequest {
+            after: None,
+            limit: Some(PAGE),
+        };
+        let Some(page) = self.ok(interface, function, &note, || fetch(&first)) else {
+            return Vec::new();
+        };
+        let mut items = items(&page.data);
+        if let Some(cursor) = page.next_cursor {
+            let second = PageRequest {
+                after: Some(cursor),
+                limit: Some(PAGE),
+            };
+            let note = format!("{note}, second page");
+            if let Some(page) = self.ok(interface, function, note, || fetch(&second)) {
+                items.extend(self::items(&page.data));
+            }
+        }
+        items
+    }
+}
+
+fn case(e: &PleoError) -> &'static str {
+    match e {
+        PleoError::ScopeDenied(_) => "scope-denied",
+        PleoError::Unauthorized(_) => "unauthorized",
+        PleoError::NotFound(_) => "not-found",
+        PleoError::Conflict(_) => "conflict",
+        PleoError::InvalidRequest(_) => "invalid-request",
+        PleoError::RateLimited(_) => "rate-limited",
+        PleoError::Unavailable(_) => "unavailable",
+        PleoError::BudgetExceeded(_) => "budget-exceeded",
+    }
+}
+
+fn status(e: &PleoError) -> Option<u16> {
+    match e {
+        PleoError::Conflict(api) | PleoError::InvalidRequest(api) => Some(api.status),
+        _ => None,
+    }
+}
+
+/// The objects of a JSON array (a page's `data`, or a list Pleo does not paginate).
+fn items(json: &str) -> Vec<Value> {
+    match serde_json::from_str(json) {
+        Ok(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// A field of a JSON object as text.
+fn text(object: &Value, field: &str) -> Option<String> {
+    object.get(field)?.as_str().map(str::to_owned)
+}
+
+/// The `id` of a JSON object given as text (what the get/create functions return).
+fn id_of(json: &str) -> Option<String> {
+    text(&serde_json::from_str::<Value>(json).ok()?, "id")
+}
+
+fn first_id(items: &[Value]) -> Option<String> {
+    items.iter().find_map(|item| text(item, "id"))
+}
+
+struct ApiTour;
+
+impl Guest for ApiTour {
+    fn run() -> Result<String, String> {
+        let mut tour = Tour::default();
+        users(&mut tour);
+        companies(&mut tour);
+        let entries = accounting_entries(&mut tour);
+        receipts(&mut tour, &entries);
+        export(&mut tour, &entries);
+        vendors(&mut tour);
+        accounts(&mut tour, &entries);
+        tags(&mut tour);
+        tax_codes(&mut tour);
+
+        let unexpected = tour.steps.iter().filter(|s| !s.met).count();
+        let report = serde_json::json!({ "steps": tour.steps, "unexpected": unexpected });
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write("/out/tour.json", text).map_err(|e| format!("writing tour.json: {e}"))?;
+        Ok(format!(
+            "api tour: {} calls, {unexpected} not as expected",
+            tour.steps.len()
+        ))
+    }
+}
+
+pleo_plugin::export_plugin!(ApiTour);
+
+fn users(tour: &mut Tour) {
+    use wit::users_read::{self as api, EmployeeQuery};
+    const I: &str = "users-read";
+    let all = EmployeeQuery {
+        email: None,
+        code: None,
+    };
+    let employees = tour.list(I, "list-employees", "all", |page| {
+        api::list_employees(&all, page)
+    });
+    let Some(employee) = employees.first() else {
+        return tour.skipped(I, "get-employee", "no employees listed");
+    };
+    if let Some(id) = text(employee, "id") {
+        tour.ok(I, "get-employee", &id, || api::get_employee(&id));
+    }
+    if let Some(email) = text(employee, "email") {
+        let by_email = EmployeeQuery {
+            email: Some(email.clone()),
+            code: None,
+        };
+        tour.list(I, "list-employees", format!("email {email}"), |page| {
+            api::list_employees(&by_email, page)
+        });
+    }
+    tour.fails(I, "get-employee", "unknown id", "not-found", || {
+        api::get_employee(UNKNOWN_ID)
+    });
+}
+
+fn companies(tour: &mut Tour) {
+    use wit::companies_read as api;
+    const I: &str = "companies-read";
+    let companies = tour.list(I, "list-companies", "all", api::list_companies);
+    match first_id(&companies) {
+        Some(id) => {
+            tour.ok(I, "get-company", &id, || api::get_company(&id));
+        }
+        None => tour.skipped(I, "get-company", "no companies listed"),
+    }
+    tour.fails(I, "get-company", "unknown id", "not-found", || {
+        api::get_company(UNKNOWN_ID)
+    });
+}
+
+/// Searches and gets accounting entries; the entries found, for the later families.
+fn accounting_entries(tour: &mut Tour) -> Vec<Value> {
+    use wit::accounting_entries_read::{
+        self as api, DateField, DateRange, EntryFilter, SortKey, Sorting,
+    };
+    const I: &str = "accounting-entries-read";
+    let all = EntryFilter {
+        include_deleted: false,
+        date_range: None,
+        employee_ids: Vec::new(),
+        account_ids: Vec::new(),
+        families: Vec::new(),
+        statuses: Vec::new(),
+        currencies: Vec::new(),
+    };
+    let newest = Some(Sorting {
+        key: SortKey::PerformedAt,
+        descending: true,
+    });
+    let mut entries = tour.list(I, "search-entries", "newest first", |page| {
+        api::search_entries(&all, newest, page)
+    });
+    let Some(entry) = entries.first().cloned() else {
+        tour.skipped(I, "get-entry", "no entries found");
+        return entries;
+    };
+    if let Some(id) = text(&entry, "id") {
+        tour.ok(I, "get-entry", &id, || api::get_entry(&id, false));
+    }
+    // Every filter the interface has, built from the entry just found, so it matches.
+    let performed = text(&entry, "performedAt").unwrap_or_default();
+    let day = performed.get(..10).unwrap_or("2025-01-01").to_owned();
+    let filtered = EntryFilter {
+        include_deleted: true,
+        date_range: Some(DateRange {
+            field: DateField::PerformedAt,
+            start: Some(format!("{day}T00:00:00Z")),
+            end: Some(format!("{day}T23:59:59Z")),
+        }),
+        employee_ids: text(&entry, "employeeId").into_iter().collect(),
+        account_ids: text(&entry, "accountId").into_iter().collect(),
+        families: text(&entry, "family").into_iter().collect(),
+        statuses: text(&entry, "status").into_iter().collect(),
+        currencies: entry
+            .pointer("/transactionValue/currency")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+    };
+    let by_id = Some(Sorting {
+        key: SortKey::Id,
+        descending: false,
+    });
+    let more = tour.list(I, "search-entries", "every filter", |page| {
+        api::search_entries(&filtered, by_id, page)
+    });
+    entries.extend(more);
+    // Entries with receipts and accounts, for the receipts and accounts families.
+    let with_receipts = Some(Sorting {
+        key: SortKey::SettledAt,
+        descending: false,
+    });
+    let settled = tour.list(I, "search-entries", "oldest settled first", |page| {
+        api::search_entries(&all, with_receipts, page)
+    });
+    entries.extend(settled);
+    tour.fails(I, "get-entry", "unknown id", "not-found", || {
+        api::get_entry(UNKNOWN_ID, false)
+    });
+    entries
+}
+
+fn receipts(tour: &mut Tour, entries: &[Value]) {
+    use wit::accounting_entries_read::{self as api, FileType, ReceiptFilter};
+    const I: &str = "accounting-entries-read";
+    let entry = entries.iter().find(|e| {
+        e.get("receiptIds")
+            .and_then(Value::as_array)
+            .is_some_and(|ids| !ids.is_empty())
+    });
+    let Some(entry_id) = entry.and_then(|e| text(e, "id")) else {
+        tour.skipped(I, "list-receipts", "no entry with receipts found");
+        return;
+    };
+    let receipts = tour.list(I, "list-receipts", &entry_id, |page| {
+        api::list_receipts(&entry_id, None, page)
+    });
+    match first_id(&receipts) {
+        Some(receipt_id) => {
+            tour.ok(I, "get-receipt", &receipt_id, || {
+                api::get_receipt(&entry_id, &receipt_id, Some(FileType::Original))
+            });
+        }
+        None => tour.skipped(I, "get-receipt", "no receipts listed"),
+    }
+    let filter = ReceiptFilter {
+        include_deleted: false,
+        accounting_entry_ids: vec![entry_id.clone()],
+        employee_ids: Vec::new(),
+        file_type: Some(FileType::Thumbnail),
+    };
+    tour.list(I, "search-receipts", "by entry", |page| {
+        api::search_receipts(&filter, page)
+    });
+    tour.fails(I, "get-receipt", "unknown receipt", "not-found", || {
+        api::get_receipt(&entry_id, UNKNOWN_ID, None)
+    });
+}
+
+/// The export flow of Pleo's how-to: list pending jobs, claim the oldest with `started`, read
+/// its items and export items, report every item, finish with `completed`; then the calls a
+/// finished job must refuse, and a job of our own.
+fn export(tour: &mut Tour, entries: &[Value]) {
+    use wit::export_items_read as items_api;
+    use wit::export_jobs_read as read;
+    use wit::export_jobs_write::{self as write, ItemUpdate, JobEvent, NewExportJob};
+    use wit::types::{ItemStatus, JobEventKind, JobStatus};
+    const R: &str = "export-jobs-read";
+    const W: &str = "export-jobs-write";
+    const X: &str = "export-items-read";
+
+    let event = |job_id: &str, event: JobEventKind| JobEvent {
+        job_id: job_id.to_owned(),
+        event,
+        failure_reason: None,
+        failure_reason_type: None,
+    };
+
+    let mut jobs = tour.list(R, "list-export-jobs", "pending", |page| {
+        read::list_export_jobs(&[JobStatus::Pending], page)
+    });
+    tour.list(R, "list-export-jobs", "any status", |page| {
+        read::list_export_jobs(&[], page)
+    });
+    // The oldest pending job, as the how-to says.
+    jobs.sort_by_key(|job| text(job, "createdAt"));
+    let Some(job_id) = first_id(&jobs) else {
+        return tour.skipped(R, "get-export-job", "no pending export job");
+    };
+    tour.ok(R, "get-export-job", &job_id, || {
+        read::get_export_job(&job_id)
+    });
+    tour.ok(W, "post-export-job-event", "started", || {
+        write::post_export_job_event(&event(&job_id, JobEventKind::Started))
+    });
+    let job_items = tour.list(R, "list-export-job-items", &job_id, |page| {
+        read::list_export_job_items(&job_id, None, page)
+    });
+    tour.list(R, "list-export-job-items", "in progress only", |page| {
+        read::list_export_job_items(&job_id, Some(ItemStatus::InProgress), page)
+    });
+    tour.list(X, "list-export-items", &job_id, |page| {
+        items_api::list_export_items(&job_id, page)
+    });
+
+    // Every item of the job, all pages, so that the job can be completed.
+    let mut entry_ids: Vec<String> = job_items
+        .iter()
+        .filter_map(|item| text(item, "accountingEntryId"))
+        .collect();
+    let mut after = None;
+    loop {
+        let page = PageRequest {
+            after: after.clone(),
+            limit: Some(100),
+        };
+        let Ok(page) = read::list_export_job_items(&job_id, None, &page) else {
+            break;
+        };
+        entry_ids.extend(
+            items(&page.data)
+                .iter()
+                .filter_map(|item| text(item, "accountingEntryId")),
+        );
+        match page.next_cursor {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    entry_ids.sort();
+    entry_ids.dedup();
+    let update = |id: &String| ItemUpdate {
+        accounting_entry_id: id.clone(),
+        status: ItemStatus::Successful,
+        exported_at: Some("2025-06-30T12:00:00Z".into()),
+        external_id: Some(format!("JE-{}", &id[..8.min(id.len())])),
+        external_url: Some(format!("https://erp.example/journal/{id}")),
+        failure_reason: None,
+        failure_reason_type: None,
+    };
+    // One update more than Pleo accepts in one call: refused, by the host or by Pleo.
+    let too_many: Vec<ItemUpdate> = (0..101)
+        .map(|i| {
+            update(
+                &entry_ids
+                    .get(i % entry_ids.len().max(1))
+                    .cloned()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    tour.fails(
+        W,
+        "update-export-job-items",
+        "101 updates",
+        "invalid-request",
+        || write::update_export_job_items(&job_id, &too_many),
+    );
+    if entry_ids.is_empty() {
+        tour.skipped(W, "update-export-job-items", "the job has no items");
+    }
+    for batch in entry_ids.chunks(100) {
+        let updates: Vec<ItemUpdate> = batch.iter().map(update).collect();
+        tour.ok(
+            W,
+            "update-export-job-items",
+            format!("{} successful", updates.len()),
+            || write::update_export_job_items(&job_id, &updates),
+        );
+    }
+    tour.ok(W, "post-export-job-event", "completed", || {
+        write::post_export_job_event(&event(&job_id, JobEventKind::Completed))
+    });
+
+    // What a finished job refuses.
+    tour.fails(
+        W,
+        "post-export-job-event",
+        "started on a completed job",
+        "invalid-request",
+        || write::post_export_job_event(&event(&job_id, JobEventKind::Started)),
+    );
+    if let Some(id) = entry_ids.first() {
+        tour.fails(
+            W,
+            "update-export-job-items",
+            "after completed",
+            "invalid-request",
+            || write::update_export_job_items(&job_id, &[update(id)]),
+        );
+    }
+    tour.fails(R, "get-export-job", "unknown id", "not-found", || {
+        read::get_export_job(UNKNOWN_ID)
+    });
+
+    // A job of our own, which the integration then gives up on.
+    let ids: Vec<String> = entries
+        .iter()
+        .filter_map(|e| text(e, "id"))
+        .filter(|id| !entry_ids.contains(id))
+        .take(3)
+        .collect();
+    let employee_id = entries.iter().find_map(|e| text(e, "employeeId"));
+    let job = NewExportJob {
+        accounting_entry_ids: ids,
+        employee_id,
+        is_interactive: Some(false),
+        vendor_based_bookkeeping: Some(false),
+    };
+    let Some(created) = tour.ok(W, "create-export-job", "3 entries", || {
+        write::create_export_job(&job)
+    }) else {
+        return;
+    };
+    let Some(own) = id_of(&created) else {
+        return tour.skipped(W, "post-export-job-event", "the created job has no id");
+    };
+    tour.ok(W, "post-export-job-event", "started (own job)", || {
+        write::post_export_job_event(&event(&own, JobEventKind::Started))
+    });
+    tour.ok(W, "post-export-job-event", "failed, with a reason", || {
+        write::post_export_job_event(&JobEvent {
+            job_id: own.clone(),
+            event: JobEventKind::Failed,
+            failure_reason: Some("The ERP rejected the credentials".into()),
+            failure_reason_type: Some("accounting_system_authentication_failure".into()),
+        })
+    });
+}
+
+fn vendors(tour: &mut Tour) {
+    use wit::types::VendorState;
+    use wit::vendors_read::{self as read, VendorFilter};
+    use wit::vendors_write::{self as write, NewVendor, VendorUpdate};
+    const R: &str = "vendors-read";
+    const W: &str = "vendors-write";
+    let all = VendorFilter {
+        ids: Vec::new(),
+        codes: Vec::new(),
+        external_ids: Vec::new(),
+        name: None,
+        states: Vec::new(),
+        countries: Vec::new(),
+    };
+    let vendors = tour.list(R, "search-vendors", "all", |page| {
+        read::search_vendors(&all, page)
+    });
+    match first_id(&vendors) {
+        Some(id) => {
+            tour.ok(R, "get-vendor", &id, || read::get_vendor(&id));
+        }
+        None => tour.skipped(R, "get-vendor", "no vendors found"),
+    }
+    let active = VendorFilter {
+        states: vec![VendorState::Active, VendorState::Draft],
+        countries: vec!["DK".into()],
+        ..all
+    };
+    tour.list(R, "search-vendors", "active or draft, in DK", |page| {
+        read::search_vendors(&active, page)
+    });
+    tour.fails(R, "get-vendor", "unknown id", "not-found", || {
+        read::get_vendor(UNKNOWN_ID)
+    });
+
+    let vendor = NewVendor {
+        name: "Tour Office Supplies ApS".into(),
+        default_currency: "DKK".into(),
+        code: Some("TOUR-V1".into()),
+        external_id: Some("tour-vendor-1".into()),
+        country: Some("DK".into()),
+        registration_number: Some("DK12345678".into()),
+        tax_registration_number: Some("DK12345678".into()),
+    };
+    let Some(created) = tour.ok(W, "create-vendor", &vendor.name, || {
+        write::create_vendor(&vendor)
+    }) else {
+        return;
+    };
+    tour.fails(W, "create-vendor", "the same again", "conflict", || {
+        write::create_vendor(&vendor)
+    });
+    let Some(id) = id_of(&created) else {
+        return tour.skipped(W, "update-vendor", "the created vendor has no id");
+    };
+    tour.ok(W, "activate-vendor", &id, || {
+        write::activate_vendor(&id, "tour-vendor-1", Some("TOUR-V1"))
+    });
+    let update = VendorUpdate {
+        name: "Tour Office Supplies A/S".into(),
+        default_currency: "DKK".into(),
+        external_id: "tour-vendor-1".into(),
+        state: VendorState::Active,
+        code: Some("TOUR-V1".into()),
+        country: Some("DK".into()),
+        registration_number: None,
+        tax_registration_number: None,
+    };
+    tour.ok(W, "update-vendor", &id, || {
+        write::update_vendor(&id, &update)
+    });
+    tour.ok(W, "archive-vendor", &id, || write::archive_vendor(&id));
+}
+
+fn accounts(tour: &mut Tour, entries: &[Value]) {
+    use wit::accounts_read::{self as read, AccountFilter};
+    use wit::accounts_write::{self as write, NewAccount};
+    const R: &str = "accounts-read";
+    const W: &str = "accounts-write";
+    let all = AccountFilter {
+        ids: Vec::new(),
+        codes: Vec::new(),
+        external_id: None,
+        name: None,
+        archived: None,
+        exclude_if_assigned_to_category: false,
+        exclude_if_assigned_to_contra_account: false,
+    };
+    let accounts = tour.list(R, "search-accounts", "all", |page| {
+        read::search_accounts(&all, page)
+    });
+    match first_id(&accounts) {
+        Some(id) => {
+            tour.ok(R, "get-account", &id, || read::get_account(&id));
+        }
+        None => tour.skipped(R, "get-account", "no accounts found"),
+    }
+    if let Some(code) = accounts.iter().find_map(|a| text(a, "code")) {
+        let by_code = AccountFilter {
+            codes: vec![code.clone()],
+            archived: Some(false),
+            ..all
+        };
+        tour.list(R, "search-accounts", format!("code {code}"), |page| {
+            read::search_accounts(&by_code, page)
+        });
+    }
+    tour.fails(R, "get-account", "unknown id", "not-found", || {
+        read::get_account(UNKNOWN_ID)
+    });
+
+    let account = |n: u32| NewAccount {
+        external_id: format!("tour-account-{n}"),
+        name: format!("Tour account {n}"),
+        archived: false,
+        code: Some(format!("99{n:02}")),
+        tax_code_external_id: None,
+    };
+    let Some(created) = tour.ok(W, "create-account", "tour-account-1", || {
+        write::create_account(&account(1))
+    }) else {
+        return;
+    };
+    tour.ok(
+        W,
+        "create-account",
+        "the same again: the existing one",
+        || write::create_account(&account(1)),
+    );
+    tour.ok(W, "create-accounts", "2 accounts", || {
+        write::create_accounts(&[account(2), account(3)])
+    });
+    let Some(id) = id_of(&created) else {
+        return tour.skipped(W, "update-account", "the created account has no id");
+    };
+    let renamed = NewAccount {
+        name: "Tour account 1, renamed".into(),
+        ..account(1)
+    };
+    tour.ok(W, "update-account", &id, || {
+        write::update_account(&id, &renamed)
+    });
+    tour.ok(W, "delete-account", &id, || write::delete_account(&id));
+    // An account entries use cannot be deleted (archive it instead).
+    match entries.iter().find_map(|e| text(e, "accountId")) {
+        Some(linked) => tour.fails(W, "delete-account", "used by entries", "conflict", || {
+            write::delete_account(&linked)
+        }),
+        None => tour.skipped(W, "delete-account", "no entry with an account"),
+    }
+}
+
+fn tags(tour: &mut Tour) {
+    use wit::tags_read as read;
+    use wit::tags_write::{self as write, TagFields, TagGroupFields};
+    const R: &str = "tags-read";
+    const W: &str = "tags-write";
+    let groups = tour
+        .ok(R, "list-tag-groups", "active", || {
+            read::list_tag_groups(false)
+        })
+        .map(|json| items(&json))
+        .unwrap_or_default();
+    tour.ok(R, "list-tag-groups", "archived too", || {
+        read::list_tag_groups(true)
+    });
+    match first_id(&groups) {
+        Some(group) => {
+            tour.ok(R, "get-tag-group", &group, || read::get_tag_group(&group));
+            let tags = tour.list(R, "list-tags", &group, |page| {
+                read::list_tags(&group, true, page)
+            });
+            match first_id(&tags) {
+                Some(tag) => {
+                    tour.ok(R, "get-tag", &tag, || read::get_tag(&tag));
+                }
+                None => tour.skipped(R, "get-tag", "no tags listed"),
+            }
+        }
+        None => tour.skipped(R, "get-tag-group", "no tag groups listed"),
+    }
+    tour.fails(R, "get-tag", "unknown id", "not-found", || {
+        read::get_tag(UNKNOWN_ID)
+    });
+
+    let group = TagGroupFields {
+        code: "TOUR".into(),
+        name: "Tour projects".into(),
+        archived: false,
+    };
+    let Some(created) = tour.ok(W, "create-tag-group", "TOUR", || {
+        write::create_tag_group(&group)
+    }) else {
+        return;
+    };
+    let Some(group_id) = id_of(&created) else {
+        return tour.skipped(W, "update-tag-group", "the created group has no id");
+    };
+    let renamed = TagGroupFields {
+        name: "Tour projects (renamed)".into(),
+        ..group
+    };
+    tour.ok(W, "update-tag-group", &group_id, || {
+        write::update_tag_group(&group_id, &renamed)
+    });
+    let tag = TagFields {
+        code: "T-001".into(),
+        name: "Tour tag".into(),
+        archived: false,
+    };
+    let Some(tag_json) = tour.ok(W, "create-tag", "T-001", || {
+        write::create_tag(&group_id, &tag)
+    }) else {
+        return;
+    };
+    let Some(tag_id) = id_of(&tag_json) else {
+        return tour.skipped(W, "update-tag", "the created tag has no id");
+    };
+    let archived = TagFields {
+        archived: true,
+        ..tag
+    };
+    tour.ok(W, "update-tag", &tag_id, || {
+        write::update_tag(&tag_id, &archived)
+    });
+}
+
+fn tax_codes(tour: &mut Tour) {
+    use wit::tax_codes_read::{self as read, TaxCodeFilter};
+    use wit::tax_codes_write::{self as write, TaxCodeFields};
+    use wit::types::TaxKind;
+    const R: &str = "tax-codes-read";
+    const W: &str = "tax-codes-write";
+    let all = TaxCodeFilter {
+        archived: None,
+        code: None,
+        tax_code_ids: Vec::new(),
+        kind: None,
+    };
+    let codes = tour.list(R, "search-tax-codes", "all", |page| {
+        read::search_tax_codes(&all, page)
+    });
+    match first_id(&codes) {
+        Some(id) => {
+            tour.ok(R, "get-tax-code", &id, || read::get_tax_code(&id));
+            let by_id = TaxCodeFilter {
+                archived: Some(false),
+                tax_code_ids: vec![id.clone()],
+                kind: Some(TaxKind::Inclusive),
+                ..all
+            };
+            tour.list(R, "search-tax-codes", "by id, inclusive", |page| {
+                read::search_tax_codes(&by_id, page)
+            });
+        }
+        None => tour.skipped(R, "get-tax-code", "no tax codes found"),
+    }
+    tour.fails(R, "get-tax-code", "unknown id", "not-found", || {
+        read::get_tax_code(UNKNOWN_ID)
+    });
+
+    let code = TaxCodeFields {
+        name: "Tour VAT 12.5%".into(),
+        rate: 0.125,
+        kind: TaxKind::Exclusive,
+        archived: false,
+        code: Some("TOUR125".into()),
+        ingoing_tax_account: None,
+        outgoing_tax_account: None,
+    };
+    let Some(created) = tour.ok(W, "create-tax-code", &code.name, || {
+        write::create_tax_code(&code)
+    }) else {
+        return;
+    };
+    let Some(id) = id_of(&created) else {
+        return tour.skipped(W, "update-tax-code", "the created tax code has no id");
+    };
+    let updated = TaxCodeFields {
+        rate: 0.25,
+        name: "Tour VAT 25%".into(),
+        ..code
+    };
+    tour.ok(W, "update-tax-code", &id, || {
+        write::update_tax_code(&id, &updated)
+    });
+}
