@@ -1,17 +1,23 @@
 //! Pleo's bad days: the mock injects 429s, 503s, dropped connections and latency (seeded, so
 //! every run sees the same faults), and the host must either ride them out with identical
-//! results or end with a clear rate-limited/unavailable error, exit code 7 and nothing
-//! reported as written.
+//! results (spend-report's files byte for byte, accounting-export's item updates exactly once
+//! each) or end with a clear rate-limited/unavailable error, exit code 7 and nothing reported
+//! as written.
 //!
-//! Not covered here: accounting-export reporting every item exactly once under faults; that
-//! plugin (and the mock's export endpoints) do not exist yet.
+//! The mock's faults strike before a request is handled: a dropped request was never applied.
+//! A lost answer to an applied write is not simulated.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
+use pleo_host::config::Config;
 use pleo_host::credential::ApiKey;
-use pleo_host::mock::{FaultConfig, FaultRates, MOCK_API_KEY, MockConfig, MockServer, RouteFaults};
+use pleo_host::mock::{
+    ExportJob, FaultConfig, FaultRates, MOCK_API_KEY, MockConfig, MockServer, RouteFaults,
+};
 use pleo_host::pleo::{ApiError, ApiRequest, ClientOptions, PleoClient, RateLimit, RetryPolicy};
+use pleo_host::session::{RunOptions, Session};
 
 use crate::common::{Outcome, read_tree, run_in, tempdir, tokio, write_config};
 
@@ -421,4 +427,107 @@ fn the_client_stays_under_the_mock_rate_limit_without_a_429() {
         assert_eq!(client.stats().requests, 40);
         assert!(client.stats().throttled > 0, "{:?}", client.stats());
     });
+}
+
+/// What exporting every pending job left on the mock: the jobs that were pending (with their
+/// items, `exported_at` cleared since it is the time of the update), how often each item was
+/// updated, and the retries the runs needed.
+struct Exported {
+    jobs: Vec<ExportJob>,
+    updates: BTreeMap<(uuid::Uuid, uuid::Uuid), u32>,
+    retries: u64,
+}
+
+/// Runs accounting-export on the mock until it finds nothing to export.
+fn export_everything(faults: &str) -> Exported {
+    let dir = tempdir();
+    let text = format!(
+        "state_dir = \"state\"\n\
+         [mock]\n\
+         seed = 31337\n\
+         anchor = \"{ANCHOR}\"\n\
+         {faults}\n\
+         [plugins.accounting-export]\n\
+         scopes = [\"export-jobs:read\", \"export-jobs:write\", \"export-items:read\"]\n"
+    );
+    let config = Config::parse(&text, &dir.path().join("pleo.toml")).unwrap();
+    tokio().block_on(async {
+        let session = Session::open(config).await.unwrap();
+        let mock = session.mock().unwrap();
+        let pending: Vec<uuid::Uuid> = mock
+            .export_jobs()
+            .into_iter()
+            .filter(|j| j.status.is_open())
+            .map(|j| j.id)
+            .collect();
+        assert!(!pending.is_empty());
+        let mut retries = 0;
+        for _ in 0..=pending.len() {
+            let options = RunOptions {
+                out_dir: Some(dir.path().join("out")),
+                params: BTreeMap::new(),
+                progress: None,
+            };
+            let report = session
+                .run("accounting-export", options)
+                .await
+                .unwrap_or_else(|f| panic!("{}: {:?}", f.message, f.hint));
+            retries += report.api_waits.retries;
+            if report.summary == "nothing to export" {
+                break;
+            }
+        }
+        let jobs = pending
+            .iter()
+            .map(|id| {
+                let mut job = mock.export_job(*id).unwrap();
+                for item in &mut job.items {
+                    item.exported_at = None;
+                }
+                job
+            })
+            .collect();
+        eprintln!("DEBUG {:?} requests {} stats {:?}", mock.fault_counts(), mock.request_count(), session.api_requests());
+        Exported {
+            jobs,
+            updates: mock.item_updates(),
+            retries,
+        }
+    })
+}
+
+#[test]
+fn accounting_export_reports_every_item_exactly_once_with_15_percent_faults() {
+    let clean = export_everything("");
+    let faulty = export_everything(
+        "[mock.faults]\nseed = 3\ntoo_many_requests = 0.05\nunavailable = 0.05\ndrop = 0.05",
+    );
+    assert!(faulty.retries > 0, "the faults were hit");
+    for exported in [&clean, &faulty] {
+        let mut expected = BTreeMap::new();
+        for job in &exported.jobs {
+            assert!(
+                !job.status.is_open(),
+                "job {} finished: {:?}",
+                job.id,
+                job.status
+            );
+            for item in &job.items {
+                expected.insert((job.id, item.accounting_entry_id), 1);
+            }
+        }
+        // 0 lost, 0 duplicated: one update per item of the exported jobs, and no other.
+        assert_eq!(exported.updates, expected);
+    }
+    // And the same outcome as without faults, item by item.
+    let summary = |e: &Exported| -> Vec<(uuid::Uuid, String, Vec<String>)> {
+        e.jobs
+            .iter()
+            .map(|j| {
+                let items = j.items.iter().map(|i| format!("{i:?}")).collect();
+                (j.id, format!("{:?}", j.status), items)
+            })
+            .collect()
+    };
+    assert_eq!(summary(&faulty), summary(&clean));
 }

@@ -51,7 +51,8 @@
 //! [`FaultConfig`]), `clock`, `store` (live state), `rest` (helpers of the routes below),
 //! `master` (master data and the seeding of receipts, master data and export jobs),
 //! `receipts`, `exports` (jobs, items, events), `export_items`, `vendors`, `accounts`,
-//! `tags`, `tax_codes`.
+//! `tags`, `tax_codes`, `recorder` (keeps every exchange for tests, see
+//! [`MockConfig::record`]).
 
 mod accounts;
 mod catalog;

@@ -119,3 +119,115 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
         .get(header::CONTENT_TYPE)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use base64::Engine;
+    use serde_json::{Value, json};
+
+    use super::super::{MOCK_API_KEY, MockConfig, MockServer};
+
+    async fn start(record: bool) -> MockServer {
+        let cfg = MockConfig {
+            entries: 30,
+            employees: 5,
+            record,
+            ..MockConfig::default()
+        };
+        MockServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), cfg)
+            .await
+            .expect("server starts")
+    }
+
+    fn auth() -> String {
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{MOCK_API_KEY}:"));
+        format!("Basic {token}")
+    }
+
+    #[tokio::test]
+    async fn keeps_each_exchange_as_it_went_over_the_wire() {
+        let server = start(true).await;
+        let http = reqwest::Client::new();
+        let base = server.base_url();
+        let list = http
+            .get(format!("{base}/v2/employees?limit=2"))
+            .header("authorization", auth())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(list.status(), 200);
+        let list_body = list.bytes().await.unwrap();
+        let search = http
+            .post(format!("{base}/v1/accounting-entries:search?limit=1"))
+            .header("authorization", auth())
+            .json(&json!({"includeDeleted": false}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(search.status(), 200);
+        let unknown = http
+            .get(format!("{base}/v9/nothing"))
+            .header("authorization", auth())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(unknown.status(), 404);
+        let refused = http
+            .get(format!("{base}/v2/employees"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 401);
+
+        let exchanges = server.exchanges();
+        assert_eq!(exchanges.len(), 4, "{exchanges:#?}");
+        let [list, search, unknown, refused] = &exchanges[..] else {
+            unreachable!()
+        };
+        assert_eq!(list.method, "GET");
+        assert_eq!(list.route.as_deref(), Some("/v2/employees"));
+        assert_eq!(list.query.as_deref(), Some("limit=2"));
+        assert_eq!((list.status, list.request_body.len()), (200, 0));
+        // The body is what the client received, byte for byte.
+        assert_eq!(list.response_body, list_body);
+        assert_eq!(
+            list.response_content_type.as_deref(),
+            Some("application/json;charset=UTF-8")
+        );
+
+        assert_eq!(
+            search.route.as_deref(),
+            Some("/v1/accounting-entries:search")
+        );
+        let sent: Value = serde_json::from_slice(&search.request_body).unwrap();
+        assert_eq!(sent, json!({"includeDeleted": false}));
+        assert_eq!(
+            search.request_content_type.as_deref(),
+            Some("application/json")
+        );
+        let answer: Value = serde_json::from_slice(&search.response_body).unwrap();
+        assert_eq!(answer["data"].as_array().map(Vec::len), Some(1));
+
+        assert_eq!(unknown.route, None);
+        assert_eq!(unknown.route_or_path(), "/v9/nothing");
+        assert_eq!(unknown.status, 404);
+        assert_eq!(refused.status, 401);
+        assert_eq!(refused.route.as_deref(), Some("/v2/employees"));
+    }
+
+    #[tokio::test]
+    async fn keeps_nothing_unless_asked() {
+        let server = start(false).await;
+        let response = reqwest::Client::new()
+            .get(format!("{}/v1/introspect", server.base_url()))
+            .header("authorization", auth())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(server.request_count(), 1);
+        assert!(server.exchanges().is_empty());
+    }
+}

@@ -115,9 +115,9 @@ fn export(job: &ExportJob, claim: Claim) -> Result<String, String> {
                 job.created_at
             ));
         }
-        Claim::Resume => log::info(format!("{:?}{}", post_event_checked(id, JobEventKind::Started), format_args!(
+        Claim::Resume => log::info(format!(
             "resuming export job {id}: it is in progress, claimed by an earlier run"
-        ))),
+        )),
     }
 
     progress::report(0, Some(job.number_of_items), "reading job items");

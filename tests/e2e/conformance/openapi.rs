@@ -7,9 +7,10 @@
 //! against the schema of its status code (or `default`). The schemas are turned into JSON
 //! Schema 2020-12 first (see [`convert`]) and checked with the `jsonschema` crate.
 //!
-//! Stricter than the documents in one way: an object schema with `properties` is closed
+//! Stricter than a plain reading of the documents: an object schema with `properties` is closed
 //! (`unevaluatedProperties: false`), so a field the mock invents or the client misspells is
-//! reported rather than passed over. Maps (`additionalProperties`) stay open.
+//! reported rather than passed over (maps, `additionalProperties`, stay open); and a query
+//! parameter the operation does not declare is reported too (`companyId` vs `company_id`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -24,8 +25,8 @@ pub fn docs_dir() -> PathBuf {
 }
 
 /// Error answers that Pleo's documents give no body schema for, checked against Pleo's general
-/// error shape `ExceptionInfo {type, message}` (pleo-api.md §5; the schema is the export
-/// document's) instead of failing as unchecked. Every entry is a gap in Pleo's documents, not a
+/// error shape `ExceptionInfo {type, message}` (the export and vendors documents' schema for
+/// their errors; the schema is taken from the export document) instead of failing as unchecked. Every entry is a gap in Pleo's documents, not a
 /// licence for the mock: keep it short, and each one must still be met by the tour (the test
 /// checks that). `(method, path template, status)`.
 pub const UNDOCUMENTED_ERRORS: &[(&str, &str, u16)] = &[

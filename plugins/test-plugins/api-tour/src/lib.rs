@@ -406,37 +406,27 @@ fn export(tour: &mut Tour, entries: &[Value]) {
         items_api::list_export_items(&job_id, page)
     });
 
-    // Every item of the job, all pages, so that the job can be completed.
+    // Every item of the job, through the SDK's pager, so that the job can be completed.
     let mut entry_ids: Vec<String> = job_items
         .iter()
         .filter_map(|item| text(item, "accountingEntryId"))
         .collect();
-    let mut after = None;
-    loop {
-        let page = PageRequest {
-            after: after.clone(),
-            limit: Some(100),
-        };
-        let Ok(page) = read::list_export_job_items(&job_id, None, &page) else {
-            break;
-        };
-        entry_ids.extend(
-            items(&page.data)
-                .iter()
-                .filter_map(|item| text(item, "accountingEntryId")),
-        );
-        match page.next_cursor {
-            Some(cursor) => after = Some(cursor),
-            None => break,
-        }
-    }
+    let all_items = pleo_plugin::pages::<Value, _>(100, |page| {
+        read::list_export_job_items(&job_id, None, page)
+    });
+    entry_ids.extend(
+        all_items
+            .items()
+            .filter_map(Result::ok)
+            .filter_map(|item| text(&item, "accountingEntryId")),
+    );
     entry_ids.sort();
     entry_ids.dedup();
     let update = |id: &String| ItemUpdate {
         accounting_entry_id: id.clone(),
         status: ItemStatus::Successful,
         exported_at: Some("2025-06-30T12:00:00Z".into()),
-        external_id: Some(format!("JE-{}", &id[..8.min(id.len())])),
+        external_id: Some(format!("JE-{}", id.get(..8).unwrap_or(id))),
         external_url: Some(format!("https://erp.example/journal/{id}")),
         failure_reason: None,
         failure_reason_type: None,
