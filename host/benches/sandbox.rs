@@ -72,6 +72,13 @@ struct Args {
     /// Pages (one request each, in sequence) each concurrent run fetches.
     #[arg(long, default_value_t = 2)]
     pages_per_run: u64,
+    /// Accounting entries of the concurrency benchmark's mock (it filters and sorts them all on
+    /// every request, CPU that a real Pleo would not spend on this machine).
+    #[arg(long, default_value_t = 200)]
+    concurrency_entries: usize,
+    /// Entries per page in the concurrency benchmark.
+    #[arg(long, default_value_t = 10)]
+    concurrency_page_size: u32,
     /// Where to write the results as JSON [default: <cargo target dir>/bench/results.json].
     #[arg(long)]
     json: Option<PathBuf>,
@@ -81,6 +88,9 @@ struct Args {
     /// Internal: run one in-process scenario and print its figures as JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
+    /// Internal: entries of a `--child mock`.
+    #[arg(long, hide = true, default_value_t = 0)]
+    mock_entries: usize,
     /// Internal: the compile cache the child processes share.
     #[arg(long, hide = true)]
     cache_dir: Option<PathBuf>,
@@ -267,8 +277,8 @@ fn parent(args: &Args) -> Res<()> {
         rows.push(
             Row::new(
                 &format!(
-                    "concurrency: {} runs x {} requests ({ok} ok)",
-                    args.concurrent_runs, args.pages_per_run
+                    "concurrency: {} runs x {} pages of {} ({ok} ok)",
+                    args.concurrent_runs, args.pages_per_run, args.concurrency_page_size
                 ),
                 wall,
                 "ms",
@@ -720,6 +730,9 @@ fn child(name: &str, args: &Args) -> Res<()> {
         .enable_all()
         .build()
         .map_err(|e| e.to_string())?;
+    if name == "mock" {
+        return runtime.block_on(serve_mock(args));
+    }
     let cache = args.cache_dir.clone().ok_or("--child needs --cache-dir")?;
     let figures = runtime.block_on(async {
         match name {
@@ -749,10 +762,10 @@ struct Host {
 }
 
 impl Host {
-    async fn new(mock: &MockServer, cache: &Path) -> Res<Host> {
+    async fn new(base_url: &str, cache: &Path) -> Res<Host> {
         let key = ApiKey::new(MOCK_API_KEY).map_err(|e| e.to_string())?;
-        let client = PleoClient::with_options(&mock.base_url(), &key, unlimited())
-            .map_err(|e| e.to_string())?;
+        let client =
+            PleoClient::with_options(base_url, &key, unlimited()).map_err(|e| e.to_string())?;
         let company_id = client
             .introspect()
             .await
@@ -821,6 +834,92 @@ impl Host {
     }
 }
 
+/// A mock Pleo API in a process of its own (this binary, `--child mock`), so that the CPU time
+/// of a scenario's process is the host's (or the native client's) alone. It stops when its
+/// stdin closes, that is when this is dropped.
+struct MockProcess {
+    child: std::process::Child,
+    base_url: String,
+    /// Clock ticks per second of /proc/PID/stat.
+    ticks: f64,
+}
+
+impl MockProcess {
+    fn start(entries: usize, latency_ms: u64) -> Res<MockProcess> {
+        use std::io::BufRead as _;
+        let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+        let mut child = Command::new(exe)
+            .args(["--child", "mock", "--mock-entries"])
+            .arg(entries.to_string())
+            .arg("--latency-ms")
+            .arg(latency_ms.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("starting the mock process: {e}"))?;
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            std::io::BufReader::new(stdout)
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+        }
+        let base_url = line.trim().to_owned();
+        if !base_url.starts_with("http://") {
+            return Err(format!("the mock process said {line:?}"));
+        }
+        // SAFETY: sysconf has no preconditions.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        Ok(MockProcess {
+            child,
+            base_url,
+            ticks,
+        })
+    }
+
+    /// User + system CPU time the mock process has used so far (in clock ticks, often 10 ms).
+    fn cpu(&self) -> Duration {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the command name (which is in parentheses): state is field 3; utime
+        // and stime are fields 14 and 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let tick = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        Duration::from_secs_f64((tick(11) + tick(12)) / self.ticks)
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
+/// `--child mock`: serves the mock until stdin closes; prints its base URL first.
+async fn serve_mock(args: &Args) -> Res<()> {
+    let latency = (args.latency_ms > 0).then(|| Duration::from_millis(args.latency_ms));
+    let mock = start_mock(MockConfig {
+        entries: args.mock_entries,
+        latency,
+        ..MockConfig::default()
+    })
+    .await?;
+    println!("{}", mock.base_url());
+    let _ = tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink()))
+        .await;
+    mock.shutdown().await;
+    Ok(())
+}
+
 /// The client's rate limiter (by default Pleo's 600 requests a minute) is a policy, not a cost
 /// of the sandbox: lifted, so the host sends as fast as the native client does.
 fn unlimited() -> ClientOptions {
@@ -846,13 +945,9 @@ fn param(name: &'static str, value: impl ToString) -> (&'static str, String) {
 
 /// 1. Export: the plugin pages through every entry via the host; so does a plain client.
 async fn export(args: &Args, cache: &Path) -> Res<Value> {
-    let mock = start_mock(MockConfig {
-        entries: args.entries,
-        ..MockConfig::default()
-    })
-    .await?;
-    let host = Host::new(&mock, cache).await?;
-    let native = NativeClient::new(&mock.base_url(), &host.company_id)?;
+    let mock = MockProcess::start(args.entries, 0)?;
+    let host = Host::new(&mock.base_url, cache).await?;
+    let native = NativeClient::new(&mock.base_url, &host.company_id)?;
     let plugin_params = [param("mode", "pages"), param("limit", PAGE_SIZE)];
 
     // Warm-up: connections, caches, lazy initialisation on both sides.
@@ -866,11 +961,12 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
 
     let (mut plugin_eps, mut native_eps) = (Vec::new(), Vec::new());
     let (mut plugin_cpu, mut native_cpu) = (Vec::new(), Vec::new());
+    let mut mock_cpu = Vec::new();
     let mut counts = Vec::new();
     for round in 0..args.export_rounds.max(1) {
         // Alternate which goes first, so neither always runs on a warmer machine.
         for plugin_turn in [round % 2 == 0, round % 2 == 1] {
-            let (started, cpu_before) = (Instant::now(), cpu_time());
+            let (started, cpu_before, mock_before) = (Instant::now(), cpu_time(), mock.cpu());
             let entries = if plugin_turn {
                 let summary = host.run(&plugin_params).await?;
                 summary
@@ -882,8 +978,10 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
                 native.export(None).await?
             };
             let eps = entries as f64 / started.elapsed().as_secs_f64();
-            // Process CPU (mock included) per page of 100.
-            let cpu_per_page = ms(cpu_time() - cpu_before) / entries.div_ceil(100).max(1) as f64;
+            // CPU of this process (the host, or the native client) per page.
+            let pages = entries.div_ceil(u64::from(PAGE_SIZE)).max(1) as f64;
+            let cpu_per_page = ms(cpu_time() - cpu_before) / pages;
+            mock_cpu.push(ms(mock.cpu() - mock_before) / pages);
             if plugin_turn {
                 plugin_eps.push(eps);
                 plugin_cpu.push(cpu_per_page);
@@ -905,8 +1003,11 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
         "native_eps": median(native_eps.clone()),
         "plugin_eps_all": plugin_eps,
         "native_eps_all": native_eps,
-        "plugin_cpu_ms_per_page": median(plugin_cpu),
-        "native_cpu_ms_per_page": median(native_cpu),
+        "plugin_cpu_ms_per_page": median(plugin_cpu.clone()),
+        "native_cpu_ms_per_page": median(native_cpu.clone()),
+        "mock_cpu_ms_per_page": median(mock_cpu),
+        "plugin_cpu_ms_per_page_all": plugin_cpu,
+        "native_cpu_ms_per_page_all": native_cpu,
     }))
 }
 
@@ -993,7 +1094,7 @@ async fn instantiate(args: &Args, cache: &Path) -> Res<Value> {
         ..MockConfig::default()
     })
     .await?;
-    let host = Host::new(&mock, cache).await?;
+    let host = Host::new(&mock.base_url(), cache).await?;
     let noop = [param("mode", "noop")];
     let n = args.instantiations.max(10);
     for _ in 0..n / 10 {
@@ -1055,7 +1156,7 @@ async fn hostcall(args: &Args, cache: &Path) -> Res<Value> {
         ..MockConfig::default()
     })
     .await?;
-    let host = Host::new(&mock, cache).await?;
+    let host = Host::new(&mock.base_url(), cache).await?;
     let n = args.host_calls.max(1);
     let mut figures = serde_json::Map::new();
     for (which, key) in [
@@ -1084,21 +1185,17 @@ async fn hostcall(args: &Args, cache: &Path) -> Res<Value> {
 /// 5. Concurrency: many runs at once, each fetching a few pages from a slow mock.
 async fn concurrency(args: &Args, cache: &Path) -> Res<Value> {
     let latency = Duration::from_millis(args.latency_ms);
-    let mock = start_mock(MockConfig {
-        latency: Some(latency),
-        ..MockConfig::default()
-    })
-    .await?;
-    let host = Arc::new(Host::new(&mock, cache).await?);
+    let mock = MockProcess::start(args.concurrency_entries, args.latency_ms)?;
+    let host = Arc::new(Host::new(&mock.base_url, cache).await?);
     let params = Arc::new([
         param("mode", "pages"),
-        param("limit", PAGE_SIZE),
+        param("limit", args.concurrency_page_size),
         param("max_pages", args.pages_per_run),
     ]);
     let expected = host.run(params.as_ref()).await?; // warm-up, and the answer every run must give
     let rss_before = proc_field("/proc/self/status", "VmHWM:").unwrap_or(0);
 
-    let (started, cpu_before) = (Instant::now(), cpu_time());
+    let (started, cpu_before, mock_before) = (Instant::now(), cpu_time(), mock.cpu());
     let tasks: Vec<_> = (0..args.concurrent_runs)
         .map(|_| {
             let (host, params) = (host.clone(), params.clone());
@@ -1123,14 +1220,19 @@ async fn concurrency(args: &Args, cache: &Path) -> Res<Value> {
             Err(e) => *failures.entry(e.to_string()).or_default() += 1,
         }
     }
-    let (wall, cpu) = (started.elapsed(), cpu_time() - cpu_before);
+    let (wall, cpu, mock_cpu) = (
+        started.elapsed(),
+        cpu_time() - cpu_before,
+        mock.cpu() - mock_before,
+    );
     let peak = proc_field("/proc/self/status", "VmHWM:").unwrap_or(0);
     Ok(json!({
         "runs": args.concurrent_runs,
         "succeeded": succeeded,
         "failures": failures,
         "wall_ms": ms(wall),
-        "cpu_ms": ms(cpu),
+        "host_cpu_ms": ms(cpu),
+        "mock_cpu_ms": ms(mock_cpu),
         "finished_ms_p10_p50_p90": percentiles(done_at, &[0.1, 0.5, 0.9]),
         "ideal_ms": ms(latency) * args.pages_per_run as f64,
         "rss_before_kib": rss_before,
@@ -1150,8 +1252,8 @@ async fn phases(cache: &Path) -> Res<Value> {
     step("mock_seed_and_start_ms", t);
     let t = Instant::now();
     let key = ApiKey::new(MOCK_API_KEY).map_err(|e| e.to_string())?;
-    let client = PleoClient::with_options(&mock.base_url(), &key, unlimited())
-        .map_err(|e| e.to_string())?;
+    let client =
+        PleoClient::with_options(&mock.base_url(), &key, unlimited()).map_err(|e| e.to_string())?;
     step("http_client_ms", t);
     let t = Instant::now();
     client.introspect().await.map_err(|e| e.to_string())?;

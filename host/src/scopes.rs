@@ -35,6 +35,27 @@ const OTHER_SCOPES: &[&str] = &[];
 /// Host services every plugin may import without a grant.
 pub const HOST_SERVICES: &[&str] = &["log", "progress", "params", "company"];
 
+/// [`scope_of`] at compile time, for the capability modules' constants: an interface missing
+/// from the table fails the build.
+pub const fn scope_for(interface: &str) -> &'static str {
+    let mut i = 0;
+    while i < INTERFACE_SCOPES.len() {
+        let (name, scope) = INTERFACE_SCOPES[i];
+        if name.len() == interface.len() {
+            let (a, b) = (name.as_bytes(), interface.as_bytes());
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return scope;
+            }
+        }
+        i += 1;
+    }
+    panic!("interface missing from INTERFACE_SCOPES")
+}
+
 /// The scope gating a Pleo interface, by its bare name (`users-read`).
 pub fn scope_of(interface: &str) -> Option<&'static str> {
     INTERFACE_SCOPES
@@ -72,6 +93,9 @@ mod tests {
         assert!(INTERFACE_SCOPES.iter().all(|(_, s)| is_known(s)));
         assert_eq!(scope_of("users-read"), Some("users:read"));
         assert_eq!(scope_of("log"), None);
+        for (interface, scope) in INTERFACE_SCOPES {
+            assert_eq!(scope_for(interface), *scope);
+        }
     }
 
     /// Every interface the WIT world imports is a host service or has a scope here, and the

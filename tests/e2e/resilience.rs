@@ -431,11 +431,12 @@ fn the_client_stays_under_the_mock_rate_limit_without_a_429() {
 
 /// What exporting every pending job left on the mock: the jobs that were pending (with their
 /// items, `exported_at` cleared since it is the time of the update), how often each item was
-/// updated, and the retries the runs needed.
+/// updated, the retries the runs needed and the writes that met a fault.
 struct Exported {
     jobs: Vec<ExportJob>,
     updates: BTreeMap<(uuid::Uuid, uuid::Uuid), u32>,
     retries: u64,
+    faulted_writes: usize,
 }
 
 /// Runs accounting-export on the mock until it finds nothing to export.
@@ -445,6 +446,7 @@ fn export_everything(faults: &str) -> Exported {
         "state_dir = \"state\"\n\
          [mock]\n\
          seed = 31337\n\
+         record = true\n\
          anchor = \"{ANCHOR}\"\n\
          {faults}\n\
          [plugins.accounting-export]\n\
@@ -487,11 +489,19 @@ fn export_everything(faults: &str) -> Exported {
                 job
             })
             .collect();
-        eprintln!("DEBUG {:?} requests {} stats {:?}", mock.fault_counts(), mock.request_count(), session.api_requests());
+        // Writes that met a fault (the recorder sits outside fault injection; it sees a
+        // dropped request as the 503 that never reached the client).
+        let faulted_writes = session
+            .mock_exchanges()
+            .unwrap()
+            .iter()
+            .filter(|x| x.method != "GET" && matches!(x.status, 429 | 503))
+            .count();
         Exported {
             jobs,
             updates: mock.item_updates(),
             retries,
+            faulted_writes,
         }
     })
 }
@@ -499,10 +509,16 @@ fn export_everything(faults: &str) -> Exported {
 #[test]
 fn accounting_export_reports_every_item_exactly_once_with_15_percent_faults() {
     let clean = export_everything("");
+    // The plugin makes about 20 calls in all; this seed makes 4 of its writes (item updates,
+    // job events) meet a fault, besides some reads.
     let faulty = export_everything(
-        "[mock.faults]\nseed = 3\ntoo_many_requests = 0.05\nunavailable = 0.05\ndrop = 0.05",
+        "[mock.faults]\nseed = 12\ntoo_many_requests = 0.05\nunavailable = 0.05\ndrop = 0.05",
     );
     assert!(faulty.retries > 0, "the faults were hit");
+    assert!(
+        faulty.faulted_writes > 0,
+        "some hit item updates or job events"
+    );
     for exported in [&clean, &faulty] {
         let mut expected = BTreeMap::new();
         for job in &exported.jobs {

@@ -8,9 +8,12 @@ use crate::bindings::pleo::plugin::accounts_read::AccountFilter;
 use crate::bindings::pleo::plugin::accounts_write::NewAccount;
 use crate::bindings::pleo::plugin::{accounts_read, accounts_write};
 use crate::pleo::ApiRequest;
+use crate::scopes::scope_for;
 
 const READ: &str = "accounts-read";
 const WRITE: &str = "accounts-write";
+const READ_SCOPE: &str = scope_for(READ);
+const WRITE_SCOPE: &str = scope_for(WRITE);
 /// Pleo documents no maximum page size for accounts; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 /// Pleo documents no maximum for the search's id and code lists; the host bounds them.
@@ -23,42 +26,42 @@ const MAX_TEXT: usize = 255;
 const SEARCH_ACCOUNTS: Op = Op {
     interface: READ,
     function: "search-accounts",
-    scope: "accounts:read",
+    scope: READ_SCOPE,
     method: "POST",
     template: "/v1/chart-of-accounts:search",
 };
 const GET_ACCOUNT: Op = Op {
     interface: READ,
     function: "get-account",
-    scope: "accounts:read",
+    scope: READ_SCOPE,
     method: "GET",
     template: "/v1/chart-of-accounts/{accountId}",
 };
 const CREATE_ACCOUNT: Op = Op {
     interface: WRITE,
     function: "create-account",
-    scope: "accounts:write",
+    scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/chart-of-accounts",
 };
 const CREATE_ACCOUNTS: Op = Op {
     interface: WRITE,
     function: "create-accounts",
-    scope: "accounts:write",
+    scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/chart-of-accounts/batch",
 };
 const UPDATE_ACCOUNT: Op = Op {
     interface: WRITE,
     function: "update-account",
-    scope: "accounts:write",
+    scope: WRITE_SCOPE,
     method: "PUT",
     template: "/v1/chart-of-accounts/{accountId}",
 };
 const DELETE_ACCOUNT: Op = Op {
     interface: WRITE,
     function: "delete-account",
-    scope: "accounts:write",
+    scope: WRITE_SCOPE,
     method: "DELETE",
     template: "/v1/chart-of-accounts/{accountId}",
 };

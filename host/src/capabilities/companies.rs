@@ -8,9 +8,10 @@
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, paged};
 use crate::bindings::pleo::plugin::companies_read::Host;
 use crate::pleo::ApiRequest;
+use crate::scopes::scope_for;
 
 const INTERFACE: &str = "companies-read";
-const SCOPE: &str = "companies:read";
+const SCOPE: &str = scope_for(INTERFACE);
 /// Pleo documents no maximum for companies; the host keeps pages bounded anyway.
 const MAX_PAGE: u32 = 100;
 

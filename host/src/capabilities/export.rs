@@ -9,10 +9,14 @@ use crate::bindings::pleo::plugin::export_jobs_write::{ItemUpdate, JobEvent, New
 use crate::bindings::pleo::plugin::types::{ItemStatus, JobEventKind, JobStatus};
 use crate::bindings::pleo::plugin::{export_items_read, export_jobs_read, export_jobs_write};
 use crate::pleo::ApiRequest;
+use crate::scopes::scope_for;
 
 const JOBS_READ: &str = "export-jobs-read";
 const JOBS_WRITE: &str = "export-jobs-write";
 const ITEMS_READ: &str = "export-items-read";
+const JOBS_READ_SCOPE: &str = scope_for(JOBS_READ);
+const JOBS_WRITE_SCOPE: &str = scope_for(JOBS_WRITE);
+const ITEMS_READ_SCOPE: &str = scope_for(ITEMS_READ);
 /// Pleo documents no maximum page size for the export lists; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 /// Pleo refuses more than 100 item updates per call (413 `EXPORT_JOB_ITEMS_UPDATE_LIMIT`).
@@ -21,49 +25,49 @@ pub(super) const MAX_ITEM_UPDATES: usize = 100;
 const LIST_EXPORT_JOBS: Op = Op {
     interface: JOBS_READ,
     function: "list-export-jobs",
-    scope: "export-jobs:read",
+    scope: JOBS_READ_SCOPE,
     method: "GET",
     template: "/v3/export-jobs",
 };
 const GET_EXPORT_JOB: Op = Op {
     interface: JOBS_READ,
     function: "get-export-job",
-    scope: "export-jobs:read",
+    scope: JOBS_READ_SCOPE,
     method: "GET",
     template: "/v3/export-jobs/{jobId}",
 };
 const LIST_EXPORT_JOB_ITEMS: Op = Op {
     interface: JOBS_READ,
     function: "list-export-job-items",
-    scope: "export-jobs:read",
+    scope: JOBS_READ_SCOPE,
     method: "GET",
     template: "/v3/export-jobs/{jobId}/items",
 };
 const CREATE_EXPORT_JOB: Op = Op {
     interface: JOBS_WRITE,
     function: "create-export-job",
-    scope: "export-jobs:write",
+    scope: JOBS_WRITE_SCOPE,
     method: "POST",
     template: "/v3/export-jobs",
 };
 const UPDATE_EXPORT_JOB_ITEMS: Op = Op {
     interface: JOBS_WRITE,
     function: "update-export-job-items",
-    scope: "export-jobs:write",
+    scope: JOBS_WRITE_SCOPE,
     method: "PUT",
     template: "/v3/export-jobs/{jobId}/items",
 };
 const POST_EXPORT_JOB_EVENT: Op = Op {
     interface: JOBS_WRITE,
     function: "post-export-job-event",
-    scope: "export-jobs:write",
+    scope: JOBS_WRITE_SCOPE,
     method: "POST",
     template: "/v3/export-job-events",
 };
 const LIST_EXPORT_ITEMS: Op = Op {
     interface: ITEMS_READ,
     function: "list-export-items",
-    scope: "export-items:read",
+    scope: ITEMS_READ_SCOPE,
     method: "GET",
     template: "/v3/export-items",
 };

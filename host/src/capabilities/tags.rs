@@ -8,12 +8,13 @@ use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, paged};
 use crate::bindings::pleo::plugin::tags_write::{TagFields, TagGroupFields};
 use crate::bindings::pleo::plugin::{tags_read, tags_write};
 use crate::pleo::ApiRequest;
+use crate::scopes::scope_for;
 
 const READ: &str = "tags-read";
 const WRITE: &str = "tags-write";
-// The spelling of these scopes is unverified; `scopes.rs` is the one place to correct it.
-const READ_SCOPE: &str = "tag-groups:read";
-const WRITE_SCOPE: &str = "tag-groups:write";
+// Their spelling is unverified (`tag-groups:*` or `tag-group:*`): `scopes.rs` decides.
+const READ_SCOPE: &str = scope_for(READ);
+const WRITE_SCOPE: &str = scope_for(WRITE);
 /// Pleo documents no maximum page size for tags; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 

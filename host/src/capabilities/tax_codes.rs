@@ -9,12 +9,13 @@ use crate::bindings::pleo::plugin::tax_codes_write::TaxCodeFields;
 use crate::bindings::pleo::plugin::types::TaxKind;
 use crate::bindings::pleo::plugin::{tax_codes_read, tax_codes_write};
 use crate::pleo::ApiRequest;
+use crate::scopes::scope_for;
 
 const READ: &str = "tax-codes-read";
 const WRITE: &str = "tax-codes-write";
-// The spelling of these scopes is unverified; `scopes.rs` is the one place to correct it.
-const READ_SCOPE: &str = "tax-codes:read";
-const WRITE_SCOPE: &str = "tax-codes:write";
+// Their spelling is unverified: `scopes.rs` decides.
+const READ_SCOPE: &str = scope_for(READ);
+const WRITE_SCOPE: &str = scope_for(WRITE);
 /// Pleo documents no maximum page size for tax codes; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 /// Pleo documents no maximum for `taxCodeIds`; the host bounds it.

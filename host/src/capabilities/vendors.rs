@@ -10,9 +10,12 @@ use crate::bindings::pleo::plugin::vendors_read::VendorFilter;
 use crate::bindings::pleo::plugin::vendors_write::{NewVendor, VendorUpdate};
 use crate::bindings::pleo::plugin::{vendors_read, vendors_write};
 use crate::pleo::ApiRequest;
+use crate::scopes::scope_for;
 
 const READ: &str = "vendors-read";
 const WRITE: &str = "vendors-write";
+const READ_SCOPE: &str = scope_for(READ);
+const WRITE_SCOPE: &str = scope_for(WRITE);
 /// Pleo documents no maximum page size for vendors; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 /// `VendorSearchRequestV1`: each filter list takes at most 100 values.
@@ -21,42 +24,42 @@ const MAX_FILTER: usize = 100;
 const SEARCH_VENDORS: Op = Op {
     interface: READ,
     function: "search-vendors",
-    scope: "vendors:read",
+    scope: READ_SCOPE,
     method: "POST",
     template: "/v1/vendors:search",
 };
 const GET_VENDOR: Op = Op {
     interface: READ,
     function: "get-vendor",
-    scope: "vendors:read",
+    scope: READ_SCOPE,
     method: "GET",
     template: "/v1/vendors/{id}",
 };
 const CREATE_VENDOR: Op = Op {
     interface: WRITE,
     function: "create-vendor",
-    scope: "vendors:write",
+    scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/vendors",
 };
 const UPDATE_VENDOR: Op = Op {
     interface: WRITE,
     function: "update-vendor",
-    scope: "vendors:write",
+    scope: WRITE_SCOPE,
     method: "PUT",
     template: "/v1/vendors/{id}",
 };
 const ARCHIVE_VENDOR: Op = Op {
     interface: WRITE,
     function: "archive-vendor",
-    scope: "vendors:write",
+    scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/vendors/{id}:archive",
 };
 const ACTIVATE_VENDOR: Op = Op {
     interface: WRITE,
     function: "activate-vendor",
-    scope: "vendors:write",
+    scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/vendors/{id}:activate",
 };

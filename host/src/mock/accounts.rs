@@ -21,15 +21,16 @@ use super::error::{ApiError, json_response};
 use super::handlers::{Data, RawQuery, Result, Shared, ok, path_uuid, query_pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate};
 use super::rest::{
-    Body, IdPath, body_company, created, empty, json_body, required, string_set, uuid_set,
+    Body, IdPath, body_company, created, empty, json_body, required, scope, string_set, uuid_set,
 };
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::Books;
 use super::tax_codes::TaxCodeRecord;
 
-const READ: &str = "accounts:read";
-const WRITE: &str = "accounts:write";
+/// WIT interfaces; their scopes (the host's table) gate these routes.
+const READ: &str = "accounts-read";
+const WRITE: &str = "accounts-write";
 
 /// The document gives `limit` no bounds; the mock holds it to 1..=100 like the other lists.
 const PAGING: Rules = Rules {
@@ -113,7 +114,7 @@ pub(super) fn seed(
     let extra = [
         ("5820", "Pleo wallet (DKK)", false, false, true),
         ("6990", "Suspense account", false, false, false),
-        ("2200", "Travel (before 2024)", true, false, false),
+        ("2200", "Travel (old chart)", true, false, false),
     ];
     for (code, name, archived, in_category, contra_account) in extra {
         out.push(AccountRecord {
@@ -184,7 +185,7 @@ fn sort_key(a: &AccountRecord, key: &str) -> SortValue {
 }
 
 async fn search_accounts(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    state.require(READ)?;
+    state.require(scope(READ))?;
     let query = query_pairs(query)?;
     let page = PageRequest::parse(&query, &PAGING)?;
     let body: SearchBody = json_body(body)?;
@@ -205,7 +206,8 @@ async fn search_accounts(State(state): Shared, query: RawQuery, body: Body) -> R
         .master
         .accounts
         .iter()
-        .filter(|a| !(no_category && a.in_category) && !(no_contra && a.contra_account))
+        .filter(|a| !no_category || !a.in_category)
+        .filter(|a| !no_contra || !a.contra_account)
         .filter(|a| body.archived.is_none_or(|x| a.archived == x))
         .filter(|a| ids.as_ref().is_none_or(|s| s.contains(&a.id)))
         .filter(|a| {
@@ -251,7 +253,7 @@ fn find(books: &Books, id: Uuid) -> Result<(usize, usize)> {
 }
 
 async fn get_account(State(state): Shared, path: IdPath) -> Result<Response> {
-    state.require(READ)?;
+    state.require(scope(READ))?;
     let id = path_uuid(path, "accountId")?;
     let books = state.store.lock();
     let (c, i) = find(&books, id)?;
@@ -374,7 +376,7 @@ fn new_account(company_id: Uuid, external_id: String, fields: Fields) -> Account
 }
 
 async fn create_account(State(state): Shared, body: Body) -> Result<Response> {
-    state.require(WRITE)?;
+    state.require(scope(WRITE))?;
     let body: AccountBody = json_body(body)?;
     let company = body_company(&state, body.company_id.clone())?;
     let external_id = external_id(&body)?;
@@ -460,7 +462,7 @@ fn batch_reasons(
 }
 
 async fn create_batch(State(state): Shared, body: Body) -> Result<Response> {
-    state.require(WRITE)?;
+    state.require(scope(WRITE))?;
     let body: BatchBody = json_body(body)?;
     let company = body_company(&state, body.company_id)?;
     let items = required(body.items, "items")?;
@@ -502,7 +504,7 @@ async fn create_batch(State(state): Shared, body: Body) -> Result<Response> {
 }
 
 async fn update_account(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    state.require(WRITE)?;
+    state.require(scope(WRITE))?;
     let id = path_uuid(path, "accountId")?;
     let body: AccountBody = json_body(body)?;
     let mut books = state.store.lock();
@@ -514,7 +516,7 @@ async fn update_account(State(state): Shared, path: IdPath, body: Body) -> Resul
 }
 
 async fn delete_account(State(state): Shared, path: IdPath) -> Result<Response> {
-    state.require(WRITE)?;
+    state.require(scope(WRITE))?;
     let id = path_uuid(path, "accountId")?;
     let mut books = state.store.lock();
     let (c, i) = find(&books, id)?;

@@ -23,11 +23,12 @@ pub(super) fn epoch(anchor: NaiveDate) -> DateTime<Utc> {
 
 /// `t + by`, held at chrono's limits instead of overflowing (only absurd anchors get there).
 pub(super) fn shifted(t: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
-    t.checked_add_signed(by).unwrap_or(if by < TimeDelta::zero() {
-        DateTime::<Utc>::MIN_UTC
-    } else {
-        DateTime::<Utc>::MAX_UTC
-    })
+    t.checked_add_signed(by)
+        .unwrap_or(if by < TimeDelta::zero() {
+            DateTime::<Utc>::MIN_UTC
+        } else {
+            DateTime::<Utc>::MAX_UTC
+        })
 }
 
 pub(super) struct Clock {

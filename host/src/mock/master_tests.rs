@@ -168,6 +168,26 @@ async fn receipts_of_an_entry_one_receipt_and_search() {
         StatusCode::BAD_REQUEST,
         "VALIDATION_FAILED",
     );
+    for bad in [
+        json!({"includeDeleted": false, "source": ["PIGEON"]}),
+        json!({"includeDeleted": false, "mimeType": ["image/bmp"]}),
+        json!({"includeDeleted": "no"}),
+    ] {
+        assert_error(
+            &c.post("/v1/accounting-entries/receipts:search", &[], &bad)
+                .await,
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_FAILED",
+        );
+    }
+    let source = r["source"].as_str().unwrap_or_default();
+    let (_, same) = c.get(&path, &[("source", source)]).await;
+    assert_eq!(same["data"].as_array().map(Vec::len), Some(receipts.len()));
+    assert_error(
+        &c.get(&path, &[("source", "PIGEON")]).await,
+        StatusCode::BAD_REQUEST,
+        "PARAMETER_VALIDATION_FAILED",
+    );
     assert_error(
         &c.get(&path, &[("offset", "1")]).await,
         StatusCode::BAD_REQUEST,

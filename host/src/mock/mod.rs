@@ -109,25 +109,15 @@ pub const DEFAULT_SEED: u64 = 0x504C_454F;
 
 /// Every scope the mock knows about, in Pleo's `resource:permission` spelling.
 pub fn all_scopes() -> Vec<String> {
-    [
-        "users:read",
-        "companies:read",
-        "accounting-entries:read",
-        "export-jobs:read",
-        "export-jobs:write",
-        "export-items:read",
-        "vendors:read",
-        "vendors:write",
-        "accounts:read",
-        "accounts:write",
-        "tag-groups:read",
-        "tag-groups:write",
-        "tax-codes:read",
-        "tax-codes:write",
-    ]
-    .into_iter()
-    .map(String::from)
-    .collect()
+    // The host's table (`crate::scopes`) is also what the routes check, so correcting a
+    // spelling there changes the mock's key and its checks together.
+    let mut scopes: Vec<String> = Vec::new();
+    for (_, scope) in crate::scopes::INTERFACE_SCOPES {
+        if !scopes.iter().any(|s| s == scope) {
+            scopes.push(scope.to_string());
+        }
+    }
+    scopes
 }
 
 /// How the mock server behaves and what data it serves.

@@ -29,11 +29,12 @@ use super::handlers::{
     query_pairs, query_uuid,
 };
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
-use super::rest::{Body, IdPath, json_body, required, uuid_set};
+use super::rest::{Body, IdPath, json_body, required, scope, uuid_set};
 use super::seed::new_id;
 use super::server::AppState;
 
-const SCOPE: &str = "accounting-entries:read";
+/// WIT interfaces; their scopes (the host's table) gate these routes.
+const SCOPE: &str = "accounting-entries-read";
 
 /// Documented: `limit` 1..=100, default 10, cursors only; sorting keys `createdAt`, `id`, `size`.
 const PAGING: Rules = Rules {
@@ -44,6 +45,55 @@ const PAGING: Rules = Rules {
     keys: &["createdAt", "id", "size"],
     default_sort: &[("createdAt", Order::Asc)],
 };
+
+/// `ReceiptSource`.
+const SOURCES: &[&str] = &[
+    "APP_SHARE",
+    "BOLT",
+    "CAMERA",
+    "CASHBACK",
+    "EMAIL_FETCHING",
+    "EMAIL_FETCHING_BATCHED",
+    "EMAIL_FORWARDING",
+    "GENERATED_RECEIPT",
+    "LOST_RECEIPT",
+    "ROGER",
+    "STOREBOX",
+    "STRIPE",
+    "TRAVELPERK",
+    "USER",
+];
+
+/// `ReceiptMimeType`.
+const MIME_TYPES: &[&str] = &[
+    "unknown",
+    "application/pdf",
+    "application/postscript",
+    "application/xml",
+    "image/jpeg",
+    "image/png",
+    "image/heic",
+    "image/heif",
+    "image/gif",
+    "text/xml",
+];
+
+/// `value` if it is one of the enum's `allowed` values, else a 400 made by `bad`.
+fn known(
+    value: String,
+    allowed: &[&str],
+    name: &str,
+    bad: fn(String) -> ApiError,
+) -> Result<String> {
+    if allowed.contains(&value.as_str()) {
+        Ok(value)
+    } else {
+        Err(bad(format!(
+            "{name}: {value:?} is not one of {}",
+            allowed.join(", ")
+        )))
+    }
+}
 
 /// How long a receipt link works.
 const LINK_SECONDS: i64 = 24 * 3600;
@@ -264,7 +314,7 @@ fn live_entry(state: &AppState, id: Uuid) -> Result<&AccountingEntry> {
 }
 
 async fn list_receipts(State(state): Shared, path: IdPath, query: RawQuery) -> Result<Response> {
-    state.require(SCOPE)?;
+    state.require(scope(SCOPE))?;
     let entry = path_uuid(path, "accountingEntryId")?;
     let query = query_pairs(query)?;
     let page = PageRequest::parse(&query, &PAGING)?;
@@ -276,7 +326,8 @@ async fn list_receipts(State(state): Shared, path: IdPath, query: RawQuery) -> R
         .flat_map(|(_, v)| v.split(','))
         .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
-        .collect();
+        .map(|s| known(s, SOURCES, "source", ApiError::BadParameter))
+        .collect::<Result<_>>()?;
     let entry = live_entry(&state, entry)?;
     let now = state.store.now();
     let receipts: Vec<&Receipt> = entry
@@ -297,7 +348,7 @@ async fn get_receipt(
     path: std::result::Result<Path<(String, String)>, PathRejection>,
     query: RawQuery,
 ) -> Result<Response> {
-    state.require(SCOPE)?;
+    state.require(scope(SCOPE))?;
     let Path((entry, receipt)) =
         path.map_err(|_| ApiError::BadParameter("ids must be UUIDs".into()))?;
     let entry = parse_uuid(&entry, "accountingEntryId")?;
@@ -329,7 +380,7 @@ struct SearchBody {
 }
 
 async fn search_receipts(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    state.require(SCOPE)?;
+    state.require(scope(SCOPE))?;
     let query = query_pairs(query)?;
     let page = PageRequest::parse(&query, &PAGING)?;
     let named_organization = check_organization(&state, &query)?;
@@ -347,14 +398,18 @@ async fn search_receipts(State(state): Shared, query: RawQuery, body: Body) -> R
     let include_deleted = required(body.include_deleted, "includeDeleted")?;
     let entries = uuid_set(body.accounting_entry_ids, "accountingEntryIds", usize::MAX)?;
     let employees = uuid_set(body.employee_ids, "employeeIds", usize::MAX)?;
-    let mimes: Option<HashSet<String>> = body
-        .mime_type
-        .filter(|v| !v.is_empty())
-        .map(|v| v.into_iter().collect());
-    let sources: Option<HashSet<String>> = body
-        .source
-        .filter(|v| !v.is_empty())
-        .map(|v| v.into_iter().collect());
+    let listed = |values: Option<Vec<String>>, allowed: &[&str], name: &str| {
+        values
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                v.into_iter()
+                    .map(|s| known(s, allowed, name, ApiError::BadBody))
+                    .collect::<Result<HashSet<String>>>()
+            })
+            .transpose()
+    };
+    let mimes = listed(body.mime_type, MIME_TYPES, "mimeType")?;
+    let sources = listed(body.source, SOURCES, "source")?;
     let file_type = body.file_type.unwrap_or_default();
     let now = state.store.now();
     let receipts: Vec<&Receipt> = covered

@@ -24,14 +24,15 @@ use super::handlers::{self, RawQuery, Result, Shared, ok, parse_uuid, query_pair
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate};
 use super::rest::{
     Body, IdPath, body_company, created, empty, is_country, is_currency, json_body, non_blank,
-    one_company, optional_json_body, required, string_set, uuid_set,
+    one_company, optional_json_body, required, scope, string_set, uuid_set,
 };
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::Books;
 
-const READ: &str = "vendors:read";
-const WRITE: &str = "vendors:write";
+/// WIT interfaces; their scopes (the host's table) gate these routes.
+const READ: &str = "vendors-read";
+const WRITE: &str = "vendors-write";
 
 /// The document gives `limit` no bounds; the mock holds it to 1..=100 like the other lists.
 const PAGING: Rules = Rules {
@@ -109,7 +110,10 @@ pub(super) fn seed(
     let set_up = shifted(epoch, -TimeDelta::days(390));
     let mut out = Vec::new();
     for v in &data.vendors {
-        let created = shifted(set_up, TimeDelta::minutes(rng.random_range(0..30 * 24 * 60)));
+        let created = shifted(
+            set_up,
+            TimeDelta::minutes(rng.random_range(0..30 * 24 * 60)),
+        );
         let (registration, tax) = if v.country == "DK" {
             let cvr = rng.random_range(10_000_000..100_000_000u32);
             (Some(cvr.to_string()), Some(format!("DK{cvr}")))
@@ -237,7 +241,7 @@ fn within(filter: &Option<HashSet<String>>, value: Option<&String>) -> bool {
 }
 
 async fn search_vendors(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    state.require(READ)?;
+    state.require(scope(READ))?;
     let query = query_pairs(query)?;
     let page = PageRequest::parse(&query, &PAGING)?;
     let Some(company) = query_uuid(&query, "company_id")? else {
@@ -288,7 +292,7 @@ fn vendor_id(raw: &str) -> Result<Uuid> {
 }
 
 async fn get_vendor(State(state): Shared, path: IdPath) -> Result<Response> {
-    state.require(READ)?;
+    state.require(scope(READ))?;
     let id = super::handlers::path_uuid(path, "id")?;
     let books = state.store.lock();
     let (c, i) = find(&books, id)?;
@@ -333,7 +337,7 @@ fn common_fields(body: &VendorBody) -> Result<(String, String)> {
 }
 
 async fn create_vendor(State(state): Shared, body: Body) -> Result<Response> {
-    state.require(WRITE)?;
+    state.require(scope(WRITE))?;
     let body: VendorBody = json_body(body)?;
     let company = body_company(&state, body.company_id.clone())?;
     let (name, currency) = common_fields(&body)?;
@@ -366,7 +370,7 @@ async fn create_vendor(State(state): Shared, body: Body) -> Result<Response> {
 }
 
 async fn update_vendor(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    state.require(WRITE)?;
+    state.require(scope(WRITE))?;
     let id = super::handlers::path_uuid(path, "id")?;
     let body: VendorBody = json_body(body)?;
     let company = body_company(&state, body.company_id.clone())?;
@@ -423,7 +427,7 @@ async fn vendor_action(
     if action != "archive" && action != "activate" {
         return Err(handlers::no_route(method, uri).await);
     }
-    state.require(WRITE)?;
+    state.require(scope(WRITE))?;
     let id = vendor_id(id)?;
     let activate = match action {
         "activate" => {

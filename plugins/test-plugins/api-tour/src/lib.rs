@@ -1,8 +1,9 @@
 //! Test-only plugin for the conformance test: it calls every function of every Pleo interface
 //! at least once, with valid inputs taken from the mock's own data (a list first, then a get by
 //! an id from that list; writes with plausible bodies; the whole export flow), plus a few calls
-//! that must fail (an unknown id, more than 100 item updates, a finished job). The test then
-//! checks what went over the wire against Pleo's OpenAPI documents.
+//! that must fail (an unknown id, more than 100 item updates, a second job in progress, a
+//! finished job, a duplicate vendor, a linked account). The test then checks what went over
+//! the wire against Pleo's OpenAPI documents.
 //!
 //! It writes `/out/tour.json`: `{steps: [{interface, function, note, expect, outcome, status,
 //! detail, met}], unexpected}`, where `expect` is `ok` or the `pleo-error` case the call must
@@ -396,6 +397,24 @@ fn export(tour: &mut Tour, entries: &[Value]) {
     tour.ok(W, "post-export-job-event", "started", || {
         write::post_export_job_event(&event(&job_id, JobEventKind::Started))
     });
+    // Only one job may be in progress per company.
+    let another = NewExportJob {
+        accounting_entry_ids: entries
+            .iter()
+            .filter_map(|e| text(e, "id"))
+            .take(1)
+            .collect(),
+        employee_id: None,
+        is_interactive: None,
+        vendor_based_bookkeeping: None,
+    };
+    tour.fails(
+        W,
+        "create-export-job",
+        "while a job is in progress",
+        "conflict",
+        || write::create_export_job(&another),
+    );
     let job_items = tour.list(R, "list-export-job-items", &job_id, |page| {
         read::list_export_job_items(&job_id, None, page)
     });
@@ -482,6 +501,17 @@ fn export(tour: &mut Tour, entries: &[Value]) {
             || write::update_export_job_items(&job_id, &[update(id)]),
         );
     }
+    let first_page = PageRequest {
+        after: None,
+        limit: Some(PAGE),
+    };
+    tour.fails(
+        X,
+        "list-export-items",
+        "of a completed job",
+        "invalid-request",
+        || items_api::list_export_items(&job_id, &first_page),
+    );
     tour.fails(R, "get-export-job", "unknown id", "not-found", || {
         read::get_export_job(UNKNOWN_ID)
     });
