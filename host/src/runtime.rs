@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{
-    Config as EngineConfig, Engine, ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap,
-    UpdateDeadline,
+    Config as EngineConfig, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    ResourceLimiter, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline,
 };
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -21,6 +21,8 @@ use crate::config::Limits;
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes of stdout and of stderr kept per run (the plugin's prints go to the host log).
 const STDIO_CAPACITY: usize = 1 << 20;
+/// Runs instantiated at once in one process (the instance pool's size); more wait for a slot.
+pub const MAX_CONCURRENT_RUNS: u32 = 256;
 
 /// A plugin file that cannot be run. One-line messages.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,8 @@ pub struct RunOutcome<C> {
 pub struct Runtime {
     engine: Engine,
     cache: Option<ComponentCache>,
+    /// One permit per slot of the instance pool: a full pool makes a run wait, not fail.
+    slots: tokio::sync::Semaphore,
 }
 
 impl Runtime {
@@ -125,6 +129,7 @@ impl Runtime {
         config.epoch_interruption(true);
         config.max_wasm_stack(1 << 20);
         config.async_stack_size(2 << 20);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(instance_pool()));
         let engine = Engine::new(&config)?;
         spawn_epoch_ticker(&engine);
         // A cache folder that cannot be created only costs speed: compile every time.
@@ -135,7 +140,11 @@ impl Runtime {
                 None
             }
         });
-        Ok(Runtime { engine, cache })
+        Ok(Runtime {
+            engine,
+            cache,
+            slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_RUNS as usize),
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -186,6 +195,8 @@ impl Runtime {
         sandbox: &Sandbox,
     ) -> RunOutcome<C> {
         let limits = sandbox.limits;
+        // Held until the store (and with it the instance) is gone. Never closed, so never `Err`.
+        let _slot = self.slots.acquire().await.ok();
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
         let wasi = WasiCtxBuilder::new()
@@ -284,6 +295,28 @@ impl Runtime {
             caps: store.into_data().caps,
         }
     }
+}
+
+/// Instances, memories, tables and fiber stacks come from pools sized for
+/// [`MAX_CONCURRENT_RUNS`] and are reused, instead of being mapped and unmapped for every run:
+/// that `mmap`/`munmap` traffic (and the TLB shootdowns it sends to every core) was most of the
+/// CPU of many concurrent runs. A slot's memory is only reserved address space until used.
+fn instance_pool() -> PoolingAllocationConfig {
+    let runs = MAX_CONCURRENT_RUNS;
+    let mut pool = PoolingAllocationConfig::new();
+    // A Rust wasm32-wasip2 component is a few core instances (the program and its shims),
+    // one memory and a few tables; these leave room for larger ones.
+    pool.total_component_instances(runs)
+        .total_core_instances(runs * 16)
+        .total_memories(runs * 2)
+        .total_tables(runs * 8)
+        .total_stacks(runs)
+        // `[limits] memory_mb` goes up to 4096: the pool's slots must not be smaller.
+        .max_memory_size(4 << 30)
+        // Zero a reused slot's first pages with memset instead of madvise + page faults.
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10);
+    pool
 }
 
 /// Maps a wasmtime error to the cause an operator understands.
