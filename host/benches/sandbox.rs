@@ -914,8 +914,9 @@ async fn serve_mock(args: &Args) -> Res<()> {
     })
     .await?;
     println!("{}", mock.base_url());
-    let _ = tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink()))
-        .await;
+    let _ =
+        tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink()))
+            .await;
     mock.shutdown().await;
     Ok(())
 }

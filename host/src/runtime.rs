@@ -312,10 +312,7 @@ fn instance_pool() -> PoolingAllocationConfig {
         .total_tables(runs * 8)
         .total_stacks(runs)
         // `[limits] memory_mb` goes up to 4096: the pool's slots must not be smaller.
-        .max_memory_size(4 << 30)
-        // Zero a reused slot's first pages with memset instead of madvise + page faults.
-        .linear_memory_keep_resident(1 << 20)
-        .table_keep_resident(64 << 10);
+        .max_memory_size(4 << 30);
     pool
 }
 

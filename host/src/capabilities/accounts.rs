@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, invalid, paged};
 use crate::bindings::pleo::plugin::accounts_read::AccountFilter;
-use crate::bindings::pleo::plugin::accounts_write::NewAccount;
+use crate::bindings::pleo::plugin::accounts_write::{AccountUpdate, NewAccount};
 use crate::bindings::pleo::plugin::{accounts_read, accounts_write};
 use crate::pleo::ApiRequest;
 use crate::scopes::scope_for;
@@ -114,7 +114,7 @@ impl accounts_write::Host for Caps {
     async fn update_account(
         &mut self,
         account_id: String,
-        account: NewAccount,
+        account: AccountUpdate,
     ) -> Result<String, HostError> {
         let op = &UPDATE_ACCOUNT;
         self.require(op)?;
@@ -210,7 +210,7 @@ fn batch_body(company_id: &str, accounts: Vec<NewAccount>) -> Result<Value, Host
 /// Builds `BookkeepingAccountUpdateRequestV1`: `{name, archived, code?, taxCodeExternalId?}`.
 /// Pleo's update has no `externalId` (an account keeps the one it was created with), so the
 /// record's `external-id` is not sent.
-fn update_body(account: NewAccount) -> Result<Value, HostError> {
+fn update_body(account: AccountUpdate) -> Result<Value, HostError> {
     let mut body = Map::new();
     account_fields(
         &mut body,
@@ -289,10 +289,12 @@ mod tests {
                 {"externalId": "A-2", "name": "Travel", "archived": false, "code": "6100"},
             ]})
         );
-        let mut archived = account("A-1");
-        archived.archived = true;
-        archived.code = None;
-        archived.tax_code_external_id = Some("VAT25".into());
+        let archived = AccountUpdate {
+            name: "Travel".into(),
+            archived: true,
+            code: None,
+            tax_code_external_id: Some("VAT25".into()),
+        };
         assert_eq!(
             update_body(archived).unwrap(),
             json!({"name": "Travel", "archived": true, "taxCodeExternalId": "VAT25"})

@@ -123,7 +123,7 @@ impl tags_write::Host for Caps {
     async fn create_tag_group(&mut self, group: TagGroupFields) -> Result<String, HostError> {
         let op = &CREATE_TAG_GROUP;
         self.require(op)?;
-        let req = ApiRequest::post(op.template, tag_group_body(group, false))
+        let req = ApiRequest::post(op.template, tag_group_body(group))
             .query("company_id", self.company_id.clone());
         self.object(op, req).await
     }
@@ -138,7 +138,7 @@ impl tags_write::Host for Caps {
         let path = checked_id(&group_id).map(|id| format!("/v0/tag-groups/{id}"));
         let path = self.refused(op, path)?;
         // Idempotent: a PUT of the same fields leaves the group in the same state.
-        let req = ApiRequest::put(path, tag_group_body(group, true)).idempotent();
+        let req = ApiRequest::put(path, tag_group_body(group)).idempotent();
         self.object(op, req).await
     }
 
@@ -161,15 +161,15 @@ impl tags_write::Host for Caps {
     }
 }
 
-/// Builds `TagGroupCreateModel` `{code, name, archived}` or, for an update,
-/// `TagGroupUpdateModel`, which also requires `metadata`: the WIT record has none, so an
-/// update sends `{}` (Pleo's PUT replaces the group's metadata with it).
-fn tag_group_body(group: TagGroupFields, update: bool) -> Value {
-    let mut body = json!({ "code": group.code, "name": group.name, "archived": group.archived });
-    if update {
-        body["metadata"] = json!({});
-    }
-    body
+/// Builds `TagGroupCreateModel` / `TagGroupUpdateModel`: `{code, name, archived, metadata}`.
+/// The update requires `metadata` (and replaces the group's with it), so it is always sent.
+fn tag_group_body(group: TagGroupFields) -> Value {
+    let metadata: serde_json::Map<String, Value> = group
+        .metadata
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    json!({ "code": group.code, "name": group.name, "archived": group.archived, "metadata": metadata })
 }
 
 /// Builds `TagCreateModel` / `TagUpdateModel`: `{code, name, archived}`.
@@ -183,18 +183,15 @@ mod tests {
 
     #[test]
     fn bodies_use_pleo_field_names() {
-        let group = || TagGroupFields {
+        let group = TagGroupFields {
             code: "PRJ".into(),
             name: "Projects".into(),
             archived: false,
+            metadata: vec![("erp".into(), "dim-7".into())],
         };
         assert_eq!(
-            tag_group_body(group(), false),
-            json!({"code": "PRJ", "name": "Projects", "archived": false})
-        );
-        assert_eq!(
-            tag_group_body(group(), true),
-            json!({"code": "PRJ", "name": "Projects", "archived": false, "metadata": {}})
+            tag_group_body(group),
+            json!({"code": "PRJ", "name": "Projects", "archived": false, "metadata": {"erp": "dim-7"}})
         );
         let tag = TagFields {
             code: "P-1".into(),

@@ -42,7 +42,10 @@
 //! With [`MockConfig::companies`] above 1 the key covers an organization of several
 //! companies: `/v1/introspect` names the organization, `company_id` (`companyId` on
 //! employees) picks one of them, and leaving it out means all of them, except on
-//! the accounting-entry search, which then needs `company_id` or `organization_id`.
+//! the accounting-entry and receipt searches, which then need `company_id` or
+//! `organization_id`, and on export jobs and master data (accounts, tax codes, tags,
+//! vendors), which act on exactly one company named by `company_id` (`companyId` in bodies);
+//! tag groups can also be listed by `organization_id`.
 //!
 //! Module map: `catalog` (static names and vendors), `seed` (generation), `data`
 //! (the model), `server` (listener, auth), `handlers` (routes), `paging`

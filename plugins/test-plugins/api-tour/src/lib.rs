@@ -627,7 +627,7 @@ fn vendors(tour: &mut Tour) {
 
 fn accounts(tour: &mut Tour, entries: &[Value]) {
     use wit::accounts_read::{self as read, AccountFilter};
-    use wit::accounts_write::{self as write, NewAccount};
+    use wit::accounts_write::{self as write, AccountUpdate, NewAccount};
     const R: &str = "accounts-read";
     const W: &str = "accounts-write";
     let all = AccountFilter {
@@ -686,9 +686,11 @@ fn accounts(tour: &mut Tour, entries: &[Value]) {
     let Some(id) = id_of(&created) else {
         return tour.skipped(W, "update-account", "the created account has no id");
     };
-    let renamed = NewAccount {
+    let renamed = AccountUpdate {
         name: "Tour account 1, renamed".into(),
-        ..account(1)
+        archived: false,
+        code: account(1).code,
+        tax_code_external_id: None,
     };
     tour.ok(W, "update-account", &id, || {
         write::update_account(&id, &renamed)
@@ -740,6 +742,7 @@ fn tags(tour: &mut Tour) {
         code: "TOUR".into(),
         name: "Tour projects".into(),
         archived: false,
+        metadata: vec![("erp-dimension".into(), "7".into())],
     };
     let Some(created) = tour.ok(W, "create-tag-group", "TOUR", || {
         write::create_tag_group(&group)
