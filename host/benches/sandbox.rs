@@ -238,12 +238,19 @@ fn parent(args: &Args) -> Res<()> {
     if wanted("instantiate") {
         eprintln!("bench: instantiation...");
         let f = run_child("instantiate", &cache_dir)?;
-        let per_run = num(&f, "instance_pre_run_us")?;
-        rows.push(
-            Row::new("instantiate + no-op run (InstancePre)", per_run, "µs")
-                .baseline("Session::run (load, link, run)", num(&f, "session_run_us")?)
+        let session = num(&f, "session_run_us")?;
+        for alloc in Alloc::BOTH {
+            let per_run = num(&f, &format!("{}_run_us", alloc.name()))?;
+            rows.push(
+                Row::new(
+                    &format!("instantiate + no-op run, InstancePre, {}", alloc.label()),
+                    per_run,
+                    "µs",
+                )
+                .baseline("Session::run: load, link, run", session)
                 .target("< 100 µs", per_run < 100.0),
-        );
+            );
+        }
         details.insert("instantiate", f);
     }
     if wanted("hostcall") {
@@ -271,29 +278,37 @@ fn parent(args: &Args) -> Res<()> {
             args.concurrent_runs, args.latency_ms
         );
         let f = run_child("concurrency", &cache_dir)?;
-        let (wall, ideal) = (num(&f, "wall_ms")?, num(&f, "ideal_ms")?);
-        let ok = num(&f, "succeeded")? as usize;
-        let all_ok = ok == args.concurrent_runs;
-        rows.push(
-            Row::new(
-                &format!(
-                    "concurrency: {} runs x {} pages of {} ({ok} ok)",
-                    args.concurrent_runs, args.pages_per_run, args.concurrency_page_size
-                ),
-                wall,
-                "ms",
-            )
-            .baseline("latency-bound ideal", ideal)
-            .target("all ok, <= 1.5x ideal", all_ok && wall <= 1.5 * ideal),
-        );
-        rows.push(
-            Row::new(
-                "concurrency: peak RSS (VmHWM)",
-                num(&f, "peak_rss_kib")? / 1024.0,
-                "MiB",
-            )
-            .baseline("before the runs", num(&f, "rss_before_kib")? / 1024.0),
-        );
+        for alloc in Alloc::BOTH {
+            let c = f
+                .get(alloc.name())
+                .ok_or("concurrency figures missing")?;
+            let (wall, ideal) = (num(c, "wall_ms")?, num(c, "ideal_ms")?);
+            let ok = num(c, "succeeded")? as usize;
+            let all_ok = ok == args.concurrent_runs;
+            rows.push(
+                Row::new(
+                    &format!(
+                        "concurrency: {} runs x {} pages of {} ({ok} ok), {}",
+                        args.concurrent_runs,
+                        args.pages_per_run,
+                        args.concurrency_page_size,
+                        alloc.label()
+                    ),
+                    wall,
+                    "ms",
+                )
+                .baseline("latency-bound ideal", ideal)
+                .target("all ok, <= 1.5x ideal", all_ok && wall <= 1.5 * ideal),
+            );
+            rows.push(
+                Row::new(
+                    &format!("concurrency: peak RSS (VmHWM), {}", alloc.label()),
+                    num(c, "peak_rss_kib")? / 1024.0,
+                    "MiB",
+                )
+                .baseline("RSS before the runs", num(c, "rss_before_kib")? / 1024.0),
+            );
+        }
         details.insert("concurrency", f);
     }
     if wanted("memory") {
@@ -509,6 +524,12 @@ fn percentiles(mut values: Vec<f64>, at: &[f64]) -> Vec<f64> {
             values.get(rank).copied()
         })
         .collect()
+}
+
+/// Lets VmHWM start again from the current RSS (Linux 4.0+: `echo 5 > /proc/self/clear_refs`),
+/// so a second measurement in one process is not hidden by the first one's peak.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -748,6 +769,42 @@ fn child(name: &str, args: &Args) -> Res<()> {
     Ok(())
 }
 
+/// How the engine allocates instances: on demand (`Runtime::new`, what `pleo-host run` uses)
+/// or from pools (`Runtime::with_instance_pool`, for processes that run many plugins).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Alloc {
+    OnDemand,
+    Pooled,
+}
+
+impl Alloc {
+    const BOTH: [Alloc; 2] = [Alloc::OnDemand, Alloc::Pooled];
+    /// Pool slots: room for the concurrency benchmark's runs.
+    const POOL_RUNS: u32 = 256;
+
+    fn runtime(self, cache: &Path) -> Res<Runtime> {
+        match self {
+            Alloc::OnDemand => Runtime::new(Some(cache)),
+            Alloc::Pooled => Runtime::with_instance_pool(Some(cache), Alloc::POOL_RUNS),
+        }
+        .map_err(|e| e.to_string())
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Alloc::OnDemand => "on_demand",
+            Alloc::Pooled => "pooled",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Alloc::OnDemand => "on-demand instances, as pleo-host run",
+            Alloc::Pooled => "instance pool",
+        }
+    }
+}
+
 /// The host's pieces as `Session::run` wires them, set up once: the engine, the `bench`
 /// plugin linked with WASI and the capabilities (`InstancePre`), a client to the mock.
 struct Host {
@@ -762,7 +819,7 @@ struct Host {
 }
 
 impl Host {
-    async fn new(base_url: &str, cache: &Path) -> Res<Host> {
+    async fn new(base_url: &str, cache: &Path, alloc: Alloc) -> Res<Host> {
         let key = ApiKey::new(MOCK_API_KEY).map_err(|e| e.to_string())?;
         let client =
             PleoClient::with_options(base_url, &key, unlimited()).map_err(|e| e.to_string())?;
@@ -772,7 +829,7 @@ impl Host {
             .map_err(|e| e.to_string())?
             .company_id
             .ok_or("the mock's key has no company")?;
-        let runtime = Runtime::new(Some(cache)).map_err(|e| e.to_string())?;
+        let runtime = alloc.runtime(cache)?;
         let wasm = std::fs::read(plugin_path("bench")).map_err(|e| e.to_string())?;
         let plugin = runtime.load("bench", &wasm).map_err(|e| e.to_string())?;
         let scopes: ScopeSet = [ENTRIES_SCOPE.to_owned()].into();
@@ -947,7 +1004,7 @@ fn param(name: &'static str, value: impl ToString) -> (&'static str, String) {
 /// 1. Export: the plugin pages through every entry via the host; so does a plain client.
 async fn export(args: &Args, cache: &Path) -> Res<Value> {
     let mock = MockProcess::start(args.entries, 0)?;
-    let host = Host::new(&mock.base_url, cache).await?;
+    let host = Host::new(&mock.base_url, cache, Alloc::OnDemand).await?;
     let native = NativeClient::new(&mock.base_url, &host.company_id)?;
     let plugin_params = [param("mode", "pages"), param("limit", PAGE_SIZE)];
 
@@ -1095,21 +1152,27 @@ async fn instantiate(args: &Args, cache: &Path) -> Res<Value> {
         ..MockConfig::default()
     })
     .await?;
-    let host = Host::new(&mock.base_url(), cache).await?;
     let noop = [param("mode", "noop")];
     let n = args.instantiations.max(10);
-    for _ in 0..n / 10 {
-        host.run(&noop).await?;
-    }
-    // Five batches; the median batch is reported (robust against a stray hiccup).
-    let mut per_run = Vec::new();
-    for _ in 0..5 {
-        let batch = n.div_ceil(5);
-        let started = Instant::now();
-        for _ in 0..batch {
+    let mut figures = serde_json::Map::new();
+    for alloc in Alloc::BOTH {
+        let host = Host::new(&mock.base_url(), cache, alloc).await?;
+        for _ in 0..n / 10 {
             host.run(&noop).await?;
         }
-        per_run.push(started.elapsed().as_secs_f64() * 1e6 / batch as f64);
+        // Five batches; the median batch is reported (robust against a stray hiccup).
+        let mut per_run = Vec::new();
+        for _ in 0..5 {
+            let batch = n.div_ceil(5);
+            let started = Instant::now();
+            for _ in 0..batch {
+                host.run(&noop).await?;
+            }
+            per_run.push(started.elapsed().as_secs_f64() * 1e6 / batch as f64);
+        }
+        let name = alloc.name();
+        figures.insert(format!("{name}_run_us"), json!(median(per_run.clone())));
+        figures.insert(format!("{name}_run_us_batches"), json!(per_run));
     }
 
     let out = tempfile::Builder::new()
@@ -1142,12 +1205,9 @@ async fn instantiate(args: &Args, cache: &Path) -> Res<Value> {
         session_run().await.map_err(|e| e.to_string())?;
     }
     let session_us = started.elapsed().as_secs_f64() * 1e6 / session_runs as f64;
-    Ok(json!({
-        "instance_pre_run_us": median(per_run.clone()),
-        "instance_pre_run_us_batches": per_run,
-        "session_run_us": session_us,
-        "session_runs": session_runs,
-    }))
+    figures.insert("session_run_us".into(), json!(session_us));
+    figures.insert("session_runs".into(), json!(session_runs));
+    Ok(Value::Object(figures))
 }
 
 /// 4. Host calls: the plugin times `n` iterations of a loop with and without the call.
@@ -1157,7 +1217,7 @@ async fn hostcall(args: &Args, cache: &Path) -> Res<Value> {
         ..MockConfig::default()
     })
     .await?;
-    let host = Host::new(&mock.base_url(), cache).await?;
+    let host = Host::new(&mock.base_url(), cache, Alloc::OnDemand).await?;
     let n = args.host_calls.max(1);
     let mut figures = serde_json::Map::new();
     for (which, key) in [
@@ -1183,18 +1243,28 @@ async fn hostcall(args: &Args, cache: &Path) -> Res<Value> {
     Ok(Value::Object(figures))
 }
 
-/// 5. Concurrency: many runs at once, each fetching a few pages from a slow mock.
+/// 5. Concurrency: many runs at once, each fetching a few pages from a slow mock, with each
+/// allocation strategy.
 async fn concurrency(args: &Args, cache: &Path) -> Res<Value> {
+    let mut figures = serde_json::Map::new();
+    for alloc in Alloc::BOTH {
+        figures.insert(alloc.name().into(), concurrent_runs(args, cache, alloc).await?);
+    }
+    Ok(Value::Object(figures))
+}
+
+async fn concurrent_runs(args: &Args, cache: &Path, alloc: Alloc) -> Res<Value> {
     let latency = Duration::from_millis(args.latency_ms);
     let mock = MockProcess::start(args.concurrency_entries, args.latency_ms)?;
-    let host = Arc::new(Host::new(&mock.base_url, cache).await?);
+    let host = Arc::new(Host::new(&mock.base_url, cache, alloc).await?);
     let params = Arc::new([
         param("mode", "pages"),
         param("limit", args.concurrency_page_size),
         param("max_pages", args.pages_per_run),
     ]);
     let expected = host.run(params.as_ref()).await?; // warm-up, and the answer every run must give
-    let rss_before = proc_field("/proc/self/status", "VmHWM:").unwrap_or(0);
+    let rss_before = proc_field("/proc/self/status", "VmRSS:").unwrap_or(0);
+    reset_peak_rss();
 
     let (started, cpu_before, mock_before) = (Instant::now(), cpu_time(), mock.cpu());
     let tasks: Vec<_> = (0..args.concurrent_runs)
@@ -1278,5 +1348,11 @@ async fn phases(cache: &Path) -> Res<Value> {
     let t = Instant::now();
     drop(mock);
     step("mock_stop_ms", t);
+    let t = Instant::now();
+    let pooled = Alloc::Pooled.runtime(cache)?;
+    step("engine_with_instance_pool_ms", t);
+    let t = Instant::now();
+    drop(pooled);
+    step("engine_with_instance_pool_drop_ms", t);
     Ok(Value::Object(phases))
 }

@@ -423,7 +423,7 @@ pub struct PluginConfig {
 }
 
 /// The whole configuration, paths resolved against the config file's folder.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The file this came from; `None` when running on defaults.
     pub source: Option<PathBuf>,
@@ -521,7 +521,18 @@ impl Config {
         let resolve = |p: PathBuf| resolve_path(base, p);
 
         raw.limits.validate("limits").map_err(rule)?;
-        let client = raw.client.apply().map_err(rule)?;
+        let mut client = raw.client.apply().map_err(rule)?;
+        // Pacing protects Pleo's limit (600/min). The embedded mock has none unless it is told
+        // to simulate one: pace to that, or not at all, unless [client] says otherwise.
+        if raw.environment == Environment::Mock && raw.client.requests_per_minute.is_none() {
+            client.rate_limit = match raw.mock.rate_limit_per_minute {
+                Some(per_minute) => RateLimit {
+                    per_minute,
+                    burst: raw.client.burst.unwrap_or(client.rate_limit.burst),
+                },
+                None => RateLimit::UNLIMITED,
+            };
+        }
         raw.mock
             .fault_config()
             .validate()
@@ -603,6 +614,14 @@ impl Config {
         })
     }
 
+    /// The built-in defaults, used when there is no pleo.toml: the same rules as an empty file.
+    pub fn defaults() -> Config {
+        let mut config =
+            Config::parse("", Path::new("pleo.toml")).expect("an empty pleo.toml is valid");
+        config.source = None;
+        config
+    }
+
     /// Where this config came from, for messages.
     pub fn describe_source(&self) -> String {
         self.source.as_ref().map_or_else(
@@ -667,6 +686,12 @@ pub fn io_cause(e: &std::io::Error) -> String {
         std::io::ErrorKind::NotFound => "no such file".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
         _ => e.to_string(),
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config::defaults()
     }
 }
 
@@ -749,7 +774,12 @@ mod client_and_fault_tests {
 
     #[test]
     fn client_settings_default_and_override() {
-        assert_eq!(parse("").unwrap().client, ClientOptions::default());
+        // Real Pleo: 600/min; the embedded mock: no pacing unless it simulates a limit.
+        let staging = parse("environment = \"staging\"").unwrap().client;
+        assert_eq!(staging, ClientOptions::default());
+        assert_eq!(parse("").unwrap().client.rate_limit, RateLimit::UNLIMITED);
+        let limited = parse("[mock]\nrate_limit_per_minute = 90").unwrap().client;
+        assert_eq!(limited.rate_limit.per_minute, 90);
         let c = parse(
             "[client]\nmax_attempts = 3\nbackoff_seconds = 0\nrequests_per_minute = 120\nburst = 2\nrequest_timeout_seconds = 2.5\n",
         )

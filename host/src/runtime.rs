@@ -21,8 +21,6 @@ use crate::config::Limits;
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// Bytes of stdout and of stderr kept per run (the plugin's prints go to the host log).
 const STDIO_CAPACITY: usize = 1 << 20;
-/// Runs instantiated at once in one process (the instance pool's size); more wait for a slot.
-pub const MAX_CONCURRENT_RUNS: u32 = 256;
 
 /// A plugin file that cannot be run. One-line messages.
 #[derive(Debug, thiserror::Error)]
@@ -117,19 +115,38 @@ pub struct RunOutcome<C> {
 pub struct Runtime {
     engine: Engine,
     cache: Option<ComponentCache>,
-    /// One permit per slot of the instance pool: a full pool makes a run wait, not fail.
-    slots: tokio::sync::Semaphore,
+    /// With an instance pool: one permit per slot, so a full pool makes a run wait, not fail.
+    slots: Option<tokio::sync::Semaphore>,
 }
 
 impl Runtime {
     /// One engine per process; `cache_dir` keeps compiled components between processes.
+    /// Instances are allocated on demand: the cheapest start for a process that runs one plugin.
     pub fn new(cache_dir: Option<&Path>) -> wasmtime::Result<Runtime> {
+        Runtime::build(cache_dir, None)
+    }
+
+    /// Like [`Runtime::new`], for a process that runs many plugins: instances, memories, tables
+    /// and fiber stacks come from pools sized for `max_concurrent_runs` and are reused instead
+    /// of mapped and unmapped for every run. Creating the pools costs about 1 ms (256 runs);
+    /// each instantiation then costs about half (see README, Performance). Runs beyond
+    /// `max_concurrent_runs` wait for a slot.
+    pub fn with_instance_pool(
+        cache_dir: Option<&Path>,
+        max_concurrent_runs: u32,
+    ) -> wasmtime::Result<Runtime> {
+        Runtime::build(cache_dir, Some(max_concurrent_runs.max(1)))
+    }
+
+    fn build(cache_dir: Option<&Path>, pool: Option<u32>) -> wasmtime::Result<Runtime> {
         let mut config = EngineConfig::new();
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.max_wasm_stack(1 << 20);
         config.async_stack_size(2 << 20);
-        config.allocation_strategy(InstanceAllocationStrategy::Pooling(instance_pool()));
+        if let Some(runs) = pool {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(instance_pool(runs)));
+        }
         let engine = Engine::new(&config)?;
         spawn_epoch_ticker(&engine);
         // A cache folder that cannot be created only costs speed: compile every time.
@@ -143,7 +160,7 @@ impl Runtime {
         Ok(Runtime {
             engine,
             cache,
-            slots: tokio::sync::Semaphore::new(MAX_CONCURRENT_RUNS as usize),
+            slots: pool.map(|runs| tokio::sync::Semaphore::new(runs as usize)),
         })
     }
 
@@ -196,7 +213,10 @@ impl Runtime {
     ) -> RunOutcome<C> {
         let limits = sandbox.limits;
         // Held until the store (and with it the instance) is gone. Never closed, so never `Err`.
-        let _slot = self.slots.acquire().await.ok();
+        let _slot = match &self.slots {
+            Some(slots) => slots.acquire().await.ok(),
+            None => None,
+        };
         let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
         let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
         let wasi = WasiCtxBuilder::new()
@@ -297,19 +317,16 @@ impl Runtime {
     }
 }
 
-/// Instances, memories, tables and fiber stacks come from pools sized for
-/// [`MAX_CONCURRENT_RUNS`] and are reused, instead of being mapped and unmapped for every run:
-/// that `mmap`/`munmap` traffic (and the TLB shootdowns it sends to every core) was most of the
-/// CPU of many concurrent runs. A slot's memory is only reserved address space until used.
-fn instance_pool() -> PoolingAllocationConfig {
-    let runs = MAX_CONCURRENT_RUNS;
+/// Pools for `runs` plugins at once. A memory slot is only reserved address space until used;
+/// most of the creation cost is the guard page of every fiber stack.
+fn instance_pool(runs: u32) -> PoolingAllocationConfig {
     let mut pool = PoolingAllocationConfig::new();
     // A Rust wasm32-wasip2 component is a few core instances (the program and its shims),
     // one memory and a few tables; these leave room for larger ones.
     pool.total_component_instances(runs)
-        .total_core_instances(runs * 16)
-        .total_memories(runs * 2)
-        .total_tables(runs * 8)
+        .total_core_instances(runs.saturating_mul(16))
+        .total_memories(runs.saturating_mul(2))
+        .total_tables(runs.saturating_mul(8))
         .total_stacks(runs)
         // `[limits] memory_mb` goes up to 4096: the pool's slots must not be smaller.
         .max_memory_size(4 << 30);

@@ -17,6 +17,14 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
+impl RateLimit {
+    /// No pacing in practice (for the embedded mock, which has no limit of its own).
+    pub const UNLIMITED: RateLimit = RateLimit {
+        per_minute: 1_000_000,
+        burst: 100_000,
+    };
+}
+
 impl Default for RateLimit {
     /// 600 a minute: the limit a live integration reports for Pleo (pleo-api.md §5). The burst
     /// is kept small because Pleo's tolerance for bursts is not documented.
