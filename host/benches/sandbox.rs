@@ -277,11 +277,12 @@ fn parent(args: &Args) -> Res<()> {
             "bench: concurrency ({} runs, {} ms latency)...",
             args.concurrent_runs, args.latency_ms
         );
-        let f = run_child("concurrency", &cache_dir)?;
+        let mut f = serde_json::Map::new();
         for alloc in Alloc::BOTH {
-            let c = f
-                .get(alloc.name())
-                .ok_or("concurrency figures missing")?;
+            let name = alloc.name();
+            let c = run_child(&format!("concurrency-{name}"), &cache_dir)?;
+            f.insert(name.into(), c.clone());
+            let c = &c;
             let (wall, ideal) = (num(c, "wall_ms")?, num(c, "ideal_ms")?);
             let ok = num(c, "succeeded")? as usize;
             let all_ok = ok == args.concurrent_runs;
@@ -309,7 +310,7 @@ fn parent(args: &Args) -> Res<()> {
                 .baseline("RSS before the runs", num(c, "rss_before_kib")? / 1024.0),
             );
         }
-        details.insert("concurrency", f);
+        details.insert("concurrency", Value::Object(f));
     }
     if wanted("memory") {
         eprintln!("bench: memory...");
@@ -760,7 +761,8 @@ fn child(name: &str, args: &Args) -> Res<()> {
             "export" => export(args, &cache).await,
             "instantiate" => instantiate(args, &cache).await,
             "hostcall" => hostcall(args, &cache).await,
-            "concurrency" => concurrency(args, &cache).await,
+            "concurrency-on_demand" => concurrency(args, &cache, Alloc::OnDemand).await,
+            "concurrency-pooled" => concurrency(args, &cache, Alloc::Pooled).await,
             "phases" => phases(&cache).await,
             other => Err(format!("unknown child scenario {other}")),
         }
@@ -1243,17 +1245,8 @@ async fn hostcall(args: &Args, cache: &Path) -> Res<Value> {
     Ok(Value::Object(figures))
 }
 
-/// 5. Concurrency: many runs at once, each fetching a few pages from a slow mock, with each
-/// allocation strategy.
-async fn concurrency(args: &Args, cache: &Path) -> Res<Value> {
-    let mut figures = serde_json::Map::new();
-    for alloc in Alloc::BOTH {
-        figures.insert(alloc.name().into(), concurrent_runs(args, cache, alloc).await?);
-    }
-    Ok(Value::Object(figures))
-}
-
-async fn concurrent_runs(args: &Args, cache: &Path, alloc: Alloc) -> Res<Value> {
+/// 5. Concurrency: many runs at once, each fetching a few pages from a slow mock.
+async fn concurrency(args: &Args, cache: &Path, alloc: Alloc) -> Res<Value> {
     let latency = Duration::from_millis(args.latency_ms);
     let mock = MockProcess::start(args.concurrency_entries, args.latency_ms)?;
     let host = Arc::new(Host::new(&mock.base_url, cache, alloc).await?);

@@ -29,7 +29,7 @@ fn allowlisted_company_works_and_others_never_reach_pleo() {
 
     tokio().block_on(async {
         let session = Session::open(config).await.unwrap();
-        let mut run = async |company: &str| {
+        let run = async |company: &str| {
             let out = dir.path().join(format!("out-{company}"));
             let options = RunOptions {
                 out_dir: Some(out.clone()),
