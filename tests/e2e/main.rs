@@ -10,6 +10,7 @@ mod companies;
 mod conformance;
 mod isolation;
 mod limits;
+mod pool;
 mod resilience;
 mod scopes;
 mod spend_report;

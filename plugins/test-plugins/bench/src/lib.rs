@@ -6,7 +6,7 @@
 //!   up its mode, so the host's start-up can be measured from outside the process;
 //! * `pages`: pages through `search-entries` (`limit` per page, default 100; at most
 //!   `max_pages` pages, default all), decoding every page, and returns `<entries> entries in
-//!   <pages> pages`;
+//!   <pages> pages (calls_ns=<N> total_ns=<N>)`: the time spent in the host calls and in all;
 //! * `calls`: runs a loop of `n` iterations (default 100000) that calls the host function named
 //!   by `fn` (`params`: `params::get("mode")`, `log`: a trace-level log line, `none`: no call,
 //!   the baseline) and returns `ns=<N>`, the loop's time on the WASI monotonic clock.
@@ -62,7 +62,15 @@ fn page_through() -> Result<String, String> {
         currencies: Vec::new(),
     };
     let (mut entries, mut pages_seen) = (0u64, 0u64);
-    let all = pages::<IgnoredAny, _>(limit, |page| search_entries(&filter, None, page));
+    // Time spent waiting for the host call, and in all of the loop.
+    let mut in_calls = std::time::Duration::ZERO;
+    let started = Instant::now();
+    let all = pages::<IgnoredAny, _>(limit, |page| {
+        let call = Instant::now();
+        let answer = search_entries(&filter, None, page);
+        in_calls += call.elapsed();
+        answer
+    });
     for page in all {
         let page = page.map_err(|e| e.to_string())?;
         entries += page.len() as u64;
@@ -71,7 +79,12 @@ fn page_through() -> Result<String, String> {
             break;
         }
     }
-    Ok(format!("{entries} entries in {pages_seen} pages"))
+    let total = started.elapsed();
+    Ok(format!(
+        "{entries} entries in {pages_seen} pages (calls_ns={} total_ns={})",
+        in_calls.as_nanos(),
+        total.as_nanos()
+    ))
 }
 
 fn call_loop() -> Result<String, String> {
