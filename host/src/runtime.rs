@@ -117,6 +117,9 @@ pub struct Runtime {
     cache: Option<ComponentCache>,
     /// With an instance pool: one permit per slot, so a full pool makes a run wait, not fail.
     slots: Option<tokio::sync::Semaphore>,
+    /// Components already compiled or loaded by this process, by the wasm's SHA-256: a
+    /// process that runs a plugin many times loads it once.
+    loaded: std::sync::Mutex<std::collections::HashMap<String, Component>>,
 }
 
 impl Runtime {
@@ -161,6 +164,7 @@ impl Runtime {
             engine,
             cache,
             slots: pool.map(|runs| tokio::sync::Semaphore::new(runs as usize)),
+            loaded: Default::default(),
         })
     }
 
@@ -183,14 +187,27 @@ impl Runtime {
         if wasm[4..8] == [1, 0, 0, 0] {
             return Err(LoadError::CoreModule(name.into()));
         }
-        let compile = || -> wasmtime::Result<Component> {
-            match &self.cache {
-                Some(cache) => cache.load(&self.engine, wasm),
-                None => Component::new(&self.engine, wasm),
+        let sha256 = hex::encode(Sha256::digest(wasm));
+        let known = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&sha256)
+            .cloned();
+        let component = match known {
+            Some(component) => component,
+            None => {
+                let compiled = match &self.cache {
+                    Some(cache) => cache.load(&self.engine, wasm),
+                    None => Component::new(&self.engine, wasm),
+                };
+                let component = compiled
+                    .map_err(|e| LoadError::Invalid(name.into(), first_line(&format!("{e:#}"))))?;
+                let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
+                loaded.insert(sha256.clone(), component.clone());
+                component
             }
         };
-        let component = compile()
-            .map_err(|e| LoadError::Invalid(name.into(), first_line(&format!("{e:#}"))))?;
         let imports = component
             .component_type()
             .imports(&self.engine)
@@ -198,7 +215,7 @@ impl Runtime {
             .collect();
         Ok(LoadedPlugin {
             name: name.into(),
-            sha256: hex::encode(Sha256::digest(wasm)),
+            sha256,
             component,
             imports,
         })

@@ -2,7 +2,9 @@
 //! A [`Session`] is opened once per process (it learns the key's company and scopes once) and
 //! runs any number of plugins, each in its own store with its own limits.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::bindings::PluginPre;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -16,7 +18,7 @@ use crate::mock::{MockConfig, MockServer};
 use crate::output::{self, OutputFile};
 use crate::pleo::{ApiError, Introspection, PleoClient};
 use crate::plugins;
-use crate::runtime::{LoadedPlugin, RunError, RunOutcome, Runtime, Sandbox};
+use crate::runtime::{LoadedPlugin, RunError, RunOutcome, RunState, Runtime, Sandbox};
 use crate::scopes::ScopeSet;
 
 /// The host, connected to one Pleo environment with one key.
@@ -28,6 +30,8 @@ pub struct Session {
     company_id: String,
     redactor: Redactor,
     audit: std::sync::Arc<AuditLog>,
+    /// Linked plugins by (sha256, effective scopes).
+    prepared: std::sync::Mutex<HashMap<(String, ScopeSet), PluginPre<RunState<Caps>>>>,
     /// The embedded mock, when the environment is `mock`; stops when the session is dropped.
     mock: Option<MockServer>,
 }
@@ -148,6 +152,7 @@ impl Session {
             company_id,
             redactor,
             audit,
+            prepared: Default::default(),
             mock,
         })
     }
@@ -292,24 +297,7 @@ impl Session {
         self.check_approval(&plugin, &scopes)?;
         let out_dir = self.out_dir(&plugin.name, options.out_dir.as_deref())?;
 
-        let mut linker = self
-            .runtime
-            .base_linker::<Caps>()
-            .and_then(|mut linker| {
-                capabilities::add_to_linker(&mut linker, &scopes).map(|_| linker)
-            })
-            .map_err(|e| Failure::new(ExitCode::Internal, format!("linking failed: {e}")))?;
-        linker.allow_shadowing(false);
-        let pre = linker
-            .instantiate_pre(&plugin.component)
-            .and_then(crate::bindings::PluginPre::new)
-            .map_err(|e| {
-                Failure::new(
-                    ExitCode::Rejected,
-                    format!("plugin {} cannot be linked: {}", plugin.name, one_line(&e)),
-                )
-                .hint("it must export `run` from world pleo:plugin/plugin@0.1.0")
-            })?;
+        let pre = self.prepare(&plugin, &scopes)?;
 
         let mut params = plugin_config.params.clone();
         params.extend(options.params);
@@ -406,6 +394,45 @@ impl Session {
             elapsed: outcome.elapsed,
             api_waits: outcome.caps.api_waits(),
         })
+    }
+
+    /// Links a plugin with exactly the interfaces of its effective scopes. Cached per plugin
+    /// hash and scope set, so a process that runs a plugin again skips linking.
+    fn prepare(
+        &self,
+        plugin: &LoadedPlugin,
+        scopes: &ScopeSet,
+    ) -> Result<PluginPre<RunState<Caps>>, Failure> {
+        let key = (plugin.sha256.clone(), scopes.clone());
+        if let Some(pre) = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(pre.clone());
+        }
+        let mut linker = self
+            .runtime
+            .base_linker::<Caps>()
+            .and_then(|mut linker| capabilities::add_to_linker(&mut linker, scopes).map(|_| linker))
+            .map_err(|e| Failure::new(ExitCode::Internal, format!("linking failed: {e}")))?;
+        linker.allow_shadowing(false);
+        let pre = linker
+            .instantiate_pre(&plugin.component)
+            .and_then(PluginPre::new)
+            .map_err(|e| {
+                Failure::new(
+                    ExitCode::Rejected,
+                    format!("plugin {} cannot be linked: {}", plugin.name, one_line(&e)),
+                )
+                .hint("it must export `run` from world pleo:plugin/plugin@0.1.0")
+            })?;
+        self.prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, pre.clone());
+        Ok(pre)
     }
 
     fn out_dir(&self, plugin: &str, requested: Option<&Path>) -> Result<PathBuf, Failure> {
