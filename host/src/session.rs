@@ -21,6 +21,9 @@ use crate::plugins;
 use crate::runtime::{LoadedPlugin, RunError, RunOutcome, RunState, Runtime, Sandbox};
 use crate::scopes::ScopeSet;
 
+/// A plugin linked with the interfaces of its effective scopes, ready to instantiate.
+type Prepared = PluginPre<RunState<Caps>>;
+
 /// The host, connected to one Pleo environment with one key.
 pub struct Session {
     config: Config,
@@ -31,7 +34,7 @@ pub struct Session {
     redactor: Redactor,
     audit: std::sync::Arc<AuditLog>,
     /// Linked plugins by (sha256, effective scopes).
-    prepared: std::sync::Mutex<HashMap<(String, ScopeSet), PluginPre<RunState<Caps>>>>,
+    prepared: std::sync::Mutex<HashMap<(String, ScopeSet), Prepared>>,
     /// The embedded mock, when the environment is `mock`; stops when the session is dropped.
     mock: Option<MockServer>,
 }
@@ -398,11 +401,7 @@ impl Session {
 
     /// Links a plugin with exactly the interfaces of its effective scopes. Cached per plugin
     /// hash and scope set, so a process that runs a plugin again skips linking.
-    fn prepare(
-        &self,
-        plugin: &LoadedPlugin,
-        scopes: &ScopeSet,
-    ) -> Result<PluginPre<RunState<Caps>>, Failure> {
+    fn prepare(&self, plugin: &LoadedPlugin, scopes: &ScopeSet) -> Result<Prepared, Failure> {
         let key = (plugin.sha256.clone(), scopes.clone());
         if let Some(pre) = self
             .prepared
