@@ -166,6 +166,9 @@ async fn run(
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    // The process ends right after this command: tearing the session down (the mock's data,
+    // the engine) would only cost exit time. The audit log was flushed when the run ended.
+    std::mem::forget(session);
     print_report(&result?);
     Ok(())
 }
