@@ -239,16 +239,7 @@ async fn search_accounts(State(state): Shared, query: RawQuery, body: Body) -> R
 /// The account and its company's index; 404 `ACCOUNT_NOT_FOUND` for any other id.
 fn find(books: &Books, id: Uuid) -> Result<(usize, usize)> {
     books
-        .companies
-        .iter()
-        .enumerate()
-        .find_map(|(c, b)| {
-            b.master
-                .accounts
-                .iter()
-                .position(|a| a.id == id)
-                .map(|i| (c, i))
-        })
+        .locate(id, |m| &m.accounts, |a| a.id)
         .ok_or_else(|| ApiError::not_found("ACCOUNT_NOT_FOUND", format!("Account {id} not found")))
 }
 

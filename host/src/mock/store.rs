@@ -32,6 +32,24 @@ pub(super) struct CompanyBooks {
     pub export_jobs: Vec<ExportJob>,
 }
 
+impl Books {
+    /// Where the master-data item with `id` is: `(company index, index in its list)`, the list
+    /// being the one `items` picks from each company's master data.
+    pub fn locate<T>(
+        &self,
+        id: Uuid,
+        items: impl Fn(&MasterData) -> &[T],
+        id_of: impl Fn(&T) -> Uuid,
+    ) -> Option<(usize, usize)> {
+        self.companies.iter().enumerate().find_map(|(c, books)| {
+            items(&books.master)
+                .iter()
+                .position(|item| id_of(item) == id)
+                .map(|i| (c, i))
+        })
+    }
+}
+
 impl Store {
     pub(super) fn new(data: &Dataset) -> Store {
         let companies = data

@@ -154,16 +154,7 @@ pub(super) fn seed(
 
 fn find_group(books: &Books, id: Uuid) -> Result<(usize, usize)> {
     books
-        .companies
-        .iter()
-        .enumerate()
-        .find_map(|(c, b)| {
-            b.master
-                .tag_groups
-                .iter()
-                .position(|g| g.id == id)
-                .map(|i| (c, i))
-        })
+        .locate(id, |m| &m.tag_groups, |g| g.id)
         .ok_or_else(|| {
             ApiError::not_found("TAG_GROUP_NOT_FOUND", format!("Tag group {id} not found"))
         })
@@ -171,16 +162,7 @@ fn find_group(books: &Books, id: Uuid) -> Result<(usize, usize)> {
 
 fn find_tag(books: &Books, id: Uuid) -> Result<(usize, usize)> {
     books
-        .companies
-        .iter()
-        .enumerate()
-        .find_map(|(c, b)| {
-            b.master
-                .tags
-                .iter()
-                .position(|t| t.id == id)
-                .map(|i| (c, i))
-        })
+        .locate(id, |m| &m.tags, |t| t.id)
         .ok_or_else(|| ApiError::not_found("TAG_NOT_FOUND", format!("Tag {id} not found")))
 }
 

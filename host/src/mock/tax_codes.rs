@@ -187,20 +187,9 @@ async fn search_tax_codes(State(state): Shared, query: RawQuery, body: Body) -> 
 }
 
 fn find(books: &Books, id: Uuid) -> Result<(usize, usize)> {
-    books
-        .companies
-        .iter()
-        .enumerate()
-        .find_map(|(c, b)| {
-            b.master
-                .tax_codes
-                .iter()
-                .position(|t| t.id == id)
-                .map(|i| (c, i))
-        })
-        .ok_or_else(|| {
-            ApiError::not_found("TAX_CODE_NOT_FOUND", format!("Tax code {id} not found"))
-        })
+    books.locate(id, |m| &m.tax_codes, |t| t.id).ok_or_else(|| {
+        ApiError::not_found("TAX_CODE_NOT_FOUND", format!("Tax code {id} not found"))
+    })
 }
 
 async fn get_tax_code(State(state): Shared, path: IdPath) -> Result<Response> {

@@ -165,16 +165,7 @@ pub(super) fn seed(
 
 fn find(books: &Books, id: Uuid) -> Result<(usize, usize)> {
     books
-        .companies
-        .iter()
-        .enumerate()
-        .find_map(|(c, b)| {
-            b.master
-                .vendors
-                .iter()
-                .position(|v| v.id == id)
-                .map(|i| (c, i))
-        })
+        .locate(id, |m| &m.vendors, |v| v.id)
         .ok_or_else(|| ApiError::not_found("VENDOR_NOT_FOUND", format!("Vendor {id} not found")))
 }
 
