@@ -177,20 +177,26 @@ fn search_body(filter: VendorFilter) -> Result<Value, HostError> {
     Ok(Value::Object(body))
 }
 
+/// The fields create and update share: `companyId`, `name` (not empty), `defaultCurrency`
+/// (ISO 4217, upper-cased).
+fn vendor_base(
+    company_id: &str,
+    name: String,
+    currency: &str,
+) -> Result<Map<String, Value>, HostError> {
+    checks::not_empty("name", &name)?;
+    let currency = checks::currency("defaultCurrency", currency)?;
+    let mut body = Map::new();
+    body.insert("companyId".into(), json!(company_id));
+    body.insert("name".into(), json!(name));
+    body.insert("defaultCurrency".into(), json!(currency));
+    Ok(body)
+}
+
 /// Builds `VendorCreateRequest`: `{companyId, name, defaultCurrency, code?, externalId?,
 /// country?, registrationNumber?, taxRegistrationNumber?}`.
 fn new_vendor_body(company_id: &str, vendor: NewVendor) -> Result<Value, HostError> {
-    let mut body = Map::new();
-    body.insert("companyId".into(), json!(company_id));
-    checks::not_empty("name", &vendor.name)?;
-    body.insert("name".into(), json!(vendor.name));
-    body.insert(
-        "defaultCurrency".into(),
-        json!(checks::currency(
-            "defaultCurrency",
-            &vendor.default_currency
-        )?),
-    );
+    let mut body = vendor_base(company_id, vendor.name, &vendor.default_currency)?;
     optional_fields(
         &mut body,
         vendor.code,
@@ -205,17 +211,7 @@ fn new_vendor_body(company_id: &str, vendor: NewVendor) -> Result<Value, HostErr
 /// Builds `VendorUpdateRequest`: `{companyId, name, defaultCurrency, externalId, state, code?,
 /// country?, registrationNumber?, taxRegistrationNumber?}`.
 fn vendor_update_body(company_id: &str, vendor: VendorUpdate) -> Result<Value, HostError> {
-    let mut body = Map::new();
-    body.insert("companyId".into(), json!(company_id));
-    checks::not_empty("name", &vendor.name)?;
-    body.insert("name".into(), json!(vendor.name));
-    body.insert(
-        "defaultCurrency".into(),
-        json!(checks::currency(
-            "defaultCurrency",
-            &vendor.default_currency
-        )?),
-    );
+    let mut body = vendor_base(company_id, vendor.name, &vendor.default_currency)?;
     body.insert("externalId".into(), json!(vendor.external_id));
     body.insert("state".into(), json!(vendor_state_name(vendor.state)));
     optional_fields(
