@@ -6,6 +6,7 @@
 //! models do not carry.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize, Serializer};
@@ -15,6 +16,7 @@ use super::MockConfig;
 use super::exports::ExportJob;
 use super::master::MasterData;
 use super::receipts::Receipt;
+use super::seed::LedgerSeed;
 
 // ---------------------------------------------------------------------------
 // Model
@@ -364,8 +366,9 @@ pub struct ApiClient {
     pub installed_at: DateTime<Utc>,
 }
 
-/// One company of the organization the key covers, with its own reference data,
-/// employees and accounting entries. Built by [`Dataset::seed`]; read-only afterwards.
+/// One company of the organization the key covers: its reference data and employees, and
+/// (dereferencing to [`Ledger`]) its accounting entries, receipts, master data and export
+/// jobs. Built by [`Dataset::seed`]; read-only afterwards.
 #[derive(Clone, Debug)]
 pub struct CompanyData {
     pub company: Company,
@@ -375,6 +378,16 @@ pub struct CompanyData {
     pub tag_groups: Vec<TagGroup>,
     pub vendors: Vec<Vendor>,
     pub employees: Vec<Employee>,
+    /// Made from `seed` on first use (see [`CompanyData::ledger`]).
+    pub(super) ledger: OnceLock<Ledger>,
+    pub(super) seed: LedgerSeed,
+}
+
+/// The bulk of a company's data. Most of seeding's work is here, so it is made on first use:
+/// a run that never asks for entries does not wait for them. Each company's comes from rngs
+/// of its own, so it is the same whichever request asks first.
+#[derive(Clone, Debug)]
+pub struct Ledger {
     /// Sorted by `performed_at`, then `id`.
     pub entries: Vec<AccountingEntry>,
     /// The receipt files of the entries (`receiptIds`), in entry order.
@@ -385,9 +398,60 @@ pub struct CompanyData {
     /// Export jobs as seeded, oldest first: finished ones, then `pending` ones (see
     /// [`CompanyData::oldest_pending_job`]). The server's live copy moves on from here.
     pub export_jobs: Vec<ExportJob>,
+    /// Id lookups: index in `entries` and in `receipts`.
+    entry_index: HashMap<Uuid, usize>,
+    receipt_index: HashMap<Uuid, usize>,
+}
+
+impl Ledger {
+    pub(super) fn new(
+        entries: Vec<AccountingEntry>,
+        receipts: Vec<Receipt>,
+        master: MasterData,
+        export_jobs: Vec<ExportJob>,
+    ) -> Ledger {
+        let entry_index = entries.iter().enumerate().map(|(i, e)| (e.id, i)).collect();
+        let receipt_index = receipts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id, i))
+            .collect();
+        Ledger {
+            entries,
+            receipts,
+            master,
+            export_jobs,
+            entry_index,
+            receipt_index,
+        }
+    }
+}
+
+impl std::ops::Deref for CompanyData {
+    type Target = Ledger;
+
+    fn deref(&self) -> &Ledger {
+        self.ledger()
+    }
 }
 
 impl CompanyData {
+    /// The entries, receipts, master data and export jobs, made on the first call.
+    pub fn ledger(&self) -> &Ledger {
+        // The seeding must not deref `self`: that would wait for itself.
+        self.ledger.get_or_init(|| super::seed::ledger(self))
+    }
+
+    /// An accounting entry of this company.
+    pub fn entry(&self, id: Uuid) -> Option<&AccountingEntry> {
+        self.entries.get(*self.entry_index.get(&id)?)
+    }
+
+    /// A receipt of an entry of this company.
+    pub fn receipt(&self, id: Uuid) -> Option<&Receipt> {
+        self.receipts.get(*self.receipt_index.get(&id)?)
+    }
+
     /// The export job an integration should take first: the oldest `pending` one.
     pub fn oldest_pending_job(&self) -> Option<&ExportJob> {
         self.export_jobs
@@ -399,32 +463,29 @@ impl CompanyData {
 
 /// Everything the mock serves. Built once by [`Dataset::seed`]; read-only afterwards.
 ///
-/// The fields from `company` to `entries` are company 0, the key's own company. With
-/// [`MockConfig::companies`] above 1 the key covers an organization of several
-/// companies, all listed in `companies`.
+/// It derefs to company 0, the key's own company (`ds.entries` are company 0's entries). With
+/// [`MockConfig::companies`] above 1 the key covers an organization of several companies, all
+/// listed in `companies`.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    pub company: Company,
     pub api_client: ApiClient,
-    pub teams: Vec<Team>,
-    pub accounts: Vec<Account>,
-    pub tax_codes: Vec<TaxCode>,
-    pub tag_groups: Vec<TagGroup>,
-    pub vendors: Vec<Vendor>,
-    pub employees: Vec<Employee>,
-    /// Sorted by `performed_at`, then `id`.
-    pub entries: Vec<AccountingEntry>,
-    /// Every company the key covers, company 0 first (the same data as the fields
-    /// above); one element unless [`MockConfig::companies`] is above 1. All share
-    /// company 0's `organization_id`.
+    /// Every company the key covers, company 0 first; one element unless
+    /// [`MockConfig::companies`] is above 1. All share company 0's `organization_id`.
     pub companies: Vec<CompanyData>,
     /// Where the mock's clock starts: every seeded timestamp lies before it.
     pub epoch: DateTime<Utc>,
     /// Id lookups into `companies`: `(company index, item index)`.
     employee_index: HashMap<Uuid, (usize, usize)>,
-    entry_index: HashMap<Uuid, (usize, usize)>,
-    receipt_index: HashMap<Uuid, (usize, usize)>,
     company_index: HashMap<Uuid, usize>,
+}
+
+impl std::ops::Deref for Dataset {
+    type Target = CompanyData;
+
+    /// Company 0, the key's own company.
+    fn deref(&self) -> &CompanyData {
+        &self.companies[0]
+    }
 }
 
 impl Dataset {
@@ -433,47 +494,26 @@ impl Dataset {
         super::seed::generate(cfg)
     }
 
-    /// Builds the dataset from company 0 (`first`) and the others, and the id lookups.
+    /// Builds the dataset from its companies (company 0 first; there is always one) and the
+    /// id lookups.
     pub(super) fn assemble(
         api_client: ApiClient,
-        first: CompanyData,
-        others: Vec<CompanyData>,
+        companies: Vec<CompanyData>,
         epoch: DateTime<Utc>,
     ) -> Dataset {
-        let mut companies = Vec::with_capacity(others.len() + 1);
-        companies.push(first.clone());
-        companies.extend(others);
-        let mut employee_index = HashMap::new();
-        let mut entry_index = HashMap::new();
-        let mut receipt_index = HashMap::new();
-        let mut company_index = HashMap::new();
-        for (c, data) in companies.iter().enumerate() {
-            company_index.insert(data.company.id, c);
-            for (i, e) in data.employees.iter().enumerate() {
-                employee_index.insert(e.id, (c, i));
-            }
-            for (i, e) in data.entries.iter().enumerate() {
-                entry_index.insert(e.id, (c, i));
-            }
-            for (i, r) in data.receipts.iter().enumerate() {
-                receipt_index.insert(r.id, (c, i));
-            }
-        }
+        let company_index = (companies.iter().enumerate())
+            .map(|(c, data)| (data.company.id, c))
+            .collect();
+        let employee_index = (companies.iter().enumerate())
+            .flat_map(|(c, data)| {
+                (data.employees.iter().enumerate()).map(move |(i, e)| (e.id, (c, i)))
+            })
+            .collect();
         Dataset {
-            company: first.company,
             api_client,
-            teams: first.teams,
-            accounts: first.accounts,
-            tax_codes: first.tax_codes,
-            tag_groups: first.tag_groups,
-            vendors: first.vendors,
-            employees: first.employees,
-            entries: first.entries,
             companies,
             epoch,
             employee_index,
-            entry_index,
-            receipt_index,
             company_index,
         }
     }
@@ -486,14 +526,12 @@ impl Dataset {
 
     /// An accounting entry of any company the key covers.
     pub fn entry(&self, id: Uuid) -> Option<&AccountingEntry> {
-        let &(c, i) = self.entry_index.get(&id)?;
-        self.companies.get(c)?.entries.get(i)
+        self.companies.iter().find_map(|c| c.entry(id))
     }
 
     /// A receipt of an entry of any company the key covers.
     pub fn receipt(&self, id: Uuid) -> Option<&Receipt> {
-        let &(c, i) = self.receipt_index.get(&id)?;
-        self.companies.get(c)?.receipts.get(i)
+        self.companies.iter().find_map(|c| c.receipt(id))
     }
 
     /// Index in `companies` of the company with this id, if the key covers it.

@@ -780,12 +780,13 @@ const SMALL_JOB: usize = 5;
 ///    account (an exporter cannot map it) whenever the data has one;
 /// 5. `pending`, one minute before the clock starts: a few entries, vendor-based bookkeeping,
 ///    created by the system (`isInteractive` false).
-pub(super) fn seed(rng: &mut StdRng, data: &CompanyData, epoch: DateTime<Utc>) -> Vec<ExportJob> {
-    let live: Vec<&AccountingEntry> = data
-        .entries
-        .iter()
-        .filter(|e| e.deleted_at.is_none())
-        .collect();
+pub(super) fn seed(
+    rng: &mut StdRng,
+    data: &CompanyData,
+    entries: &[AccountingEntry],
+    epoch: DateTime<Utc>,
+) -> Vec<ExportJob> {
+    let live: Vec<&AccountingEntry> = entries.iter().filter(|e| e.deleted_at.is_none()).collect();
     let with = |status: ExportStatus| -> Vec<Uuid> {
         live.iter()
             .filter(|e| e.export_status == status)

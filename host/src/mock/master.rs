@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::accounts::{self, AccountRecord};
-use super::data::CompanyData;
+use super::data::{AccountingEntry, CompanyData, Ledger};
 use super::seed::member_seed;
 use super::tags::{self, TagGroupRecord, TagRecord};
 use super::tax_codes::{self, TaxCodeRecord};
@@ -38,18 +38,26 @@ pub struct MasterData {
     pub vendors: Vec<VendorRecord>,
 }
 
-/// Fills in the receipts, master data and export jobs of company `index`.
-pub(super) fn seed_company(seed: u64, index: usize, data: &mut CompanyData, epoch: DateTime<Utc>) {
+/// The ledger of company `index`: its `entries` with their receipts, its master data and export
+/// jobs. Reads only `data`'s reference data and employees (its ledger is being made).
+pub(super) fn seed_company(
+    seed: u64,
+    index: usize,
+    data: &CompanyData,
+    entries: Vec<AccountingEntry>,
+    epoch: DateTime<Utc>,
+) -> Ledger {
     let mut rng = StdRng::seed_from_u64(member_seed(seed ^ SALT, index));
     let tax_codes = tax_codes::seed(&mut rng, data, epoch);
     let (tag_groups, tags) = tags::seed(&mut rng, data, epoch);
-    data.master = MasterData {
+    let master = MasterData {
         accounts: accounts::seed(&mut rng, data, &tax_codes),
         tax_codes,
         tag_groups,
         tags,
         vendors: vendors::seed(&mut rng, data, epoch),
     };
-    data.receipts = receipts::seed(&mut rng, data);
-    data.export_jobs = exports::seed(&mut rng, data, epoch);
+    let receipts = receipts::seed(&mut rng, &entries);
+    let export_jobs = exports::seed(&mut rng, data, &entries, epoch);
+    Ledger::new(entries, receipts, master, export_jobs)
 }

@@ -7,6 +7,8 @@
 //!
 //! The data is generated from a seed ([`Dataset::seed`]) so that the same
 //! [`MockConfig`] always yields the same company, employees and accounting entries.
+//! Starting is quick: each company's entries, receipts, master data and export jobs (its
+//! [`Ledger`]) are made when a request first needs them, the same whichever request that is.
 //!
 //! Routes (every one needs `Authorization: Basic base64("<key>:")`, else 401):
 //!
@@ -91,7 +93,7 @@ mod tests;
 pub use accounts::AccountRecord;
 pub use data::{
     Account, AccountingEntry, Address, ApiClient, Attendee, Company, CompanyData, Dataset,
-    Employee, EntryTag, ExportStatus, Family, Money, ORGANIZATION_URN_PREFIX, ReviewStatus,
+    Employee, EntryTag, ExportStatus, Family, Ledger, Money, ORGANIZATION_URN_PREFIX, ReviewStatus,
     SplitItem, Status, SubFamily, Supplier, Tag, TagGroup, TaxCode, Team, Vendor,
 };
 pub use exports::{EXPIRES_IN_SECONDS, ExportJob, ExportJobItem, ItemStatus, JobStatus};

@@ -379,40 +379,61 @@ fn parse_sort(
     Ok((sort, shown))
 }
 
-/// Sorts `items` and cuts out the requested page. `key` gives an item's value for
-/// a sort key name.
+/// Cuts the requested page out of `items` in sort order. `key` gives an item's value for a
+/// sort key name.
+///
+/// Like a database with an index, it does not sort everything for one page: it finds the
+/// items past the cursor (or offset) and puts only the page's items in order, so walking a
+/// large list costs about the same per page from the first to the last.
 pub(super) fn paginate<'a, T>(
     items: Vec<&'a T>,
     req: &PageRequest,
     key: impl Fn(&T, &str) -> SortValue,
 ) -> Page<'a, T> {
-    let mut keyed: Vec<(Vec<SortValue>, &'a T)> = items
-        .into_iter()
-        .map(|item| (req.sort_keys().map(|k| key(item, k)).collect(), item))
+    // Every item's sort-key values in one buffer, `width` per item: one allocation, not one
+    // per item.
+    let width = req.sort.len();
+    let keys: Vec<SortValue> = items
+        .iter()
+        .flat_map(|item| req.sort_keys().map(|k| key(item, k)))
         .collect();
-    keyed.sort_by(|a, b| compare_keys(&a.0, &b.0, &req.sort));
-    let len = keyed.len();
+    let key_of = |i: usize| &keys[i * width..(i + 1) * width];
+    let order = |a: &usize, b: &usize| compare_keys(key_of(*a), key_of(*b), &req.sort);
+    let len = items.len();
     let limit = req.limit as usize;
-    let (lo, hi) = match &req.position {
-        Position::First => (0, limit.min(len)),
+    let all = || (0..len).collect::<Vec<usize>>();
+    // `lo`: how many items sort before the page.
+    let (lo, page) = match &req.position {
+        Position::First => (0, smallest(all(), limit, order)),
         Position::Offset(o) => {
             let lo = usize::try_from(*o).unwrap_or(usize::MAX).min(len);
-            (lo, lo.saturating_add(limit).min(len))
+            let mut rest = all();
+            if lo > 0 && lo < len {
+                rest.select_nth_unstable_by(lo, order);
+            }
+            (lo, smallest(rest.split_off(lo), limit, order))
         }
         Position::After(c) => {
-            let lo = keyed.partition_point(|(k, _)| compare_keys(k, c, &req.sort).is_le());
-            (lo, lo.saturating_add(limit).min(len))
+            let after: Vec<usize> = (0..len)
+                .filter(|&i| compare_keys(key_of(i), c, &req.sort).is_gt())
+                .collect();
+            (len - after.len(), smallest(after, limit, order))
         }
         Position::Before(c) => {
-            let hi = keyed.partition_point(|(k, _)| compare_keys(k, c, &req.sort).is_lt());
-            (hi.saturating_sub(limit), hi)
+            let mut before: Vec<usize> = (0..len)
+                .filter(|&i| compare_keys(key_of(i), c, &req.sort).is_lt())
+                .collect();
+            let lo = before.len().saturating_sub(limit);
+            if lo > 0 {
+                before.select_nth_unstable_by(lo, order);
+            }
+            (lo, smallest(before.split_off(lo), limit, order))
         }
     };
-    let page = &keyed[lo..hi];
-    let cursor =
-        |entry: Option<&(Vec<SortValue>, &T)>| entry.map(|(k, _)| encode_cursor(&req.sort, k));
+    let hi = lo + page.len();
+    let cursor = |i: Option<&usize>| i.map(|&i| encode_cursor(&req.sort, key_of(i)));
     Page {
-        data: page.iter().map(|(_, item)| *item).collect(),
+        data: page.iter().map(|&i| items[i]).collect(),
         pagination: PageInfo {
             has_next_page: hi < len,
             has_previous_page: lo > 0,
@@ -422,6 +443,20 @@ pub(super) fn paginate<'a, T>(
             current_request_pagination: req.echo.clone(),
         },
     }
+}
+
+/// The first `n` of `items` in `order`, sorted.
+fn smallest(
+    mut items: Vec<usize>,
+    n: usize,
+    order: impl Fn(&usize, &usize) -> Ordering,
+) -> Vec<usize> {
+    if items.len() > n {
+        items.select_nth_unstable_by(n, &order);
+        items.truncate(n);
+    }
+    items.sort_unstable_by(order);
+    items
 }
 
 // ---------------------------------------------------------------------------

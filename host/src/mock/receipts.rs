@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::data::{AccountingEntry, CompanyData, Family, SubFamily, ser_opt_uuid, ser_uuid};
+use super::data::{AccountingEntry, Family, SubFamily, ser_opt_uuid, ser_uuid};
 use super::error::{ApiError, json_response};
 use super::handlers::{
     RawQuery, Result, Shared, check_organization, companies, ok, parse_uuid, path_uuid,
@@ -224,9 +224,10 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
 }
 
 /// One receipt per `receiptIds` element of every entry, uploaded when the entry was created.
-pub(super) fn seed(rng: &mut StdRng, data: &CompanyData) -> Vec<Receipt> {
-    let mut out = Vec::new();
-    for e in &data.entries {
+pub(super) fn seed(rng: &mut StdRng, entries: &[AccountingEntry]) -> Vec<Receipt> {
+    let count = entries.iter().map(|e| e.receipt_ids.len()).sum();
+    let mut out = Vec::with_capacity(count);
+    for e in entries {
         for &id in &e.receipt_ids {
             let (mime_type, source) = kind_of(rng, e);
             let size_in_bytes = match mime_type {

@@ -2,9 +2,12 @@
 //! tags, vendors), the company, its employees and a year of accounting entries.
 //!
 //! Everything, ids included, comes from one `StdRng` seeded with `cfg.seed`, and
-//! no hash map is iterated, so the same config always gives the same data.
+//! no hash map is iterated, so the same config always gives the same data. A company's
+//! entries and what follows them (its [`Ledger`]) are made on first use, from a copy of
+//! the rng kept where its employees left it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc};
 use rand::rngs::StdRng;
@@ -16,8 +19,8 @@ use super::MockConfig;
 use super::catalog::{self, VendorKind, VendorSpec};
 use super::data::{
     Account, AccountingEntry, Address, ApiClient, Attendee, Company, CompanyData, Dataset,
-    Employee, EntryTag, ExportStatus, Family, Money, ReviewStatus, SplitItem, Status, SubFamily,
-    Supplier, Tag, TagGroup, TaxCode, Team, Vendor,
+    Employee, EntryTag, ExportStatus, Family, Ledger, Money, ReviewStatus, SplitItem, Status,
+    SubFamily, Supplier, Tag, TagGroup, TaxCode, Team, Vendor,
 };
 
 const DAY: i64 = 86_400;
@@ -31,34 +34,25 @@ pub(super) fn generate(cfg: &MockConfig) -> Dataset {
     let api_client = generate_api_client(&mut rng, &window);
     let domain = company_domain(&company);
     let staff = generate_employees(&mut rng, cfg.employees, &company, domain, &refs);
-    let entries = EntryGen {
-        rng: &mut rng,
-        refs: &refs,
-        company_id: company.id,
-        staff: &staff,
-        window,
-        out: Vec::with_capacity(cfg.entries),
-        target: cfg.entries,
-    }
-    .run();
     let organization_id = company.organization_id;
-    let epoch = super::clock::epoch(cfg.anchor);
-    let mut first = company_data(company, refs, staff, entries);
-    // Receipts, full master data and export jobs come from an rng of their own, so they
-    // never change the data above.
-    super::master::seed_company(cfg.seed, 0, &mut first, epoch);
-    let others = (1..cfg.companies.max(1))
-        .map(|index| generate_member(cfg, index, organization_id, window, epoch))
-        .collect();
-    Dataset::assemble(api_client, first, others, epoch)
+    let mut companies = Vec::with_capacity(cfg.companies.max(1));
+    companies.push(company_data(cfg, 0, cfg.entries, rng, company, refs, staff));
+    companies.extend((1..cfg.companies).map(|index| generate_member(cfg, index, organization_id)));
+    Dataset::assemble(api_client, companies, super::clock::epoch(cfg.anchor))
 }
 
+/// Company `index` with `entries` entries to come: its ledger is made when first needed (see
+/// [`ledger`]), from `rng` as the employees left it.
 fn company_data(
+    cfg: &MockConfig,
+    index: usize,
+    entries: usize,
+    rng: StdRng,
     company: Company,
     refs: Refs,
     staff: Vec<Staff>,
-    entries: Vec<AccountingEntry>,
 ) -> CompanyData {
+    let (employees, activity) = staff.into_iter().map(|s| (s.employee, s.activity)).unzip();
     CompanyData {
         company,
         teams: refs.teams,
@@ -66,24 +60,61 @@ fn company_data(
         tax_codes: refs.tax_codes,
         tag_groups: refs.tag_groups,
         vendors: refs.vendors,
-        employees: staff.into_iter().map(|s| s.employee).collect(),
-        entries,
-        receipts: Vec::new(),
-        master: super::master::MasterData::default(),
-        export_jobs: Vec::new(),
+        employees,
+        ledger: OnceLock::new(),
+        seed: LedgerSeed {
+            rng,
+            entries,
+            vendor_specs: refs.vendor_specs,
+            activity,
+            window: Window::ending(cfg.anchor),
+            epoch: super::clock::epoch(cfg.anchor),
+            seed: cfg.seed,
+            index,
+        },
     }
+}
+
+/// What a company's [`Ledger`] is made from, kept until it is first needed.
+#[derive(Clone)]
+pub(super) struct LedgerSeed {
+    /// The company's rng as its employees left it: the entries come next.
+    rng: StdRng,
+    /// How many entries.
+    entries: usize,
+    /// Catalog entry of each vendor, same order as the company's `vendors`.
+    vendor_specs: Vec<&'static VendorSpec>,
+    /// How much each employee spends, same order as the company's `employees`.
+    activity: Vec<f64>,
+    window: Window,
+    epoch: DateTime<Utc>,
+    /// The config's seed and the company's index, for the rng of what follows the entries.
+    seed: u64,
+    index: usize,
+}
+
+impl std::fmt::Debug for LedgerSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LedgerSeed")
+            .field("entries", &self.entries)
+            .field("index", &self.index)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes `data`'s ledger: the entries, then from an rng of their own (so they never changed
+/// the entries) master data, receipts and export jobs. Reads only what `data` has up front.
+pub(super) fn ledger(data: &CompanyData) -> Ledger {
+    let seed = &data.seed;
+    let mut rng = seed.rng.clone();
+    let entries = EntryGen::new(&mut rng, data).run();
+    super::master::seed_company(seed.seed, seed.index, data, entries, seed.epoch)
 }
 
 /// Company `index` (1 or more) of a multi-entity organization: its own reference
 /// data, half as many employees and a quarter as many entries as company 0, from
 /// its own rng, so adding companies never changes company 0.
-fn generate_member(
-    cfg: &MockConfig,
-    index: usize,
-    organization_id: Option<Uuid>,
-    window: Window,
-    epoch: DateTime<Utc>,
-) -> CompanyData {
+fn generate_member(cfg: &MockConfig, index: usize, organization_id: Option<Uuid>) -> CompanyData {
     let mut rng = StdRng::seed_from_u64(member_seed(cfg.seed, index));
     let refs = Refs::generate(&mut rng);
     let (company, domain) = generate_member_company(&mut rng, index, organization_id);
@@ -94,20 +125,7 @@ fn generate_member(
         &domain,
         &refs,
     );
-    let target = cfg.entries / 4;
-    let entries = EntryGen {
-        rng: &mut rng,
-        refs: &refs,
-        company_id: company.id,
-        staff: &staff,
-        window,
-        out: Vec::with_capacity(target),
-        target,
-    }
-    .run();
-    let mut data = company_data(company, refs, staff, entries);
-    super::master::seed_company(cfg.seed, index, &mut data, epoch);
-    data
+    company_data(cfg, index, cfg.entries / 4, rng, company, refs, staff)
 }
 
 /// Seed of company `index`'s rng (SplitMix64 of the config's seed and the index), so
@@ -147,7 +165,15 @@ fn between(rng: &mut StdRng, lo: i64, hi: i64) -> i64 {
 
 /// Picks an index with probability proportional to `weights`.
 fn weighted_index(rng: &mut StdRng, weights: &[f64]) -> Option<usize> {
-    let total: f64 = weights.iter().filter(|w| **w > 0.0).sum();
+    pick_weighted(rng, weights, weight_total(weights))
+}
+
+fn weight_total(weights: &[f64]) -> f64 {
+    weights.iter().filter(|w| **w > 0.0).sum()
+}
+
+/// [`weighted_index`] with the weights' total (from [`weight_total`]) already summed.
+fn pick_weighted(rng: &mut StdRng, weights: &[f64], total: f64) -> Option<usize> {
     if total <= 0.0 || !total.is_finite() {
         return None;
     }
@@ -318,8 +344,9 @@ impl Refs {
             vendor_specs: Vec::new(),
         };
         for (i, spec) in catalog::VENDORS.iter().enumerate() {
-            let (Some(account), Some(tax)) = (refs.account(spec.account), refs.tax(spec.tax))
-            else {
+            let account = refs.accounts.iter().find(|a| a.code == spec.account);
+            let tax = refs.tax_codes.iter().find(|t| t.code == spec.tax);
+            let (Some(account), Some(tax)) = (account, tax) else {
                 continue; // a catalog typo must not break seeding
             };
             let vendor = Vendor {
@@ -335,29 +362,6 @@ impl Refs {
             refs.vendor_specs.push(spec);
         }
         refs
-    }
-
-    fn account(&self, code: &str) -> Option<&Account> {
-        self.accounts.iter().find(|a| a.code == code)
-    }
-
-    fn account_by_id(&self, id: Uuid) -> Option<&Account> {
-        self.accounts.iter().find(|a| a.id == id)
-    }
-
-    fn tax(&self, code: &str) -> Option<&TaxCode> {
-        self.tax_codes.iter().find(|t| t.code == code)
-    }
-
-    fn tag_group(&self, code: &str) -> Option<&TagGroup> {
-        self.tag_groups.iter().find(|g| g.code == code)
-    }
-
-    /// Indexes of vendors of the given kinds.
-    fn vendors_of(&self, kinds: &[VendorKind]) -> Vec<usize> {
-        (0..self.vendors.len())
-            .filter(|&i| kinds.contains(&self.vendor_specs[i].kind))
-            .collect()
     }
 }
 
@@ -539,7 +543,7 @@ fn danish_phone(rng: &mut StdRng) -> String {
 
 /// Most people sit at HQ, some in Aarhus and Stockholm.
 fn cost_center(rng: &mut StdRng, refs: &Refs) -> Option<Uuid> {
-    let group = refs.tag_group("CC")?;
+    let group = refs.tag_groups.iter().find(|g| g.code == "CC")?;
     let i = weighted_index(rng, &[0.7, 0.2, 0.1])?;
     group.tags.get(i).map(|t| t.id)
 }
@@ -597,17 +601,87 @@ impl Draft {
     }
 }
 
+/// Lookups of the reference data the entries point at.
+impl CompanyData {
+    fn account(&self, code: &str) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.code == code)
+    }
+
+    fn account_by_id(&self, id: Uuid) -> Option<&Account> {
+        self.accounts.iter().find(|a| a.id == id)
+    }
+
+    fn tax(&self, code: &str) -> Option<&TaxCode> {
+        self.tax_codes.iter().find(|t| t.code == code)
+    }
+
+    fn tag_group(&self, code: &str) -> Option<&TagGroup> {
+        self.tag_groups.iter().find(|g| g.code == code)
+    }
+}
+
+/// Vendors of some kinds and their catalog weights, to pick from (made once: the entries pick
+/// thousands of times).
+struct VendorPool {
+    vendors: Vec<usize>,
+    weights: Vec<f64>,
+    total: f64,
+}
+
+impl VendorPool {
+    fn new(specs: &[&VendorSpec], kinds: &[VendorKind]) -> VendorPool {
+        let vendors: Vec<usize> = (0..specs.len())
+            .filter(|&i| kinds.contains(&specs[i].kind))
+            .collect();
+        let weights: Vec<f64> = vendors
+            .iter()
+            .map(|&i| f64::from(specs[i].weight))
+            .collect();
+        let total = weight_total(&weights);
+        VendorPool {
+            vendors,
+            weights,
+            total,
+        }
+    }
+
+    fn pick(&self, rng: &mut StdRng) -> Option<usize> {
+        pick_weighted(rng, &self.weights, self.total).map(|i| self.vendors[i])
+    }
+}
+
 struct EntryGen<'a> {
     rng: &'a mut StdRng,
-    refs: &'a Refs,
-    company_id: Uuid,
-    staff: &'a [Staff],
+    /// The company's reference data and employees.
+    data: &'a CompanyData,
+    seed: &'a LedgerSeed,
+    /// Sum of the employees' `activity`, their weights as spenders (summed once).
+    activity_total: f64,
     window: Window,
+    /// Where card purchases and out-of-pocket expenses happen.
+    shops: VendorPool,
+    bills: VendorPool,
     out: Vec<AccountingEntry>,
     target: usize,
 }
 
-impl EntryGen<'_> {
+impl<'a> EntryGen<'a> {
+    fn new(rng: &'a mut StdRng, data: &'a CompanyData) -> EntryGen<'a> {
+        let seed = &data.seed;
+        let specs = &seed.vendor_specs;
+        EntryGen {
+            rng,
+            data,
+            seed,
+            activity_total: weight_total(&seed.activity),
+            window: seed.window,
+            shops: VendorPool::new(specs, &[VendorKind::InStore, VendorKind::Online]),
+            bills: VendorPool::new(specs, &[VendorKind::Bill]),
+            out: Vec::with_capacity(seed.entries),
+            target: seed.entries,
+        }
+    }
+
     /// Generates exactly `target` entries: fixed monthly charges first, then
     /// invoices and employee expenses, reimbursements of those, and card
     /// purchases to fill up.
@@ -622,7 +696,8 @@ impl EntryGen<'_> {
         // Without employees there can be no card purchases: fill with invoices.
         self.bill_invoices(self.room());
         let mut out = self.out;
-        out.sort_by(|a, b| a.performed_at.cmp(&b.performed_at).then(a.id.cmp(&b.id)));
+        // By key, so the big entries move once rather than at every step of the sort.
+        out.sort_by_cached_key(|e| (e.performed_at, e.id));
         out
     }
 
@@ -631,29 +706,19 @@ impl EntryGen<'_> {
     }
 
     fn finance_payer(&self) -> Option<usize> {
-        if self.staff.len() > 1 {
+        if self.data.employees.len() > 1 {
             Some(1)
         } else {
-            self.staff.first().map(|_| 0)
+            self.data.employees.first().map(|_| 0)
         }
     }
 
     fn pick_employee(&mut self) -> Option<usize> {
-        let weights: Vec<f64> = self.staff.iter().map(|s| s.activity).collect();
-        weighted_index(self.rng, &weights)
-    }
-
-    fn pick_vendor(&mut self, kinds: &[VendorKind]) -> Option<usize> {
-        let candidates = self.refs.vendors_of(kinds);
-        let weights: Vec<f64> = candidates
-            .iter()
-            .map(|&i| f64::from(self.refs.vendor_specs[i].weight))
-            .collect();
-        weighted_index(self.rng, &weights).map(|i| candidates[i])
+        pick_weighted(self.rng, &self.seed.activity, self.activity_total)
     }
 
     fn vendor_money(&mut self, vendor: usize) -> Money {
-        let spec = self.refs.vendor_specs[vendor];
+        let spec = self.seed.vendor_specs[vendor];
         Money {
             currency: spec.currency.to_string(),
             minors: price(self.rng, spec.min, spec.max),
@@ -662,7 +727,7 @@ impl EntryGen<'_> {
 
     /// A draft for a purchase at `vendor`, with its account, tax code and receipt.
     fn vendor_draft(&mut self, family: Family, vendor: usize, performed: i64) -> Draft {
-        let spec = self.refs.vendor_specs[vendor];
+        let spec = self.seed.vendor_specs[vendor];
         let value = self.vendor_money(vendor);
         let mut d = Draft::new(family, performed, value);
         d.vendor = Some(vendor);
@@ -689,7 +754,7 @@ impl EntryGen<'_> {
         let Some(payer) = self.finance_payer() else {
             return;
         };
-        let vendors = self.refs.vendors_of(&[VendorKind::Subscription]);
+        let vendors = VendorPool::new(&self.seed.vendor_specs, &[VendorKind::Subscription]).vendors;
         let plans: Vec<(usize, i64, Money)> = vendors
             .iter()
             .map(|&v| (v, between(self.rng, 0, 27), self.vendor_money(v)))
@@ -715,7 +780,8 @@ impl EntryGen<'_> {
 
     /// Pleo's own fee, on the first of each month.
     fn pleo_invoices(&mut self, cap: usize) {
-        let Some(vendor) = self.pick_vendor(&[VendorKind::Pleo]) else {
+        let pool = VendorPool::new(&self.seed.vendor_specs, &[VendorKind::Pleo]);
+        let Some(vendor) = pool.pick(self.rng) else {
             return;
         };
         let money = self.vendor_money(vendor);
@@ -739,7 +805,7 @@ impl EntryGen<'_> {
     /// Supplier invoices: no employee, paid two to four weeks after the invoice date.
     fn bill_invoices(&mut self, count: usize) {
         for _ in 0..count.min(self.room()) {
-            let Some(vendor) = self.pick_vendor(&[VendorKind::Bill]) else {
+            let Some(vendor) = self.bills.pick(self.rng) else {
                 return;
             };
             let performed = self.window.work_time(self.rng, (8, 16));
@@ -755,7 +821,7 @@ impl EntryGen<'_> {
     }
 
     fn employee_expenses(&mut self, out_of_pocket: usize, mileage: usize, per_diem: usize) {
-        if self.staff.is_empty() {
+        if self.data.employees.is_empty() {
             return;
         }
         for _ in 0..out_of_pocket.min(self.room()) {
@@ -778,7 +844,7 @@ impl EntryGen<'_> {
     }
 
     fn out_of_pocket(&mut self) {
-        let Some(vendor) = self.pick_vendor(&[VendorKind::InStore, VendorKind::Online]) else {
+        let Some(vendor) = self.shops.pick(self.rng) else {
             return;
         };
         let performed = self.window.work_time(self.rng, (7, 22));
@@ -838,8 +904,8 @@ impl EntryGen<'_> {
     /// Pays each employee, early in the next month, what their completed claims of a
     /// month came to (sum of `totalBillValue`).
     fn reimbursements(&mut self, cap: usize) {
-        let index: HashMap<Uuid, usize> = (self.staff.iter().enumerate())
-            .map(|(i, s)| (s.employee.id, i))
+        let index: HashMap<Uuid, usize> = (self.data.employees.iter().enumerate())
+            .map(|(i, e)| (e.id, i))
             .collect();
         // A BTreeMap keeps the order (and so the data) the same on every run.
         let mut owed: BTreeMap<(i64, usize), i64> = BTreeMap::new();
@@ -887,17 +953,16 @@ impl EntryGen<'_> {
 
     /// Everyday card spending until the target count is reached.
     fn card_purchases(&mut self) {
-        if self.staff.is_empty() {
+        if self.data.employees.is_empty() {
             return;
         }
         for _ in 0..self.room() {
-            let kinds = [VendorKind::InStore, VendorKind::Online];
-            let Some(vendor) = self.pick_vendor(&kinds) else {
+            let Some(vendor) = self.shops.pick(self.rng) else {
                 return;
             };
             let performed = self.window.work_time(self.rng, (7, 22));
             let mut d = self.vendor_draft(Family::CardPurchase, vendor, performed);
-            d.sub_family = Some(match self.refs.vendor_specs[vendor].kind {
+            d.sub_family = Some(match self.seed.vendor_specs[vendor].kind {
                 VendorKind::InStore => SubFamily::InStore,
                 _ => SubFamily::Online,
             });
@@ -919,7 +984,7 @@ impl EntryGen<'_> {
     /// Turns a draft into an entry: timing, status, export/review state, money in
     /// the company currency, tags, splits and attendees.
     fn build(&mut self, d: Draft) -> AccountingEntry {
-        let (w, refs, staff) = (self.window, self.refs, self.staff);
+        let (w, data) = (self.window, self.data);
         let performed = d.performed.clamp(w.start, w.end);
         let created = (performed + between(self.rng, d.created_delay.0, d.created_delay.1))
             .clamp(performed, w.end);
@@ -942,7 +1007,7 @@ impl EntryGen<'_> {
             _ if d.books_on_performed => Some(performed),
             _ => settled,
         };
-        let employee = d.employee.and_then(|i| staff.get(i)).map(|s| &s.employee);
+        let employee = d.employee.and_then(|i| data.employees.get(i));
         let total = Money {
             currency: "DKK".into(),
             minors: self.in_dkk(&d.value),
@@ -952,8 +1017,8 @@ impl EntryGen<'_> {
         let account = d
             .account_code
             .filter(|_| categorised)
-            .and_then(|c| refs.account(c));
-        let tax = d.tax_code.filter(|_| categorised).and_then(|c| refs.tax(c));
+            .and_then(|c| data.account(c));
+        let tax = d.tax_code.filter(|_| categorised).and_then(|c| data.tax(c));
         // Only spending is tagged; transfers such as reimbursements are not.
         let tags = if d.account_code.is_some() {
             self.tags(employee)
@@ -963,7 +1028,7 @@ impl EntryGen<'_> {
         let receipt_ids = (0..d.receipts).map(|_| new_id(self.rng)).collect();
         let mut entry = AccountingEntry {
             id: new_id(self.rng),
-            company_id: self.company_id,
+            company_id: data.company.id,
             created_at: ts(created),
             updated_at: ts(updated),
             performed_at: ts(performed),
@@ -988,7 +1053,7 @@ impl EntryGen<'_> {
             tags,
             split_items: Vec::new(),
             attendees: Vec::new(),
-            vendor_id: d.vendor.and_then(|v| refs.vendors.get(v)).map(|v| v.id),
+            vendor_id: d.vendor.and_then(|v| data.vendors.get(v)).map(|v| v.id),
         };
         self.decorate(&mut entry);
         entry
@@ -1061,8 +1126,8 @@ impl EntryGen<'_> {
             (ReviewStatus::WaitingForReviewer, 0.2),
             (ReviewStatus::WaitingForExpenseOwner, 0.05),
         ];
-        let weights: Vec<f64> = options.iter().map(|o| o.1).collect();
-        weighted_index(self.rng, &weights).map_or(ReviewStatus::NotSet, |i| options[i].0)
+        weighted_index(self.rng, &options.map(|o| o.1))
+            .map_or(ReviewStatus::NotSet, |i| options[i].0)
     }
 
     /// The amount in DKK at a rate that moves a little from day to day.
@@ -1082,7 +1147,7 @@ impl EntryGen<'_> {
     fn tags(&mut self, employee: Option<&Employee>) -> Vec<EntryTag> {
         let mut tags = Vec::new();
         if let (Some(group), Some(tag)) = (
-            self.refs.tag_group("CC"),
+            self.data.tag_group("CC"),
             employee.and_then(|e| e.cost_center_tag_id),
         ) && self.rng.random_bool(0.7)
         {
@@ -1091,7 +1156,7 @@ impl EntryGen<'_> {
                 tag_id: Some(tag),
             });
         }
-        if let Some(group) = self.refs.tag_group("PRJ")
+        if let Some(group) = self.data.tag_group("PRJ")
             && self.rng.random_bool(0.25)
             && let Some(tag) = group.tags.choose(self.rng)
         {
@@ -1108,7 +1173,7 @@ impl EntryGen<'_> {
         if entry.family == Family::BillInvoice {
             let external = entry
                 .vendor_id
-                .and_then(|id| self.refs.vendors.iter().find(|v| v.id == id))
+                .and_then(|id| self.data.vendors.iter().find(|v| v.id == id))
                 .map(|v| v.external_id.clone());
             entry.supplier = Some(Supplier {
                 document_number: Some(format!("INV-{}", between(self.rng, 10_000, 99_999))),
@@ -1136,10 +1201,9 @@ impl EntryGen<'_> {
         let count = between(self.rng, 1, 4);
         let mut out = Vec::new();
         for _ in 0..count {
-            let colleague = self
-                .staff
+            let colleague = (self.data.employees)
                 .choose(self.rng)
-                .map(|s| s.employee.id)
+                .map(|e| e.id)
                 .filter(|id| Some(*id) != host);
             let (kind, who) = match colleague {
                 Some(id) if self.rng.random_bool(0.6) => ("EMPLOYEE", id),
@@ -1162,9 +1226,7 @@ impl EntryGen<'_> {
         let share = 0.55 + self.rng.random::<f64>() * 0.35;
         let tx_first = (entry.transaction_value.minors as f64 * share).round() as i64;
         let bill_first = (total.minors as f64 * share).round() as i64;
-        let others: Vec<&Account> = self
-            .refs
-            .accounts
+        let others: Vec<&Account> = (self.data.accounts)
             .iter()
             .filter(|a| Some(a.id) != entry.account_id)
             .collect();
@@ -1185,7 +1247,7 @@ impl EntryGen<'_> {
                 updated_at: entry.updated_at,
                 account_id,
                 account_code: account_id
-                    .and_then(|id| self.refs.account_by_id(id))
+                    .and_then(|id| self.data.account_by_id(id))
                     .map(|a| a.code.clone()),
                 tax_code_id: entry.tax_code_id,
                 tags: entry.tags.clone(),
@@ -1237,6 +1299,34 @@ mod tests {
         );
         let other = Dataset::seed(&MockConfig { seed: 7, ..cfg() });
         assert_ne!(serde_json::to_string(&other.entries).unwrap(), ja);
+    }
+
+    #[test]
+    fn ledgers_are_the_same_whichever_is_made_first() {
+        let c = MockConfig {
+            companies: 3,
+            entries: 400,
+            ..cfg()
+        };
+        let (a, b) = (Dataset::seed(&c), Dataset::seed(&c));
+        for data in &a.companies {
+            data.ledger();
+        }
+        for data in b.companies.iter().rev() {
+            data.ledger();
+        }
+        let show = |ds: &Dataset| -> Vec<String> {
+            (ds.companies.iter())
+                .map(|c| {
+                    let l = c.ledger();
+                    format!(
+                        "{:?} {:?} {:?} {:?}",
+                        l.entries, l.receipts, l.master, l.export_jobs
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(show(&a), show(&b));
     }
 
     #[test]

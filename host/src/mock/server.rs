@@ -101,16 +101,12 @@ impl MockServer {
             .validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let faults = Arc::new(Faults::new(cfg.faults.clone()));
-        let seed_cfg = cfg.clone();
-        // Seeding is CPU work; keep it off the async worker threads.
-        let data = tokio::task::spawn_blocking(move || Dataset::seed(&seed_cfg))
-            .await
-            .map(Arc::new)
-            .map_err(io::Error::other)?;
+        // Quick (a fraction of a millisecond): the bulk of the data is made on first use.
+        let data = Arc::new(Dataset::seed(&cfg));
         let listener = bind_listener(bind)?;
         let addr = listener.local_addr()?;
         let requests = Arc::new(AtomicU64::new(0));
-        let store = Arc::new(Store::new(&data));
+        let store = Arc::new(Store::new(data.clone()));
         let state = Arc::new(AppState {
             data: data.clone(),
             store: store.clone(),
@@ -340,7 +336,7 @@ mod tests {
         };
         let data = Arc::new(Dataset::seed(&cfg));
         AppState {
-            store: Arc::new(Store::new(&data)),
+            store: Arc::new(Store::new(data.clone())),
             data,
             scopes: vec![],
             api_key: key.into(),

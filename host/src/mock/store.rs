@@ -4,7 +4,7 @@
 //! Accounting entries, employees and receipts never change and stay in the dataset.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -16,7 +16,9 @@ use super::master::MasterData;
 
 pub(super) struct Store {
     pub clock: Clock,
-    books: Mutex<Books>,
+    data: Arc<Dataset>,
+    /// Copied from `data` on first use: its export jobs are made with the ledgers, on demand.
+    books: OnceLock<Mutex<Books>>,
 }
 
 /// Everything that changes, for every company the key covers.
@@ -51,21 +53,11 @@ impl Books {
 }
 
 impl Store {
-    pub(super) fn new(data: &Dataset) -> Store {
-        let companies = data
-            .companies
-            .iter()
-            .map(|c| CompanyBooks {
-                master: c.master.clone(),
-                export_jobs: c.export_jobs.clone(),
-            })
-            .collect();
+    pub(super) fn new(data: Arc<Dataset>) -> Store {
         Store {
             clock: Clock::new(data.epoch),
-            books: Mutex::new(Books {
-                companies,
-                item_updates: BTreeMap::new(),
-            }),
+            data,
+            books: OnceLock::new(),
         }
     }
 
@@ -75,7 +67,19 @@ impl Store {
 
     /// The state; a panic elsewhere while holding it leaves it usable.
     pub(super) fn lock(&self) -> MutexGuard<'_, Books> {
-        self.books.lock().unwrap_or_else(|e| e.into_inner())
+        let books = self.books.get_or_init(|| {
+            let companies = (self.data.companies.iter())
+                .map(|c| CompanyBooks {
+                    master: c.master.clone(),
+                    export_jobs: c.export_jobs.clone(),
+                })
+                .collect();
+            Mutex::new(Books {
+                companies,
+                item_updates: BTreeMap::new(),
+            })
+        });
+        books.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

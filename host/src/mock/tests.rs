@@ -258,6 +258,8 @@ async fn introspect_and_installation_name_the_company() {
         .get("/v1/installations/me", &[("company_id", other)])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // What a run needs to start never waits for the entries to be made.
+    assert!(ds.companies[0].ledger.get().is_none());
 }
 
 #[tokio::test]
