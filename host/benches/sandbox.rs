@@ -200,27 +200,38 @@ fn parent(args: &Args) -> Res<()> {
     if wanted("export") {
         eprintln!("bench: export ({} entries)...", args.entries);
         let f = run_child("export", &cache_dir)?;
-        let (plugin, native) = (num(&f, "plugin_eps")?, num(&f, "native_eps")?);
-        rows.push(
-            Row::new(
-                &format!("export: {} entries, plugin via host", args.entries),
-                plugin,
-                "entries/s",
-            )
-            .baseline("native reqwest client", native)
-            .target(">= 0.95x native", plugin >= 0.95 * native),
-        );
-        rows.push(
-            Row::new(
-                "export: client CPU per page of 100, plugin via host",
-                num(&f, "plugin_cpu_ms_per_page")?,
-                "ms",
-            )
-            .baseline("native reqwest client", num(&f, "native_cpu_ms_per_page")?),
-        );
+        let native = num(&f, "native_eps")?;
+        for (contender, how) in [
+            ("plugin", "plugin via host"),
+            ("plugin_no_read_ahead", "plugin via host, read-ahead off"),
+        ] {
+            let plugin = num(&f, &format!("{contender}_eps"))?;
+            rows.push(
+                Row::new(
+                    &format!("export: {} entries, {how}", args.entries),
+                    plugin,
+                    "entries/s",
+                )
+                .baseline("native reqwest client", native)
+                .target(">= 0.95x native", plugin >= 0.95 * native),
+            );
+        }
+        for (contender, how) in [
+            ("plugin", "plugin via host"),
+            ("plugin_no_read_ahead", "plugin via host, read-ahead off"),
+        ] {
+            rows.push(
+                Row::new(
+                    &format!("export: client CPU per page of 100, {how}"),
+                    num(&f, &format!("{contender}_cpu_ms_per_page"))?,
+                    "ms",
+                )
+                .baseline("native reqwest client", num(&f, "native_cpu_ms_per_page")?),
+            );
+        }
         rows.push(Row::new(
             "export: mock CPU per page of 100 (separate process)",
-            num(&f, "mock_cpu_ms_per_page_serving_native")?,
+            num(&f, "native_mock_cpu_ms_per_page")?,
             "ms",
         ));
         details.insert("export", f);
@@ -873,9 +884,22 @@ struct Host {
 
 impl Host {
     async fn new(base_url: &str, cache: &Path, alloc: Alloc) -> Res<Host> {
+        Host::with_read_ahead(base_url, cache, alloc, true).await
+    }
+
+    async fn with_read_ahead(
+        base_url: &str,
+        cache: &Path,
+        alloc: Alloc,
+        read_ahead: bool,
+    ) -> Res<Host> {
         let key = ApiKey::new(MOCK_API_KEY).map_err(|e| e.to_string())?;
+        let options = ClientOptions {
+            read_ahead,
+            ..unlimited()
+        };
         let client =
-            PleoClient::with_options(base_url, &key, unlimited()).map_err(|e| e.to_string())?;
+            PleoClient::with_options(base_url, &key, options).map_err(|e| e.to_string())?;
         let company_id = client
             .introspect()
             .await
@@ -1054,66 +1078,52 @@ fn param(name: &'static str, value: impl ToString) -> (&'static str, String) {
     (name, value.to_string())
 }
 
-/// Export (1.): the plugin pages through every entry via the host; so does a plain client.
+/// Export (1.): the plugin pages through every entry via the host (with the host's read-ahead,
+/// as `pleo-host run` does, and without it); so does a plain client, the baseline.
 async fn export(args: &Args, cache: &Path) -> Res<Value> {
     let mock = MockProcess::start(args.entries, 0)?;
     let host = Host::new(&mock.base_url, cache, Alloc::OnDemand).await?;
+    let host_without = Host::with_read_ahead(&mock.base_url, cache, Alloc::OnDemand, false).await?;
     let native = NativeClient::new(&mock.base_url, &host.company_id)?;
     let plugin_params = [param("mode", "pages"), param("limit", PAGE_SIZE)];
-
-    // Warm-up: connections, caches, lazy initialisation on both sides.
-    native.export(Some(5)).await?;
-    host.run(&[
+    let warm_up = [
         param("mode", "pages"),
         param("limit", PAGE_SIZE),
         param("max_pages", 5),
-    ])
-    .await?;
+    ];
 
-    let (mut plugin_eps, mut native_eps) = (Vec::new(), Vec::new());
-    let (mut plugin_cpu, mut native_cpu) = (Vec::new(), Vec::new());
-    let (mut plugin_mock_cpu, mut native_mock_cpu) = (Vec::new(), Vec::new());
-    // Share of the plugin's paging loop spent inside the host call (the rest: decoding in wasm).
-    let mut plugin_in_calls = Vec::new();
+    // Warm-up: connections, caches, lazy initialisation on every side.
+    native.export(Some(5)).await?;
+    host.run(&warm_up).await?;
+    host_without.run(&warm_up).await?;
+
+    const CONTENDERS: [&str; 3] = ["native", "plugin", "plugin_no_read_ahead"];
+    let mut eps: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    let mut mock_cpu: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut counts = Vec::new();
     for round in 0..args.export_rounds.max(1) {
-        // Alternate which goes first, so neither always runs on a warmer machine.
-        for plugin_turn in [round % 2 == 0, round % 2 == 1] {
+        // Rotate which goes first, so none always runs on a warmer machine.
+        for turn in 0..CONTENDERS.len() {
+            let contender = CONTENDERS[(round + turn) % CONTENDERS.len()];
             let (started, cpu_before, mock_before) = (Instant::now(), cpu_time(), mock.cpu());
-            let entries = if plugin_turn {
-                let summary = host.run(&plugin_params).await?;
-                let field = |name: &str| {
-                    summary
-                        .split(name)
-                        .nth(1)
-                        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-                        .and_then(|n| n.parse::<u64>().ok())
-                };
-                if let (Some(calls), Some(total)) = (field("calls_ns="), field("total_ns=")) {
-                    plugin_in_calls.push(calls as f64 / total as f64);
-                }
-                summary
-                    .split_whitespace()
-                    .next()
-                    .and_then(|n| n.parse::<u64>().ok())
-                    .ok_or_else(|| format!("unexpected summary {summary:?}"))?
-            } else {
-                native.export(None).await?
+            let entries = match contender {
+                "native" => native.export(None).await?,
+                "plugin" => entries_seen(&host.run(&plugin_params).await?)?,
+                _ => entries_seen(&host_without.run(&plugin_params).await?)?,
             };
-            let eps = entries as f64 / started.elapsed().as_secs_f64();
-            // CPU of this process (the host, or the native client) per page.
             let pages = entries.div_ceil(u64::from(PAGE_SIZE)).max(1) as f64;
-            let cpu_per_page = ms(cpu_time() - cpu_before) / pages;
-            let mock_per_page = ms(mock.cpu() - mock_before) / pages;
-            if plugin_turn {
-                plugin_eps.push(eps);
-                plugin_cpu.push(cpu_per_page);
-                plugin_mock_cpu.push(mock_per_page);
-            } else {
-                native_eps.push(eps);
-                native_cpu.push(cpu_per_page);
-                native_mock_cpu.push(mock_per_page);
-            }
+            eps.entry(contender)
+                .or_default()
+                .push(entries as f64 / started.elapsed().as_secs_f64());
+            // CPU of this process (the host, or the native client) and of the mock, per page.
+            cpu.entry(contender)
+                .or_default()
+                .push(ms(cpu_time() - cpu_before) / pages);
+            mock_cpu
+                .entry(contender)
+                .or_default()
+                .push(ms(mock.cpu() - mock_before) / pages);
             counts.push(entries);
         }
     }
@@ -1122,20 +1132,29 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
             "the exports saw different entry counts: {counts:?}"
         ));
     }
-    Ok(json!({
-        "entries_seen": counts[0],
-        "plugin_eps": median(plugin_eps.clone()),
-        "native_eps": median(native_eps.clone()),
-        "plugin_eps_all": plugin_eps,
-        "native_eps_all": native_eps,
-        "plugin_cpu_ms_per_page": median(plugin_cpu.clone()),
-        "native_cpu_ms_per_page": median(native_cpu.clone()),
-        "mock_cpu_ms_per_page_serving_plugin": median(plugin_mock_cpu),
-        "mock_cpu_ms_per_page_serving_native": median(native_mock_cpu),
-        "plugin_share_of_loop_in_host_calls": median(plugin_in_calls),
-        "plugin_cpu_ms_per_page_all": plugin_cpu,
-        "native_cpu_ms_per_page_all": native_cpu,
-    }))
+    let mut figures = serde_json::Map::new();
+    figures.insert("entries_seen".into(), json!(counts[0]));
+    for contender in CONTENDERS {
+        for (name, values) in [
+            ("eps", &eps),
+            ("cpu_ms_per_page", &cpu),
+            ("mock_cpu_ms_per_page", &mock_cpu),
+        ] {
+            let all = values[contender].clone();
+            figures.insert(format!("{contender}_{name}"), json!(median(all.clone())));
+            figures.insert(format!("{contender}_{name}_all"), json!(all));
+        }
+    }
+    Ok(Value::Object(figures))
+}
+
+/// The entry count of the `bench` plugin's `pages` summary (`<entries> entries in ...`).
+fn entries_seen(summary: &str) -> Res<u64> {
+    summary
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse::<u64>().ok())
+        .ok_or_else(|| format!("unexpected summary {summary:?}"))
 }
 
 /// The baseline of the export: the same requests as the host sends, from a plain program.

@@ -96,8 +96,11 @@ pub struct Call {
     pub status: Option<u16>,
     /// Pleo's error `type`, if it answered with one.
     pub error_type: Option<String>,
+    /// Time the plugin waited for the answer.
     pub latency: Duration,
     pub retries: u64,
+    /// The request was sent before the plugin asked for it (see `capabilities::read_ahead`).
+    pub read_ahead: bool,
     /// Bytes of the request body sent / of the data handed to the plugin.
     pub bytes_out: u64,
     pub bytes_in: u64,
@@ -122,6 +125,7 @@ struct CallRecord<'a> {
     error_type: Option<&'a str>,
     latency_ms: f64,
     retries: u64,
+    read_ahead: bool,
     bytes_in: u64,
     bytes_out: u64,
     outcome: &'a str,
@@ -157,6 +161,8 @@ pub struct RunTotals {
     pub retries: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Pages the host fetched ahead of the plugin that it never asked for.
+    pub read_ahead_unused: u64,
 }
 
 #[derive(Serialize)]
@@ -222,6 +228,7 @@ impl RunAudit {
             error_type: call.error_type.as_deref(),
             latency_ms: call.latency.as_secs_f64() * 1e3,
             retries: call.retries,
+            read_ahead: call.read_ahead,
             bytes_in: call.bytes_in,
             bytes_out: call.bytes_out,
             outcome: call.outcome,

@@ -142,6 +142,7 @@ struct RawClient {
     max_retry_wait_seconds: Option<f64>,
     requests_per_minute: Option<u32>,
     burst: Option<u32>,
+    read_ahead: Option<bool>,
 }
 
 impl RawClient {
@@ -208,6 +209,7 @@ impl RawClient {
                 )?,
                 burst: count("burst", self.burst, d.rate_limit.burst, 100_000)?,
             },
+            read_ahead: self.read_ahead.unwrap_or(d.read_ahead),
         })
     }
 }

@@ -341,7 +341,8 @@ impl Session {
 
         tracing::info!(plugin = %plugin.name, sha256 = %plugin.sha256, out = %out_dir.display(), "run started");
         let started_at = SystemTime::now();
-        let outcome = self.runtime.run(&pre, caps, &sandbox).await;
+        let mut outcome = self.runtime.run(&pre, caps, &sandbox).await;
+        outcome.caps.stop_read_ahead();
         self.log_stdio(&plugin.name, "stdout", &outcome.stdout);
         self.log_stdio(&plugin.name, "stderr", &outcome.stderr);
 

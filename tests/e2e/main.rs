@@ -11,6 +11,7 @@ mod conformance;
 mod isolation;
 mod limits;
 mod pool;
+mod read_ahead;
 mod resilience;
 mod scopes;
 mod spend_report;

@@ -8,6 +8,7 @@ mod accounts;
 mod checks;
 mod companies;
 mod export;
+mod read_ahead;
 mod services;
 mod tags;
 mod tax_codes;
@@ -65,6 +66,7 @@ pub struct Caps {
     pub last_api_error: Option<ApiError>,
     audit: Option<RunAudit>,
     pub totals: RunTotals,
+    read_ahead: read_ahead::ReadAhead,
 }
 
 /// A Pleo API operation, as the audit names it.
@@ -139,11 +141,18 @@ impl Caps {
             last_api_error: None,
             audit,
             totals: RunTotals::default(),
+            read_ahead: read_ahead::ReadAhead::default(),
         }
     }
 
     pub fn api_calls(&self) -> u64 {
         self.api_calls
+    }
+
+    /// Ends the run's read-ahead: a page fetched ahead and never asked for is counted in the
+    /// totals, one still in flight is cancelled.
+    pub fn stop_read_ahead(&mut self) {
+        self.totals.read_ahead_unused = self.read_ahead.stop();
     }
 
     /// Retries and rate-limit waits of this run's Pleo calls.
@@ -254,11 +263,30 @@ impl Caps {
     async fn api(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
         self.spend_call()?;
         let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
-        let retries_before = self.client.run_stats().retries;
         let started = Instant::now();
-        let answer = self.client.exchange(&req).await.and_then(|reply| {
+        let ahead = match want {
+            Want::Page => self.read_ahead.take(&req).await,
+            _ => None,
+        };
+        let read_ahead = ahead.is_some();
+        let (reply, retries) = match ahead {
+            Some(fetched) => (fetched.reply, fetched.retries),
+            None => {
+                let before = self.client.run_stats().retries;
+                let reply = self.client.exchange(&req).await;
+                (
+                    reply,
+                    self.client.run_stats().retries.saturating_sub(before),
+                )
+            }
+        };
+        let answer = reply.and_then(|reply| {
             let answer = match want {
-                Want::Page => Answer::Page(pleo::decode_page(&reply.body)?),
+                Want::Page => {
+                    let page = pleo::decode_page(&reply.body)?;
+                    self.read_ahead_from(op, &req, page.next_cursor.as_deref());
+                    Answer::Page(page)
+                }
                 Want::Object => Answer::Text(pleo::decode_object(&reply.body)?),
                 Want::List => Answer::Text(pleo::decode_list(&reply.body)?),
                 Want::Json => Answer::Text(pleo::decode_json_object(&reply.body)?),
@@ -273,11 +301,8 @@ impl Caps {
             scope: Some(op.scope),
             http: Some((op.method, op.template)),
             latency: started.elapsed(),
-            retries: self
-                .client
-                .run_stats()
-                .retries
-                .saturating_sub(retries_before),
+            retries,
+            read_ahead,
             bytes_out,
             ..Call::default()
         };
@@ -307,6 +332,17 @@ impl Caps {
                 self.record(call);
                 Err(err)
             }
+        }
+    }
+
+    /// Lets the read-ahead fetch the page after this one, if the operator allows it, the
+    /// list is only read, and the run's budget has room for the plugin to ask for it.
+    fn read_ahead_from(&mut self, op: &Op, req: &ApiRequest, next: Option<&str>) {
+        let allowed = self.client.options().read_ahead
+            && op.scope.ends_with(":read")
+            && self.api_calls < self.api_budget;
+        if allowed {
+            self.read_ahead.page_given(req, next, &self.client);
         }
     }
 

@@ -39,6 +39,8 @@ pub struct ClientOptions {
     pub retry: RetryPolicy,
     /// Shared by every client in the process that uses the same key against the same Pleo.
     pub rate_limit: RateLimit,
+    /// Fetch the next page of a list a plugin is walking while it works on this one.
+    pub read_ahead: bool,
 }
 
 impl Default for ClientOptions {
@@ -48,6 +50,7 @@ impl Default for ClientOptions {
             request_timeout: Duration::from_secs(60),
             retry: RetryPolicy::default(),
             rate_limit: RateLimit::default(),
+            read_ahead: true,
         }
     }
 }
@@ -56,7 +59,7 @@ impl Default for ClientOptions {
 const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// One request, as the capability modules describe it. The host adds auth and the base URL.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiRequest {
     pub method: Method,
     /// Path with the version prefix, ids already validated: `/v2/employees/{id}`.

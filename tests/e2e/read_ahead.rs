@@ -1,0 +1,155 @@
+//! Read-ahead: while a plugin walks a list, the host fetches the next page before the plugin
+//! asks. The plugin must see exactly the pages it would without it, each page must be fetched
+//! once, the run's API budget must still bound what is sent, and `[client] read_ahead = false`
+//! must turn it off.
+
+use std::collections::BTreeSet;
+
+use pleo_host::config::Config;
+use pleo_host::session::{RunOptions, Session};
+use serde_json::Value;
+
+use crate::common::{plugin, tempdir, tokio};
+
+/// What one run of the `bench` plugin's `pages` mode left behind.
+struct Walk {
+    /// The plugin's summary, or why the run failed.
+    result: Result<String, String>,
+    /// `after` of every accounting-entries search the mock received, in order (`None`: page 1).
+    cursors: Vec<Option<String>>,
+    /// The audit's call records and its run-end record.
+    calls: Vec<Value>,
+    end: Value,
+}
+
+/// Runs `bench` in `pages` mode (`limit` entries a page) against the embedded mock.
+fn walk(params: &str, extra_config: &str) -> Walk {
+    let dir = tempdir();
+    let text = format!(
+        "state_dir = \"state\"\n{extra_config}\n[mock]\nrecord = true\n\n\
+         [plugins.bench]\npath = {:?}\nscopes = [\"accounting-entries:read\"]\n\
+         params = {{ mode = \"pages\", {params} }}\n",
+        plugin("bench").display().to_string()
+    );
+    let config = Config::parse(&text, &dir.path().join("pleo.toml")).unwrap();
+    let (result, exchanges) = tokio().block_on(async {
+        let session = Session::open(config).await.unwrap();
+        let options = RunOptions {
+            out_dir: Some(dir.path().join("out")),
+            ..RunOptions::default()
+        };
+        let result = session
+            .run("bench", options)
+            .await
+            .map(|report| report.summary)
+            .map_err(|failure| failure.message);
+        // A request sent ahead is cancelled when the run ends; give one already on its way
+        // time to arrive, so the count below includes it.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        (result, session.mock_exchanges().unwrap())
+    });
+    let cursors = exchanges
+        .iter()
+        .filter(|e| e.path == "/v1/accounting-entries:search")
+        .map(|e| {
+            form_urlencoded::parse(e.query.as_deref().unwrap_or_default().as_bytes())
+                .find(|(name, _)| name == "after")
+                .map(|(_, value)| value.into_owned())
+        })
+        .collect();
+    let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
+    let records: Vec<Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let calls = records
+        .iter()
+        .filter(|r| r["record"] == "call" && r["function"] == "search-entries")
+        .cloned()
+        .collect();
+    let end = records.last().unwrap().clone();
+    assert_eq!(end["record"], "run-end");
+    Walk {
+        result,
+        cursors,
+        calls,
+        end,
+    }
+}
+
+fn read_ahead_calls(walk: &Walk) -> usize {
+    walk.calls
+        .iter()
+        .filter(|c| c["read_ahead"] == true)
+        .count()
+}
+
+/// The entry and page counts of the plugin's summary: `<entries> entries in <pages> pages`.
+fn counts(summary: &str) -> (u64, u64) {
+    let words: Vec<&str> = summary.split_whitespace().collect();
+    (words[0].parse().unwrap(), words[3].parse().unwrap())
+}
+
+#[test]
+fn a_whole_walk_fetches_every_page_once_and_sees_them_all() {
+    let on = walk("limit = \"100\"", "");
+    let off = walk("limit = \"100\"", "[client]\nread_ahead = false\n");
+    let (entries, pages) = counts(on.result.as_ref().unwrap());
+    assert_eq!(
+        (entries, pages),
+        counts(off.result.as_ref().unwrap()),
+        "read-ahead changed what the plugin saw"
+    );
+    assert!(pages > 5, "the mock's list is long enough to walk: {pages}");
+
+    // Each page was requested exactly once, page 1 first.
+    assert_eq!(on.cursors.len() as u64, pages);
+    assert_eq!(on.cursors[0], None);
+    let distinct: BTreeSet<_> = on.cursors.iter().collect();
+    assert_eq!(distinct.len(), on.cursors.len(), "a page was fetched twice");
+
+    // Pages 3.. were read ahead (page 2 is the first one asked for by a cursor); nothing
+    // was left unused, since the plugin read to the end.
+    assert_eq!(read_ahead_calls(&on), pages as usize - 2);
+    assert_eq!(on.end["totals"]["read_ahead_unused"], 0);
+    assert_eq!(on.end["totals"]["api_calls"], pages);
+
+    assert_eq!(off.cursors, on.cursors, "the same pages, in the same order");
+    assert_eq!(read_ahead_calls(&off), 0);
+}
+
+#[test]
+fn a_plugin_that_stops_early_leaves_at_most_one_page_unused() {
+    let early = walk("limit = \"10\", max_pages = \"3\"", "");
+    assert_eq!(counts(early.result.as_ref().unwrap()), (30, 3));
+    assert_eq!(early.end["totals"]["api_calls"], 3);
+    // Page 3 came from the read-ahead, page 4 was sent ahead and never asked for.
+    assert_eq!(read_ahead_calls(&early), 1);
+    assert_eq!(early.end["totals"]["read_ahead_unused"], 1);
+    assert!(
+        (3..=4).contains(&early.cursors.len()),
+        "at most one request beyond the plugin's: {:?}",
+        early.cursors
+    );
+
+    let off = walk(
+        "limit = \"10\", max_pages = \"3\"",
+        "[client]\nread_ahead = false\n",
+    );
+    assert_eq!(
+        off.cursors.len(),
+        3,
+        "without read-ahead, only what was asked"
+    );
+    assert_eq!(off.end["totals"]["read_ahead_unused"], 0);
+}
+
+#[test]
+fn the_api_budget_bounds_what_is_read_ahead() {
+    // A budget of 3 calls: the plugin's 4th page is refused, and no request for it is sent.
+    let capped = walk("limit = \"10\"", "[limits]\napi_calls = 3\n");
+    let message = capped.result.unwrap_err();
+    assert!(message.contains("API call"), "{message}");
+    assert_eq!(capped.cursors.len(), 3, "{:?}", capped.cursors);
+    assert_eq!(capped.end["totals"]["read_ahead_unused"], 0);
+}
