@@ -129,9 +129,9 @@ fn one_record_per_host_call_with_every_field() {
     assert_eq!(end["result"], "ok");
     assert_eq!(end["totals"]["host_calls"], calls.len() as u64);
     assert_eq!(end["totals"]["api_calls"], api.len() as u64);
-    // spend-report walks the entries to the end: pages 3.. were read ahead, none wasted.
+    // spend-report walks the entries to the end: pages 4.. were read ahead, none wasted.
     let read_ahead = api.iter().filter(|c| c["read_ahead"] == true).count();
-    assert_eq!(read_ahead, by_op["POST /v1/accounting-entries:search"] - 2);
+    assert_eq!(read_ahead, by_op["POST /v1/accounting-entries:search"] - 3);
     assert_eq!(end["totals"]["read_ahead_unused"], 0);
     // Path templates only: no query values, no personal data.
     let raw = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();

@@ -108,9 +108,9 @@ fn a_whole_walk_fetches_every_page_once_and_sees_them_all() {
     let distinct: BTreeSet<_> = on.cursors.iter().collect();
     assert_eq!(distinct.len(), on.cursors.len(), "a page was fetched twice");
 
-    // Pages 3.. were read ahead (page 2 is the first one asked for by a cursor); nothing
-    // was left unused, since the plugin read to the end.
-    assert_eq!(read_ahead_calls(&on), pages as usize - 2);
+    // Pages 4.. were read ahead (pages 2 and 3 are the first two asked for by a cursor);
+    // nothing was left unused, since the plugin read to the end.
+    assert_eq!(read_ahead_calls(&on), pages as usize - 3);
     assert_eq!(on.end["totals"]["read_ahead_unused"], 0);
     assert_eq!(on.end["totals"]["api_calls"], pages);
 
@@ -120,36 +120,46 @@ fn a_whole_walk_fetches_every_page_once_and_sees_them_all() {
 
 #[test]
 fn a_plugin_that_stops_early_leaves_at_most_one_page_unused() {
-    let early = walk("limit = \"10\", max_pages = \"3\"", "");
-    assert_eq!(counts(early.result.as_ref().unwrap()), (30, 3));
-    assert_eq!(early.end["totals"]["api_calls"], 3);
-    // Page 3 came from the read-ahead, page 4 was sent ahead and never asked for.
+    let early = walk("limit = \"10\", max_pages = \"4\"", "");
+    assert_eq!(counts(early.result.as_ref().unwrap()), (40, 4));
+    assert_eq!(early.end["totals"]["api_calls"], 4);
+    // Page 4 came from the read-ahead, page 5 was sent ahead and never asked for.
     assert_eq!(read_ahead_calls(&early), 1);
     assert_eq!(early.end["totals"]["read_ahead_unused"], 1);
     assert!(
-        (3..=4).contains(&early.cursors.len()),
+        (4..=5).contains(&early.cursors.len()),
         "at most one request beyond the plugin's: {:?}",
         early.cursors
     );
 
     let off = walk(
-        "limit = \"10\", max_pages = \"3\"",
+        "limit = \"10\", max_pages = \"4\"",
         "[client]\nread_ahead = false\n",
     );
     assert_eq!(
         off.cursors.len(),
-        3,
+        4,
         "without read-ahead, only what was asked"
     );
     assert_eq!(off.end["totals"]["read_ahead_unused"], 0);
 }
 
 #[test]
+fn a_plugin_that_reads_two_pages_causes_no_extra_request() {
+    let two = walk("limit = \"10\", max_pages = \"2\"", "");
+    assert_eq!(counts(two.result.as_ref().unwrap()), (20, 2));
+    assert_eq!(two.cursors.len(), 2, "{:?}", two.cursors);
+    assert_eq!(two.end["totals"]["read_ahead_unused"], 0);
+}
+
+#[test]
 fn the_api_budget_bounds_what_is_read_ahead() {
-    // A budget of 3 calls: the plugin's 4th page is refused, and no request for it is sent.
-    let capped = walk("limit = \"10\"", "[limits]\napi_calls = 3\n");
-    let message = capped.result.unwrap_err();
-    assert!(message.contains("API call"), "{message}");
-    assert_eq!(capped.cursors.len(), 3, "{:?}", capped.cursors);
+    // A budget of 4 calls: page 4 is read ahead, the plugin's 5th page is refused, and no
+    // request for it is sent.
+    let capped = walk("limit = \"10\"", "[limits]\napi_calls = 4\n");
+    let message = capped.result.clone().unwrap_err();
+    assert!(message.contains("API call budget"), "{message}");
+    assert_eq!(read_ahead_calls(&capped), 1);
+    assert_eq!(capped.cursors.len(), 4, "{:?}", capped.cursors);
     assert_eq!(capped.end["totals"]["read_ahead_unused"], 0);
 }

@@ -1,8 +1,9 @@
 //! Read-ahead for plugins that page through a list.
 //!
-//! Once a plugin has asked for a page by the cursor of the page before (it is walking the
-//! list), the host sends the request for the following page as soon as it has this one, so
-//! Pleo works on page N+1 while the plugin works on page N. Only lists whose scope is a read
+//! Once a plugin has asked for two pages in a row by the cursor of the page before (it is
+//! walking the list, not looking at its first page or two), the host sends the request for
+//! the following page as soon as it has this one, so Pleo works on page N+1 while the plugin
+//! works on page N. Only lists whose scope is a read
 //! scope are read ahead: a list request changes nothing, so one the plugin never asks for
 //! costs a request and nothing else. At most one request per run is ahead of the plugin.
 //!
@@ -25,14 +26,25 @@ pub(super) struct Fetched {
 /// The read-ahead state of one run.
 #[derive(Default)]
 pub(super) struct ReadAhead {
-    /// The list the plugin is walking: its request (cursor removed) and the cursor of the
-    /// page it was given last.
-    walk: Option<(ApiRequest, String)>,
+    /// The list the plugin is walking.
+    walk: Option<Walk>,
     /// The request sent ahead of the plugin, and the task that sends it.
     pending: Option<Pending>,
     /// Requests sent ahead that the plugin did not ask for.
     unused: u64,
 }
+
+struct Walk {
+    /// The request without its cursor.
+    list: ApiRequest,
+    /// The cursor of the page the plugin was given last.
+    next: String,
+    /// Pages in a row the plugin asked for by the cursor of the page before.
+    by_cursor: u32,
+}
+
+/// Pages asked for by cursor, in a row, before the host reads ahead.
+const WALKING: u32 = 2;
 
 struct Pending {
     /// The list (request without cursor) and the cursor the request was sent for.
@@ -65,18 +77,20 @@ impl ReadAhead {
 
     /// Called with each page the plugin is given: `req` asked for it, `next` is its cursor
     /// to the following page. Sends the following page's request when the plugin is walking
-    /// the list (this page was asked for by the cursor of the one before).
+    /// the list.
     pub fn page_given(&mut self, req: &ApiRequest, next: Option<&str>, client: &PleoClient) {
         let list = without_cursor(req);
-        let walking = matches!(
-            (&self.walk, cursor(req)),
-            (Some((walked, last)), Some(asked)) if *walked == list && last == asked
-        );
+        let by_cursor = match (&self.walk, cursor(req)) {
+            (Some(walk), Some(asked)) if walk.list == list && walk.next == asked => {
+                walk.by_cursor + 1
+            }
+            _ => 0,
+        };
         let Some(next) = next else {
             self.walk = None;
             return;
         };
-        if walking && self.pending.is_none() {
+        if by_cursor >= WALKING && self.pending.is_none() {
             let mut request = list.clone();
             request.query.push((CURSOR, next.to_owned()));
             let client = client.clone();
@@ -92,7 +106,11 @@ impl ReadAhead {
                 task,
             });
         }
-        self.walk = Some((list, next.to_owned()));
+        self.walk = Some(Walk {
+            list,
+            next: next.to_owned(),
+            by_cursor,
+        });
     }
 
     /// Abandons what is still ahead of the plugin (its run is over); how many requests were
