@@ -1,8 +1,8 @@
 //! What the sandbox costs, each figure against a baseline measured in the same run:
 //!
 //! 1. export: paging through the mock's accounting entries with the `bench` plugin through the
-//!    host vs a plain reqwest client, same mock, same page size (entries/s, and the CPU each
-//!    side spends per page);
+//!    host (with the host's read-ahead, and without) vs a plain reqwest client, same mock, same
+//!    page size (entries/s, and the CPU each side spends per page);
 //! 2. start-up: whole `pleo-host run` processes with a warm and a cold compile cache vs the
 //!    process floor (`pleo-host --version`), from spawn to the plugin's first instruction (the
 //!    plugin returns the WASI wall clock it read first), and where a warm start goes;
@@ -11,7 +11,8 @@
 //!    (`Runtime::with_instance_pool`);
 //! 4. host calls: a loop calling `params::get` (or `log` at a disabled level) vs the same loop
 //!    without the call, timed inside the plugin;
-//! 5. concurrency: many runs at once against a mock that answers after a fixed latency;
+//! 5. concurrency: many runs at once against a mock that answers after a fixed latency, vs
+//!    the same walks from a plain reqwest client and vs the latency-bound ideal;
 //! 6. memory: peak RSS of the Quick start run (`pleo-host run spend-report`).
 //!
 //! Run it with `scripts/bench`, which calls
@@ -334,12 +335,32 @@ fn parent(args: &Args) -> Res<()> {
             args.concurrent_runs, args.latency_ms
         );
         let mut f = serde_json::Map::new();
+        let native = run_child("concurrency-native", &cache_dir)?;
+        let native_wall = num(&native, "wall_ms")?;
+        rows.push(
+            Row::new(
+                &format!(
+                    "concurrency: {} native walks x {} pages of {} ({} ok), one reqwest client",
+                    args.concurrent_runs,
+                    args.pages_per_run,
+                    args.concurrency_page_size,
+                    num(&native, "succeeded")?
+                ),
+                native_wall,
+                "ms",
+            )
+            .baseline(
+                "latency-bound ideal",
+                args.latency_ms as f64 * args.pages_per_run as f64,
+            ),
+        );
+        f.insert("native".into(), native);
         for alloc in Alloc::BOTH {
             let name = alloc.name();
             let c = run_child(&format!("concurrency-{name}"), &cache_dir)?;
             f.insert(name.into(), c.clone());
             let c = &c;
-            let (wall, ideal) = (num(c, "wall_ms")?, num(c, "ideal_ms")?);
+            let wall = num(c, "wall_ms")?;
             let ok = num(c, "succeeded")? as usize;
             let all_ok = ok == args.concurrent_runs;
             rows.push(
@@ -354,8 +375,11 @@ fn parent(args: &Args) -> Res<()> {
                     wall,
                     "ms",
                 )
-                .baseline("latency-bound ideal", ideal)
-                .target("all ok, <= 1.5x ideal", all_ok && wall <= 1.5 * ideal),
+                .baseline("native walks, same run", native_wall)
+                .target(
+                    "all ok, <= 1.5x native",
+                    all_ok && wall <= 1.5 * native_wall,
+                ),
             );
             rows.push(
                 Row::new(
@@ -819,6 +843,7 @@ fn child(name: &str, args: &Args) -> Res<()> {
             "hostcall" => hostcall(args, &cache).await,
             "concurrency-on_demand" => concurrency(args, &cache, Alloc::OnDemand).await,
             "concurrency-pooled" => concurrency(args, &cache, Alloc::Pooled).await,
+            "concurrency-native" => concurrency_native(args).await,
             "phases" => phases(&cache).await,
             "warm-cache" => {
                 let wasm = std::fs::read(plugin_path("bench")).map_err(|e| e.to_string())?;
@@ -1093,7 +1118,7 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
     ];
 
     // Warm-up: connections, caches, lazy initialisation on every side.
-    native.export(Some(5)).await?;
+    native.export(PAGE_SIZE, Some(5)).await?;
     host.run(&warm_up).await?;
     host_without.run(&warm_up).await?;
 
@@ -1108,7 +1133,7 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
             let contender = CONTENDERS[(round + turn) % CONTENDERS.len()];
             let (started, cpu_before, mock_before) = (Instant::now(), cpu_time(), mock.cpu());
             let entries = match contender {
-                "native" => native.export(None).await?,
+                "native" => native.export(PAGE_SIZE, None).await?,
                 "plugin" => entries_seen(&host.run(&plugin_params).await?)?,
                 _ => entries_seen(&host_without.run(&plugin_params).await?)?,
             };
@@ -1180,8 +1205,9 @@ impl NativeClient {
         })
     }
 
-    /// Pages through the entries (all, or `max_pages`), decoding each page; the entry count.
-    async fn export(&self, max_pages: Option<u64>) -> Res<u64> {
+    /// Pages through the entries (`limit` a page; all, or `max_pages`), decoding each page;
+    /// the entry count.
+    async fn export(&self, limit: u32, max_pages: Option<u64>) -> Res<u64> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct PageInfo {
@@ -1198,7 +1224,7 @@ impl NativeClient {
         loop {
             let mut query = vec![
                 ("company_id", self.company_id.clone()),
-                ("limit", PAGE_SIZE.to_string()),
+                ("limit", limit.to_string()),
             ];
             if let Some(cursor) = &after {
                 query.push(("after", cursor.clone()));
@@ -1390,6 +1416,44 @@ async fn concurrency(args: &Args, cache: &Path, alloc: Alloc) -> Res<Value> {
         "ideal_ms": ms(latency) * args.pages_per_run as f64,
         "rss_before_kib": rss_before,
         "peak_rss_kib": peak,
+    }))
+}
+
+/// The baseline of concurrency (5.): the same walks from a plain program, all at once, with
+/// one reqwest client, against the same kind of mock.
+async fn concurrency_native(args: &Args) -> Res<Value> {
+    let mock = MockProcess::start(args.concurrency_entries, args.latency_ms)?;
+    let key = ApiKey::new(MOCK_API_KEY).map_err(|e| e.to_string())?;
+    let company_id = PleoClient::with_options(&mock.base_url, &key, unlimited())
+        .map_err(|e| e.to_string())?
+        .introspect()
+        .await
+        .map_err(|e| e.to_string())?
+        .company_id
+        .ok_or("the mock's key has no company")?;
+    let native = Arc::new(NativeClient::new(&mock.base_url, &company_id)?);
+    let (limit, pages) = (args.concurrency_page_size, args.pages_per_run);
+    let expected = native.export(limit, Some(pages)).await?;
+    let (started, cpu_before) = (Instant::now(), cpu_time());
+    let tasks: Vec<_> = (0..args.concurrent_runs)
+        .map(|_| {
+            let native = native.clone();
+            tokio::spawn(async move { native.export(limit, Some(pages)).await })
+        })
+        .collect();
+    let mut succeeded = 0usize;
+    for task in tasks {
+        if let Ok(Ok(entries)) = task.await
+            && entries == expected
+        {
+            succeeded += 1;
+        }
+    }
+    Ok(json!({
+        "runs": args.concurrent_runs,
+        "succeeded": succeeded,
+        "wall_ms": ms(started.elapsed()),
+        "cpu_ms": ms(cpu_time() - cpu_before),
     }))
 }
 
