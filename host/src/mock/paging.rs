@@ -655,6 +655,33 @@ mod tests {
         panic!("paging did not end");
     }
 
+    /// Every offset gives the same items as cutting the whole sorted list at that offset.
+    #[test]
+    fn offset_pages_are_slices_of_the_sorted_list() {
+        let all_rules = Rules {
+            default_limit: 100,
+            max_limit: 100,
+            ..RULES
+        };
+        let whole_req = PageRequest::parse(&q(&[]), &all_rules).unwrap();
+        let whole: Vec<Uuid> = paginate(ITEMS.iter().collect(), &whole_req, key)
+            .data
+            .iter()
+            .map(|i| i.0)
+            .collect();
+        for offset in 0..=whole.len() + 1 {
+            let o = offset.to_string();
+            let req = PageRequest::parse(&q(&[("offset", &o)]), &RULES).unwrap();
+            let page = paginate(ITEMS.iter().collect(), &req, key);
+            let ids: Vec<Uuid> = page.data.iter().map(|i| i.0).collect();
+            let lo = offset.min(whole.len());
+            let hi = (lo + 3).min(whole.len());
+            assert_eq!(ids, whole[lo..hi], "offset {offset}");
+            assert_eq!(page.pagination.has_previous_page, lo > 0);
+            assert_eq!(page.pagination.has_next_page, hi < whole.len());
+        }
+    }
+
     #[test]
     fn base32_round_trips() {
         for input in [
