@@ -1438,15 +1438,20 @@ async fn concurrency_native(args: &Args) -> Res<Value> {
     let tasks: Vec<_> = (0..args.concurrent_runs)
         .map(|_| {
             let native = native.clone();
-            tokio::spawn(async move { native.export(limit, Some(pages)).await })
+            tokio::spawn(async move {
+                let result = native.export(limit, Some(pages)).await;
+                (result, started.elapsed())
+            })
         })
         .collect();
     let mut succeeded = 0usize;
+    let mut done_at = Vec::new();
     for task in tasks {
-        if let Ok(Ok(entries)) = task.await
-            && entries == expected
-        {
-            succeeded += 1;
+        if let Ok((result, at)) = task.await {
+            done_at.push(ms(at));
+            if result.is_ok_and(|entries| entries == expected) {
+                succeeded += 1;
+            }
         }
     }
     Ok(json!({
@@ -1454,6 +1459,7 @@ async fn concurrency_native(args: &Args) -> Res<Value> {
         "succeeded": succeeded,
         "wall_ms": ms(started.elapsed()),
         "cpu_ms": ms(cpu_time() - cpu_before),
+        "finished_ms_p10_p50_p90": percentiles(done_at, &[0.1, 0.5, 0.9]),
     }))
 }
 
