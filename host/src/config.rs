@@ -779,6 +779,13 @@ mod client_and_fault_tests {
         // Real Pleo: 600/min; the embedded mock: no pacing unless it simulates a limit.
         let staging = parse("environment = \"staging\"").unwrap().client;
         assert_eq!(staging, ClientOptions::default());
+        assert!(staging.read_ahead, "read-ahead is on unless turned off");
+        assert!(
+            !parse("[client]\nread_ahead = false")
+                .unwrap()
+                .client
+                .read_ahead
+        );
         assert_eq!(parse("").unwrap().client.rate_limit, RateLimit::UNLIMITED);
         let limited = parse("[mock]\nrate_limit_per_minute = 90").unwrap().client;
         assert_eq!(limited.rate_limit.per_minute, 90);
@@ -808,6 +815,7 @@ mod client_and_fault_tests {
             "[client]\nrequest_timeout_seconds = 0",
             "[client]\nbackoff_seconds = -1",
             "[client]\nretries = 3",
+            "[client]\nread_ahead = \"yes\"",
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
