@@ -264,6 +264,9 @@ impl Caps {
         self.spend_call()?;
         let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
         let started = Instant::now();
+        if !op.scope.ends_with(":read") {
+            self.read_ahead.write_coming();
+        }
         let ahead = match want {
             Want::Page => self.read_ahead.take(&req).await,
             _ => None,

@@ -8,7 +8,8 @@
 //! costs a request and nothing else. At most one request per run is ahead of the plugin.
 //!
 //! The plugin sees exactly what it would without read-ahead: the answer (or the error, after
-//! the same retries) of the request it asked for, with the same filter, cursor and limit.
+//! the same retries) of the request it asked for, with the same filter, cursor and limit, and
+//! never a page fetched before one of its own writes.
 
 use tokio::task::JoinHandle;
 
@@ -113,6 +114,16 @@ impl ReadAhead {
         });
     }
 
+    /// The plugin is about to change something in Pleo: what was read ahead may predate the
+    /// change, so it is dropped, and the walk starts over, so a plugin that writes as it walks
+    /// is not read ahead for (each write would waste the page read ahead).
+    pub fn write_coming(&mut self) {
+        self.walk = None;
+        if let Some(pending) = self.pending.take() {
+            self.abandon(pending);
+        }
+    }
+
     /// Abandons what is still ahead of the plugin (its run is over); how many requests were
     /// sent ahead and never asked for, in all.
     pub fn stop(&mut self) -> u64 {
@@ -145,4 +156,78 @@ fn without_cursor(req: &ApiRequest) -> ApiRequest {
     let mut list = req.clone();
     list.query.retain(|(name, _)| *name != CURSOR);
     list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credential::ApiKey;
+    use crate::pleo::ClientOptions;
+
+    /// A client whose requests fail at once, without retries (nothing listens on port 9):
+    /// only the bookkeeping of the read-ahead is under test here.
+    fn client() -> PleoClient {
+        let key = ApiKey::new("read-ahead-test-key").unwrap();
+        let mut options = ClientOptions::default();
+        options.retry.max_attempts = 1;
+        PleoClient::with_options("http://127.0.0.1:9", &key, options).unwrap()
+    }
+
+    fn page(after: Option<&str>) -> ApiRequest {
+        ApiRequest::get("/v2/employees")
+            .query("company_id", "c")
+            .query_opt("after", after)
+            .query("limit", "10")
+    }
+
+    #[tokio::test]
+    async fn reads_ahead_from_the_third_page_of_a_walk() {
+        let (client, mut ahead) = (client(), ReadAhead::default());
+        ahead.page_given(&page(None), Some("c1"), &client);
+        ahead.page_given(&page(Some("c1")), Some("c2"), &client);
+        assert!(ahead.pending.is_none(), "two pages are not a walk yet");
+        ahead.page_given(&page(Some("c2")), Some("c3"), &client);
+        assert!(ahead.pending.is_some(), "page 4 is on its way");
+        // Another list leaves it waiting; the same list at another cursor abandons it.
+        let other = ApiRequest::get("/v1/tax-codes").query("company_id", "c");
+        assert!(ahead.take(&other).await.is_none());
+        assert!(ahead.pending.is_some());
+        assert!(ahead.take(&page(Some("c2"))).await.is_none());
+        assert_eq!(ahead.stop(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_page_read_ahead_is_the_one_asked_for_next() {
+        let (client, mut ahead) = (client(), ReadAhead::default());
+        ahead.page_given(&page(None), Some("c1"), &client);
+        ahead.page_given(&page(Some("c1")), Some("c2"), &client);
+        ahead.page_given(&page(Some("c2")), Some("c3"), &client);
+        let fetched = ahead.take(&page(Some("c3"))).await.expect("read ahead");
+        assert!(
+            fetched.reply.is_err(),
+            "nothing listens: the same error as asked directly"
+        );
+        assert_eq!(ahead.stop(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_write_drops_the_read_ahead_and_the_walk() {
+        let (client, mut ahead) = (client(), ReadAhead::default());
+        ahead.page_given(&page(None), Some("c1"), &client);
+        ahead.page_given(&page(Some("c1")), Some("c2"), &client);
+        ahead.page_given(&page(Some("c2")), Some("c3"), &client);
+        ahead.write_coming();
+        assert!(ahead.pending.is_none());
+        assert!(
+            ahead.take(&page(Some("c3"))).await.is_none(),
+            "fetched anew"
+        );
+        // A plugin that writes after every page is never read ahead for.
+        for (asked, next) in [("c3", "c4"), ("c4", "c5"), ("c5", "c6")] {
+            ahead.page_given(&page(Some(asked)), Some(next), &client);
+            assert!(ahead.pending.is_none(), "after {asked}");
+            ahead.write_coming();
+        }
+        assert_eq!(ahead.stop(), 1);
+    }
 }
