@@ -178,6 +178,12 @@ impl Row {
     }
 }
 
+/// The export's plugin contenders (as `export` names them) and how the table describes them.
+const PLUGIN_EXPORTS: [(&str, &str); 2] = [
+    ("plugin", "plugin via host"),
+    ("plugin_no_read_ahead", "plugin via host, read-ahead off"),
+];
+
 fn parent(args: &Args) -> Res<()> {
     for name in &args.only {
         if !SCENARIOS.contains(&name.as_str()) {
@@ -202,10 +208,7 @@ fn parent(args: &Args) -> Res<()> {
         eprintln!("bench: export ({} entries)...", args.entries);
         let f = run_child("export", &cache_dir)?;
         let native = num(&f, "native_eps")?;
-        for (contender, how) in [
-            ("plugin", "plugin via host"),
-            ("plugin_no_read_ahead", "plugin via host, read-ahead off"),
-        ] {
+        for (contender, how) in PLUGIN_EXPORTS {
             let plugin = num(&f, &format!("{contender}_eps"))?;
             rows.push(
                 Row::new(
@@ -217,10 +220,7 @@ fn parent(args: &Args) -> Res<()> {
                 .target(">= 0.95x native", plugin >= 0.95 * native),
             );
         }
-        for (contender, how) in [
-            ("plugin", "plugin via host"),
-            ("plugin_no_read_ahead", "plugin via host, read-ahead off"),
-        ] {
+        for (contender, how) in PLUGIN_EXPORTS {
             rows.push(
                 Row::new(
                     &format!("export: client CPU per page of 100, {how}"),

@@ -30,6 +30,7 @@ use crate::credential::Redactor;
 use crate::pleo::{self, ApiError, ApiRequest, PleoClient};
 use crate::runtime::{LimitExceeded, RunState};
 use crate::scopes::ScopeSet;
+use read_ahead::Fetched;
 
 pub use crate::bindings::pleo::plugin::types::{
     ApiError as WitApiError, Page as WitPage, PageRequest, PleoError,
@@ -77,6 +78,13 @@ pub(crate) struct Op {
     pub method: &'static str,
     /// Path template as in Pleo's documents, e.g. `/v2/employees/{employeeId}`.
     pub template: &'static str,
+}
+
+impl Op {
+    /// Whether the operation's scope only reads (`…:read`): it changes nothing in Pleo.
+    fn reads_only(&self) -> bool {
+        self.scope.ends_with(":read")
+    }
 }
 
 /// What the host makes of a successful Pleo answer.
@@ -264,7 +272,7 @@ impl Caps {
         self.spend_call()?;
         let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
         let started = Instant::now();
-        if !op.scope.ends_with(":read") {
+        if !op.reads_only() {
             self.read_ahead.write_coming();
         }
         let ahead = match want {
@@ -272,16 +280,9 @@ impl Caps {
             _ => None,
         };
         let read_ahead = ahead.is_some();
-        let (reply, retries) = match ahead {
-            Some(fetched) => (fetched.reply, fetched.retries),
-            None => {
-                let before = self.client.run_stats().retries;
-                let reply = self.client.exchange(&req).await;
-                (
-                    reply,
-                    self.client.run_stats().retries.saturating_sub(before),
-                )
-            }
+        let Fetched { reply, retries } = match ahead {
+            Some(fetched) => fetched,
+            None => read_ahead::fetch(&self.client, &req).await,
         };
         let answer = reply.and_then(|reply| {
             let answer = match want {
@@ -341,9 +342,8 @@ impl Caps {
     /// Lets the read-ahead fetch the page after this one, if the operator allows it, the
     /// list is only read, and the run's budget has room for the plugin to ask for it.
     fn read_ahead_from(&mut self, op: &Op, req: &ApiRequest, next: Option<&str>) {
-        let allowed = self.client.options().read_ahead
-            && op.scope.ends_with(":read")
-            && self.api_calls < self.api_budget;
+        let allowed =
+            self.client.options().read_ahead && op.reads_only() && self.api_calls < self.api_budget;
         if allowed {
             self.read_ahead.page_given(req, next, &self.client);
         }

@@ -3,9 +3,9 @@
 //! Once a plugin has asked for two pages in a row by the cursor of the page before (it is
 //! walking the list, not looking at its first page or two), the host sends the request for
 //! the following page as soon as it has this one, so Pleo works on page N+1 while the plugin
-//! works on page N. Only lists whose scope is a read
-//! scope are read ahead: a list request changes nothing, so one the plugin never asks for
-//! costs a request and nothing else. At most one request per run is ahead of the plugin.
+//! works on page N. Only lists whose scope is a read scope are read ahead: a list request
+//! changes nothing, so one the plugin never asks for costs a request and nothing else. At most
+//! one request per run is ahead of the plugin.
 //!
 //! The plugin sees exactly what it would without read-ahead: the answer (or the error, after
 //! the same retries) of the request it asked for, with the same filter, cursor and limit, and
@@ -18,10 +18,18 @@ use crate::pleo::{ApiError, ApiRequest, PleoClient, Reply};
 /// The query parameter that carries a page's cursor.
 const CURSOR: &str = "after";
 
-/// What a request sent ahead of the plugin returned, and the retries it took.
+/// What a request returned, and the retries it took.
 pub(super) struct Fetched {
     pub reply: Result<Reply, ApiError>,
     pub retries: u64,
+}
+
+/// Sends `req` with `client` (a run's client, which counts its retries), now.
+pub(super) async fn fetch(client: &PleoClient, req: &ApiRequest) -> Fetched {
+    let before = client.run_stats().retries;
+    let reply = client.exchange(req).await;
+    let retries = client.run_stats().retries.saturating_sub(before);
+    Fetched { reply, retries }
 }
 
 /// The read-ahead state of one run.
@@ -58,8 +66,7 @@ impl ReadAhead {
     /// The answer to `req` if it was sent ahead; `None` when it was not (send it now). A
     /// request sent ahead for another page of the same list is abandoned.
     pub async fn take(&mut self, req: &ApiRequest) -> Option<Fetched> {
-        let list = without_cursor(req);
-        if self.pending.as_ref()?.list != list {
+        if !same_list(&self.pending.as_ref()?.list, req) {
             // Another list: the one read ahead may still be asked for after it.
             return None;
         }
@@ -80,9 +87,8 @@ impl ReadAhead {
     /// to the following page. Sends the following page's request when the plugin is walking
     /// the list.
     pub fn page_given(&mut self, req: &ApiRequest, next: Option<&str>, client: &PleoClient) {
-        let list = without_cursor(req);
         let by_cursor = match (&self.walk, cursor(req)) {
-            (Some(walk), Some(asked)) if walk.list == list && walk.next == asked => {
+            (Some(walk), Some(asked)) if walk.next == asked && same_list(&walk.list, req) => {
                 walk.by_cursor + 1
             }
             _ => 0,
@@ -91,16 +97,12 @@ impl ReadAhead {
             self.walk = None;
             return;
         };
+        let list = without_cursor(req);
         if by_cursor >= WALKING && self.pending.is_none() {
             let mut request = list.clone();
             request.query.push((CURSOR, next.to_owned()));
             let client = client.clone();
-            let task = tokio::spawn(async move {
-                let before = client.run_stats().retries;
-                let reply = client.exchange(&request).await;
-                let retries = client.run_stats().retries.saturating_sub(before);
-                Fetched { reply, retries }
-            });
+            let task = tokio::spawn(async move { fetch(&client, &request).await });
             self.pending = Some(Pending {
                 list: list.clone(),
                 after: next.to_owned(),
@@ -150,6 +152,17 @@ fn cursor(req: &ApiRequest) -> Option<&str> {
         .iter()
         .find(|(name, _)| *name == CURSOR)
         .map(|(_, value)| value.as_str())
+}
+
+/// Whether `req` asks for a page of `list` (a request without its cursor), compared
+/// without copying `req`.
+fn same_list(list: &ApiRequest, req: &ApiRequest) -> bool {
+    let mut query = req.query.iter().filter(|(name, _)| *name != CURSOR);
+    list.method == req.method
+        && list.path == req.path
+        && list.body == req.body
+        && list.idempotent == req.idempotent
+        && list.query.iter().eq(&mut query)
 }
 
 fn without_cursor(req: &ApiRequest) -> ApiRequest {

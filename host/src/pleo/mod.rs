@@ -59,7 +59,7 @@ impl Default for ClientOptions {
 const MAX_BODY_BYTES: usize = 16 << 20;
 
 /// One request, as the capability modules describe it. The host adds auth and the base URL.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ApiRequest {
     pub method: Method,
     /// Path with the version prefix, ids already validated: `/v2/employees/{id}`.
