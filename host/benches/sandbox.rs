@@ -848,7 +848,9 @@ fn child(name: &str, args: &Args) -> Res<()> {
             "warm-cache" => {
                 let wasm = std::fs::read(plugin_path("bench")).map_err(|e| e.to_string())?;
                 let runtime = Runtime::new(Some(&cache)).map_err(|e| e.to_string())?;
-                runtime.load("bench", &wasm).map_err(|e| e.to_string())?;
+                runtime
+                    .load("bench", &wasm, &Limits::default())
+                    .map_err(|e| e.to_string())?;
                 Ok(json!({}))
             }
             other => Err(format!("unknown child scenario {other}")),
@@ -933,7 +935,9 @@ impl Host {
             .ok_or("the mock's key has no company")?;
         let runtime = alloc.runtime(cache)?;
         let wasm = std::fs::read(plugin_path("bench")).map_err(|e| e.to_string())?;
-        let plugin = runtime.load("bench", &wasm).map_err(|e| e.to_string())?;
+        let plugin = runtime
+            .load("bench", &wasm, &Limits::default())
+            .map_err(|e| e.to_string())?;
         let scopes: ScopeSet = [ENTRIES_SCOPE.to_owned()].into();
         let mut linker = runtime.base_linker::<Caps>().map_err(|e| e.to_string())?;
         capabilities::add_to_linker(&mut linker, &scopes).map_err(|e| e.to_string())?;
@@ -951,6 +955,7 @@ impl Host {
                 api_calls: u64::MAX,
                 ..Limits::default()
             },
+            cancel: None,
         };
         Ok(Host {
             runtime,
@@ -974,7 +979,10 @@ impl Host {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
-            api_budget: u64::MAX,
+            limits: Limits {
+                api_calls: u64::MAX,
+                ..Limits::default()
+            },
             other_companies: Vec::new(),
         };
         let caps = Caps::new(
@@ -1491,7 +1499,9 @@ async fn phases(cache: &Path) -> Res<Value> {
     step("engine_ms", t);
     let t = Instant::now();
     let wasm = std::fs::read(plugin_path("bench")).map_err(|e| e.to_string())?;
-    let plugin = runtime.load("bench", &wasm).map_err(|e| e.to_string())?;
+    let plugin = runtime
+        .load("bench", &wasm, &Limits::default())
+        .map_err(|e| e.to_string())?;
     step("load_from_cache_ms", t);
     let t = Instant::now();
     let scopes: ScopeSet = [ENTRIES_SCOPE.to_owned()].into();
@@ -1516,6 +1526,7 @@ async fn phases(cache: &Path) -> Res<Value> {
         sandbox: Sandbox {
             out_dir: out.path().to_owned(),
             limits: Limits::default(),
+            cancel: None,
         },
         _out: out,
     };

@@ -1,7 +1,13 @@
-//! The audit log: one JSON Lines record per host call a plugin makes, plus one when a run starts
-//! (effective scopes, limits) and one when it ends (result, totals). Records name the interface,
-//! function, scope, company, HTTP method and path *template*; never the key, headers, query
-//! values or response bodies. Every line passes through the key redactor before it is written.
+//! The audit log: one JSON Lines record per Pleo call a plugin makes (and per refused call, up
+//! to a bound), plus one when a run starts (effective scopes, limits) and one when it ends
+//! (result, totals, including counts of host-service calls such as `log`). Records name the
+//! interface, function, scope, company, HTTP method and path *template*; never the key, headers,
+//! query values or response bodies. Every line passes through the key redactor before it is
+//! written, and has its control and bidi characters escaped.
+//!
+//! The audit of one run is bounded: two run records of at most a few KiB, one record per Pleo
+//! call (at most `[limits] api_calls`) and at most `MAX_REFUSALS_RECORDED` refused calls, each
+//! record a fixed set of short fields.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -45,7 +51,7 @@ impl AuditLog {
     /// Appends one record. Buffered: [`AuditLog::flush`] runs at the end of every run.
     pub fn write(&self, record: &impl Serialize) {
         let line = match serde_json::to_string(record) {
-            Ok(line) => self.redactor.redact(&line),
+            Ok(line) => crate::terminal::json(&self.redactor.redact(&line)).into_owned(),
             Err(e) => {
                 tracing::error!("audit record not encodable: {e}");
                 return;
@@ -138,6 +144,8 @@ struct LimitsRecord {
     wall_seconds: f64,
     api_calls: u64,
     output_mb: u64,
+    log_kb: u64,
+    wasm_mb: u64,
 }
 
 #[derive(Serialize)]
@@ -163,7 +171,22 @@ pub struct RunTotals {
     pub bytes_out: u64,
     /// Pages the host fetched ahead of the plugin that it never asked for.
     pub read_ahead_unused: u64,
+    /// Calls to host services (`log.write`, `progress.report`, `params.get`, ...): counted
+    /// here, never one record each.
+    pub services: std::collections::BTreeMap<&'static str, ServiceTotals>,
+    /// Refused calls past the ones recorded one by one.
+    pub refusals_not_recorded: u64,
 }
+
+/// Calls to one host service during a run, and the bytes of text they handed the host.
+#[derive(Debug, Default, Serialize)]
+pub struct ServiceTotals {
+    pub calls: u64,
+    pub bytes: u64,
+}
+
+/// Longest run-end message kept in the audit (the summary or the failure); the rest is cut.
+pub const MAX_AUDIT_MESSAGE: usize = 1024;
 
 #[derive(Serialize)]
 struct RunEndRecord<'a> {
@@ -206,6 +229,8 @@ impl RunAudit {
                 wall_seconds: limits.wall.as_secs_f64(),
                 api_calls: limits.api_calls,
                 output_mb: limits.output_bytes >> 20,
+                log_kb: limits.log_bytes >> 10,
+                wasm_mb: limits.wasm_bytes >> 20,
             },
         });
     }
@@ -251,7 +276,7 @@ impl RunAudit {
             sha256: &self.sha256,
             result,
             exit_code,
-            message,
+            message: &message[..message.floor_char_boundary(MAX_AUDIT_MESSAGE)],
             elapsed_ms: elapsed.as_secs_f64() * 1e3,
             totals,
         });

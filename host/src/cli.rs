@@ -14,6 +14,7 @@ use crate::capabilities::{Progress, ProgressSink};
 use crate::config::Config;
 use crate::error::{ExitCode, Failure};
 use crate::session::{RunOptions, RunReport, Session};
+use crate::terminal;
 
 #[derive(Parser)]
 #[command(
@@ -161,6 +162,7 @@ async fn run(
         out_dir: out,
         params: params.into_iter().collect::<BTreeMap<_, _>>(),
         progress: Some(progress),
+        cancel: Some(cancel_on_signals()),
     };
     let result = session.run(plugin, options).await;
     if let Some(bar) = bar {
@@ -211,11 +213,36 @@ async fn inspect(
         let text = serde_json::to_string_pretty(&report).map_err(|e| {
             Failure::new(ExitCode::Internal, format!("cannot encode the report: {e}"))
         })?;
-        println!("{text}");
+        println!("{}", terminal::json(&text));
     } else {
-        print!("{}", report.render());
+        // Names and metadata come from the component file, written by whoever built it.
+        print!("{}", terminal::text(&report.render()));
     }
     Ok(())
+}
+
+/// A [`Cancel`](crate::runtime::Cancel) that fires on the first SIGINT or SIGTERM, so the run
+/// ends with its audit record and a clear line instead of the process dying mid-run.
+fn cancel_on_signals() -> crate::runtime::Cancel {
+    use crate::runtime::Signal;
+    use tokio::signal::unix::{SignalKind, signal};
+    let (fire, cancel) = tokio::sync::watch::channel(None);
+    let listen = |kind: SignalKind, what: Signal| {
+        let fire = fire.clone();
+        match signal(kind) {
+            Ok(mut stream) => {
+                tokio::spawn(async move {
+                    if stream.recv().await.is_some() {
+                        let _ = fire.send(Some(what));
+                    }
+                });
+            }
+            Err(e) => tracing::warn!("cannot listen for {what}: {e}"),
+        }
+    };
+    listen(SignalKind::interrupt(), Signal::Interrupt);
+    listen(SignalKind::terminate(), Signal::Terminate);
+    cancel
 }
 
 fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
@@ -229,9 +256,10 @@ fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
     };
     let runtime = crate::session::runtime_for(&config)?;
     let plugin_source = crate::plugins::resolve(&config, plugin)?;
+    let limits = crate::plugins::plugin_config(&config, &plugin_source.name).limits;
     let loaded = runtime
-        .load(&plugin_source.name, &plugin_source.bytes)
-        .map_err(|e| Failure::new(ExitCode::Rejected, e.to_string()))?;
+        .load(&plugin_source.name, &plugin_source.bytes, &limits)
+        .map_err(crate::session::load_failure)?;
     let imports = crate::plugins::classify_imports(&loaded.name, &loaded.imports)?;
     let needed = imports.scopes();
     let lock_path = crate::approval::LockFile::path_for(&source);
@@ -337,7 +365,7 @@ fn progress_sink() -> (ProgressSink, Option<ProgressBar>) {
         bar.set_style(style);
         let shown = bar.clone();
         let sink: ProgressSink = Arc::new(move |p: &Progress| {
-            shown.set_prefix(p.plugin.clone());
+            shown.set_prefix(terminal::line(&p.plugin).into_owned());
             if let Some(total) = p.total {
                 shown.set_length(total);
             }
@@ -356,8 +384,14 @@ fn progress_sink() -> (ProgressSink, Option<ProgressBar>) {
             }
             *last = Some(std::time::Instant::now());
             match p.total {
-                Some(total) => eprintln!("{}: {}/{} {}", p.plugin, p.done, total, p.message),
-                None => eprintln!("{}: {} {}", p.plugin, p.done, p.message),
+                Some(total) => eprintln!(
+                    "{}: {}/{} {}",
+                    terminal::line(&p.plugin),
+                    p.done,
+                    total,
+                    p.message
+                ),
+                None => eprintln!("{}: {} {}", terminal::line(&p.plugin), p.done, p.message),
             }
         });
         (sink, None)
@@ -405,6 +439,7 @@ fn print_report(report: &RunReport) {
     if let Some(waits) = describe_waits(&report.api_waits) {
         println!("  {waits}");
     }
+    // The summary was redacted and escaped by the session; the file names are the plugin's.
     for line in report.summary.lines() {
         println!("  {line}");
     }
@@ -413,23 +448,25 @@ fn print_report(report: &RunReport) {
     } else {
         println!("files written:");
         for file in &report.files {
-            let path = report.out_dir.join(&file.path);
+            let path = report.out_dir.join(&file.path).display().to_string();
+            let path = terminal::line(&path);
             if file.is_link {
-                println!("  {} (symbolic link, not followed)", path.display());
+                println!("  {path} (symbolic link, not followed)");
             } else {
-                println!("  {} ({} bytes)", path.display(), file.bytes);
+                println!("  {path} ({} bytes)", file.bytes);
             }
         }
     }
 }
 
 fn report_failure(failure: &Failure) -> i32 {
-    eprintln!("error: {}", failure.message);
+    // Messages may quote what a plugin or a component file said (import names, causes).
+    eprintln!("error: {}", terminal::line(&failure.message));
     for detail in &failure.details {
-        eprintln!("  - {detail}");
+        eprintln!("  - {}", terminal::line(detail));
     }
     if let Some(hint) = &failure.hint {
-        eprintln!("  hint: {hint}");
+        eprintln!("  hint: {}", terminal::line(hint));
     }
     failure.code as i32
 }

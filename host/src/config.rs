@@ -79,7 +79,15 @@ pub struct Limits {
     pub api_calls: u64,
     /// Bytes the plugin may leave in its output folder.
     pub output_bytes: u64,
+    /// Bytes of log lines (each line costs [`LOG_LINE_COST`] more) and summary of one run.
+    pub log_bytes: u64,
+    /// Size of the component file; a larger one is refused before it is compiled.
+    pub wasm_bytes: u64,
 }
+
+/// What one log line costs the run's log budget besides its text: the host's own line around
+/// it, so a flood of empty lines is bounded like a flood of long ones.
+pub const LOG_LINE_COST: u64 = 64;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -89,6 +97,8 @@ impl Default for Limits {
             wall: Duration::from_secs(600),
             api_calls: 10_000,
             output_bytes: 1 << 30,
+            log_bytes: 1 << 20,
+            wasm_bytes: 64 << 20,
         }
     }
 }
@@ -101,6 +111,8 @@ struct RawLimits {
     wall_seconds: Option<f64>,
     api_calls: Option<u64>,
     output_mb: Option<u64>,
+    log_kb: Option<u64>,
+    wasm_mb: Option<u64>,
 }
 
 impl RawLimits {
@@ -111,6 +123,8 @@ impl RawLimits {
             wall: self.wall_seconds.map_or(base.wall, Duration::from_secs_f64),
             api_calls: self.api_calls.unwrap_or(base.api_calls),
             output_bytes: self.output_mb.map_or(base.output_bytes, |mb| mb << 20),
+            log_bytes: self.log_kb.map_or(base.log_bytes, |kb| kb << 10),
+            wasm_bytes: self.wasm_mb.map_or(base.wasm_bytes, |mb| mb << 20),
         }
     }
 
@@ -123,9 +137,17 @@ impl RawLimits {
         };
         positive("cpu_seconds", self.cpu_seconds)?;
         positive("wall_seconds", self.wall_seconds)?;
-        if self.memory_mb == Some(0) || self.memory_mb.is_some_and(|mb| mb > 4096) {
-            return Err(format!("{table}.memory_mb must be between 1 and 4096"));
-        }
+        let range = |name: &str, v: Option<u64>, max: u64| match v {
+            Some(v) if v == 0 || v > max => {
+                Err(format!("{table}.{name} must be between 1 and {max}"))
+            }
+            _ => Ok(()),
+        };
+        range("memory_mb", self.memory_mb, 4096)?;
+        // Bounds that keep the sizes in bytes far from overflowing.
+        range("output_mb", self.output_mb, 1 << 30)?;
+        range("log_kb", self.log_kb, 1 << 30)?;
+        range("wasm_mb", self.wasm_mb, 4096)?;
         Ok(())
     }
 }

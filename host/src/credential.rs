@@ -51,12 +51,7 @@ impl ApiKey {
 
     /// Every form of the key that must never appear in output.
     pub fn redactor(&self) -> Redactor {
-        let key = self.0.expose_secret();
-        let basic = BASE64.encode(format!("{key}:"));
-        let bare = BASE64.encode(key);
-        Redactor {
-            needles: vec![key.to_owned(), basic, bare],
-        }
+        Redactor::for_secret(self.0.expose_secret())
     }
 
     /// The key as text, for the in-process mock server that must accept it. Nothing else.
@@ -70,22 +65,118 @@ impl ApiKey {
     }
 }
 
-/// Replaces every occurrence of the key's forms with `[REDACTED]`.
+/// Shortest run of a secret's characters that is redacted wherever it appears.
+const WINDOW: usize = 8;
+
+/// Replaces the key in any form, and any run of [`WINDOW`] or more characters of one of its
+/// forms, with `[REDACTED]`.
+///
+/// The forms: the key itself, base64 of the key and of `key:` (the Basic token) in the standard
+/// and URL-safe alphabets, at each of the three alignments base64 can take inside a longer
+/// encoded text. Matching runs rather than whole forms means a text that was cut (an error body
+/// capped at some length, a log line cut by a plugin that padded its own input to place the cut)
+/// never leaks a prefix of the key longer than `WINDOW - 1` characters, whatever the cut.
 #[derive(Clone, Default)]
 pub struct Redactor {
-    needles: Vec<String>,
+    /// Every `WINDOW`-byte run of every form, as a little-endian u64.
+    windows: std::sync::Arc<std::collections::HashSet<u64>>,
+    /// Forms shorter than `WINDOW`, matched whole.
+    short: std::sync::Arc<Vec<Vec<u8>>>,
 }
 
 impl Redactor {
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for needle in self.needles.iter().filter(|n| n.len() >= 4) {
-            if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), "[REDACTED]");
+    fn for_secret(key: &str) -> Redactor {
+        use base64::engine::general_purpose::URL_SAFE;
+        let mut forms: Vec<Vec<u8>> = vec![key.as_bytes().to_vec()];
+        for plain in [key.to_owned(), format!("{key}:")] {
+            for engine in [&BASE64, &URL_SAFE] {
+                // Behind 0, 1 or 2 other bytes the same text encodes differently; drop the
+                // characters that depend on those bytes or on what follows.
+                for shift in 0..3usize {
+                    let mut bytes = vec![0u8; shift];
+                    bytes.extend_from_slice(plain.as_bytes());
+                    let encoded = engine.encode(&bytes);
+                    let skip = (shift * 4).div_ceil(3);
+                    let keep = encoded.trim_end_matches('=');
+                    let keep = &keep[skip.min(keep.len())..keep.len().saturating_sub(1)];
+                    forms.push(keep.as_bytes().to_vec());
+                }
             }
         }
+        let mut windows = std::collections::HashSet::new();
+        let mut short = Vec::new();
+        for form in forms.into_iter().filter(|f| f.len() >= 4) {
+            if form.len() < WINDOW {
+                short.push(form);
+                continue;
+            }
+            for run in form.windows(WINDOW) {
+                windows.insert(u64::from_le_bytes(run.try_into().expect("WINDOW bytes")));
+            }
+        }
+        Redactor {
+            windows: std::sync::Arc::new(windows),
+            short: std::sync::Arc::new(short),
+        }
+    }
+
+    /// `text` with every run of the key's forms replaced by `[REDACTED]`.
+    pub fn redact(&self, text: &str) -> String {
+        let bytes = text.as_bytes();
+        // Byte ranges to hide.
+        let mut hidden: Vec<(usize, usize)> = Vec::new();
+        if !self.windows.is_empty() && bytes.len() >= WINDOW {
+            for start in 0..=bytes.len() - WINDOW {
+                let run = u64::from_le_bytes(
+                    bytes[start..start + WINDOW]
+                        .try_into()
+                        .expect("WINDOW bytes"),
+                );
+                if self.windows.contains(&run) {
+                    hidden.push((start, start + WINDOW));
+                }
+            }
+        }
+        for form in self.short.iter() {
+            let mut from = 0;
+            while let Some(at) = find(&bytes[from..], form) {
+                hidden.push((from + at, from + at + form.len()));
+                from += at + 1;
+            }
+        }
+        if hidden.is_empty() {
+            return text.to_owned();
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in merged(hidden) {
+            // Whole characters only: a run may start or end inside a multi-byte one.
+            let start = text.floor_char_boundary(start).max(at);
+            let end = text.ceil_char_boundary(end);
+            out.push_str(&text[at..start]);
+            out.push_str("[REDACTED]");
+            at = end;
+        }
+        out.push_str(&text[at..]);
         out
     }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Sorted ranges with overlapping or touching ones joined.
+fn merged(mut ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    ranges.sort_unstable();
+    let mut out: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for (start, end) in ranges {
+        match out.last_mut() {
+            Some(last) if start <= last.1 => last.1 = last.1.max(end),
+            _ => out.push((start, end)),
+        }
+    }
+    out
 }
 
 /// Keys loaded in this process, whose forms the host log must never show.
@@ -130,6 +221,22 @@ pub enum CredentialError {
 
 /// How long a credential command (e.g. a password manager asking its agent) may take.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// Bytes of a credential command's output the host reads.
+const MAX_KEY_OUTPUT: u64 = 64 << 10;
+
+/// Kills a credential command's whole process group (it was started as the group's leader),
+/// then reaps the command itself.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(child.id()) {
+        // SAFETY: kill(2) with a negative pid signals that process group; no memory is shared.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
 
 /// Reads the key from its configured source.
 pub fn load(source: &KeySource) -> Result<ApiKey, CredentialError> {
@@ -169,7 +276,12 @@ fn run_key_command(argv: &[String]) -> Result<ApiKey, CredentialError> {
         program: program.clone(),
         cause,
     };
-    let mut child = Command::new(&argv[0])
+    let mut command = Command::new(&argv[0]);
+    // Its own process group, so a timeout ends the command and everything it started: a
+    // child left in the background would otherwise hold the output pipe open.
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    let mut child = command
         .args(&argv[1..])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -177,32 +289,38 @@ fn run_key_command(argv: &[String]) -> Result<ApiKey, CredentialError> {
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| failed(io_cause(&e)))?;
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let reader = std::thread::spawn(move || {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (sent, output) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        // A key is short: more than this is not a key, and reading stops there.
         let mut out = String::new();
-        stdout.read_to_string(&mut out).map(|_| out)
+        let read = stdout
+            .take(MAX_KEY_OUTPUT)
+            .read_to_string(&mut out)
+            .map(|_| out);
+        let _ = sent.send(read);
     });
     let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
+    let timed_out = || failed(format!("no answer within {}s", COMMAND_TIMEOUT.as_secs()));
     let status = loop {
         match child.try_wait().map_err(|e| failed(e.to_string()))? {
             Some(status) => break status,
             None if std::time::Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(failed(format!(
-                    "no answer within {}s",
-                    COMMAND_TIMEOUT.as_secs()
-                )));
+                kill_group(&mut child);
+                return Err(timed_out());
             }
             None => std::thread::sleep(Duration::from_millis(10)),
         }
     };
+    // Whatever the command left running in its group is not needed any more.
+    kill_group(&mut child);
     if !status.success() {
         return Err(failed(format!("exited with {status}")));
     }
-    let out = reader
-        .join()
-        .map_err(|_| failed("output reader stopped".into()))?
+    let left = deadline.saturating_duration_since(std::time::Instant::now());
+    let out = output
+        .recv_timeout(left.max(Duration::from_millis(100)))
+        .map_err(|_| timed_out())?
         .map_err(|e| failed(format!("output is not UTF-8 text: {e}")))?;
     ApiKey::new(&out)
 }
@@ -234,6 +352,48 @@ mod tests {
             !out.contains("canary-7f3a9c") && !out.contains(&basic),
             "{out}"
         );
+    }
+
+    /// A prefix of any form cut at any point, and any run of 8 characters inside a form, is
+    /// hidden; text around it is kept.
+    #[test]
+    fn redactor_hides_every_run_of_eight_characters_of_every_form() {
+        use base64::engine::general_purpose::URL_SAFE;
+        let key = "pls_live_Zx81qQm4R7tY2vWk";
+        let r = ApiKey::new(key).unwrap().redactor();
+        let mut forms = vec![
+            key.to_owned(),
+            BASE64.encode(key),
+            BASE64.encode(format!("{key}:")),
+            URL_SAFE.encode(format!("{key}:")),
+        ];
+        // The Basic token inside a longer encoded text, at the two other alignments.
+        forms.push(BASE64.encode(format!("x{key}:")));
+        forms.push(BASE64.encode(format!("xy{key}:")));
+        for form in &forms {
+            for start in 0..form.len().saturating_sub(10) {
+                for len in [8, 9, 13, form.len() - start] {
+                    let end = (start + len).min(form.len());
+                    if end - start < 8 {
+                        continue;
+                    }
+                    let piece = &form[start..end];
+                    let text = format!("before {piece} after");
+                    let out = r.redact(&text);
+                    assert!(!out.contains(piece), "{piece} in {out}");
+                    assert!(
+                        out.starts_with("before ") && out.ends_with(" after"),
+                        "{out}"
+                    );
+                }
+            }
+        }
+        // Text that shares no run of 8 with any form is left alone.
+        let plain = "an ordinary message about vendor 42 and pls_live_";
+        assert_eq!(r.redact(plain), plain);
+        // Multi-byte characters next to a hidden run stay whole.
+        let out = r.redact(&format!("é{key}ø"));
+        assert_eq!(out, "é[REDACTED]ø");
     }
 
     #[test]

@@ -22,6 +22,17 @@ pub enum ExitCode {
     PleoApi = 7,
     /// A fault of the host itself.
     Internal = 70,
+    /// Stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it.
+    Interrupted = 130,
+    /// Stopped by SIGTERM: 128 + 15.
+    Terminated = 143,
+}
+
+impl ExitCode {
+    /// Whether the command was stopped from outside rather than failing.
+    pub fn is_cancel(self) -> bool {
+        matches!(self, ExitCode::Interrupted | ExitCode::Terminated)
+    }
 }
 
 /// A failed command, ready to print. Never contains the key (messages are redacted at source).

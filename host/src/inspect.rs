@@ -62,11 +62,11 @@ pub fn inspect(
     key_scopes: Option<&ScopeSet>,
 ) -> Result<Inspection, Failure> {
     let source = plugins::resolve(config, spec)?;
+    let plugin_config = plugins::plugin_config(config, &source.name);
     let plugin = runtime
-        .load(&source.name, &source.bytes)
-        .map_err(|e| Failure::new(ExitCode::Rejected, e.to_string()))?;
+        .load(&source.name, &source.bytes, &plugin_config.limits)
+        .map_err(crate::session::load_failure)?;
     let imports = plugins::classify_imports(&plugin.name, &plugin.imports)?;
-    let plugin_config = plugins::plugin_config(config, &plugin.name);
     let needed = imports.scopes();
     let granted = granted_scopes(config, &plugin_config, &needed);
     let wit = plugin

@@ -18,3 +18,4 @@ pub mod plugins;
 pub mod runtime;
 pub mod scopes;
 pub mod session;
+pub mod terminal;

@@ -33,6 +33,9 @@ pub enum LoadError {
     CoreModule(String),
     #[error("{0} is not a valid component: {1}")]
     Invalid(String, String),
+    /// Refused before compiling: too big, or more memories or tables than a run may create.
+    #[error("{0}")]
+    Limit(LimitExceeded),
 }
 
 /// Why a run did not produce the plugin's own answer.
@@ -49,14 +52,35 @@ pub enum RunError {
     /// A host call ended the run on purpose (e.g. a capability refused to continue).
     #[error("{0}")]
     Host(String),
+    #[error("cancelled by {0}")]
+    Cancelled(Signal),
 }
+
+/// A request from outside to stop a run (Ctrl-C, a service manager's SIGTERM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Interrupt,
+    Terminate,
+}
+
+impl std::fmt::Display for Signal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Signal::Interrupt => "SIGINT (Ctrl-C)",
+            Signal::Terminate => "SIGTERM",
+        })
+    }
+}
+
+/// Fires once with the signal that should stop the run.
+pub type Cancel = tokio::sync::watch::Receiver<Option<Signal>>;
 
 /// The limits a run can hit, each with its own message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitExceeded {
-    #[error("memory limit of {} MiB reached", .0 >> 20)]
+    #[error("memory limit of {} MiB reached (all memories and tables of the run together)", .0 >> 20)]
     Memory(u64),
-    #[error("CPU budget of {0:?} used up")]
+    #[error("CPU budget of {0:?} used up (running wasm and serving its host calls)")]
     Cpu(Duration),
     #[error("wall-clock timeout of {0:?} reached")]
     WallClock(Duration),
@@ -64,6 +88,48 @@ pub enum LimitExceeded {
     ApiCalls(u64),
     #[error("output limit of {} MiB exceeded ({} bytes written)", .limit >> 20, .written)]
     Output { limit: u64, written: u64 },
+    #[error("log limit of {} KiB used up (log lines and the summary of one run)", .0 >> 10)]
+    Log(u64),
+    #[error("the component is {size} bytes, over the limit of {} MiB", .limit >> 20)]
+    WasmSize { limit: u64, size: u64 },
+    #[error("compiling the component did not finish within the wall-clock limit of {0:?}")]
+    Compile(Duration),
+    #[error("the component defines {count} {what}, more than the {max} a run may create")]
+    Shape {
+        what: &'static str,
+        count: u64,
+        max: u64,
+    },
+}
+
+impl LimitExceeded {
+    /// The `[limits]` setting that would let the run go further.
+    pub fn setting(&self) -> Option<&'static str> {
+        Some(match self {
+            LimitExceeded::Memory(_) => "memory_mb",
+            LimitExceeded::Cpu(_) => "cpu_seconds",
+            LimitExceeded::WallClock(_) | LimitExceeded::Compile(_) => "wall_seconds",
+            LimitExceeded::ApiCalls(_) => "api_calls",
+            LimitExceeded::Output { .. } => "output_mb",
+            LimitExceeded::Log(_) => "log_kb",
+            LimitExceeded::WasmSize { .. } => "wasm_mb",
+            // Fixed by the host: no setting raises them.
+            LimitExceeded::Shape { .. } => return None,
+        })
+    }
+}
+
+/// Most linear memories and tables one run may create (all instances of the component
+/// together). A Rust component uses one memory and a few tables.
+pub const MAX_MEMORIES: u64 = 16;
+pub const MAX_TABLES: u64 = 64;
+/// Bytes a table element costs the host (a pointer), for the run's memory budget.
+const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+
+/// Time the host spent serving a run's host calls (not waiting for Pleo), which counts
+/// against the run's CPU budget like time spent running wasm.
+pub trait HostTime {
+    fn host_time(&self) -> Duration;
 }
 
 /// A compiled plugin and what it imports.
@@ -74,6 +140,8 @@ pub struct LoadedPlugin {
     pub component: Component,
     /// Fully qualified import names, e.g. `pleo:plugin/users-read@0.1.0`.
     pub imports: Vec<String>,
+    /// Time spent compiling it now (zero when loaded from a cache): part of the wall clock.
+    pub compile_time: Duration,
 }
 
 /// Store data of one run: the WASI context, the limiter and the caller's capabilities.
@@ -99,6 +167,8 @@ pub struct Sandbox {
     /// Host folder preopened read-write as `/out`.
     pub out_dir: PathBuf,
     pub limits: Limits,
+    /// Stops the run when it fires; `None`: only the limits stop it.
+    pub cancel: Option<Cancel>,
 }
 
 /// Everything a run leaves behind: the plugin's answer (or why there is none), its output
@@ -114,7 +184,7 @@ pub struct RunOutcome<C> {
 
 pub struct Runtime {
     engine: Engine,
-    cache: Option<ComponentCache>,
+    cache: Option<std::sync::Arc<ComponentCache>>,
     /// With an instance pool: one permit per slot, so a full pool makes a run wait, not fail.
     slots: Option<tokio::sync::Semaphore>,
     /// Components already compiled or loaded by this process, by the wasm's SHA-256: a
@@ -154,7 +224,7 @@ impl Runtime {
         spawn_epoch_ticker(&engine);
         // A cache folder that cannot be created only costs speed: compile every time.
         let cache = cache_dir.and_then(|dir| match ComponentCache::new(&engine, dir) {
-            Ok(cache) => Some(cache),
+            Ok(cache) => Some(std::sync::Arc::new(cache)),
             Err(e) => {
                 tracing::warn!("compile cache disabled: {}: {e}", dir.display());
                 None
@@ -179,13 +249,27 @@ impl Runtime {
         Ok(linker)
     }
 
-    /// Checks the bytes are a component and compiles them (or loads the cached compilation).
-    pub fn load(&self, name: &str, wasm: &[u8]) -> Result<LoadedPlugin, LoadError> {
+    /// Checks the bytes are a component within the limits and compiles them (or loads the
+    /// cached compilation). Compiling is bounded: a component over `limits.wasm_bytes` is
+    /// refused before it starts, and one whose compilation takes longer than `limits.wall` is
+    /// abandoned (the compile thread is left to finish on its own; its result is dropped).
+    pub fn load(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        limits: &Limits,
+    ) -> Result<LoadedPlugin, LoadError> {
         if !wasm.starts_with(b"\0asm") || wasm.len() < 8 {
             return Err(LoadError::NotWasm(name.into()));
         }
         if wasm[4..8] == [1, 0, 0, 0] {
             return Err(LoadError::CoreModule(name.into()));
+        }
+        if wasm.len() as u64 > limits.wasm_bytes {
+            return Err(LoadError::Limit(LimitExceeded::WasmSize {
+                limit: limits.wasm_bytes,
+                size: wasm.len() as u64,
+            }));
         }
         let sha256 = hex::encode(Sha256::digest(wasm));
         let known = self
@@ -194,14 +278,16 @@ impl Runtime {
             .unwrap_or_else(|e| e.into_inner())
             .get(&sha256)
             .cloned();
+        let started = Instant::now();
         let component = match known {
             Some(component) => component,
             None => {
-                let compiled = match &self.cache {
-                    Some(cache) => cache.load(&self.engine, wasm),
-                    None => Component::new(&self.engine, wasm),
-                };
-                let component = compiled
+                check_shape(wasm).map_err(|e| match e {
+                    Shape::Invalid(cause) => LoadError::Invalid(name.into(), cause),
+                    Shape::Over(limit) => LoadError::Limit(limit),
+                })?;
+                let component = self
+                    .compile(wasm, limits.wall)?
                     .map_err(|e| LoadError::Invalid(name.into(), first_line(&format!("{e:#}"))))?;
                 let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
                 loaded.insert(sha256.clone(), component.clone());
@@ -218,11 +304,35 @@ impl Runtime {
             sha256,
             component,
             imports,
+            compile_time: started.elapsed(),
         })
     }
 
+    /// Compiles (or loads from the cache) on a thread of its own, waiting at most `deadline`.
+    fn compile(
+        &self,
+        wasm: &[u8],
+        deadline: Duration,
+    ) -> Result<wasmtime::Result<Component>, LoadError> {
+        let (engine, cache, wasm) = (self.engine.clone(), self.cache.clone(), wasm.to_vec());
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("wasm-compile".into())
+            .spawn(move || {
+                let compiled = match &cache {
+                    Some(cache) => cache.load(&engine, &wasm),
+                    None => Component::new(&engine, &wasm),
+                };
+                let _ = done.send(compiled);
+            })
+            .map_err(|e| LoadError::Invalid("component".into(), format!("cannot compile: {e}")))?;
+        result
+            .recv_timeout(deadline)
+            .map_err(|_| LoadError::Limit(LimitExceeded::Compile(deadline)))
+    }
+
     /// Instantiates the plugin in a fresh store and calls its `run`, within the limits.
-    pub async fn run<C: Send + 'static>(
+    pub async fn run<C: Send + HostTime + 'static>(
         &self,
         pre: &crate::bindings::PluginPre<RunState<C>>,
         caps: C,
@@ -265,10 +375,12 @@ impl Runtime {
             inner: StoreLimitsBuilder::new()
                 .memory_size(memory_bytes)
                 .instances(64)
-                .tables(64)
-                .memories(8)
+                .tables(MAX_TABLES as usize)
+                .memories(MAX_MEMORIES as usize)
                 .table_elements(1 << 20)
                 .build(),
+            budget: memory_bytes,
+            used: 0,
             memory_denied: false,
         };
         let mut table = ResourceTable::new();
@@ -286,14 +398,15 @@ impl Runtime {
         // Largest argument list a plugin may hand to one host call.
         store.set_hostcall_fuel(16 << 20);
 
-        // CPU budget in epoch ticks during which this store ran wasm. Yielding on every tick
-        // lets tokio run other tasks and lets the wall-clock timeout fire.
-        let budget_ticks = (limits.cpu.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
+        // CPU budget: epoch ticks during which this store ran wasm, plus the time the host
+        // spent serving its calls. Yielding on every tick lets tokio run other tasks and lets
+        // the wall-clock timeout fire.
         let mut used_ticks = 0u64;
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
+        store.epoch_deadline_callback(move |store| {
             used_ticks += 1;
-            if used_ticks >= budget_ticks {
+            let used = EPOCH_TICK * used_ticks as u32 + store.data().caps.host_time();
+            if used >= limits.cpu {
                 Err(wasmtime::Error::new(LimitExceeded::Cpu(limits.cpu)))
             } else {
                 Ok(UpdateDeadline::Yield(1))
@@ -308,21 +421,39 @@ impl Runtime {
                 .map_err(|e| (true, e))?;
             instance.call_run(&mut store).await.map_err(|e| (false, e))
         };
-        let outcome = tokio::time::timeout(limits.wall, call).await;
+        let mut cancel = sandbox.cancel.clone();
+        let cancelled = async move {
+            let signal = match cancel.as_mut() {
+                Some(cancel) => cancel.wait_for(Option::is_some).await.ok().and_then(|s| *s),
+                None => None,
+            };
+            match signal {
+                Some(signal) => signal,
+                // Nobody can cancel this run (no receiver, or the sender is gone).
+                None => std::future::pending().await,
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = tokio::time::timeout(limits.wall, call) => Ok(outcome),
+            signal = cancelled => Err(signal),
+        };
         let elapsed = started.elapsed();
         let result = match outcome {
-            Err(_) => Err(RunError::Limit(LimitExceeded::WallClock(limits.wall))),
-            Ok(Err((instantiating, e))) => {
-                let memory_denied = store.data().limiter.memory_denied;
-                Err(classify(
-                    e,
-                    instantiating,
-                    memory_denied,
-                    &limits,
-                    &stderr.contents(),
-                ))
-            }
-            Ok(Ok(result)) => Ok(result),
+            Err(signal) => Err(RunError::Cancelled(signal)),
+            Ok(outcome) => match outcome {
+                Err(_) => Err(RunError::Limit(LimitExceeded::WallClock(limits.wall))),
+                Ok(Err((instantiating, e))) => {
+                    let memory_denied = store.data().limiter.memory_denied;
+                    Err(classify(
+                        e,
+                        instantiating,
+                        memory_denied,
+                        &limits,
+                        &stderr.contents(),
+                    ))
+                }
+                Ok(Ok(result)) => Ok(result),
+            },
         };
         RunOutcome {
             result,
@@ -332,6 +463,34 @@ impl Runtime {
             caps: store.into_data().caps,
         }
     }
+}
+
+/// Why a component is refused before compiling.
+enum Shape {
+    Invalid(String),
+    Over(LimitExceeded),
+}
+
+/// Counts the memories and tables the component's core modules define, so a component that
+/// could never run within the limits is refused before it costs a compile.
+fn check_shape(wasm: &[u8]) -> Result<(), Shape> {
+    let (mut memories, mut tables) = (0u64, 0u64);
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        match payload.map_err(|e| Shape::Invalid(e.message().to_owned()))? {
+            wasmparser::Payload::MemorySection(section) => memories += u64::from(section.count()),
+            wasmparser::Payload::TableSection(section) => tables += u64::from(section.count()),
+            _ => {}
+        }
+    }
+    for (what, count, max) in [
+        ("memories", memories, MAX_MEMORIES),
+        ("tables", tables, MAX_TABLES),
+    ] {
+        if count > max {
+            return Err(Shape::Over(LimitExceeded::Shape { what, count, max }));
+        }
+    }
+    Ok(())
 }
 
 /// Pools for `runs` plugins at once. A memory slot is only reserved address space until used;
@@ -372,11 +531,11 @@ fn classify(
         return RunError::Host(host.0.clone());
     }
     if instantiating {
-        return RunError::Instantiate(first_line(&format!("{err:#}")));
+        return RunError::Instantiate(cause_of(&err));
     }
     let cause = match err.downcast_ref::<Trap>() {
         Some(trap) => trap.to_string(),
-        None => first_line(&format!("{err:#}")),
+        None => cause_of(&err),
     };
     // The panic message (if any) is the most useful part of stderr.
     let stderr = String::from_utf8_lossy(stderr);
@@ -391,14 +550,50 @@ fn classify(
 #[error("{0}")]
 pub struct HostTrap(pub String);
 
+/// The causes of an error, outermost first, without the wasm backtrace wasmtime wraps around
+/// a trap (whose first line alone, "error while executing at wasm backtrace:", says nothing).
+/// A host call that failed (a bad string or list from the plugin, a full resource table)
+/// names itself in these causes.
+fn cause_of(err: &wasmtime::Error) -> String {
+    let causes: Vec<String> = err
+        .chain()
+        .map(|cause| cause.to_string())
+        .filter(|cause| !cause.starts_with("error while executing at wasm backtrace"))
+        .map(|cause| first_line(&cause))
+        .filter(|cause| !cause.is_empty())
+        .collect();
+    match causes.is_empty() {
+        true => first_line(&format!("{err:#}")),
+        false => causes.join(": "),
+    }
+}
+
 fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or_default().trim().to_owned()
 }
 
-/// `StoreLimits` plus a flag recording that a memory growth was refused.
+/// `StoreLimits` (counts of instances, memories, tables) plus one byte budget for every memory
+/// and table of the run together: a component cannot multiply `memory_mb` by defining many
+/// memories, nor live outside it in tables.
 struct Limiter {
     inner: StoreLimits,
+    /// `memory_mb` in bytes, and what the run's memories and tables take of it now.
+    budget: usize,
+    used: usize,
     memory_denied: bool,
+}
+
+impl Limiter {
+    /// Moves `used` from `current` to `desired` bytes of one memory or table, if it fits.
+    fn grow(&mut self, current: usize, desired: usize) -> bool {
+        let after = (self.used - current.min(self.used)).saturating_add(desired);
+        if after > self.budget {
+            self.memory_denied = true;
+            return false;
+        }
+        self.used = after;
+        true
+    }
 }
 
 impl ResourceLimiter for Limiter {
@@ -408,7 +603,8 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        let ok = self.inner.memory_growing(current, desired, maximum)?;
+        let ok =
+            self.inner.memory_growing(current, desired, maximum)? && self.grow(current, desired);
         self.memory_denied |= !ok;
         Ok(ok)
     }
@@ -419,7 +615,9 @@ impl ResourceLimiter for Limiter {
         desired: usize,
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        self.inner.table_growing(current, desired, maximum)
+        let bytes = |elements: usize| elements.saturating_mul(TABLE_ELEMENT_BYTES);
+        Ok(self.inner.table_growing(current, desired, maximum)?
+            && self.grow(bytes(current), bytes(desired)))
     }
 
     fn instances(&self) -> usize {

@@ -18,8 +18,11 @@ use crate::mock::{MockConfig, MockServer};
 use crate::output::{self, OutputFile};
 use crate::pleo::{ApiError, Introspection, PleoClient};
 use crate::plugins;
-use crate::runtime::{LoadedPlugin, RunError, RunOutcome, RunState, Runtime, Sandbox};
+use crate::runtime::{
+    Cancel, LoadError, LoadedPlugin, RunError, RunOutcome, RunState, Runtime, Sandbox,
+};
 use crate::scopes::ScopeSet;
+use crate::terminal;
 
 /// A plugin linked with the interfaces of its effective scopes, ready to instantiate.
 type Prepared = PluginPre<RunState<Caps>>;
@@ -46,6 +49,8 @@ pub struct RunOptions {
     /// `--param k=v` values; they override pleo.toml's.
     pub params: BTreeMap<String, String>,
     pub progress: Option<ProgressSink>,
+    /// Ends the run early when it fires (Ctrl-C, SIGTERM): see [`Cancel`].
+    pub cancel: Option<Cancel>,
 }
 
 /// What a successful run produced.
@@ -204,11 +209,8 @@ impl Session {
         let plugin_config = plugins::plugin_config(&self.config, &source.name);
         let plugin = self
             .runtime
-            .load(&source.name, &source.bytes)
-            .map_err(|e| {
-                Failure::new(ExitCode::Rejected, e.to_string())
-                    .hint("plugins are WebAssembly components built for wasm32-wasip2 against wit/")
-            })?;
+            .load(&source.name, &source.bytes, &plugin_config.limits)
+            .map_err(load_failure)?;
         Ok((plugin, plugin_config))
     }
 
@@ -309,7 +311,7 @@ impl Session {
             company_id: self.company_id.clone(),
             scopes,
             params,
-            api_budget: plugin_config.limits.api_calls,
+            limits: plugin_config.limits,
             other_companies: self.config.companies.clone(),
         };
         let progress = options
@@ -334,9 +336,16 @@ impl Session {
             progress,
             Some(audit.clone()),
         );
+        // Compiling counted against the wall clock; the run gets what is left of it.
+        let mut limits = plugin_config.limits;
+        limits.wall = limits
+            .wall
+            .saturating_sub(plugin.compile_time)
+            .max(std::time::Duration::from_millis(1));
         let sandbox = Sandbox {
             out_dir: out_dir.clone(),
-            limits: plugin_config.limits,
+            limits,
+            cancel: options.cancel,
         };
 
         tracing::info!(plugin = %plugin.name, sha256 = %plugin.sha256, out = %out_dir.display(), "run started");
@@ -349,6 +358,9 @@ impl Session {
         let result = self.conclude(&plugin, &plugin_config, &out_dir, started_at, &outcome);
         let (verdict, code, message) = match &result {
             Ok(report) => ("ok", ExitCode::Success, report.summary.clone()),
+            Err(failure) if failure.code.is_cancel() => {
+                ("cancelled", failure.code, failure.message.clone())
+            }
             Err(failure) => ("failed", failure.code, failure.message.clone()),
         };
         audit.end(
@@ -377,7 +389,18 @@ impl Session {
             )
         })?;
         let summary = match &outcome.result {
-            Ok(Ok(summary)) => self.redactor.redact(summary),
+            Ok(Ok(summary)) => {
+                // The summary is printed and audited: it comes out of the log budget.
+                if summary.len() as u64 > outcome.caps.log_left() {
+                    let limit = crate::runtime::LimitExceeded::Log(plugin_config.limits.log_bytes);
+                    return Err(run_failure(
+                        &plugin.name,
+                        &RunError::Limit(limit),
+                        &self.redactor,
+                    ));
+                }
+                terminal::text(&self.redactor.redact(summary)).into_owned()
+            }
             Ok(Err(cause)) => {
                 return Err(self.plugin_failure(
                     &plugin.name,
@@ -461,12 +484,16 @@ impl Session {
             .filter(|l| !l.trim().is_empty())
         {
             let line = self.redactor.redact(line);
+            let line = terminal::line(&line);
             tracing::info!(target: "plugin", plugin, stream, "{line}");
         }
     }
 
     fn plugin_failure(&self, plugin: &str, cause: &str, api_error: Option<ApiError>) -> Failure {
-        let cause = self.redactor.redact(cause);
+        let cause = cause
+            .get(..cause.floor_char_boundary(MAX_CAUSE))
+            .unwrap_or_default();
+        let cause = terminal::line(&self.redactor.redact(cause)).into_owned();
         match api_error {
             Some(api) => Failure::new(
                 ExitCode::PleoApi,
@@ -511,25 +538,50 @@ fn check_output_limit(files: &[OutputFile], limits: &Limits) -> Result<(), Failu
     Ok(())
 }
 
+/// Longest cause of a failed run the host shows (a plugin's own error text, a trap).
+const MAX_CAUSE: usize = 2048;
+
 fn run_failure(plugin: &str, e: &RunError, redactor: &Redactor) -> Failure {
-    let message = redactor.redact(&format!("plugin {plugin}: {e}"));
+    let message = format!("plugin {plugin}: {e}");
+    let message = message
+        .get(..message.floor_char_boundary(MAX_CAUSE))
+        .unwrap_or_default();
+    let message = terminal::line(&redactor.redact(message)).into_owned();
     match e {
-        RunError::Limit(limit) => {
-            let setting = match limit {
-                crate::runtime::LimitExceeded::Memory(_) => "memory_mb",
-                crate::runtime::LimitExceeded::Cpu(_) => "cpu_seconds",
-                crate::runtime::LimitExceeded::WallClock(_) => "wall_seconds",
-                crate::runtime::LimitExceeded::ApiCalls(_) => "api_calls",
-                crate::runtime::LimitExceeded::Output { .. } => "output_mb",
-            };
-            Failure::new(ExitCode::Limit, message).hint(format!(
-                "if the plugin needs more, raise limits.{setting} in its pleo.toml section"
-            ))
-        }
+        RunError::Limit(limit) => limit_failure(message, limit),
+        RunError::Cancelled(signal) => Failure::new(cancel_code(*signal), message)
+            .hint("the run was interrupted; what it wrote to Pleo before stays written"),
         RunError::Instantiate(_) => Failure::new(ExitCode::Rejected, message),
         RunError::Trap(_) | RunError::Exit(_) | RunError::Host(_) => {
             Failure::new(ExitCode::PluginFailed, message)
         }
+    }
+}
+
+fn cancel_code(signal: crate::runtime::Signal) -> ExitCode {
+    match signal {
+        crate::runtime::Signal::Interrupt => ExitCode::Interrupted,
+        crate::runtime::Signal::Terminate => ExitCode::Terminated,
+    }
+}
+
+fn limit_failure(message: String, limit: &crate::runtime::LimitExceeded) -> Failure {
+    let failure = Failure::new(ExitCode::Limit, message);
+    match limit.setting() {
+        Some(setting) => failure.hint(format!(
+            "if the plugin needs more, raise limits.{setting} in its pleo.toml section"
+        )),
+        None => failure.hint("this bound is fixed by the host; the plugin must stay within it"),
+    }
+}
+
+/// A plugin file that cannot be loaded: not a component (exit 5), or over a limit (exit 6).
+pub fn load_failure(e: LoadError) -> Failure {
+    let message = terminal::line(&e.to_string()).into_owned();
+    match &e {
+        LoadError::Limit(limit) => limit_failure(message, limit),
+        _ => Failure::new(ExitCode::Rejected, message)
+            .hint("plugins are WebAssembly components built for wasm32-wasip2 against wit/"),
     }
 }
 

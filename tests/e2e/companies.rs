@@ -32,6 +32,7 @@ fn allowlisted_company_works_and_others_never_reach_pleo() {
         let run = async |company: &str| {
             let out = dir.path().join(format!("out-{company}"));
             let options = RunOptions {
+                cancel: None,
                 out_dir: Some(out.clone()),
                 params: BTreeMap::from([("company".to_owned(), company.to_owned())]),
                 progress: None,

@@ -23,7 +23,10 @@ fn caps(mode: &str) -> Caps {
         company_id: "00000000-0000-4000-8000-000000000000".into(),
         scopes: ScopeSet::new(),
         params: [("mode".to_owned(), mode.to_owned())].into(),
-        api_budget: 0,
+        limits: Limits {
+            api_calls: 0,
+            ..Limits::default()
+        },
         other_companies: Vec::new(),
     };
     Caps::new(
@@ -42,7 +45,7 @@ fn a_full_pool_makes_runs_wait_and_limits_still_hold() {
     rt.block_on(async {
         let runtime = Arc::new(Runtime::with_instance_pool(None, 2).unwrap());
         let wasm = std::fs::read(plugin("hostile")).unwrap();
-        let loaded = runtime.load("hostile", &wasm).unwrap();
+        let loaded = runtime.load("hostile", &wasm, &Limits::default()).unwrap();
         let mut linker = runtime.base_linker::<Caps>().unwrap();
         capabilities::add_to_linker(&mut linker, &ScopeSet::new()).unwrap();
         let pre: PluginPre<RunState<Caps>> = linker
@@ -55,6 +58,7 @@ fn a_full_pool_makes_runs_wait_and_limits_still_hold() {
                 memory_bytes: 32 << 20,
                 ..Limits::default()
             },
+            cancel: None,
         };
 
         // Three times as many runs as slots, all at once, each holding its slot until the wall

@@ -466,6 +466,7 @@ fn export_everything(faults: &str) -> Exported {
         let mut retries = 0;
         for _ in 0..=pending.len() {
             let options = RunOptions {
+                cancel: None,
                 out_dir: Some(dir.path().join("out")),
                 params: BTreeMap::new(),
                 progress: None,

@@ -26,6 +26,7 @@ use crate::bindings::pleo::plugin::{
     export_items_read, export_jobs_read, export_jobs_write, log, params, progress, tags_read,
     tags_write, tax_codes_read, tax_codes_write, types, users_read, vendors_read, vendors_write,
 };
+use crate::config::Limits;
 use crate::credential::Redactor;
 use crate::pleo::{self, ApiError, ApiRequest, PleoClient};
 use crate::runtime::{LimitExceeded, RunState};
@@ -63,11 +64,32 @@ pub struct Caps {
     redactor: Redactor,
     api_calls: u64,
     api_budget: u64,
+    /// The run's CPU budget, and the time the host spent serving this run's calls so far
+    /// (not waiting for Pleo); the runtime adds the time spent running wasm.
+    cpu_budget: std::time::Duration,
+    host_time: std::time::Duration,
+    /// Bytes of log lines and summary the run may still hand the host.
+    log_budget: u64,
+    log_left: u64,
+    /// Refused calls written to the audit one by one so far (see [`MAX_REFUSALS_RECORDED`]).
+    refusals_recorded: u64,
     /// The last error Pleo (or the network) gave during this run, for the exit code.
     pub last_api_error: Option<ApiError>,
     audit: Option<RunAudit>,
     pub totals: RunTotals,
     read_ahead: read_ahead::ReadAhead,
+    /// Time the current call spent waiting for Pleo, not counted as host time.
+    waited: std::time::Duration,
+}
+
+/// Refused calls (scope, bad argument, company) of one run written to the audit one by one;
+/// the rest are counted in the run's totals, so a plugin cannot flood the audit with them.
+pub const MAX_REFUSALS_RECORDED: u64 = 100;
+
+impl crate::runtime::HostTime for Caps {
+    fn host_time(&self) -> std::time::Duration {
+        self.host_time
+    }
 }
 
 /// A Pleo API operation, as the audit names it.
@@ -116,7 +138,8 @@ pub struct Grant {
     /// Effective scopes: key ∩ operator grant ∩ plugin imports.
     pub scopes: ScopeSet,
     pub params: BTreeMap<String, String>,
-    pub api_budget: u64,
+    /// The run's limits (API calls, CPU, log bytes are enforced here).
+    pub limits: Limits,
     /// Companies the plugin may switch to besides `company_id` (the operator's allowlist).
     pub other_companies: Vec<String>,
 }
@@ -145,11 +168,17 @@ impl Caps {
             progress,
             redactor,
             api_calls: 0,
-            api_budget: grant.api_budget,
+            api_budget: grant.limits.api_calls,
+            cpu_budget: grant.limits.cpu,
+            host_time: std::time::Duration::ZERO,
+            log_budget: grant.limits.log_bytes,
+            log_left: grant.limits.log_bytes,
+            refusals_recorded: 0,
             last_api_error: None,
             audit,
             totals: RunTotals::default(),
             read_ahead: read_ahead::ReadAhead::default(),
+            waited: std::time::Duration::ZERO,
         }
     }
 
@@ -168,25 +197,60 @@ impl Caps {
         self.client.run_stats()
     }
 
-    /// Records a host call in the audit log and the run totals.
+    /// Records a host call in the audit log and the run totals. Every call that reached Pleo
+    /// is one record (their number is bounded by `api_calls`); refused calls are recorded one
+    /// by one up to [`MAX_REFUSALS_RECORDED`] a run and only counted after that.
     fn record(&mut self, call: Call) {
         self.totals.host_calls += 1;
         self.totals.retries += call.retries;
         self.totals.bytes_in += call.bytes_in;
         self.totals.bytes_out += call.bytes_out;
+        if call.http.is_none() {
+            if self.refusals_recorded >= MAX_REFUSALS_RECORDED {
+                self.totals.refusals_not_recorded += 1;
+                return;
+            }
+            self.refusals_recorded += 1;
+        }
         if let Some(audit) = &self.audit {
             audit.call(&call);
         }
     }
 
-    /// Records a call to a host service (log, progress, params).
-    fn record_service(&mut self, interface: &'static str, function: &'static str) {
-        self.record(Call {
-            interface,
-            function,
-            outcome: "ok",
-            ..Call::default()
-        });
+    /// Counts a call to a host service (log, progress, params, company) in the run's totals.
+    /// Not one audit record each: they cost a plugin nothing, so they could flood the audit.
+    fn record_service(&mut self, name: &'static str, bytes: usize) {
+        self.totals.host_calls += 1;
+        let service = self.totals.services.entry(name).or_default();
+        service.calls += 1;
+        service.bytes += bytes as u64;
+    }
+
+    /// Bytes of log lines and summary the run may still hand the host.
+    pub fn log_left(&self) -> u64 {
+        self.log_left
+    }
+
+    /// Takes a log line (or the summary) of `bytes` from the run's log budget; past the
+    /// budget the run ends.
+    pub fn spend_log(&mut self, bytes: u64) -> Result<(), LimitExceeded> {
+        if bytes > self.log_left {
+            self.log_left = 0;
+            return Err(LimitExceeded::Log(self.log_budget));
+        }
+        self.log_left -= bytes;
+        Ok(())
+    }
+
+    /// Adds time the host spent serving a call; past the CPU budget the run ends.
+    fn spend_host_time(&mut self, spent: std::time::Duration) -> Result<(), HostError> {
+        self.host_time += spent;
+        if self.host_time >= self.cpu_budget {
+            return Err(HostError::Trap(wasmtime::Error::new(LimitExceeded::Cpu(
+                self.cpu_budget,
+            ))));
+        }
+        Ok(())
     }
 
     /// Call-time scope check (defence in depth: ungranted interfaces are not even linked).
@@ -269,6 +333,20 @@ impl Caps {
 
     /// Sends one Pleo request for the plugin: budget, audit record, error mapping.
     async fn api(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
+        let started = Instant::now();
+        let answer = self.api_call(op, req, want).await;
+        let waited = std::mem::take(&mut self.waited);
+        self.spend_host_time(started.elapsed().saturating_sub(waited))?;
+        answer
+    }
+
+    /// [`Caps::api`] without the host-time accounting.
+    async fn api_call(
+        &mut self,
+        op: &Op,
+        req: ApiRequest,
+        want: Want,
+    ) -> Result<Answer, HostError> {
         self.spend_call()?;
         let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
         let started = Instant::now();
@@ -284,6 +362,8 @@ impl Caps {
             Some(fetched) => fetched,
             None => read_ahead::fetch(&self.client, &req).await,
         };
+        // Until here the host mostly waited for Pleo (or the read-ahead); decoding is work.
+        self.waited = started.elapsed();
         let answer = reply.and_then(|reply| {
             let answer = match want {
                 Want::Page => {

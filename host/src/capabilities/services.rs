@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use super::Caps;
 use crate::bindings::pleo::plugin::{company, log, params, progress};
+use crate::config::LOG_LINE_COST;
+use crate::terminal;
 
 /// Longest log line or progress message the host keeps from a plugin.
 const MAX_MESSAGE: usize = 4096;
@@ -24,8 +26,11 @@ pub type ProgressSink = Arc<dyn Fn(&Progress) + Send + Sync>;
 
 impl log::Host for Caps {
     fn write(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        self.record_service("log", "write");
-        let message = self.redactor.redact(super::truncate(&message, MAX_MESSAGE));
+        self.record_service("log.write", message.len());
+        let kept = super::truncate(&message, MAX_MESSAGE);
+        self.spend_log(kept.len() as u64 + LOG_LINE_COST)?;
+        let message = self.redactor.redact(kept);
+        let message = terminal::line(&message);
         let plugin = self.plugin.as_str();
         match level {
             log::Level::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),
@@ -40,12 +45,14 @@ impl log::Host for Caps {
 
 impl progress::Host for Caps {
     fn report(&mut self, done: u64, total: Option<u64>, message: String) -> wasmtime::Result<()> {
-        self.record_service("progress", "report");
+        // Not charged to the log budget: the CLI draws at most one progress line a second.
+        self.record_service("progress.report", message.len());
+        let message = self.redactor.redact(super::truncate(&message, MAX_MESSAGE));
         let report = Progress {
             plugin: self.plugin.clone(),
             done,
             total,
-            message: self.redactor.redact(super::truncate(&message, MAX_MESSAGE)),
+            message: terminal::line(&message).into_owned(),
         };
         (self.progress)(&report);
         Ok(())
@@ -54,12 +61,12 @@ impl progress::Host for Caps {
 
 impl params::Host for Caps {
     fn get(&mut self, name: String) -> wasmtime::Result<Option<String>> {
-        self.record_service("params", "get");
+        self.record_service("params.get", name.len());
         Ok(self.params.get(&name).cloned())
     }
 
     fn all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        self.record_service("params", "all");
+        self.record_service("params.all", 0);
         Ok(self
             .params
             .iter()
@@ -71,12 +78,12 @@ impl params::Host for Caps {
 
 impl company::Host for Caps {
     fn current(&mut self) -> wasmtime::Result<String> {
-        self.record_service("company", "current");
+        self.record_service("company.current", 0);
         Ok(self.company_id.clone())
     }
 
     fn allowed(&mut self) -> wasmtime::Result<Vec<String>> {
-        self.record_service("company", "allowed");
+        self.record_service("company.allowed", 0);
         Ok(self.allowed_companies.clone())
     }
 
@@ -93,7 +100,7 @@ impl company::Host for Caps {
                 "company {shown} is not allowed for this run; the operator lists allowed companies in pleo.toml `companies`"
             )));
         }
-        self.record_service("company", "use-company");
+        self.record_service("company.use-company", company_id.len());
         tracing::debug!(plugin = %self.plugin, company = %company_id, "plugin switched company");
         self.company_id = company_id;
         Ok(Ok(()))

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::credential::ApiKey;
+use crate::credential::{ApiKey, Redactor};
 pub use rate_limit::RateLimit;
 use rate_limit::RateLimiter;
 pub use retry::RetryPolicy;
@@ -260,6 +260,8 @@ pub struct PleoClient {
     http: reqwest::Client,
     base_url: Arc<str>,
     auth: HeaderValue,
+    /// Scrubs the key from Pleo's error messages before anything else reads or cuts them.
+    redactor: Redactor,
     options: ClientOptions,
     limiter: Arc<RateLimiter>,
     /// What this client and all its clones did.
@@ -302,6 +304,11 @@ impl PleoClient {
         if base_url.starts_with("http://") {
             builder = builder.tls_certs_only([]);
         }
+        // A proxy from HTTP_PROXY/ALL_PROXY must never see the loopback mock's traffic (with the
+        // key in its headers), nor turn a local test into a remote one.
+        if is_loopback(base_url) {
+            builder = builder.no_proxy();
+        }
         let http = builder
             .build()
             .map_err(|e| ApiError::Unreachable(format!("HTTP client setup failed: {e}")))?;
@@ -320,6 +327,7 @@ impl PleoClient {
             http,
             base_url,
             auth,
+            redactor: key.redactor(),
             options,
             limiter: rate_limit::shared(key_id, options.rate_limit),
             totals: Arc::default(),
@@ -536,7 +544,12 @@ impl PleoClient {
             })
         } else {
             Err((
-                status_error(status, &body, retry_after.map(retry::whole_seconds)),
+                status_error(
+                    status,
+                    &body,
+                    retry_after.map(retry::whole_seconds),
+                    &self.redactor,
+                ),
                 Failure::Status {
                     status: status.as_u16(),
                     retry_after,
@@ -677,7 +690,18 @@ fn decode_error(e: serde_json::Error) -> ApiError {
 }
 
 /// Builds the error for a non-2xx answer from Pleo's `{type, message}` body when present.
-fn status_error(status: StatusCode, body: &[u8], retry_after: Option<u32>) -> ApiError {
+/// Longest error `message` the host keeps from Pleo, and longest error `type`.
+const MAX_ERROR_MESSAGE: usize = 500;
+const MAX_ERROR_TYPE: usize = 100;
+
+/// Pleo's `{type, message}` error, built from those two fields only (never the raw body), with
+/// the key redacted from the whole text *before* either is cut to its cap.
+fn status_error(
+    status: StatusCode,
+    body: &[u8],
+    retry_after: Option<u32>,
+    redactor: &Redactor,
+) -> ApiError {
     #[derive(Deserialize)]
     struct ExceptionInfo {
         #[serde(rename = "type")]
@@ -687,7 +711,8 @@ fn status_error(status: StatusCode, body: &[u8], retry_after: Option<u32>) -> Ap
     let info: Option<ExceptionInfo> = serde_json::from_slice(body).ok();
     let code = info
         .as_ref()
-        .and_then(|i| i.kind.clone())
+        .and_then(|i| i.kind.as_deref())
+        .map(|kind| capped(redactor.redact(kind), MAX_ERROR_TYPE))
         .unwrap_or_else(|| {
             status
                 .canonical_reason()
@@ -695,16 +720,36 @@ fn status_error(status: StatusCode, body: &[u8], retry_after: Option<u32>) -> Ap
                 .to_uppercase()
                 .replace(' ', "_")
         });
-    let mut message = info.and_then(|i| i.message).unwrap_or_default();
-    if message.len() > 500 {
-        message.truncate(message.floor_char_boundary(500));
-    }
+    let message = info
+        .and_then(|i| i.message)
+        .map(|m| capped(redactor.redact(&m), MAX_ERROR_MESSAGE))
+        .unwrap_or_default();
     ApiError::Status {
         status: status.as_u16(),
         code,
         message,
         retry_after,
     }
+}
+
+fn capped(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        text.truncate(text.floor_char_boundary(max));
+    }
+    text
+}
+
+/// Whether a base URL names this machine (`localhost`, 127.0.0.0/8 or `[::1]`).
+fn is_loopback(base_url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(base_url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]
