@@ -233,6 +233,8 @@ impl RunAudit {
                 wasm_mb: limits.wasm_bytes >> 20,
             },
         });
+        // On disk before the plugin starts: a run that never ends (killed) still shows it began.
+        self.log.flush();
     }
 
     pub fn call(&self, call: &Call) {

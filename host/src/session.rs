@@ -80,7 +80,13 @@ impl Session {
         };
         let redactor = key.redactor();
         crate::credential::register_for_logs(&redactor);
-        let audit_path = audit_path(&config);
+        let audit_path = audit_path(&config).ok_or_else(|| {
+            Failure::new(
+                ExitCode::Config,
+                "no place for the audit log: neither HOME nor XDG_STATE_HOME is set",
+            )
+            .hint("set state_dir or audit_file in pleo.toml")
+        })?;
         let audit = AuditLog::open(&audit_path, redactor.clone()).map_err(|e| {
             Failure::new(
                 ExitCode::Config,
@@ -635,19 +641,25 @@ pub fn runtime_for(config: &Config) -> Result<Runtime, Failure> {
 }
 
 /// `audit_file`, else `<state_dir>/audit.jsonl`, else under `$XDG_STATE_HOME/pleo-host` or
-/// `~/.local/state/pleo-host`.
-pub fn audit_path(config: &Config) -> PathBuf {
+/// `~/.local/state/pleo-host`. `None` when none of these is known: the audit never goes
+/// somewhere the operator would not look (such as a shared temporary folder).
+pub fn audit_path(config: &Config) -> Option<PathBuf> {
     if let Some(file) = &config.audit_file {
-        return file.clone();
+        return Some(file.clone());
     }
-    let state_dir = config.state_dir.clone().unwrap_or_else(|| {
-        std::env::var_os("XDG_STATE_HOME")
+    let state_dir = match &config.state_dir {
+        Some(dir) => dir.clone(),
+        None => std::env::var_os("XDG_STATE_HOME")
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
-            .unwrap_or_else(std::env::temp_dir)
-            .join("pleo-host")
-    });
-    state_dir.join("audit.jsonl")
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|h| PathBuf::from(h).join(".local/state"))
+            })?
+            .join("pleo-host"),
+    };
+    Some(state_dir.join("audit.jsonl"))
 }
 
 /// `$XDG_CACHE_HOME/pleo-host/components` or `~/.cache/pleo-host/components`.

@@ -7,6 +7,7 @@ mod audit;
 mod bad_input;
 mod common;
 mod companies;
+mod hardening;
 mod conformance;
 mod isolation;
 mod limits;
