@@ -138,6 +138,7 @@ struct LimitsRecord {
     wall_seconds: f64,
     api_calls: u64,
     output_mb: u64,
+    output_files: u64,
 }
 
 #[derive(Serialize)]
@@ -206,6 +207,7 @@ impl RunAudit {
                 wall_seconds: limits.wall.as_secs_f64(),
                 api_calls: limits.api_calls,
                 output_mb: limits.output_bytes >> 20,
+                output_files: limits.output_files,
             },
         });
     }

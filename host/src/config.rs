@@ -77,8 +77,10 @@ pub struct Limits {
     pub wall: Duration,
     /// Calls to the Pleo API during one run.
     pub api_calls: u64,
-    /// Bytes the plugin may leave in its output folder.
+    /// Bytes the plugin may write to its output folder during one run (rewrites count again).
     pub output_bytes: u64,
+    /// Files and folders the plugin may create in its output folder during one run.
+    pub output_files: u64,
 }
 
 impl Default for Limits {
@@ -89,6 +91,7 @@ impl Default for Limits {
             wall: Duration::from_secs(600),
             api_calls: 10_000,
             output_bytes: 1 << 30,
+            output_files: 10_000,
         }
     }
 }
@@ -101,6 +104,7 @@ struct RawLimits {
     wall_seconds: Option<f64>,
     api_calls: Option<u64>,
     output_mb: Option<u64>,
+    output_files: Option<u64>,
 }
 
 impl RawLimits {
@@ -111,6 +115,7 @@ impl RawLimits {
             wall: self.wall_seconds.map_or(base.wall, Duration::from_secs_f64),
             api_calls: self.api_calls.unwrap_or(base.api_calls),
             output_bytes: self.output_mb.map_or(base.output_bytes, |mb| mb << 20),
+            output_files: self.output_files.unwrap_or(base.output_files),
         }
     }
 
@@ -125,6 +130,11 @@ impl RawLimits {
         positive("wall_seconds", self.wall_seconds)?;
         if self.memory_mb == Some(0) || self.memory_mb.is_some_and(|mb| mb > 4096) {
             return Err(format!("{table}.memory_mb must be between 1 and 4096"));
+        }
+        if self.output_files == Some(0) || self.output_files.is_some_and(|n| n > 10_000_000) {
+            return Err(format!(
+                "{table}.output_files must be between 1 and 10000000"
+            ));
         }
         Ok(())
     }

@@ -10,6 +10,7 @@ mod companies;
 mod conformance;
 mod isolation;
 mod limits;
+mod output_quota;
 mod pool;
 mod read_ahead;
 mod resilience;
