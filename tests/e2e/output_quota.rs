@@ -204,7 +204,8 @@ fn links_are_refused_inside_the_plugin() {
         .block_on(session.run("hostile", options(&out, "links", &[])))
         .unwrap();
     assert!(
-        report.summary.contains("symlink (not-permitted)")
+        report.summary.contains("symlink to /etc (not-permitted)")
+            && report.summary.contains("relative symlink (not-permitted)")
             && report.summary.contains("hard link (not-permitted)"),
         "{}",
         report.summary
@@ -222,6 +223,7 @@ fn links_are_refused_inside_the_plugin() {
         1
     );
     assert!(!out.join("hard").exists());
+    assert!(std::fs::symlink_metadata(out.join("relative")).is_err());
 }
 
 #[cfg(unix)]

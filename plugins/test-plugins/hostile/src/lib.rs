@@ -13,7 +13,8 @@
 //!   the next (ignoring a refusal);
 //! * `deep-tree`: creates nested folders `/out/deep/d/d/...`, `depth` levels (default 12000),
 //!   each opened from its parent's handle, so no path is ever longer than one name;
-//! * `links`: tries a symbolic link `/out/etc` to `/etc` and a hard link; returns `Ok` naming
+//! * `links`: tries a symbolic link `/out/etc` to `/etc`, one to a file beside it and a hard
+//!   link; returns `Ok` naming
 //!   which were refused, `Err` if any was made;
 //! * `sparse`: seeks to 1 TiB in `/out/sparse.bin` and writes one byte;
 //! * `ok`: returns `Ok("ok")` at once.
@@ -162,10 +163,15 @@ mod raw {
         let mut made = Vec::new();
         let mut refused = Vec::new();
         match out.symlink_at("/etc", "etc") {
-            Ok(()) => made.push("symlink".to_owned()),
-            Err(e) => refused.push(format!("symlink ({})", e.name())),
+            Ok(()) => made.push("symlink to /etc".to_owned()),
+            Err(e) => refused.push(format!("symlink to /etc ({})", e.name())),
         }
         std::fs::write("/out/target.txt", b"x").map_err(|e| format!("target.txt: {e}"))?;
+        // A relative link inside the folder: wasmtime-wasi alone would allow this one.
+        match out.symlink_at("target.txt", "relative") {
+            Ok(()) => made.push("relative symlink".to_owned()),
+            Err(e) => refused.push(format!("relative symlink ({})", e.name())),
+        }
         match out.link_at(PathFlags::empty(), "target.txt", &out, "hard") {
             Ok(()) => made.push("hard link".to_owned()),
             Err(e) => refused.push(format!("hard link ({})", e.name())),
