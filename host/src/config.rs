@@ -751,6 +751,15 @@ limits = { wall_seconds = 30 }
     }
 
     #[test]
+    fn output_files_defaults_and_overrides_per_plugin() {
+        let c = parse("[limits]\noutput_files = 50\n[plugins.a]\n[plugins.b]\nlimits = { output_files = 7 }\n")
+            .unwrap();
+        assert_eq!(Limits::default().output_files, 10_000);
+        assert_eq!(c.plugins["a"].limits.output_files, 50);
+        assert_eq!(c.plugins["b"].limits.output_files, 7);
+    }
+
+    #[test]
     fn unknown_key_names_file_line_and_key() {
         let err = parse("environment = \"mock\"\n\n[limits]\nmemroy_mb = 3\n").unwrap_err();
         let msg = err.to_string();
@@ -772,6 +781,8 @@ limits = { wall_seconds = 30 }
         assert!(parse("company_id = \"acme\"").is_err());
         assert!(parse("[plugins.x]\nscopes = [\"users:write\"]").is_err());
         assert!(parse("[limits]\ncpu_seconds = -1").is_err());
+        assert!(parse("[limits]\noutput_files = 0").is_err());
+        assert!(parse("[plugins.x]\nlimits = { output_files = 20000000 }").is_err());
         assert!(parse("[plugins.x]\nparams = { a = [1] }").is_err());
     }
 }

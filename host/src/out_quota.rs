@@ -63,7 +63,14 @@ impl OutQuota {
     /// Charges `n` bytes, or refuses if that would pass the limit. A refused charge stays
     /// counted: the run ends with it.
     pub fn charge_bytes(&self, n: u64) -> Result<(), LimitExceeded> {
-        let total = self.bytes.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+        // Saturating, so a charge of a huge gap cannot wrap the counter round to little.
+        let before = self
+            .bytes
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |b| {
+                Some(b.saturating_add(n))
+            })
+            .unwrap_or_else(|b| b);
+        let total = before.saturating_add(n);
         if total > self.max_bytes {
             return Err(LimitExceeded::Output {
                 limit: self.max_bytes,
@@ -499,5 +506,41 @@ impl HostDirectoryEntryStream for QuotaFs<'_> {
 
     fn drop(&mut self, stream: Resource<types::DirectoryEntryStream>) -> wasmtime::Result<()> {
         HostDirectoryEntryStream::drop(&mut self.fs, stream)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charges_up_to_the_limit_and_refuses_past_it() {
+        let quota = OutQuota::new(10, 2);
+        quota.charge_bytes(10).unwrap();
+        assert_eq!(
+            quota.charge_bytes(1),
+            Err(LimitExceeded::Output {
+                limit: 10,
+                written: 11
+            })
+        );
+        quota.charge_entry().unwrap();
+        quota.charge_entry().unwrap();
+        quota.refund_entry();
+        quota.charge_entry().unwrap();
+        assert_eq!(
+            quota.charge_entry(),
+            Err(LimitExceeded::OutputFiles { limit: 2 })
+        );
+        assert_eq!(quota.entries(), 3);
+    }
+
+    #[test]
+    fn a_huge_charge_does_not_wrap_around() {
+        let quota = OutQuota::new(u64::MAX - 1, 1);
+        assert!(quota.charge_bytes(u64::MAX).is_err());
+        assert!(quota.charge_bytes(u64::MAX).is_err());
+        assert!(quota.charge_bytes(1).is_err());
+        assert_eq!(quota.bytes(), u64::MAX);
     }
 }

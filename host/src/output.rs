@@ -136,4 +136,33 @@ mod tests {
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn a_deep_tree_is_listed_to_a_bounded_depth() {
+        let dir = std::env::temp_dir().join(format!("pleo-out-deep-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut deep = dir.clone();
+        for _ in 0..100 {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(dir.join("d/top.txt"), "x").unwrap();
+        std::fs::write(deep.join("bottom.txt"), "x").unwrap();
+        let since = SystemTime::now() - std::time::Duration::from_secs(5);
+        let listing = changed_files(&dir, since);
+        assert_eq!(listing.files.len(), 1, "{listing:?}");
+        assert_eq!(listing.files[0].path, Path::new("d/top.txt"));
+        assert_eq!(
+            listing.not_listed,
+            vec![format!("1 folders deeper than {MAX_DEPTH} levels")]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_folder_is_reported_not_an_error() {
+        let listing = changed_files(Path::new("no/such/folder"), SystemTime::UNIX_EPOCH);
+        assert!(listing.files.is_empty());
+        assert_eq!(listing.not_listed.len(), 1, "{listing:?}");
+    }
 }
