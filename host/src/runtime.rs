@@ -63,7 +63,8 @@ pub enum LimitExceeded {
     WallClock(Duration),
     #[error("API call budget of {0} calls used up")]
     ApiCalls(u64),
-    #[error("output limit of {} MiB exceeded ({} bytes written)", .limit >> 20, .written)]
+    /// `written`: bytes the run wrote plus the refused write (a sparse write counts its gap).
+    #[error("output limit of {} MiB exceeded: the run tried to write {} bytes", .limit >> 20, .written)]
     Output { limit: u64, written: u64 },
     #[error("output limit of {limit} files and folders exceeded")]
     OutputFiles { limit: u64 },
