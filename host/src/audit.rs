@@ -146,6 +146,7 @@ struct LimitsRecord {
     output_mb: u64,
     log_kb: u64,
     wasm_mb: u64,
+    output_files: u64,
 }
 
 #[derive(Serialize)]
@@ -231,6 +232,7 @@ impl RunAudit {
                 output_mb: limits.output_bytes >> 20,
                 log_kb: limits.log_bytes >> 10,
                 wasm_mb: limits.wasm_bytes >> 20,
+                output_files: limits.output_files,
             },
         });
         // On disk before the plugin starts: a run that never ends (killed) still shows it began.

@@ -457,6 +457,9 @@ fn print_report(report: &RunReport) {
             }
         }
     }
+    for what in &report.files_not_listed {
+        println!("  not listed: {what}");
+    }
 }
 
 fn report_failure(failure: &Failure) -> i32 {

@@ -77,12 +77,14 @@ pub struct Limits {
     pub wall: Duration,
     /// Calls to the Pleo API during one run.
     pub api_calls: u64,
-    /// Bytes the plugin may leave in its output folder.
+    /// Bytes the plugin may write to its output folder during one run (rewrites count again).
     pub output_bytes: u64,
     /// Bytes of log lines (each line costs [`LOG_LINE_COST`] more) and summary of one run.
     pub log_bytes: u64,
     /// Size of the component file; a larger one is refused before it is compiled.
     pub wasm_bytes: u64,
+    /// Files and folders the plugin may create in its output folder during one run.
+    pub output_files: u64,
 }
 
 /// What one log line costs the run's log budget besides its text: the host's own line around
@@ -99,6 +101,7 @@ impl Default for Limits {
             output_bytes: 1 << 30,
             log_bytes: 1 << 20,
             wasm_bytes: 64 << 20,
+            output_files: 10_000,
         }
     }
 }
@@ -113,6 +116,7 @@ struct RawLimits {
     output_mb: Option<u64>,
     log_kb: Option<u64>,
     wasm_mb: Option<u64>,
+    output_files: Option<u64>,
 }
 
 impl RawLimits {
@@ -125,6 +129,7 @@ impl RawLimits {
             output_bytes: self.output_mb.map_or(base.output_bytes, |mb| mb << 20),
             log_bytes: self.log_kb.map_or(base.log_bytes, |kb| kb << 10),
             wasm_bytes: self.wasm_mb.map_or(base.wasm_bytes, |mb| mb << 20),
+            output_files: self.output_files.unwrap_or(base.output_files),
         }
     }
 
@@ -148,6 +153,7 @@ impl RawLimits {
         range("output_mb", self.output_mb, 1 << 30)?;
         range("log_kb", self.log_kb, 1 << 30)?;
         range("wasm_mb", self.wasm_mb, 4096)?;
+        range("output_files", self.output_files, 10_000_000)?;
         Ok(())
     }
 }
@@ -763,6 +769,15 @@ limits = { wall_seconds = 30 }
     }
 
     #[test]
+    fn output_files_defaults_and_overrides_per_plugin() {
+        let c = parse("[limits]\noutput_files = 50\n[plugins.a]\n[plugins.b]\nlimits = { output_files = 7 }\n")
+            .unwrap();
+        assert_eq!(Limits::default().output_files, 10_000);
+        assert_eq!(c.plugins["a"].limits.output_files, 50);
+        assert_eq!(c.plugins["b"].limits.output_files, 7);
+    }
+
+    #[test]
     fn unknown_key_names_file_line_and_key() {
         let err = parse("environment = \"mock\"\n\n[limits]\nmemroy_mb = 3\n").unwrap_err();
         let msg = err.to_string();
@@ -784,6 +799,8 @@ limits = { wall_seconds = 30 }
         assert!(parse("company_id = \"acme\"").is_err());
         assert!(parse("[plugins.x]\nscopes = [\"users:write\"]").is_err());
         assert!(parse("[limits]\ncpu_seconds = -1").is_err());
+        assert!(parse("[limits]\noutput_files = 0").is_err());
+        assert!(parse("[plugins.x]\nlimits = { output_files = 20000000 }").is_err());
         assert!(parse("[plugins.x]\nparams = { a = [1] }").is_err());
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod first_party;
 pub mod inspect;
 pub mod mock;
+pub mod out_quota;
 pub mod output;
 pub mod pleo;
 pub mod plugins;

@@ -16,6 +16,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::config::Limits;
+use crate::out_quota::{OutQuota, OutQuotaView};
 
 /// How often the epoch advances; the CPU budget is counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -86,8 +87,11 @@ pub enum LimitExceeded {
     WallClock(Duration),
     #[error("API call budget of {0} calls used up")]
     ApiCalls(u64),
-    #[error("output limit of {} MiB exceeded ({} bytes written)", .limit >> 20, .written)]
+    /// `written`: bytes the run wrote plus the refused write (a sparse write counts its gap).
+    #[error("output limit of {} MiB exceeded: the run tried to write {} bytes", .limit >> 20, .written)]
     Output { limit: u64, written: u64 },
+    #[error("output limit of {limit} files and folders exceeded")]
+    OutputFiles { limit: u64 },
     #[error("log limit of {} KiB used up (log lines and the summary of one run)", .0 >> 10)]
     Log(u64),
     #[error("the component is {size} bytes, over the limit of {} MiB", .limit >> 20)]
@@ -111,6 +115,7 @@ impl LimitExceeded {
             LimitExceeded::WallClock(_) | LimitExceeded::Compile(_) => "wall_seconds",
             LimitExceeded::ApiCalls(_) => "api_calls",
             LimitExceeded::Output { .. } => "output_mb",
+            LimitExceeded::OutputFiles { .. } => "output_files",
             LimitExceeded::Log(_) => "log_kb",
             LimitExceeded::WasmSize { .. } => "wasm_mb",
             // Fixed by the host: no setting raises them.
@@ -149,7 +154,15 @@ pub struct RunState<C> {
     wasi: WasiCtx,
     table: ResourceTable,
     limiter: Limiter,
+    /// What the run wrote to `/out`, charged while it writes (see `out_quota`).
+    out_quota: std::sync::Arc<OutQuota>,
     pub caps: C,
+}
+
+impl<C: Send> OutQuotaView for RunState<C> {
+    fn out_quota(&self) -> std::sync::Arc<OutQuota> {
+        self.out_quota.clone()
+    }
 }
 
 impl<C: Send> WasiView for RunState<C> {
@@ -242,10 +255,12 @@ impl Runtime {
         &self.engine
     }
 
-    /// A linker with WASI p2 (sockets linked but every use denied by the context).
+    /// A linker with WASI p2 (sockets linked but every use denied by the context), its
+    /// filesystem charging the output quota.
     pub fn base_linker<C: Send + 'static>(&self) -> wasmtime::Result<Linker<RunState<C>>> {
         let mut linker = Linker::new(&self.engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        crate::out_quota::add_to_linker(&mut linker)?;
         Ok(linker)
     }
 
@@ -391,6 +406,7 @@ impl Runtime {
                 wasi,
                 table,
                 limiter,
+                out_quota: OutQuota::new(limits.output_bytes, limits.output_files),
                 caps,
             },
         );

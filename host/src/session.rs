@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use crate::approval::{LockFile, Refusal};
 use crate::audit::{AuditLog, RunAudit};
 use crate::capabilities::{self, Caps, Grant, ProgressSink};
-use crate::config::{Config, Environment, Limits, PluginConfig};
+use crate::config::{Config, Environment, PluginConfig};
 use crate::credential::{self, ApiKey, CredentialError, Redactor};
 use crate::error::{ExitCode, Failure};
 use crate::mock::{MockConfig, MockServer};
@@ -62,6 +62,8 @@ pub struct RunReport {
     pub out_dir: PathBuf,
     /// Files the run created or changed, relative to `out_dir`.
     pub files: Vec<OutputFile>,
+    /// What the listing of `out_dir` left out and why (see [`output::Listing`]).
+    pub files_not_listed: Vec<String>,
     pub api_calls: u64,
     pub elapsed: Duration,
     /// Retries and rate-limit waits of the run's Pleo calls.
@@ -361,7 +363,7 @@ impl Session {
         self.log_stdio(&plugin.name, "stdout", &outcome.stdout);
         self.log_stdio(&plugin.name, "stderr", &outcome.stderr);
 
-        let result = self.conclude(&plugin, &plugin_config, &out_dir, started_at, &outcome);
+        let result = self.conclude(&plugin, &out_dir, started_at, &outcome);
         let (verdict, code, message) = match &result {
             Ok(report) => ("ok", ExitCode::Success, report.summary.clone()),
             Err(failure) if failure.code.is_cancel() => {
@@ -383,22 +385,15 @@ impl Session {
     fn conclude(
         &self,
         plugin: &LoadedPlugin,
-        plugin_config: &PluginConfig,
         out_dir: &Path,
         started_at: SystemTime,
         outcome: &RunOutcome<Caps>,
     ) -> Result<RunReport, Failure> {
-        let files = output::changed_files(out_dir, started_at).map_err(|e| {
-            Failure::new(
-                ExitCode::Internal,
-                format!("cannot list {}: {e}", out_dir.display()),
-            )
-        })?;
         let summary = match &outcome.result {
             Ok(Ok(summary)) => {
                 // The summary is printed and audited: it comes out of the log budget.
                 if summary.len() as u64 > outcome.caps.log_left() {
-                    let limit = crate::runtime::LimitExceeded::Log(plugin_config.limits.log_bytes);
+                    let limit = crate::runtime::LimitExceeded::Log(outcome.caps.log_budget());
                     return Err(run_failure(
                         &plugin.name,
                         &RunError::Limit(limit),
@@ -416,13 +411,16 @@ impl Session {
             }
             Err(e) => return Err(run_failure(&plugin.name, e, &self.redactor)),
         };
-        check_output_limit(&files, &plugin_config.limits)?;
+        // The output limits were enforced while the plugin wrote (see `out_quota`); this
+        // listing only tells the operator what is there.
+        let listing = output::changed_files(out_dir, started_at);
         Ok(RunReport {
             plugin: plugin.name.clone(),
             sha256: plugin.sha256.clone(),
             summary,
             out_dir: out_dir.to_owned(),
-            files,
+            files: listing.files,
+            files_not_listed: listing.not_listed,
             api_calls: outcome.caps.api_calls(),
             elapsed: outcome.elapsed,
             api_waits: outcome.caps.api_waits(),
@@ -480,6 +478,7 @@ impl Session {
                 ),
             )
         })?;
+        check_writable(&dir)?;
         Ok(dir)
     }
 
@@ -531,17 +530,30 @@ pub fn granted_scopes(
     }
 }
 
-fn check_output_limit(files: &[OutputFile], limits: &Limits) -> Result<(), Failure> {
-    let written: u64 = files.iter().map(|f| f.bytes).sum();
-    if written > limits.output_bytes {
-        let limit = crate::runtime::LimitExceeded::Output {
-            limit: limits.output_bytes,
-            written,
-        };
-        return Err(Failure::new(ExitCode::Limit, limit.to_string())
-            .hint("raise limits.output_mb for this plugin"));
+/// Finds an output folder the plugin could not write to before the plugin does its work:
+/// creates and removes a probe file.
+fn check_writable(dir: &Path) -> Result<(), Failure> {
+    let probe = dir.join(format!(".pleo-host-write-check-{}", std::process::id()));
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe);
+    match written {
+        Ok(file) => {
+            drop(file);
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) => Err(Failure::new(
+            ExitCode::Usage,
+            format!(
+                "output folder {} is not writable: {}",
+                dir.display(),
+                crate::config::io_cause(&e)
+            ),
+        )
+        .hint("pass a writable folder with --out, or set output_dir in pleo.toml")),
     }
-    Ok(())
 }
 
 /// Longest cause of a failed run the host shows (a plugin's own error text, a trap).

@@ -16,7 +16,9 @@ use crate::common::{Outcome, plugin, read_tree, tempdir, write_config};
 /// A run of `pleo-host` with HOME and the XDG folders inside `dir`, so nothing is written
 /// outside it.
 fn run_here(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outcome {
-    let out = isolated(dir, args, envs).output().expect("pleo-host starts");
+    let out = isolated(dir, args, envs)
+        .output()
+        .expect("pleo-host starts");
     Outcome {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -110,7 +112,12 @@ fn no_fragment_of_the_key_reaches_the_plugin_or_any_artifact() {
     // error message, and the 64 probes of different lengths move the cut through it one
     // character at a time, as an attacker rebuilding the key from prefixes would.
     let key: String = (0..440u32)
-        .map(|i| char::from(b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"[(i * 7919 % 57) as usize]))
+        .map(|i| {
+            char::from(
+                b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+                    [(i * 7919 % 57) as usize],
+            )
+        })
         .collect();
     let key = format!("pls_canary_{key}");
     let key = key.as_str();
@@ -122,14 +129,25 @@ fn no_fragment_of_the_key_reaches_the_plugin_or_any_artifact() {
     let out = dir.path().join("out");
     let run = run_here(
         dir.path(),
-        &["-v", "run", "attacker", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        &[
+            "-v",
+            "run",
+            "attacker",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &[("PLEO_CANARY_KEY", key)],
     );
     assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
     // The plugin saw the errors, with the echoed header hidden: the attack was really made.
     let seen = std::fs::read_to_string(out.join("errors.txt")).unwrap();
     assert_eq!(seen.lines().count(), 64, "{seen}");
-    assert!(seen.contains("[REDACTED]"), "the mock echoed the header: {seen}");
+    assert!(
+        seen.contains("[REDACTED]"),
+        "the mock echoed the header: {seen}"
+    );
     assert_no_key_fragment("what the plugin saw", &seen, key);
     assert_no_key_fragment("stdout", &run.stdout, key);
     assert_no_key_fragment("stderr (with -v debug lines)", &run.stderr, key);
@@ -166,7 +184,11 @@ fn run_component(dir: &Path, wasm: &[u8], limits: &str) -> Outcome {
         dir,
         &format!("[plugins.handmade]\npath = \"handmade.wasm\"\nlimits = {{ {limits} }}\n"),
     );
-    run_here(dir, &["run", "handmade", "--config", cfg.to_str().unwrap()], &[])
+    run_here(
+        dir,
+        &["run", "handmade", "--config", cfg.to_str().unwrap()],
+        &[],
+    )
 }
 
 #[test]
@@ -187,7 +209,11 @@ fn all_memories_and_tables_of_a_run_share_one_budget() {
 
     // The same shapes within the budget run.
     let dir = tempdir();
-    let run = run_component(dir.path(), &component("(memory (export \"m\") 160)", 3), "memory_mb = 64");
+    let run = run_component(
+        dir.path(),
+        &component("(memory (export \"m\") 160)", 3),
+        "memory_mb = 64",
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
 
@@ -206,7 +232,17 @@ fn a_component_over_the_fixed_counts_is_refused_before_compiling() {
     let run = run_component(dir.path(), &wat::parse_str(&wat).unwrap(), "memory_mb = 64");
     let error = run.assert_clean_failure(6);
     assert!(error.contains("18 memories, more than the 16"), "{error}");
-    assert!(!dir.path().join("cache").read_dir().is_ok_and(|mut d| d.any(|e| e.unwrap().path().extension().is_some_and(|x| x == "cwasm"))), "nothing was compiled");
+    assert!(
+        !dir.path()
+            .join("cache")
+            .read_dir()
+            .is_ok_and(|mut d| d.any(|e| e
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "cwasm"))),
+        "nothing was compiled"
+    );
 }
 
 #[test]
@@ -222,7 +258,14 @@ fn a_component_over_wasm_mb_is_refused_before_compiling_by_run_and_inspect() {
     let cfg = dir.path().join("pleo.toml");
     let inspect = run_here(
         dir.path(),
-        &["plugin", "inspect", "handmade", "--offline", "--config", cfg.to_str().unwrap()],
+        &[
+            "plugin",
+            "inspect",
+            "handmade",
+            "--offline",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
         &[],
     );
     inspect.assert_clean_failure(6);
@@ -233,17 +276,24 @@ fn compiling_counts_against_the_wall_clock() {
     // Many large functions: far more compile work than 50 ms of wall clock allow.
     let mut body = String::new();
     for i in 0..3000 {
-        body.push_str(&format!("(local.set $a (i32.add (local.get $a) (i32.const {i})))"));
+        body.push_str(&format!(
+            "(local.set $a (i32.add (local.get $a) (i32.const {i})))"
+        ));
     }
     let mut funcs = String::new();
     for f in 0..300 {
-        funcs.push_str(&format!("(func (export \"f{f}\") (result i32) (local $a i32) {body} (local.get $a))\n"));
+        funcs.push_str(&format!(
+            "(func (export \"f{f}\") (result i32) (local $a i32) {body} (local.get $a))\n"
+        ));
     }
     let dir = tempdir();
     let slow = component(&funcs, 1);
     let run = run_component(dir.path(), &slow, "wall_seconds = 0.05");
     let error = run.assert_clean_failure(6);
-    assert!(error.contains("compiling the component did not finish"), "{error}");
+    assert!(
+        error.contains("compiling the component did not finish"),
+        "{error}"
+    );
     assert!(run.stderr.contains("limits.wall_seconds"), "{}", run.stderr);
 }
 
@@ -251,19 +301,33 @@ fn compiling_counts_against_the_wall_clock() {
 fn floods_of_host_calls_leave_a_bounded_audit() {
     let dir = tempdir();
     let cfg = attacker(dir.path(), "refusal-flood", "");
-    let run = run_here(dir.path(), &["run", "attacker", "--config", cfg.to_str().unwrap()], &[]);
+    let run = run_here(
+        dir.path(),
+        &["run", "attacker", "--config", cfg.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let records = audit_records(dir.path());
     let calls = records.iter().filter(|r| r["record"] == "call").count();
     assert_eq!(calls, 100, "refusals recorded one by one up to the bound");
     let end = run_end(dir.path());
-    assert_eq!(end["totals"]["refusals_not_recorded"], 100_000 - 100, "{end}");
-    let size = std::fs::metadata(dir.path().join("state/audit.jsonl")).unwrap().len();
+    assert_eq!(
+        end["totals"]["refusals_not_recorded"],
+        100_000 - 100,
+        "{end}"
+    );
+    let size = std::fs::metadata(dir.path().join("state/audit.jsonl"))
+        .unwrap()
+        .len();
     assert!(size < 100 << 10, "audit of one run is {size} bytes");
 
     let dir = tempdir();
     let cfg = attacker(dir.path(), "service-flood", "");
-    let run = run_here(dir.path(), &["run", "attacker", "--config", cfg.to_str().unwrap()], &[]);
+    let run = run_here(
+        dir.path(),
+        &["run", "attacker", "--config", cfg.to_str().unwrap()],
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let records = audit_records(dir.path());
     assert_eq!(records.len(), 2, "only run-start and run-end: {records:?}");
@@ -277,29 +341,44 @@ fn floods_of_host_calls_leave_a_bounded_audit() {
 fn log_lines_and_summary_come_out_of_one_log_budget() {
     let dir = tempdir();
     let cfg = attacker(dir.path(), "log-flood", "[limits]\nlog_kb = 64");
-    let run = run_here(dir.path(), &["run", "attacker", "--config", cfg.to_str().unwrap()], &[]);
+    let run = run_here(
+        dir.path(),
+        &["run", "attacker", "--config", cfg.to_str().unwrap()],
+        &[],
+    );
     let error = run.assert_clean_failure(6);
     assert!(error.contains("log limit of 64 KiB"), "{error}");
     assert!(run.stderr.contains("limits.log_kb"), "{}", run.stderr);
     // 64 KiB at 64 bytes a line: at most 1024 lines reached the host log.
-    let lines = run.stderr.lines().filter(|l| l.contains("attacker")).count();
+    let lines = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("attacker"))
+        .count();
     assert!(lines <= 1024 + 5, "{lines} log lines");
     assert_eq!(run_end(dir.path())["exit_code"], 6);
 
     let dir = tempdir();
     let cfg = attacker(dir.path(), "big-summary", "");
-    let run = run_here(dir.path(), &["run", "attacker", "--config", cfg.to_str().unwrap()], &[]);
+    let run = run_here(
+        dir.path(),
+        &["run", "attacker", "--config", cfg.to_str().unwrap()],
+        &[],
+    );
     let error = run.assert_clean_failure(6);
     assert!(error.contains("log limit of 1024 KiB"), "{error}");
     assert!(run.stdout.len() < 4096, "the summary was not printed");
-    let audit = std::fs::metadata(dir.path().join("state/audit.jsonl")).unwrap().len();
+    let audit = std::fs::metadata(dir.path().join("state/audit.jsonl"))
+        .unwrap()
+        .len();
     assert!(audit < 16 << 10, "audit is {audit} bytes");
 }
 
 /// Characters that must never reach a terminal raw.
 fn raw_control(text: &str) -> Option<char> {
     text.chars().find(|&c| {
-        (c.is_control() && c != '\n' && c != '\t') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
     })
 }
 
@@ -308,16 +387,38 @@ fn control_characters_from_a_plugin_never_reach_the_terminal_or_the_audit() {
     for mode in ["terminal", "terminal-err"] {
         let dir = tempdir();
         let cfg = attacker(dir.path(), mode, "");
-        let run = run_here(dir.path(), &["run", "attacker", "--config", cfg.to_str().unwrap()], &[]);
-        assert_eq!(run.code, if mode == "terminal" { 0 } else { 1 }, "{}", run.stderr);
+        let run = run_here(
+            dir.path(),
+            &["run", "attacker", "--config", cfg.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(
+            run.code,
+            if mode == "terminal" { 0 } else { 1 },
+            "{}",
+            run.stderr
+        );
         assert_eq!(raw_control(&run.stdout), None, "stdout: {:?}", run.stdout);
-        assert_eq!(raw_control(&run.stderr), None, "stderr: {:?}", run.stderr.lines().find(|l| raw_control(l).is_some()));
+        assert_eq!(
+            raw_control(&run.stderr),
+            None,
+            "stderr: {:?}",
+            run.stderr.lines().find(|l| raw_control(l).is_some())
+        );
         let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
         assert_eq!(raw_control(&audit), None, "audit: {audit:?}");
         // Shown, escaped, not dropped.
-        let shown = if mode == "terminal" { &run.stdout } else { &run.stderr };
+        let shown = if mode == "terminal" {
+            &run.stdout
+        } else {
+            &run.stderr
+        };
         assert!(shown.contains("\\u{1b}]0;owned"), "{shown}");
-        assert!(run.stderr.contains("\\u{1b}[31mred"), "log and stdio lines: {}", run.stderr);
+        assert!(
+            run.stderr.contains("\\u{1b}[31mred"),
+            "log and stdio lines: {}",
+            run.stderr
+        );
     }
 }
 
@@ -331,15 +432,21 @@ fn sigterm_mid_run_records_cancelled_and_exits_143() {
             plugin("hostile").display()
         ),
     );
-    let mut child = isolated(dir.path(), &["run", "hostile", "--config", cfg.to_str().unwrap()], &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = isolated(
+        dir.path(),
+        &["run", "hostile", "--config", cfg.to_str().unwrap()],
+        &[],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     // Wait (bounded) until the run has started, then ask it to stop.
     let started = (0..600).any(|_| {
         std::thread::sleep(Duration::from_millis(50));
-        audit_records(dir.path()).iter().any(|r| r["record"] == "run-start")
+        audit_records(dir.path())
+            .iter()
+            .any(|r| r["record"] == "run-start")
     });
     assert!(started, "the run started");
     // SAFETY: kill(2) on our own child's pid.
@@ -347,7 +454,10 @@ fn sigterm_mid_run_records_cancelled_and_exits_143() {
     let out = wait_bounded(&mut child);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(143), "{stderr}");
-    assert!(stderr.contains("error: plugin hostile: cancelled by SIGTERM"), "{stderr}");
+    assert!(
+        stderr.contains("error: plugin hostile: cancelled by SIGTERM"),
+        "{stderr}"
+    );
     let end = run_end(dir.path());
     assert_eq!(end["result"], "cancelled", "{end}");
     assert_eq!(end["exit_code"], 143, "{end}");
@@ -371,8 +481,14 @@ fn wait_bounded(child: &mut std::process::Child) -> std::process::Output {
         stderr: Vec::new(),
     };
     use std::io::Read;
-    child.stdout.take().map(|mut s| s.read_to_end(&mut out.stdout));
-    child.stderr.take().map(|mut s| s.read_to_end(&mut out.stderr));
+    child
+        .stdout
+        .take()
+        .map(|mut s| s.read_to_end(&mut out.stdout));
+    child
+        .stderr
+        .take()
+        .map(|mut s| s.read_to_end(&mut out.stderr));
     out
 }
 
@@ -381,15 +497,26 @@ fn a_key_command_that_leaves_a_child_behind_does_not_hold_the_host() {
     let dir = tempdir();
     let cfg = config(
         dir.path(),
-        &format!("[key]\ncommand = [\"sh\", \"-c\", \"sleep 600 & echo pls_from_command\"]\n{SPEND_REPORT}"),
+        &format!(
+            "[key]\ncommand = [\"sh\", \"-c\", \"sleep 600 & echo pls_from_command\"]\n{SPEND_REPORT}"
+        ),
     );
-    let mut child = isolated(dir.path(), &["run", "spend-report", "--config", cfg.to_str().unwrap()], &[])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = isolated(
+        dir.path(),
+        &["run", "spend-report", "--config", cfg.to_str().unwrap()],
+        &[],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let out = wait_bounded(&mut child);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -401,7 +528,11 @@ fn a_proxy_in_the_environment_never_sees_the_mock_traffic() {
     let run = run_here(
         dir.path(),
         &["run", "spend-report", "--config", cfg.to_str().unwrap()],
-        &[("HTTP_PROXY", proxy), ("http_proxy", proxy), ("ALL_PROXY", proxy)],
+        &[
+            ("HTTP_PROXY", proxy),
+            ("http_proxy", proxy),
+            ("ALL_PROXY", proxy),
+        ],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
 }

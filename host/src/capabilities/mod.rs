@@ -226,9 +226,13 @@ impl Caps {
         service.bytes += bytes as u64;
     }
 
-    /// Bytes of log lines and summary the run may still hand the host.
+    /// Bytes of log lines and summary the run may still hand the host, of `log_budget`.
     pub fn log_left(&self) -> u64 {
         self.log_left
+    }
+
+    pub fn log_budget(&self) -> u64 {
+        self.log_budget
     }
 
     /// Takes a log line (or the summary) of `bytes` from the run's log budget; past the

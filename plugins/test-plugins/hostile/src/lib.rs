@@ -6,11 +6,23 @@
 //! * `sleep`: sleeps for an hour (blocked in a WASI call, where epochs cannot interrupt it);
 //! * `panic`: panics (with `panic = "abort"`: a trap);
 //! * `big-output`: writes a 10 MiB file, `/out/big-output.bin`;
+//! * `output-then-err`: writes 64 MiB in 1 MiB writes, then returns `Err` (if still running);
+//! * `output-then-panic`: the same, then panics;
+//! * `many-files`: creates 20000 one-byte files, `/out/many/f<n>`;
+//! * `old-mtime`: writes 16 files of 1 MiB, setting each one's mtime to 2001 before writing
+//!   the next (ignoring a refusal);
+//! * `deep-tree`: creates nested folders `/out/deep/d/d/...`, `depth` levels (default 12000),
+//!   each opened from its parent's handle, so no path is ever longer than one name;
+//! * `links`: tries a symbolic link `/out/etc` to `/etc`, one to a file beside it and a hard
+//!   link; returns `Ok` naming
+//!   which were refused, `Err` if any was made;
+//! * `sparse`: seeks to 1 TiB in `/out/sparse.bin` and writes one byte;
 //! * `ok`: returns `Ok("ok")` at once.
 //!
 //! It calls no Pleo interface, so it imports only `params` and `log` (plus WASI).
 
 use std::hint::black_box;
+use std::io::{Seek, SeekFrom, Write};
 
 use pleo_plugin::{Guest, log, params};
 
@@ -39,10 +51,148 @@ impl Guest for Hostile {
                     .map_err(|e| format!("writing /out/big-output.bin: {e}"))?;
                 Ok(format!("wrote {} bytes", data.len()))
             }
+            "output-then-err" => {
+                let written = write_mib("/out/then-err.bin", 64);
+                Err(format!("gave up after writing: {written:?}"))
+            }
+            "output-then-panic" => {
+                let written = write_mib("/out/then-panic.bin", 64);
+                panic!("panics after writing: {written:?}")
+            }
+            "many-files" => many_files(20_000),
+            "old-mtime" => old_mtime(16),
+            "deep-tree" => {
+                let depth = params::get_or("depth", "12000")
+                    .parse()
+                    .map_err(|e| format!("depth: {e}"))?;
+                raw::deep_tree(depth)
+            }
+            "links" => raw::links(),
+            "sparse" => sparse(),
             other => Err(format!(
-                "unknown mode {other:?}: use spin, membomb, sleep, panic, ok or big-output"
+                "unknown mode {other:?}: see the crate documentation"
             )),
         }
+    }
+}
+
+/// Writes `mib` MiB to `path`, 1 MiB per write; how far it got.
+fn write_mib(path: &str, mib: usize) -> Result<usize, String> {
+    let mut file = std::fs::File::create(path).map_err(|e| format!("creating {path}: {e}"))?;
+    let chunk = vec![b'x'; 1 << 20];
+    for n in 0..mib {
+        file.write_all(&chunk)
+            .map_err(|e| format!("{path} after {n} MiB: {e}"))?;
+    }
+    Ok(mib)
+}
+
+fn many_files(count: usize) -> Result<String, String> {
+    std::fs::create_dir_all("/out/many").map_err(|e| format!("/out/many: {e}"))?;
+    for n in 0..count {
+        std::fs::write(format!("/out/many/f{n}"), b"x").map_err(|e| format!("file {n}: {e}"))?;
+    }
+    Ok(format!("created {count} files"))
+}
+
+fn old_mtime(files: usize) -> Result<String, String> {
+    let past = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let mut refused = 0;
+    for n in 0..files {
+        let path = format!("/out/old-{n}.bin");
+        write_mib(&path, 1)?;
+        let file = std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{path}: {e}"))?;
+        if file.set_modified(past).is_err() {
+            refused += 1;
+        }
+    }
+    Ok(format!("wrote {files} MiB, {refused} mtimes refused"))
+}
+
+fn sparse() -> Result<String, String> {
+    let mut file =
+        std::fs::File::create("/out/sparse.bin").map_err(|e| format!("sparse.bin: {e}"))?;
+    file.seek(SeekFrom::Start(1 << 40))
+        .map_err(|e| format!("seek: {e}"))?;
+    file.write_all(b"x").map_err(|e| format!("write: {e}"))?;
+    Ok("wrote one byte at 1 TiB".into())
+}
+
+/// What std does not offer, through the raw WASI bindings.
+#[cfg(target_os = "wasi")]
+mod raw {
+    use wasip2::filesystem::types::{Descriptor, DescriptorFlags, OpenFlags, PathFlags};
+
+    fn out() -> Result<Descriptor, String> {
+        wasip2::filesystem::preopens::get_directories()
+            .into_iter()
+            .find(|(_, name)| name == "/out")
+            .map(|(dir, _)| dir)
+            .ok_or_else(|| "no /out preopen".to_owned())
+    }
+
+    fn open_dir(parent: &Descriptor, name: &str) -> Result<Descriptor, String> {
+        let flags = DescriptorFlags::READ | DescriptorFlags::MUTATE_DIRECTORY;
+        parent
+            .open_at(PathFlags::empty(), name, OpenFlags::DIRECTORY, flags)
+            .map_err(|e| format!("opening {name}: {e:?}"))
+    }
+
+    /// One handle open at a time: each level is made and opened from its parent's handle.
+    pub fn deep_tree(depth: usize) -> Result<String, String> {
+        let out = out()?;
+        // Nothing else here was made by this run: a second run on the same folder goes on.
+        let _ = out.create_directory_at("deep");
+        let mut dir = open_dir(&out, "deep")?;
+        for level in 0..depth {
+            if let Err(e) = dir.create_directory_at("d") {
+                if e != wasip2::filesystem::types::ErrorCode::Exist {
+                    return Err(format!("level {level}: {e:?}"));
+                }
+            }
+            dir = open_dir(&dir, "d")?;
+        }
+        Ok(format!("{depth} levels"))
+    }
+
+    pub fn links() -> Result<String, String> {
+        let out = out()?;
+        let mut made = Vec::new();
+        let mut refused = Vec::new();
+        match out.symlink_at("/etc", "etc") {
+            Ok(()) => made.push("symlink to /etc".to_owned()),
+            Err(e) => refused.push(format!("symlink to /etc ({})", e.name())),
+        }
+        std::fs::write("/out/target.txt", b"x").map_err(|e| format!("target.txt: {e}"))?;
+        // A relative link inside the folder: wasmtime-wasi alone would allow this one.
+        match out.symlink_at("target.txt", "relative") {
+            Ok(()) => made.push("relative symlink".to_owned()),
+            Err(e) => refused.push(format!("relative symlink ({})", e.name())),
+        }
+        match out.link_at(PathFlags::empty(), "target.txt", &out, "hard") {
+            Ok(()) => made.push("hard link".to_owned()),
+            Err(e) => refused.push(format!("hard link ({})", e.name())),
+        }
+        if made.is_empty() {
+            Ok(format!("refused: {}", refused.join(", ")))
+        } else {
+            Err(format!("made: {}", made.join(", ")))
+        }
+    }
+}
+
+/// Native builds (clippy, unit tests) have no WASI to call.
+#[cfg(not(target_os = "wasi"))]
+mod raw {
+    pub fn deep_tree(_depth: usize) -> Result<String, String> {
+        Err("needs wasm32-wasip2".into())
+    }
+
+    pub fn links() -> Result<String, String> {
+        Err("needs wasm32-wasip2".into())
     }
 }
 
