@@ -293,10 +293,11 @@ impl Runtime {
             .unwrap_or_else(|e| e.into_inner())
             .get(&sha256)
             .cloned();
-        let started = Instant::now();
+        let mut compile_time = Duration::ZERO;
         let component = match known {
             Some(component) => component,
             None => {
+                let started = Instant::now();
                 check_shape(wasm).map_err(|e| match e {
                     Shape::Invalid(cause) => LoadError::Invalid(name.into(), cause),
                     Shape::Over(limit) => LoadError::Limit(limit),
@@ -306,6 +307,7 @@ impl Runtime {
                     .map_err(|e| LoadError::Invalid(name.into(), first_line(&format!("{e:#}"))))?;
                 let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
                 loaded.insert(sha256.clone(), component.clone());
+                compile_time = started.elapsed();
                 component
             }
         };
@@ -319,7 +321,7 @@ impl Runtime {
             sha256,
             component,
             imports,
-            compile_time: started.elapsed(),
+            compile_time,
         })
     }
 

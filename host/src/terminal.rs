@@ -48,14 +48,15 @@ pub fn text(text: &str) -> Cow<'_, str> {
 
 /// A JSON document for the audit: serde_json already escapes C0 controls, but leaves DEL, C1
 /// controls and bidi characters raw. They can only occur inside JSON strings, where `\uXXXX`
-/// is the valid escape.
+/// is the valid escape. Raw newlines and tabs can only be the layout of pretty JSON: kept.
 pub fn json(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    let unsafe_here = |c: char| is_unsafe(c) && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_here) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if is_unsafe(c) {
+        if unsafe_here(c) {
             let _ = write!(out, "\\u{:04x}", c as u32);
         } else {
             out.push(c);
@@ -89,5 +90,9 @@ mod tests {
         assert!(!safe.chars().any(is_unsafe), "{safe}");
         let back: String = serde_json::from_str(&safe).unwrap();
         assert_eq!(back, "x\u{1b}y\u{9b}z\u{7f}\u{202e}");
+        let pretty = serde_json::to_string_pretty(&serde_json::json!({"a": "\u{9b}"})).unwrap();
+        let safe = json(&pretty);
+        assert!(safe.contains('\n'), "layout kept: {safe}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&safe).unwrap()["a"], "\u{9b}");
     }
 }

@@ -23,8 +23,9 @@ fn options(out: &Path, mode: &str) -> RunOptions {
 fn each_limit_has_its_own_error_and_the_host_stays_up() {
     let dir = tempdir();
     let text = format!(
-        "environment = \"mock\"\n[plugins.hostile]\npath = \"{}\"\nlimits = {{ memory_mb = 32, cpu_seconds = 1, wall_seconds = 3, output_mb = 1 }}\n",
-        plugin("hostile").display()
+        "environment = \"mock\"\nstate_dir = \"{dir}/state\"\ncache_dir = \"{dir}/cache\"\n[plugins.hostile]\npath = \"{wasm}\"\nlimits = {{ memory_mb = 32, cpu_seconds = 1, wall_seconds = 120, output_mb = 1 }}\n[plugins.sleeper]\npath = \"{wasm}\"\nlimits = {{ wall_seconds = 3 }}\n",
+        wasm = plugin("hostile").display(),
+        dir = dir.path().display(),
     );
     let config = Config::parse(&text, &dir.path().join("pleo.toml")).unwrap();
     let rt = tokio();
@@ -32,17 +33,14 @@ fn each_limit_has_its_own_error_and_the_host_stays_up() {
         let session = Session::open(config).await.unwrap();
         let run = |mode: &'static str| session.run("hostile", options(dir.path(), mode));
 
-        let started = std::time::Instant::now();
+        // The error names the limit that ended the run: the CPU budget, long before the wall
+        // clock (120 s) could.
         let spin = run("spin").await.unwrap_err();
         assert_eq!(spin.code, ExitCode::Limit, "{spin:?}");
         assert!(
             spin.message.contains("CPU budget of 1s used up"),
             "{}",
             spin.message
-        );
-        assert!(
-            started.elapsed().as_secs_f64() < 2.9,
-            "stopped by the CPU budget, not the wall clock"
         );
 
         let bomb = run("membomb").await.unwrap_err();
@@ -53,7 +51,12 @@ fn each_limit_has_its_own_error_and_the_host_stays_up() {
             bomb.message
         );
 
-        let sleep = run("sleep").await.unwrap_err();
+        // Another name for the same plugin, with a short wall clock: compiling counts against
+        // it, and this plugin is already compiled, so the run gets the whole 3 s.
+        let sleep = session
+            .run("sleeper", options(dir.path(), "sleep"))
+            .await
+            .unwrap_err();
         assert_eq!(sleep.code, ExitCode::Limit, "{sleep:?}");
         assert!(
             sleep.message.contains("wall-clock timeout of 3s reached"),
