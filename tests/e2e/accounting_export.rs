@@ -19,7 +19,7 @@ use pleo_host::session::{RunOptions, RunReport, Session};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::common::{plugin, read_tree, tempdir, tokio};
+use crate::common::{assert_no_formulas, parse_csv, plugin, read_tree, tempdir, tokio};
 
 const SEED: u64 = 31_337;
 /// Pinned so the data is the same whatever the date.
@@ -141,6 +141,7 @@ fn check_exported(mock: &MockServer, job_id: Uuid, out: &Path, failed: &BTreeSet
     let jsonl = std::fs::read_to_string(out.join(format!("journal-{job_id}.jsonl"))).unwrap();
     let csv = std::fs::read_to_string(out.join(format!("journal-{job_id}.csv"))).unwrap();
     assert!(csv.starts_with("line_id,journal_id,job_id,accounting_entry_id,"));
+    assert_no_formulas(&format!("journal-{job_id}.csv"), &csv);
     let data = mock.dataset();
     let mut sums: BTreeMap<Uuid, (String, i64)> = BTreeMap::new();
     let mut lines = 0;
@@ -317,6 +318,42 @@ fn exports_each_pending_job_once_then_finds_nothing_to_do() {
             assert_eq!(mock.export_job(job.id).unwrap(), job);
         }
     });
+}
+
+/// The mock has a merchant named `=HYPERLINK(...)` and notes starting with `+cmd|...`: the
+/// journal must hold them as text a spreadsheet does not evaluate, amounts as numbers.
+#[test]
+fn text_typed_into_pleo_cannot_become_formulas_in_the_journal() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    let records = tokio().block_on(async {
+        let session = open(dir.path(), "").await;
+        let mut records = Vec::new();
+        for job in pending_jobs(session.mock().unwrap()) {
+            run(&session, "accounting-export", &out).await.unwrap();
+            let name = format!("journal-{}.csv", job.id);
+            let csv = std::fs::read_to_string(out.join(&name)).unwrap();
+            assert_no_formulas(&name, &csv);
+            records.push(parse_csv(&csv));
+        }
+        records
+    });
+    let header = records[0][0].clone();
+    let rows: Vec<&Vec<String>> = records.iter().flat_map(|r| &r[1..]).collect();
+    let cells = |name: &str| {
+        let column = header.iter().position(|h| h == name).expect(name);
+        rows.iter().map(move |r| r[column].as_str())
+    };
+    let merchant = r#"'=HYPERLINK("http://evil.example","Restaurant Barr")"#;
+    assert!(cells("supplier").any(|s| s == merchant), "{merchant}");
+    assert!(
+        cells("note").any(|n| n.starts_with("'+cmd|' /C calc'!A0")),
+        "neutralised note"
+    );
+    // Amounts stay numbers (a `'` in front would not parse).
+    for column in ["amount", "net_amount", "supplier_amount"] {
+        assert!(cells(column).all(|a| a.parse::<f64>().is_ok()), "{column}");
+    }
 }
 
 #[test]

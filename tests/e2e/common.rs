@@ -113,3 +113,48 @@ pub fn tokio() -> tokio::runtime::Runtime {
         .build()
         .unwrap()
 }
+
+/// The records of an RFC 4180 text (`\n` or `\r\n` line ends), fields unquoted.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let (mut records, mut record, mut field) = (Vec::new(), Vec::new(), String::new());
+    let (mut quoted, mut chars) = (false, text.chars().peekable());
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => record.push(std::mem::take(&mut field)),
+            '\r' if !quoted && chars.peek() == Some(&'\n') => {}
+            '\n' if !quoted => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            c => field.push(c),
+        }
+    }
+    assert!(!quoted, "unterminated quoted field");
+    assert!(
+        field.is_empty() && record.is_empty(),
+        "the last record has no line end"
+    );
+    records
+}
+
+/// Asserts no cell of a CSV a spreadsheet opens can be read as a formula (CSV injection): none
+/// starts with `=`, `+`, `@`, TAB or CR, and one that starts with `-` is a plain number.
+pub fn assert_no_formulas(name: &str, text: &str) {
+    for (i, record) in parse_csv(text).iter().enumerate() {
+        for cell in record {
+            let number = cell.strip_prefix('-').is_some_and(|n| {
+                !n.is_empty() && n.chars().all(|c| c.is_ascii_digit() || c == '.')
+            });
+            assert!(
+                !cell.starts_with(['=', '+', '@', '\t', '\r'])
+                    && (!cell.starts_with('-') || number),
+                "{name}, record {i}: cell {cell:?} reads as a formula"
+            );
+        }
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use pleo_host::mock::{Dataset, MockConfig};
 
-use crate::common::{run_in, tempdir, write_config};
+use crate::common::{assert_no_formulas, parse_csv, run_in, tempdir, write_config};
 
 const SEED: u64 = 20261126;
 /// Pinned so the test and the host's mock generate the same data whatever the date.
@@ -77,13 +77,12 @@ fn minors(amount: &str, currency: &str) -> i128 {
 }
 
 fn read_csv(path: &std::path::Path, key_column: &str) -> Totals {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let records = parse_csv(&std::fs::read_to_string(path).unwrap());
+    let (header, rows) = records.split_first().unwrap();
     let col = |name: &str| {
         header
             .iter()
-            .position(|h| *h == name)
+            .position(|h| h == name)
             .unwrap_or_else(|| panic!("{name} in {header:?}"))
     };
     let (key, currency, entries, amount) = (
@@ -93,37 +92,37 @@ fn read_csv(path: &std::path::Path, key_column: &str) -> Totals {
         col("amount"),
     );
     let mut totals = Totals::new();
-    for line in lines {
-        // Names never contain commas in the mock data; a quoted field would fail loudly here.
-        let fields: Vec<&str> = line.split(',').collect();
-        assert_eq!(fields.len(), header.len(), "row {line}");
-        let cur = fields[currency].to_owned();
+    for fields in rows {
+        assert_eq!(fields.len(), header.len(), "row {fields:?}");
+        let cur = fields[currency].clone();
         let previous = totals.insert(
-            (cur.clone(), fields[key].to_owned()),
+            (cur.clone(), fields[key].clone()),
             (
                 fields[entries].parse().unwrap(),
-                minors(fields[amount], &cur),
+                minors(&fields[amount], &cur),
             ),
         );
-        assert!(previous.is_none(), "duplicate row {line}");
+        assert!(previous.is_none(), "duplicate row {fields:?}");
     }
     totals
 }
 
-#[test]
-fn csv_totals_match_the_seeded_data() {
-    let dir = tempdir();
-    let config = write_config(
-        dir.path(),
+/// A `pleo.toml` for the seeded mock with spend-report's scopes.
+fn config(dir: &std::path::Path) -> std::path::PathBuf {
+    write_config(
+        dir,
         &format!(
             "environment = \"mock\"\n[mock]\nseed = {SEED}\nanchor = \"{ANCHOR}\"\n[plugins.spend-report]\nscopes = [\"users:read\", \"accounting-entries:read\"]\n"
         ),
-    );
-    // A period inside the data that starts and ends mid-month.
-    let (from, to) = ("2025-11-17".to_owned(), "2026-05-09".to_owned());
-    let out = dir.path().join("report");
+    )
+}
+
+/// Runs spend-report for `from..=to` into `dir/report`, which it returns.
+fn run_report(dir: &std::path::Path, from: &str, to: &str) -> std::path::PathBuf {
+    let config = config(dir);
+    let out = dir.join("report");
     let run = run_in(
-        dir.path(),
+        dir,
         &[
             "run",
             "spend-report",
@@ -148,6 +147,15 @@ fn csv_totals_match_the_seeded_data() {
         "{}",
         run.stdout
     );
+    out
+}
+
+#[test]
+fn csv_totals_match_the_seeded_data() {
+    let dir = tempdir();
+    // A period inside the data that starts and ends mid-month.
+    let (from, to) = ("2025-11-17".to_owned(), "2026-05-09".to_owned());
+    let out = run_report(dir.path(), &from, &to);
 
     let (by_employee, by_month) = expected(&from, &to);
     assert!(
@@ -159,6 +167,32 @@ fn csv_totals_match_the_seeded_data() {
         read_csv(&out.join("spend-by-employee.csv"), "employee_id"),
         by_employee
     );
+}
+
+/// The mock's employees include `=HYPERLINK(...)` and `@SUM(...)` first names: the report must
+/// write them as text a spreadsheet does not evaluate.
+#[test]
+fn names_typed_into_pleo_cannot_become_formulas() {
+    let dir = tempdir();
+    let out = run_report(dir.path(), "2025-07-01", ANCHOR);
+    for file in ["spend-by-employee.csv", "spend-by-month.csv"] {
+        assert_no_formulas(file, &std::fs::read_to_string(out.join(file)).unwrap());
+    }
+    let records = parse_csv(&std::fs::read_to_string(out.join("spend-by-employee.csv")).unwrap());
+    let names: Vec<&str> = records.iter().skip(1).map(|r| r[1].as_str()).collect();
+    for hostile in [
+        r#"'=HYPERLINK("http://evil.example","refund") "#,
+        "'@SUM(1+1)",
+    ] {
+        assert!(
+            names.iter().any(|n| n.starts_with(hostile)),
+            "{hostile} neutralised among {names:?}"
+        );
+    }
+    // Amounts stay numbers (a `'` in front would not parse).
+    for record in &records[1..] {
+        assert!(record[5].parse::<f64>().is_ok(), "{record:?}");
+    }
 }
 
 #[test]

@@ -83,13 +83,17 @@ pub(super) const SUBSIDIARIES: &[CompanySpec] = &[
     },
 ];
 
+/// Two names are hostile: text typed into Pleo ends up in the plugins' CSV files, which must
+/// not turn it into spreadsheet formulas (CSV injection). Present in the e2e tests' seeds.
 #[rustfmt::skip]
 pub(super) const FIRST_NAMES: &[&str] = &[
     "Anders", "Anna", "Mette", "Lars", "Sofie", "Mikkel", "Camilla", "Jonas", "Ida", "Frederik",
     "Louise", "Rasmus", "Emma", "Christian", "Maria", "Mads", "Julie", "Søren", "Freja", "Henrik",
-    "Line", "Thomas", "Katrine", "Peter", "Signe", "Oliver", "Astrid", "Jakob", "Nanna", "Emil",
+    "Line", "@SUM(1+1)*cmd|' /C calc'!A0", "Katrine", "Peter", "Signe", "Oliver", "Astrid",
+    "Jakob", "Nanna", "Emil",
     "Sara", "Magnus", "Cecilie", "Erik", "Johanne", "Nikolaj", "Karoline", "Martin", "Helle", "Simon",
-    "Priya", "Lukas", "Elena", "Tomás", "Ingrid", "David", "Aisha", "Marco", "Linnea", "Oskar",
+    "Priya", "Lukas", "Elena", "Tomás", "Ingrid", "David", "Aisha", "Marco", "Linnea",
+    r#"=HYPERLINK("http://evil.example","refund")"#,
 ];
 
 #[rustfmt::skip]
@@ -295,7 +299,9 @@ pub(super) const VENDORS: &[VendorSpec] = &[
     // Everyday spending in Denmark.
     v("Lagkagehuset", ("DK", "DKK"), ("2220", "DK25"), (35, 180), InStore, 30),
     v("Joe & The Juice", ("DK", "DKK"), ("2220", "DK25"), (45, 160), InStore, 25),
-    v("Restaurant Barr", ("DK", "DKK"), ("2220", "DK25"), (600, 3800), InStore, 6),
+    // A hostile merchant name (CSV injection), as a shop's card terminal could report it.
+    v(r#"=HYPERLINK("http://evil.example","Restaurant Barr")"#,
+      ("DK", "DKK"), ("2220", "DK25"), (600, 3800), InStore, 6),
     v("Wolt", ("DK", "DKK"), ("2220", "DK25"), (120, 950), Online, 18),
     v("Netto", ("DK", "DKK"), ("2240", "DK25"), (80, 900), InStore, 12),
     v("Bog & Idé", ("DK", "DKK"), ("2240", "DK25"), (50, 450), InStore, 5),
@@ -382,7 +388,8 @@ pub(super) const NOTES: &[(&str, &[&str])] = &[
             "Team lunch",
             "Coffee with candidate",
             "Dinner with customer",
-            "Breakfast meeting",
+            // Hostile (CSV injection): notes are free text.
+            "+cmd|' /C calc'!A0 breakfast meeting",
         ],
     ),
     (

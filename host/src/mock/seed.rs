@@ -1432,6 +1432,12 @@ mod tests {
         let emails: HashSet<&str> = ds.employees.iter().map(|e| e.email.as_str()).collect();
         assert_eq!(emails.len(), ds.employees.len());
         assert!(ds.employees.iter().all(|e| e.email.is_ascii()));
+        // Hostile text for the plugins' CSV files (CSV injection): a formula and an `@` name,
+        // a formula merchant, a `+` note.
+        let named = |start: char| ds.employees.iter().any(|e| e.first_name.starts_with(start));
+        assert!(named('=') && named('@'));
+        assert!(ds.vendors.iter().any(|v| v.name.starts_with("=HYPERLINK(")));
+        assert!(count(&|e| e.note.as_ref().is_some_and(|n| n.starts_with('+'))) > 0);
     }
 
     #[test]

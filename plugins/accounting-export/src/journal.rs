@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use pleo_plugin::csv::{Cell, Csv};
 use pleo_plugin::money::{exponent, format_minor_units};
 use pleo_plugin::{ExportAccount, ExportItem, MoneyModel, utc_date};
 use serde::Serialize;
@@ -254,7 +255,14 @@ pub struct Journal {
     entries: BTreeMap<(String, String), Vec<JournalLine>>,
 }
 
-pub const CSV_HEADER: &str = "line_id,journal_id,job_id,accounting_entry_id,entry_line_id,date,type,sub_type,account,account_name,contra_account,currency,amount_minor,amount,net_amount_minor,net_amount,tax_code,tax_rate,tax_amount_minor,tax_amount,supplier_currency,supplier_amount_minor,supplier_amount,tags,team,employee,supplier,vendor,note,reconciliation_id";
+#[rustfmt::skip]
+pub const CSV_HEADER: [&str; 30] = [
+    "line_id", "journal_id", "job_id", "accounting_entry_id", "entry_line_id", "date", "type",
+    "sub_type", "account", "account_name", "contra_account", "currency", "amount_minor", "amount",
+    "net_amount_minor", "net_amount", "tax_code", "tax_rate", "tax_amount_minor", "tax_amount",
+    "supplier_currency", "supplier_amount_minor", "supplier_amount", "tags", "team", "employee",
+    "supplier", "vendor", "note", "reconciliation_id",
+];
 
 impl Journal {
     /// Adds an entry's lines (all from one [`map_item`]); adding an entry again replaces it.
@@ -274,60 +282,55 @@ impl Journal {
         self.entries.values().flatten()
     }
 
-    /// The journal as CSV (RFC 4180, header line, `\n` line ends). Tags are `group=code`
-    /// pairs separated by `;`.
+    /// The journal as CSV (RFC 4180, header line, `\n` line ends, text cells neutralised
+    /// against formulas by [`Csv`]). Tags are `group=code` pairs separated by `;`.
     pub fn csv(&self) -> String {
-        let mut out = String::from(CSV_HEADER);
-        out.push('\n');
+        fn opt(value: &Option<String>) -> Cell<'_> {
+            Cell::opt_text(value.as_deref())
+        }
+        let mut csv = Csv::new(CSV_HEADER);
         for l in self.lines() {
-            let int = |v: i64| v.to_string();
             let tags = l
                 .tags
                 .iter()
                 .map(|t| format!("{}={}", t.group, t.code))
                 .collect::<Vec<_>>()
                 .join(";");
-            let fields: [Option<String>; 30] = [
-                Some(l.line_id.clone()),
-                Some(l.journal_id.clone()),
-                Some(l.job_id.clone()),
-                Some(l.accounting_entry_id.clone()),
-                Some(l.entry_line_id.clone()),
-                Some(l.date.clone()),
-                Some(l.kind.clone()),
-                l.sub_type.clone(),
-                Some(l.account.clone()),
-                Some(l.account_name.clone()),
-                l.contra_account.clone(),
-                Some(l.currency.clone()),
-                Some(int(l.amount_minor)),
-                Some(l.amount.clone()),
-                Some(int(l.net_amount_minor)),
-                Some(l.net_amount.clone()),
-                l.tax_code.clone(),
-                l.tax_rate.clone(),
-                l.tax_amount_minor.map(int),
-                l.tax_amount.clone(),
-                Some(l.supplier_currency.clone()),
-                Some(int(l.supplier_amount_minor)),
-                Some(l.supplier_amount.clone()),
-                Some(tags),
-                l.team.clone(),
-                l.employee.clone(),
-                l.supplier.clone(),
-                l.vendor.clone(),
-                l.note.clone(),
-                l.reconciliation_id.clone(),
-            ];
-            for (i, field) in fields.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str(&csv_field(field.as_deref().unwrap_or("")));
-            }
-            out.push('\n');
+            let text = Cell::text;
+            csv.row([
+                text(&l.line_id),
+                text(&l.journal_id),
+                text(&l.job_id),
+                text(&l.accounting_entry_id),
+                text(&l.entry_line_id),
+                text(&l.date),
+                text(&l.kind),
+                opt(&l.sub_type),
+                text(&l.account),
+                text(&l.account_name),
+                opt(&l.contra_account),
+                text(&l.currency),
+                Cell::number(l.amount_minor),
+                Cell::decimal(&l.amount),
+                Cell::number(l.net_amount_minor),
+                Cell::decimal(&l.net_amount),
+                opt(&l.tax_code),
+                l.tax_rate.as_deref().map_or(Cell::Empty, Cell::decimal),
+                l.tax_amount_minor.map_or(Cell::Empty, Cell::number),
+                l.tax_amount.as_deref().map_or(Cell::Empty, Cell::decimal),
+                text(&l.supplier_currency),
+                Cell::number(l.supplier_amount_minor),
+                Cell::decimal(&l.supplier_amount),
+                text(&tags),
+                opt(&l.team),
+                opt(&l.employee),
+                opt(&l.supplier),
+                opt(&l.vendor),
+                opt(&l.note),
+                opt(&l.reconciliation_id),
+            ]);
         }
-        out
+        csv.finish()
     }
 
     /// The journal as JSON Lines: one object per line, fields as in the CSV header, absent
@@ -340,15 +343,6 @@ impl Journal {
             out.push('\n');
         }
         out
-    }
-}
-
-/// A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.
-fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\"")).into()
-    } else {
-        value.into()
     }
 }
 
@@ -516,7 +510,7 @@ mod tests {
         let csv = journal.csv();
         let rows: Vec<&str> = csv.lines().collect();
         assert_eq!(rows.len(), 5);
-        assert_eq!(rows[0], CSV_HEADER);
+        assert_eq!(rows[0], CSV_HEADER.join(","));
         assert_eq!(
             rows[1],
             "JE-e1-1,JE-e1,job1,e1,l1,2025-04-01,card_purchase,,4010,Travel,5810,DKK,-80000,-800.00,-64000,-640.00,VAT25,0.25,-16000,-160.00,EUR,-10736,-107.36,DEPT=SALES,,E042 Ana Lind,SAS,,\"Client dinner, \"\"Nordic\"\" team\",B-17"
@@ -552,7 +546,7 @@ mod tests {
             .keys()
             .map(String::as_str)
             .collect();
-        let mut columns: Vec<&str> = CSV_HEADER.split(',').collect();
+        let mut columns = CSV_HEADER.to_vec();
         columns.sort_unstable();
         let mut keys = keys;
         keys.sort_unstable();
@@ -560,9 +554,26 @@ mod tests {
     }
 
     #[test]
+    fn typed_in_text_cannot_become_a_formula() {
+        let mut v = item_json();
+        v["note"] = json!("=HYPERLINK(\"http://evil.example\",\"refund\")");
+        v["supplier"] = json!({"name": "@SUM(1+1)"});
+        v["accountingEntryLines"][0]["tags"] =
+            json!([{"id": "t", "code": "X", "groupCode": "+CMD"}]);
+        let mut journal = Journal::default();
+        journal.add(map_item("job1", &item(v)).unwrap());
+        let csv = journal.csv();
+        let row = csv.lines().nth(1).unwrap();
+        assert_eq!(
+            row,
+            "JE-e1-1,JE-e1,job1,e1,l1,2025-04-01,card_purchase,,4010,Travel,5810,DKK,-80000,-800.00,-64000,-640.00,VAT25,0.25,-16000,-160.00,EUR,-10736,-107.36,\"'+CMD=X\",,E042 Ana Lind,\"'@SUM(1+1)\",,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"refund\"\")\",B-17"
+        );
+    }
+
+    #[test]
     fn empty_journal_has_only_the_header() {
         let journal = Journal::default();
-        assert_eq!(journal.csv(), format!("{CSV_HEADER}\n"));
+        assert_eq!(journal.csv(), format!("{}\n", CSV_HEADER.join(",")));
         assert_eq!(journal.jsonl(), "");
     }
 }

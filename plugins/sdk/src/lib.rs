@@ -44,10 +44,12 @@
 //!   [`AccountBatch`]), [`TagGroup`], [`Tag`] and [`TaxCode`]. [`Data`] unwraps Pleo's `{data}`.
 //! * [`log`], [`progress`] and [`params`]: thin helpers over the host's interfaces.
 //! * [`Date`]: calendar dates for parameters and for bucketing timestamps.
+//! * [`csv`]: CSV files for spreadsheets, with text cells that cannot become formulas.
 //!
 //! Everything except the host calls themselves also compiles and runs on the native target, so
 //! a plugin's pure logic can be unit-tested with a plain `cargo test`.
 
+pub mod csv;
 mod date;
 mod error;
 mod export;

@@ -17,7 +17,9 @@
 //! 3. Writes `/out/spend-by-employee.csv` (`employee_id,employee_name,email,currency,entries,
 //!    amount`, sorted by employee name, id, currency; entries without an employee are under an
 //!    empty id and the name `(no employee)`) and `/out/spend-by-month.csv`
-//!    (`month,currency,entries,amount`, sorted by month `YYYY-MM`, then currency).
+//!    (`month,currency,entries,amount`, sorted by month `YYYY-MM`, then currency). Names and
+//!    e-mail addresses are text cells of `pleo_plugin::csv`, so one typed as `=HYPERLINK(...)`
+//!    stays text in a spreadsheet.
 //!
 //! # Spend rule
 //!

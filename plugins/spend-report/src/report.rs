@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use pleo_plugin::money::{exponent, format_minor_units, format_minor_units_grouped};
+use pleo_plugin::csv::{Cell, Csv, Number};
+use pleo_plugin::money::{exponent, format_minor_units_grouped};
 use pleo_plugin::{AccountingEntry, Date, Employee, utc_date};
 
 /// The inclusive range of UTC calendar days the report covers.
@@ -130,20 +131,36 @@ impl Report {
             })
             .collect();
         rows.sort_by(|a, b| (&a.0, a.1, a.3).cmp(&(&b.0, b.1, b.3)));
-        let mut csv = String::from("employee_id,employee_name,email,currency,entries,amount\n");
+        let mut csv = Csv::new([
+            "employee_id",
+            "employee_name",
+            "email",
+            "currency",
+            "entries",
+            "amount",
+        ]);
         for (name, id, email, currency, totals) in rows {
-            csv_row(&mut csv, &[id, &name, email], currency, totals);
+            let [entries, amount] = total_cells(currency, totals);
+            csv.row([
+                Cell::text(id),
+                Cell::text(&name),
+                Cell::text(email),
+                Cell::text(currency),
+                entries,
+                amount,
+            ]);
         }
-        csv
+        csv.finish()
     }
 
     /// `spend-by-month.csv`, sorted by month, then currency.
     pub fn month_csv(&self) -> String {
-        let mut csv = String::from("month,currency,entries,amount\n");
+        let mut csv = Csv::new(["month", "currency", "entries", "amount"]);
         for ((month, currency), totals) in &self.by_month {
-            csv_row(&mut csv, &[month], currency, totals);
+            let [entries, amount] = total_cells(currency, totals);
+            csv.row([Cell::text(month), Cell::text(currency), entries, amount]);
         }
-        csv
+        csv.finish()
     }
 
     /// One line: `4012 entries, 2025-12-01..2026-11-26, DKK 1,234.50; EUR 12.00; wrote a, b`.
@@ -176,23 +193,12 @@ impl Report {
     }
 }
 
-/// Appends `fields`, then `currency,entries,amount`, as one CSV line.
-fn csv_row(csv: &mut String, fields: &[&str], currency: &str, totals: &Totals) {
-    for field in fields.iter().chain([&currency]) {
-        csv.push_str(&csv_field(field));
-        csv.push(',');
-    }
-    let amount = format_minor_units(totals.minors, exponent(currency));
-    csv.push_str(&format!("{},{amount}\n", totals.entries));
-}
-
-/// A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.
-fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\"")).into()
-    } else {
-        value.into()
-    }
+/// The `entries` and `amount` cells of `totals`, numbers both.
+fn total_cells(currency: &str, totals: &Totals) -> [Cell<'static>; 2] {
+    [
+        Cell::number(totals.entries),
+        Cell::number(Number::minor_units(totals.minors, exponent(currency))),
+    ]
 }
 
 #[cfg(test)]
@@ -353,9 +359,27 @@ mod tests {
     }
 
     #[test]
-    fn quotes_csv_fields() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a \"b\""), "\"a \"\"b\"\"\"");
-        assert_eq!(csv_field("x\ny"), "\"x\ny\"");
+    fn names_cannot_become_formulas() {
+        let period = Period::new(None, None, d("2025-06-15")).unwrap();
+        let mut report = Report::default();
+        report.add(
+            &entry(
+                Some("e1"),
+                "2025-06-01T00:00:00Z",
+                "COMPLETED",
+                "EUR",
+                -1250,
+            ),
+            &period,
+        );
+        let employees: BTreeMap<_, _> = [employee("e1", "=HYPERLINK(\"http://x\")", "Berg")]
+            .into_iter()
+            .collect();
+        assert_eq!(
+            report.employee_csv(&employees),
+            "employee_id,employee_name,email,currency,entries,amount\n\
+             e1,\"'=HYPERLINK(\"\"http://x\"\") Berg\",\
+             \"'=HYPERLINK(\"\"http://x\"\")@example.com\",EUR,1,-12.50\n"
+        );
     }
 }
