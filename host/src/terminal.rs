@@ -93,6 +93,9 @@ mod tests {
         let pretty = serde_json::to_string_pretty(&serde_json::json!({"a": "\u{9b}"})).unwrap();
         let safe = json(&pretty);
         assert!(safe.contains('\n'), "layout kept: {safe}");
-        assert_eq!(serde_json::from_str::<serde_json::Value>(&safe).unwrap()["a"], "\u{9b}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).unwrap()["a"],
+            "\u{9b}"
+        );
     }
 }

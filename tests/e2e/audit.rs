@@ -122,7 +122,10 @@ fn one_record_per_host_call_with_every_field() {
     // flood the audit with them).
     assert!(!calls.iter().any(|c| c["interface"] == "progress"));
     let services = &records.last().unwrap()["totals"]["services"];
-    assert!(services["progress.report"]["calls"].as_u64().unwrap() > 0, "{services}");
+    assert!(
+        services["progress.report"]["calls"].as_u64().unwrap() > 0,
+        "{services}"
+    );
 
     let end = records.last().unwrap();
     assert_eq!(end["result"], "ok");
@@ -132,7 +135,10 @@ fn one_record_per_host_call_with_every_field() {
         .values()
         .map(|s| s["calls"].as_u64().unwrap())
         .sum();
-    assert_eq!(end["totals"]["host_calls"], calls.len() as u64 + service_calls);
+    assert_eq!(
+        end["totals"]["host_calls"],
+        calls.len() as u64 + service_calls
+    );
     assert_eq!(end["totals"]["api_calls"], api.len() as u64);
     // spend-report walks the entries to the end: pages 4.. were read ahead, none wasted.
     let read_ahead = api.iter().filter(|c| c["read_ahead"] == true).count();

@@ -19,8 +19,7 @@ use pleo_plugin::{Guest, log, params, progress, users_read};
 
 /// Text that would recolour the screen, set the window title, plant a hyperlink, return the
 /// cursor to overwrite the line, and reverse the reading order, if it reached a terminal raw.
-const HOSTILE_TEXT: &str =
-    "\u{1b}[2J\u{1b}[31mred\u{1b}]0;owned\u{7}\u{1b}]8;;http://evil.example\u{7}link\rFAKE\u{9b}1m\u{202e}txt";
+const HOSTILE_TEXT: &str = "\u{1b}[2J\u{1b}[31mred\u{1b}]0;owned\u{7}\u{1b}]8;;http://evil.example\u{7}link\rFAKE\u{9b}1m\u{202e}txt";
 
 struct Attacker;
 
