@@ -20,8 +20,6 @@ use crate::out_quota::{OutQuota, OutQuotaView};
 
 /// How often the epoch advances; the CPU budget is counted in these ticks.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
-/// Bytes of stdout and of stderr kept per run (the plugin's prints go to the host log).
-const STDIO_CAPACITY: usize = 1 << 20;
 
 /// A plugin file that cannot be run. One-line messages.
 #[derive(Debug, thiserror::Error)]
@@ -361,8 +359,11 @@ impl Runtime {
             Some(slots) => slots.acquire().await.ok(),
             None => None,
         };
-        let stdout = MemoryOutputPipe::new(STDIO_CAPACITY);
-        let stderr = MemoryOutputPipe::new(STDIO_CAPACITY);
+        // Bytes of stdout and of stderr kept (they go to the host log): `log_kb` each, so
+        // prints are bounded by the same setting as log lines.
+        let stdio_capacity = usize::try_from(limits.log_bytes).unwrap_or(usize::MAX);
+        let stdout = MemoryOutputPipe::new(stdio_capacity);
+        let stderr = MemoryOutputPipe::new(stdio_capacity);
         let wasi = WasiCtxBuilder::new()
             .stdout(stdout.clone())
             .stderr(stderr.clone())

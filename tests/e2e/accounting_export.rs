@@ -10,7 +10,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
-use pleo_host::config::Config;
 use pleo_host::error::{ExitCode, Failure};
 use pleo_host::mock::{
     Dataset, Exchange, ExportJob, ItemStatus, JobStatus, MockConfig, MockServer,
@@ -35,7 +34,7 @@ async fn open(dir: &Path, extra: &str) -> Session {
         "state_dir = \"state\"\n[mock]\nseed = {SEED}\nanchor = \"{ANCHOR}\"\nrecord = true\n\
          [plugins.accounting-export]\nscopes = {SCOPES}\n{extra}"
     );
-    let config = Config::parse(&text, &dir.join("pleo.toml")).unwrap();
+    let config = crate::common::config_in(&text, dir);
     Session::open(config).await.unwrap()
 }
 

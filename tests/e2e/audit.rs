@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use base64::Engine as _;
-use pleo_host::config::Config;
 use pleo_host::session::{RunOptions, Session};
 use serde_json::Value;
 
@@ -44,7 +43,7 @@ fn read_audit(path: &std::path::Path) -> Vec<Value> {
 fn one_record_per_host_call_with_every_field() {
     let dir = tempdir();
     let text = "state_dir = \"state\"\n[mock]\nseed = 7\nanchor = \"2026-06-30\"\n[plugins.spend-report]\nscopes = [\"users:read\", \"accounting-entries:read\"]\nparams = { from = \"2026-01-01\", to = \"2026-03-31\" }\n";
-    let config = Config::parse(text, &dir.path().join("pleo.toml")).unwrap();
+    let config = crate::common::config_in(text, dir.path());
     let (report, mock_requests) = tokio().block_on(async {
         let session = Session::open(config).await.unwrap();
         let before = session.mock_requests().unwrap();

@@ -55,15 +55,18 @@ impl Outcome {
     }
 }
 
-/// Runs `pleo-host` in `dir` with a clean environment plus `envs`.
+/// Runs `pleo-host` in `dir` with a clean environment plus `envs`. HOME and the XDG folders
+/// are inside `dir`, so the run writes nothing (audit, compile cache) outside it.
 pub fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outcome {
     let mut cmd = Command::new(bin());
     cmd.args(args).current_dir(dir).env_clear();
-    for var in ["PATH", "HOME", "XDG_CACHE_HOME"] {
-        if let Some(v) = std::env::var_os(var) {
-            cmd.env(var, v);
-        }
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
     }
+    let home = dir.join(".home");
+    cmd.env("HOME", &home)
+        .env("XDG_CACHE_HOME", home.join(".cache"))
+        .env("XDG_STATE_HOME", home.join(".local/state"));
     cmd.envs(envs.iter().copied());
     let out = cmd.output().expect("pleo-host starts");
     Outcome {
@@ -157,4 +160,21 @@ pub fn assert_no_formulas(name: &str, text: &str) {
             );
         }
     }
+}
+
+/// Parses a pleo.toml text as if it were `dir/pleo.toml`, with the audit (`state_dir`) and the
+/// compile cache (`cache_dir`) inside `dir` unless the text sets them: an in-process test never
+/// writes to the user's home.
+pub fn config_in(text: &str, dir: &Path) -> pleo_host::config::Config {
+    let mut full = String::new();
+    for (key, folder) in [("state_dir", "state"), ("cache_dir", "cache")] {
+        if !text.lines().any(|l| l.trim_start().starts_with(key)) {
+            full.push_str(&format!(
+                "{key} = {:?}\n",
+                dir.join(folder).display().to_string()
+            ));
+        }
+    }
+    full.push_str(text);
+    pleo_host::config::Config::parse(&full, &dir.join("pleo.toml")).expect("test config parses")
 }

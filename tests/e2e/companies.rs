@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use pleo_host::config::Config;
 use pleo_host::mock::{Dataset, MockConfig};
 use pleo_host::session::{RunOptions, Session};
 use serde_json::Value;
@@ -25,7 +24,7 @@ fn allowlisted_company_works_and_others_never_reach_pleo() {
         "company_id = \"{c0}\"\ncompanies = [\"{c1}\"]\nstate_dir = \"state\"\n[mock]\nseed = {SEED}\ncompanies = 3\n[plugins.snoop]\npath = \"{}\"\nscopes = [\"users:read\"]\n",
         plugin("snoop").display()
     );
-    let config = Config::parse(&text, &dir.path().join("pleo.toml")).unwrap();
+    let config = crate::common::config_in(&text, dir.path());
 
     tokio().block_on(async {
         let session = Session::open(config).await.unwrap();

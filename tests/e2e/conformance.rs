@@ -9,7 +9,6 @@ mod openapi;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use pleo_host::config::Config;
 use pleo_host::mock::Exchange;
 use pleo_host::session::{RunOptions, Session};
 use serde_json::{Value, json};
@@ -33,7 +32,7 @@ fn every_exchange_of_the_api_tour_conforms_to_pleos_documents() {
          [plugins.api-tour]\npath = \"{}\"\nscopes = [{scopes}]\n",
         plugin("api-tour").display()
     );
-    let config = Config::parse(&text, &dir.path().join("pleo.toml")).unwrap();
+    let config = crate::common::config_in(&text, dir.path());
     let out = dir.path().join("out");
 
     let exchanges = tokio().block_on(async {

@@ -103,3 +103,37 @@ fn rand_suffix() -> String {
         .subsec_nanos();
     format!("{nanos:08x}")
 }
+
+/// A full run with no config file writes its audit, compile cache and output where HOME, the
+/// XDG variables and the working folder say, and nowhere else in the folder tree it was given.
+/// (Every e2e test runs with HOME inside its own temporary folder through `run_in`.)
+#[test]
+fn a_run_writes_only_to_its_home_state_cache_and_output() {
+    let dir = tempdir();
+    let run = crate::common::run_in(dir.path(), &["run", "spend-report"], &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let home = dir.path().join(".home");
+    let audit = home.join(".local/state/pleo-host/audit.jsonl");
+    assert!(audit.is_file(), "audit in XDG_STATE_HOME");
+    let cache = home.join(".cache/pleo-host/components");
+    assert!(
+        std::fs::read_dir(&cache).unwrap().any(|e| e
+            .unwrap()
+            .path()
+            .extension()
+            .is_some_and(|x| x == "cwasm")),
+        "compile cache in XDG_CACHE_HOME"
+    );
+    for (path, _) in read_tree(dir.path()) {
+        let allowed = [
+            audit.parent().unwrap(),
+            cache.as_path(),
+            &dir.path().join("out/spend-report"),
+        ];
+        assert!(
+            allowed.iter().any(|root| path.starts_with(root)),
+            "{} written outside the state, cache and output folders",
+            path.display()
+        );
+    }
+}

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use pleo_host::config::Config;
 use pleo_host::error::ExitCode;
 use pleo_host::session::{RunOptions, Session};
 
@@ -27,7 +26,7 @@ fn each_limit_has_its_own_error_and_the_host_stays_up() {
         wasm = plugin("hostile").display(),
         dir = dir.path().display(),
     );
-    let config = Config::parse(&text, &dir.path().join("pleo.toml")).unwrap();
+    let config = crate::common::config_in(&text, dir.path());
     let rt = tokio();
     rt.block_on(async {
         let session = Session::open(config).await.unwrap();

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use pleo_host::config::Config;
 use pleo_host::error::ExitCode;
 use pleo_host::session::{RunOptions, Session};
 
@@ -23,7 +22,7 @@ fn config_text(dir: &Path, limits: &str) -> String {
 
 fn session(dir: &Path, limits: &str) -> (tokio::runtime::Runtime, Session) {
     let text = config_text(dir, limits);
-    let config = Config::parse(&text, &dir.join("pleo.toml")).unwrap();
+    let config = crate::common::config_in(&text, dir);
     let rt = tokio();
     let session = rt.block_on(Session::open(config)).unwrap();
     (rt, session)

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 
-use pleo_host::config::Config;
 use pleo_host::session::{RunOptions, Session};
 use serde_json::Value;
 
@@ -31,7 +30,7 @@ fn walk(params: &str, extra_config: &str) -> Walk {
          params = {{ mode = \"pages\", {params} }}\n",
         plugin("bench").display().to_string()
     );
-    let config = Config::parse(&text, &dir.path().join("pleo.toml")).unwrap();
+    let config = crate::common::config_in(&text, dir.path());
     let (result, exchanges) = tokio().block_on(async {
         let session = Session::open(config).await.unwrap();
         let options = RunOptions {

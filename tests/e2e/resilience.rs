@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use pleo_host::config::Config;
 use pleo_host::credential::ApiKey;
 use pleo_host::mock::{
     ExportJob, FaultConfig, FaultRates, MOCK_API_KEY, MockConfig, MockServer, RouteFaults,
@@ -452,7 +451,7 @@ fn export_everything(faults: &str) -> Exported {
          [plugins.accounting-export]\n\
          scopes = [\"export-jobs:read\", \"export-jobs:write\", \"export-items:read\"]\n"
     );
-    let config = Config::parse(&text, &dir.path().join("pleo.toml")).unwrap();
+    let config = crate::common::config_in(&text, dir.path());
     tokio().block_on(async {
         let session = Session::open(config).await.unwrap();
         let mock = session.mock().unwrap();
