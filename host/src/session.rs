@@ -311,6 +311,7 @@ impl Session {
             params,
             api_budget: plugin_config.limits.api_calls,
             other_companies: self.config.companies.clone(),
+            key_company: self.key_info.company_id.clone(),
         };
         let progress = options
             .progress

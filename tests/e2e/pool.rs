@@ -25,6 +25,7 @@ fn caps(mode: &str) -> Caps {
         params: [("mode".to_owned(), mode.to_owned())].into(),
         api_budget: 0,
         other_companies: Vec::new(),
+        key_company: None,
     };
     Caps::new(
         grant,

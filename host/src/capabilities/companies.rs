@@ -5,6 +5,7 @@
 //! host does not send (Pleo answers with the companies the key can see). Which company the
 //! plugin's other requests act for stays governed by the `company` interface.
 
+use super::ownership::{COMPANY, Returns};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, paged};
 use crate::bindings::pleo::plugin::companies_read::Host;
 use crate::pleo::ApiRequest;
@@ -21,6 +22,8 @@ const LIST_COMPANIES: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v1/companies",
+    returns: Returns::Objects(&COMPANY),
+    target: None,
 };
 const GET_COMPANY: Op = Op {
     interface: INTERFACE,
@@ -28,6 +31,8 @@ const GET_COMPANY: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v1/companies/{companyId}",
+    returns: Returns::Objects(&COMPANY),
+    target: None,
 };
 
 impl Host for Caps {
