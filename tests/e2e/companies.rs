@@ -235,7 +235,11 @@ fn another_company_s_objects_are_refused_by_id_and_never_written() {
     for secret in &secrets {
         assert!(!audit.contains(secret.as_str()), "audit shows {secret}");
         for (path, text) in &written {
-            assert!(!text.contains(secret.as_str()), "{} shows {secret}", path.display());
+            assert!(
+                !text.contains(secret.as_str()),
+                "{} shows {secret}",
+                path.display()
+            );
         }
     }
 
@@ -268,8 +272,14 @@ fn another_company_s_objects_are_refused_by_id_and_never_written() {
         run.stderr
     );
     for secret in &secrets {
-        assert!(!run.stdout.contains(secret.as_str()), "stdout shows {secret}");
-        assert!(!run.stderr.contains(secret.as_str()), "stderr shows {secret}");
+        assert!(
+            !run.stdout.contains(secret.as_str()),
+            "stdout shows {secret}"
+        );
+        assert!(
+            !run.stderr.contains(secret.as_str()),
+            "stderr shows {secret}"
+        );
     }
 }
 

@@ -4,6 +4,10 @@
 //! call names the run's company: `GET /v1/companies` takes only `organization_id`, which the
 //! host does not send (Pleo answers with the companies the key can see). Which company the
 //! plugin's other requests act for stays governed by the `company` interface.
+//!
+//! A company is its own owner (`id`): a page listing a company the run may not use is refused
+//! like any other company's object (see `ownership`), so with an organisation key and an
+//! allowlist narrower than the key, `list-companies` answers `not-allowed`.
 
 use super::ownership::{COMPANY, Returns};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, paged};

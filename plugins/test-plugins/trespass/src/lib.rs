@@ -16,8 +16,8 @@
 //! host returned: the object, or the error message. The probe names never carry the ids.
 
 use pleo_plugin::{
-    Guest, PageRequest, PleoError, accounting_entries_read, companies_read, log, params,
-    tags_read, tags_write, users_read, vendors_write,
+    Guest, PageRequest, PleoError, accounting_entries_read, companies_read, log, params, tags_read,
+    tags_write, users_read, vendors_write,
 };
 use serde::Serialize;
 
