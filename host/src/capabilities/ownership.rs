@@ -21,7 +21,7 @@
 //! Lookups (of targets, and of parents of objects without a company field) are only needed
 //! when the key reaches more than one company. A key bound to one company (introspection named
 //! it) whose company is allowed for the run reaches nothing else: Pleo refuses the rest, so
-//! the host skips the extra request. The companies fields of answers are still checked, as
+//! the host skips the extra request. The company fields of answers are still checked, as
 //! they cost no request.
 //!
 //! Owners learned are kept for the run (bounded), so an entry listed by a company-filtered
