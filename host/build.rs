@@ -26,7 +26,9 @@ use std::process::{Command, Stdio};
 /// Plugins embedded in the host binary, by crate name.
 const FIRST_PARTY: &[&str] = &["spend-report", "accounting-export"];
 /// Plugins only the tests use, by crate name.
-const TEST_PLUGINS: &[&str] = &["hostile", "snoop", "bench", "api-tour", "attacker"];
+const TEST_PLUGINS: &[&str] = &[
+    "hostile", "snoop", "bench", "api-tour", "attacker", "trespass",
+];
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 const TOOLCHAIN_VAR: &str = "PLEO_WASM_TOOLCHAIN";

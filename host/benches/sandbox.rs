@@ -984,6 +984,8 @@ impl Host {
                 ..Limits::default()
             },
             other_companies: Vec::new(),
+            // The bench's mock company is the key's own: no owner lookups, as in a real run.
+            key_company: Some(self.company_id.clone()),
         };
         let caps = Caps::new(
             grant,

@@ -321,6 +321,7 @@ impl Session {
             params,
             limits: plugin_config.limits,
             other_companies: self.config.companies.clone(),
+            key_company: self.key_info.company_id.clone(),
         };
         let progress = options
             .progress

@@ -86,3 +86,241 @@ fn allowlisted_company_works_and_others_never_reach_pleo() {
         "{audit}"
     );
 }
+
+/// The objects the `trespass` probes name, of one company, and what must never leak of them.
+struct Targets {
+    params: BTreeMap<String, String>,
+    /// Ids and names of the company's objects the probes touch.
+    secrets: Vec<String>,
+    employee: String,
+    receipts: Vec<String>,
+}
+
+/// Ids of company `index`'s employee, an entry with receipts, a tag and a vendor.
+fn targets(data: &Dataset, index: usize) -> Targets {
+    let company = &data.companies[index];
+    let employee = &company.employees[0];
+    let entry = company.receipts[0].accounting_entry_id;
+    let receipts: Vec<String> = company
+        .receipts
+        .iter()
+        .filter(|r| r.accounting_entry_id == entry)
+        .map(|r| r.id.to_string())
+        .collect();
+    let tag = &company.master.tags[0];
+    let vendor = &company.master.vendors[0];
+    let params = BTreeMap::from(
+        [
+            ("employee", employee.id.to_string()),
+            ("entry", entry.to_string()),
+            ("tag", tag.id.to_string()),
+            ("vendor", vendor.id.to_string()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    );
+    let mut secrets = vec![
+        company.company.id.to_string(),
+        employee.id.to_string(),
+        employee.email.clone(),
+        entry.to_string(),
+        tag.id.to_string(),
+        tag.group_id.to_string(),
+        vendor.id.to_string(),
+        vendor.name.clone(),
+    ];
+    secrets.extend(receipts.iter().cloned());
+    Targets {
+        params,
+        secrets,
+        employee: employee.id.to_string(),
+        receipts,
+    }
+}
+
+const TRESPASS_SCOPES: &str = "[\"users:read\", \"accounting-entries:read\", \"companies:read\", \"tag-groups:read\", \"tag-groups:write\", \"vendors:write\"]";
+
+/// An organisation key over two companies, of which the run may use only the first.
+fn trespass_config(dir: &std::path::Path, company: &str) -> String {
+    let text = format!(
+        "company_id = \"{company}\"\ncompanies = [\"{company}\"]\nstate_dir = \"state\"\ncache_dir = \"cache\"\noutput_dir = \"out\"\n[mock]\nseed = {SEED}\ncompanies = 2\nrecord = true\n[plugins.trespass]\npath = \"{}\"\nscopes = {TRESPASS_SCOPES}\n",
+        plugin("trespass").display()
+    );
+    std::fs::write(dir.join("pleo.toml"), &text).unwrap();
+    text
+}
+
+/// The probes of a `trespass` report, by name: (outcome, detail).
+fn probes(out: &std::path::Path) -> BTreeMap<String, (String, String)> {
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("trespass.json")).unwrap()).unwrap();
+    report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let field = |name: &str| p[name].as_str().unwrap().to_owned();
+            (field("probe"), (field("outcome"), field("detail")))
+        })
+        .collect()
+}
+
+fn company_ids() -> (String, String) {
+    let data = Dataset::seed(&MockConfig {
+        seed: SEED,
+        companies: 2,
+        ..MockConfig::default()
+    });
+    let id = |i: usize| data.companies[i].company.id.to_string();
+    (id(0), id(1))
+}
+
+const PROBES: [&str; 7] = [
+    "get-employee",
+    "get-entry",
+    "list-receipts",
+    "list-companies",
+    "get-tag",
+    "update-tag",
+    "archive-vendor",
+];
+
+#[test]
+fn another_company_s_objects_are_refused_by_id_and_never_written() {
+    let (a, _) = company_ids();
+    let dir = tempdir();
+    let text = trespass_config(dir.path(), &a);
+    let config = crate::common::config_in(&text, dir.path());
+    let out = dir.path().join("out/trespass");
+
+    let secrets = tokio().block_on(async {
+        let session = Session::open(config).await.unwrap();
+        let data = session.mock().unwrap().dataset();
+        let other = targets(&data, 1);
+        let mut params = other.params.clone();
+        params.insert("companies".into(), "all".into());
+        let options = RunOptions {
+            cancel: None,
+            out_dir: Some(out.clone()),
+            params,
+            progress: None,
+        };
+        session.run("trespass", options).await.unwrap();
+
+        // The owner lookups are GETs; the refused writes never reached the mock.
+        let exchanges = session.mock_exchanges().unwrap();
+        assert!(!exchanges.is_empty(), "the mock records");
+        let writes: Vec<String> = exchanges
+            .iter()
+            .filter(|x| x.method != "GET")
+            .map(|x| format!("{} {}", x.method, x.path))
+            .collect();
+        assert!(writes.is_empty(), "writes reached Pleo: {writes:?}");
+        other.secrets
+    });
+
+    let seen = probes(&out);
+    for probe in PROBES {
+        let (outcome, detail) = &seen[probe];
+        assert_eq!(outcome, "not-allowed", "{probe}: {detail}");
+    }
+    let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
+    assert_eq!(
+        audit.matches("\"outcome\":\"company-not-allowed\"").count(),
+        PROBES.len(),
+        "{audit}"
+    );
+    let written: Vec<(std::path::PathBuf, String)> = crate::common::read_tree(&out)
+        .into_iter()
+        .map(|(path, bytes)| (path, String::from_utf8_lossy(&bytes).into_owned()))
+        .collect();
+    for secret in &secrets {
+        assert!(!audit.contains(secret.as_str()), "audit shows {secret}");
+        for (path, text) in &written {
+            assert!(
+                !text.contains(secret.as_str()),
+                "{} shows {secret}",
+                path.display()
+            );
+        }
+    }
+
+    // The same probes through the command line: nothing on its stdout or stderr either (the
+    // plugin prints its report to both, and the host logs them).
+    let cli_dir = tempdir();
+    trespass_config(cli_dir.path(), &a);
+    let mut args = vec!["run", "trespass", "--config", "pleo.toml"];
+    let params: Vec<String> = {
+        let data = Dataset::seed(&MockConfig {
+            seed: SEED,
+            companies: 2,
+            ..MockConfig::default()
+        });
+        targets(&data, 1)
+            .params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(["companies=all".to_owned()])
+            .collect()
+    };
+    for param in &params {
+        args.extend(["--param", param]);
+    }
+    let run = crate::common::run_in(cli_dir.path(), &args, &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not-allowed"),
+        "the plugin's report is logged: {}",
+        run.stderr
+    );
+    for secret in &secrets {
+        assert!(
+            !run.stdout.contains(secret.as_str()),
+            "stdout shows {secret}"
+        );
+        assert!(
+            !run.stderr.contains(secret.as_str()),
+            "stderr shows {secret}"
+        );
+    }
+}
+
+#[test]
+fn the_allowed_company_s_objects_still_come_through() {
+    let (a, _) = company_ids();
+    let dir = tempdir();
+    let text = trespass_config(dir.path(), &a);
+    let config = crate::common::config_in(&text, dir.path());
+    let out = dir.path().join("out/trespass");
+
+    let own = tokio().block_on(async {
+        let session = Session::open(config).await.unwrap();
+        let data = session.mock().unwrap().dataset();
+        let own = targets(&data, 0);
+        let options = RunOptions {
+            cancel: None,
+            out_dir: Some(out.clone()),
+            params: own.params.clone(),
+            progress: None,
+        };
+        session.run("trespass", options).await.unwrap();
+        // The writes were checked, then sent.
+        let exchanges = session.mock_exchanges().unwrap();
+        let writes = exchanges.iter().filter(|x| x.method != "GET").count();
+        assert_eq!(writes, 2, "update-tag and archive-vendor");
+        own
+    });
+
+    let seen = probes(&out);
+    for probe in PROBES.iter().filter(|p| **p != "list-companies") {
+        let (outcome, detail) = &seen[*probe];
+        assert_eq!(outcome, "ok", "{probe}: {detail}");
+    }
+    assert!(seen["get-employee"].1.contains(&own.employee));
+    for receipt in &own.receipts {
+        assert!(seen["list-receipts"].1.contains(receipt.as_str()));
+    }
+    let audit = std::fs::read_to_string(dir.path().join("state/audit.jsonl")).unwrap();
+    assert!(!audit.contains("company-not-allowed"), "{audit}");
+    // An organisation key: the owners of the written objects were looked up first.
+    assert!(audit.contains("\"outcome\":\"owner-check\""), "{audit}");
+}

@@ -28,6 +28,7 @@ fn caps(mode: &str) -> Caps {
             ..Limits::default()
         },
         other_companies: Vec::new(),
+        key_company: None,
     };
     Caps::new(
         grant,

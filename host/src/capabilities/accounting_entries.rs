@@ -2,6 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ownership::{ENTRY, IdAt, RECEIPT, Returns, Target};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, invalid, paged};
 use crate::bindings::pleo::plugin::accounting_entries_read::{
     DateField, EntryFilter, FileType, Host, ReceiptFilter, SortKey, Sorting,
@@ -17,6 +18,8 @@ const SEARCH_ENTRIES: Op = Op {
     scope: SCOPE,
     method: "POST",
     template: "/v1/accounting-entries:search",
+    returns: Returns::Objects(&ENTRY),
+    target: None,
 };
 const LIST_RECEIPTS: Op = Op {
     interface: INTERFACE,
@@ -24,6 +27,11 @@ const LIST_RECEIPTS: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v1/accounting-entries/{accountingEntryId}/receipts",
+    returns: Returns::Objects(&RECEIPT),
+    target: Some(Target {
+        kind: &ENTRY,
+        id: IdAt::Path("accountingEntryId"),
+    }),
 };
 const GET_RECEIPT: Op = Op {
     interface: INTERFACE,
@@ -31,6 +39,11 @@ const GET_RECEIPT: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v1/accounting-entries/{accountingEntryId}/receipts/{receiptId}",
+    returns: Returns::Objects(&RECEIPT),
+    target: Some(Target {
+        kind: &ENTRY,
+        id: IdAt::Path("accountingEntryId"),
+    }),
 };
 const SEARCH_RECEIPTS: Op = Op {
     interface: INTERFACE,
@@ -38,6 +51,11 @@ const SEARCH_RECEIPTS: Op = Op {
     scope: SCOPE,
     method: "POST",
     template: "/v1/accounting-entries/receipts:search",
+    // Receipts carry no company, only their entry; the search is filtered by query
+    // `company_id`, always the run's company (looking up each receipt's entry would cost a
+    // request per entry).
+    returns: Returns::Unowned,
+    target: None,
 };
 const GET_ENTRY: Op = Op {
     interface: INTERFACE,
@@ -45,6 +63,8 @@ const GET_ENTRY: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v1/accounting-entries/{accountingEntryId}",
+    returns: Returns::Objects(&ENTRY),
+    target: None,
 };
 /// Pleo's documented maximum page size for accounting entries.
 const MAX_PAGE: u32 = 100;

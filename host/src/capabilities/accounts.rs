@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ownership::{ACCOUNT, IdAt, Returns, Target};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, invalid, paged};
 use crate::bindings::pleo::plugin::accounts_read::AccountFilter;
 use crate::bindings::pleo::plugin::accounts_write::{AccountUpdate, NewAccount};
@@ -29,6 +30,8 @@ const SEARCH_ACCOUNTS: Op = Op {
     scope: READ_SCOPE,
     method: "POST",
     template: "/v1/chart-of-accounts:search",
+    returns: Returns::Objects(&ACCOUNT),
+    target: None,
 };
 const GET_ACCOUNT: Op = Op {
     interface: READ,
@@ -36,6 +39,8 @@ const GET_ACCOUNT: Op = Op {
     scope: READ_SCOPE,
     method: "GET",
     template: "/v1/chart-of-accounts/{accountId}",
+    returns: Returns::Objects(&ACCOUNT),
+    target: None,
 };
 const CREATE_ACCOUNT: Op = Op {
     interface: WRITE,
@@ -43,6 +48,8 @@ const CREATE_ACCOUNT: Op = Op {
     scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/chart-of-accounts",
+    returns: Returns::Objects(&ACCOUNT),
+    target: None,
 };
 const CREATE_ACCOUNTS: Op = Op {
     interface: WRITE,
@@ -50,6 +57,9 @@ const CREATE_ACCOUNTS: Op = Op {
     scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/chart-of-accounts/batch",
+    // `{data, errors}` of accounts created in the body's `companyId`, the run's company.
+    returns: Returns::Unowned,
+    target: None,
 };
 const UPDATE_ACCOUNT: Op = Op {
     interface: WRITE,
@@ -57,6 +67,11 @@ const UPDATE_ACCOUNT: Op = Op {
     scope: WRITE_SCOPE,
     method: "PUT",
     template: "/v1/chart-of-accounts/{accountId}",
+    returns: Returns::Objects(&ACCOUNT),
+    target: Some(Target {
+        kind: &ACCOUNT,
+        id: IdAt::Path("accountId"),
+    }),
 };
 const DELETE_ACCOUNT: Op = Op {
     interface: WRITE,
@@ -64,6 +79,12 @@ const DELETE_ACCOUNT: Op = Op {
     scope: WRITE_SCOPE,
     method: "DELETE",
     template: "/v1/chart-of-accounts/{accountId}",
+    // No body; the account was checked first.
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &ACCOUNT,
+        id: IdAt::Path("accountId"),
+    }),
 };
 
 impl accounts_read::Host for Caps {

@@ -4,7 +4,12 @@
 //! call names the run's company: `GET /v1/companies` takes only `organization_id`, which the
 //! host does not send (Pleo answers with the companies the key can see). Which company the
 //! plugin's other requests act for stays governed by the `company` interface.
+//!
+//! A company is its own owner (`id`): a page listing a company the run may not use is refused
+//! like any other company's object (see `ownership`), so with an organisation key and an
+//! allowlist narrower than the key, `list-companies` answers `not-allowed`.
 
+use super::ownership::{COMPANY, Returns};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, paged};
 use crate::bindings::pleo::plugin::companies_read::Host;
 use crate::pleo::ApiRequest;
@@ -21,6 +26,8 @@ const LIST_COMPANIES: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v1/companies",
+    returns: Returns::Objects(&COMPANY),
+    target: None,
 };
 const GET_COMPANY: Op = Op {
     interface: INTERFACE,
@@ -28,6 +35,8 @@ const GET_COMPANY: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v1/companies/{companyId}",
+    returns: Returns::Objects(&COMPANY),
+    target: None,
 };
 
 impl Host for Caps {

@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ownership::{EXPORT_ITEM, EXPORT_JOB, EXPORT_JOB_ITEM, IdAt, Returns, Target};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, invalid, paged};
 use crate::bindings::pleo::plugin::export_jobs_write::{ItemUpdate, JobEvent, NewExportJob};
 use crate::bindings::pleo::plugin::types::{ItemStatus, JobEventKind, JobStatus};
@@ -28,6 +29,8 @@ const LIST_EXPORT_JOBS: Op = Op {
     scope: JOBS_READ_SCOPE,
     method: "GET",
     template: "/v3/export-jobs",
+    returns: Returns::Objects(&EXPORT_JOB),
+    target: None,
 };
 const GET_EXPORT_JOB: Op = Op {
     interface: JOBS_READ,
@@ -35,6 +38,8 @@ const GET_EXPORT_JOB: Op = Op {
     scope: JOBS_READ_SCOPE,
     method: "GET",
     template: "/v3/export-jobs/{jobId}",
+    returns: Returns::Objects(&EXPORT_JOB),
+    target: None,
 };
 const LIST_EXPORT_JOB_ITEMS: Op = Op {
     interface: JOBS_READ,
@@ -42,6 +47,11 @@ const LIST_EXPORT_JOB_ITEMS: Op = Op {
     scope: JOBS_READ_SCOPE,
     method: "GET",
     template: "/v3/export-jobs/{jobId}/items",
+    returns: Returns::Objects(&EXPORT_JOB_ITEM),
+    target: Some(Target {
+        kind: &EXPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
 };
 const CREATE_EXPORT_JOB: Op = Op {
     interface: JOBS_WRITE,
@@ -49,6 +59,8 @@ const CREATE_EXPORT_JOB: Op = Op {
     scope: JOBS_WRITE_SCOPE,
     method: "POST",
     template: "/v3/export-jobs",
+    returns: Returns::Objects(&EXPORT_JOB),
+    target: None,
 };
 const UPDATE_EXPORT_JOB_ITEMS: Op = Op {
     interface: JOBS_WRITE,
@@ -56,6 +68,12 @@ const UPDATE_EXPORT_JOB_ITEMS: Op = Op {
     scope: JOBS_WRITE_SCOPE,
     method: "PUT",
     template: "/v3/export-jobs/{jobId}/items",
+    // `{data, errors}` about the items of the job, whose owner was checked first.
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &EXPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
 };
 const POST_EXPORT_JOB_EVENT: Op = Op {
     interface: JOBS_WRITE,
@@ -63,6 +81,12 @@ const POST_EXPORT_JOB_EVENT: Op = Op {
     scope: JOBS_WRITE_SCOPE,
     method: "POST",
     template: "/v3/export-job-events",
+    // No body; the job named in the request body was checked first.
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &EXPORT_JOB,
+        id: IdAt::Body("jobId"),
+    }),
 };
 const LIST_EXPORT_ITEMS: Op = Op {
     interface: ITEMS_READ,
@@ -70,6 +94,8 @@ const LIST_EXPORT_ITEMS: Op = Op {
     scope: ITEMS_READ_SCOPE,
     method: "GET",
     template: "/v3/export-items",
+    returns: Returns::Objects(&EXPORT_ITEM),
+    target: None,
 };
 
 impl export_jobs_read::Host for Caps {

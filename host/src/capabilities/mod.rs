@@ -8,6 +8,7 @@ mod accounts;
 mod checks;
 mod companies;
 mod export;
+mod ownership;
 mod read_ahead;
 mod services;
 mod tags;
@@ -78,6 +79,8 @@ pub struct Caps {
     audit: Option<RunAudit>,
     pub totals: RunTotals,
     read_ahead: read_ahead::ReadAhead,
+    /// Owners learned during the run, and whether the key needs owner lookups at all.
+    owners: ownership::Owners,
     /// Time the current call spent waiting for Pleo, not counted as host time.
     waited: std::time::Duration,
 }
@@ -100,6 +103,10 @@ pub(crate) struct Op {
     pub method: &'static str,
     /// Path template as in Pleo's documents, e.g. `/v2/employees/{employeeId}`.
     pub template: &'static str,
+    /// What a successful answer holds, so the owner of each object is checked (see `ownership`).
+    pub returns: ownership::Returns,
+    /// The existing object the call acts on, named by id: its owner is checked first.
+    pub target: Option<ownership::Target>,
 }
 
 impl Op {
@@ -142,6 +149,9 @@ pub struct Grant {
     pub limits: Limits,
     /// Companies the plugin may switch to besides `company_id` (the operator's allowlist).
     pub other_companies: Vec<String>,
+    /// The one company the key is bound to, as introspection said; `None` for an organisation
+    /// key. Decides whether owners must be looked up (see `ownership`).
+    pub key_company: Option<String>,
 }
 
 impl Caps {
@@ -158,6 +168,7 @@ impl Caps {
                 allowed_companies.push(company);
             }
         }
+        let owners = ownership::Owners::new(grant.key_company.as_deref(), &allowed_companies);
         Caps {
             plugin: grant.plugin,
             client,
@@ -178,6 +189,7 @@ impl Caps {
             audit,
             totals: RunTotals::default(),
             read_ahead: read_ahead::ReadAhead::default(),
+            owners,
             waited: std::time::Duration::ZERO,
         }
     }
@@ -337,6 +349,8 @@ impl Caps {
 
     /// Sends one Pleo request for the plugin: budget, audit record, error mapping.
     async fn api(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
+        // Looking up an owner first waits for Pleo: not host time.
+        self.check_target(op, &req).await?;
         let started = Instant::now();
         let answer = self.api_call(op, req, want).await;
         let waited = std::mem::take(&mut self.waited);
@@ -398,6 +412,12 @@ impl Caps {
         match answer {
             Ok((status, answer)) => {
                 call.status = Some(status);
+                // Another company's object is dropped here, before the plugin sees any of it.
+                if let Err(refusal) = self.check_answer(op, &answer).await {
+                    call.outcome = host_outcome(&refusal);
+                    self.record(call);
+                    return Err(refusal);
+                }
                 call.outcome = "ok";
                 call.bytes_in = match &answer {
                     Answer::Page(page) => page.data.len() as u64,
@@ -413,10 +433,7 @@ impl Caps {
                     call.error_type = Some(code.clone());
                 }
                 let err = self.api_error(e);
-                call.outcome = match &err {
-                    HostError::Guest(e) => outcome_name(e),
-                    HostError::Trap(_) => "trap",
-                };
+                call.outcome = host_outcome(&err);
                 self.record(call);
                 Err(err)
             }
@@ -542,6 +559,15 @@ fn outcome_name(e: &PleoError) -> &'static str {
         PleoError::RateLimited(_) => "rate-limited",
         PleoError::Unavailable(_) => "unavailable",
         PleoError::BudgetExceeded(_) => "budget-exceeded",
+        PleoError::NotAllowed(_) => "company-not-allowed",
+    }
+}
+
+/// The audit outcome of a host call that failed.
+fn host_outcome(e: &HostError) -> &'static str {
+    match e {
+        HostError::Guest(e) => outcome_name(e),
+        HostError::Trap(_) => "trap",
     }
 }
 

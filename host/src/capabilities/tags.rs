@@ -4,6 +4,7 @@
 
 use serde_json::{Value, json};
 
+use super::ownership::{IdAt, Returns, TAG, TAG_GROUP, Target};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, paged};
 use crate::bindings::pleo::plugin::tags_write::{TagFields, TagGroupFields};
 use crate::bindings::pleo::plugin::{tags_read, tags_write};
@@ -24,6 +25,8 @@ const LIST_TAG_GROUPS: Op = Op {
     scope: READ_SCOPE,
     method: "GET",
     template: "/v0/tag-groups",
+    returns: Returns::Objects(&TAG_GROUP),
+    target: None,
 };
 const GET_TAG_GROUP: Op = Op {
     interface: READ,
@@ -31,6 +34,8 @@ const GET_TAG_GROUP: Op = Op {
     scope: READ_SCOPE,
     method: "GET",
     template: "/v0/tag-groups/{groupId}",
+    returns: Returns::Objects(&TAG_GROUP),
+    target: None,
 };
 const LIST_TAGS: Op = Op {
     interface: READ,
@@ -38,6 +43,11 @@ const LIST_TAGS: Op = Op {
     scope: READ_SCOPE,
     method: "GET",
     template: "/v0/tag-groups/{groupId}/tags",
+    returns: Returns::Objects(&TAG),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
 };
 const GET_TAG: Op = Op {
     interface: READ,
@@ -45,6 +55,8 @@ const GET_TAG: Op = Op {
     scope: READ_SCOPE,
     method: "GET",
     template: "/v0/tags/{tagId}",
+    returns: Returns::Objects(&TAG),
+    target: None,
 };
 const CREATE_TAG_GROUP: Op = Op {
     interface: WRITE,
@@ -52,6 +64,8 @@ const CREATE_TAG_GROUP: Op = Op {
     scope: WRITE_SCOPE,
     method: "POST",
     template: "/v0/tag-groups",
+    returns: Returns::Objects(&TAG_GROUP),
+    target: None,
 };
 const UPDATE_TAG_GROUP: Op = Op {
     interface: WRITE,
@@ -59,6 +73,11 @@ const UPDATE_TAG_GROUP: Op = Op {
     scope: WRITE_SCOPE,
     method: "PUT",
     template: "/v0/tag-groups/{groupId}",
+    returns: Returns::Objects(&TAG_GROUP),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
 };
 const CREATE_TAG: Op = Op {
     interface: WRITE,
@@ -66,6 +85,11 @@ const CREATE_TAG: Op = Op {
     scope: WRITE_SCOPE,
     method: "POST",
     template: "/v0/tag-groups/{groupId}/tags",
+    returns: Returns::Objects(&TAG),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
 };
 const UPDATE_TAG: Op = Op {
     interface: WRITE,
@@ -73,6 +97,11 @@ const UPDATE_TAG: Op = Op {
     scope: WRITE_SCOPE,
     method: "PUT",
     template: "/v0/tags/{tagId}",
+    returns: Returns::Objects(&TAG),
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::Path("tagId"),
+    }),
 };
 
 impl tags_read::Host for Caps {

@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ownership::{IdAt, Returns, TAX_CODE, Target};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, invalid, paged};
 use crate::bindings::pleo::plugin::tax_codes_read::TaxCodeFilter;
 use crate::bindings::pleo::plugin::tax_codes_write::TaxCodeFields;
@@ -27,6 +28,8 @@ const SEARCH_TAX_CODES: Op = Op {
     scope: READ_SCOPE,
     method: "POST",
     template: "/v0/tax-codes:search",
+    returns: Returns::Objects(&TAX_CODE),
+    target: None,
 };
 const GET_TAX_CODE: Op = Op {
     interface: READ,
@@ -34,6 +37,8 @@ const GET_TAX_CODE: Op = Op {
     scope: READ_SCOPE,
     method: "GET",
     template: "/v0/tax-codes/{taxCodeId}",
+    returns: Returns::Objects(&TAX_CODE),
+    target: None,
 };
 const CREATE_TAX_CODE: Op = Op {
     interface: WRITE,
@@ -41,6 +46,8 @@ const CREATE_TAX_CODE: Op = Op {
     scope: WRITE_SCOPE,
     method: "POST",
     template: "/v0/tax-codes",
+    returns: Returns::Objects(&TAX_CODE),
+    target: None,
 };
 const UPDATE_TAX_CODE: Op = Op {
     interface: WRITE,
@@ -48,6 +55,11 @@ const UPDATE_TAX_CODE: Op = Op {
     scope: WRITE_SCOPE,
     method: "PUT",
     template: "/v0/tax-codes/{taxCodeId}",
+    returns: Returns::Objects(&TAX_CODE),
+    target: Some(Target {
+        kind: &TAX_CODE,
+        id: IdAt::Path("taxCodeId"),
+    }),
 };
 
 impl tax_codes_read::Host for Caps {

@@ -1,5 +1,6 @@
 //! `users-read`: employees. Note the one camelCase `companyId` query parameter of Pleo's API.
 
+use super::ownership::{EMPLOYEE, Returns};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, paged};
 use crate::bindings::pleo::plugin::users_read::{EmployeeQuery, Host};
 use crate::pleo::ApiRequest;
@@ -15,6 +16,8 @@ const LIST_EMPLOYEES: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v2/employees",
+    returns: Returns::Objects(&EMPLOYEE),
+    target: None,
 };
 const GET_EMPLOYEE: Op = Op {
     interface: INTERFACE,
@@ -22,6 +25,8 @@ const GET_EMPLOYEE: Op = Op {
     scope: SCOPE,
     method: "GET",
     template: "/v2/employees/{employeeId}",
+    returns: Returns::Objects(&EMPLOYEE),
+    target: None,
 };
 
 impl Host for Caps {

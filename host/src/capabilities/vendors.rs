@@ -4,6 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
+use super::ownership::{IdAt, Returns, Target, VENDOR};
 use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, paged};
 use crate::bindings::pleo::plugin::types::VendorState;
 use crate::bindings::pleo::plugin::vendors_read::VendorFilter;
@@ -27,6 +28,8 @@ const SEARCH_VENDORS: Op = Op {
     scope: READ_SCOPE,
     method: "POST",
     template: "/v1/vendors:search",
+    returns: Returns::Objects(&VENDOR),
+    target: None,
 };
 const GET_VENDOR: Op = Op {
     interface: READ,
@@ -34,6 +37,8 @@ const GET_VENDOR: Op = Op {
     scope: READ_SCOPE,
     method: "GET",
     template: "/v1/vendors/{id}",
+    returns: Returns::Objects(&VENDOR),
+    target: None,
 };
 const CREATE_VENDOR: Op = Op {
     interface: WRITE,
@@ -41,6 +46,8 @@ const CREATE_VENDOR: Op = Op {
     scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/vendors",
+    returns: Returns::Objects(&VENDOR),
+    target: None,
 };
 const UPDATE_VENDOR: Op = Op {
     interface: WRITE,
@@ -48,6 +55,11 @@ const UPDATE_VENDOR: Op = Op {
     scope: WRITE_SCOPE,
     method: "PUT",
     template: "/v1/vendors/{id}",
+    returns: Returns::Objects(&VENDOR),
+    target: Some(Target {
+        kind: &VENDOR,
+        id: IdAt::Path("id"),
+    }),
 };
 const ARCHIVE_VENDOR: Op = Op {
     interface: WRITE,
@@ -55,6 +67,12 @@ const ARCHIVE_VENDOR: Op = Op {
     scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/vendors/{id}:archive",
+    // No body; the vendor was checked first.
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &VENDOR,
+        id: IdAt::Path("id"),
+    }),
 };
 const ACTIVATE_VENDOR: Op = Op {
     interface: WRITE,
@@ -62,6 +80,12 @@ const ACTIVATE_VENDOR: Op = Op {
     scope: WRITE_SCOPE,
     method: "POST",
     template: "/v1/vendors/{id}:activate",
+    // No body; the vendor was checked first.
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &VENDOR,
+        id: IdAt::Path("id"),
+    }),
 };
 
 impl vendors_read::Host for Caps {

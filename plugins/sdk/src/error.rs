@@ -36,6 +36,9 @@ pub enum PleoError {
     Unavailable(String),
     /// A limit of this run (API calls, response size) is used up.
     BudgetExceeded(String),
+    /// The object belongs to a company this run may not use (the operator's `company_id` and
+    /// `companies`): a read of it is dropped, a write on it is never sent.
+    NotAllowed(String),
 }
 
 impl fmt::Display for PleoError {
@@ -51,6 +54,7 @@ impl fmt::Display for PleoError {
             }
             PleoError::Unavailable(m) => ("Pleo unavailable", m.as_str()),
             PleoError::BudgetExceeded(m) => ("run budget exceeded", m.as_str()),
+            PleoError::NotAllowed(m) => ("company not allowed", m.as_str()),
         };
         write!(f, "{what}: ")?;
         one_line(f, detail)

@@ -146,6 +146,7 @@ fn case(e: &PleoError) -> &'static str {
         PleoError::RateLimited(_) => "rate-limited",
         PleoError::Unavailable(_) => "unavailable",
         PleoError::BudgetExceeded(_) => "budget-exceeded",
+        PleoError::NotAllowed(_) => "not-allowed",
     }
 }
 

@@ -1,0 +1,512 @@
+//! Which company owns what a plugin reads or changes (DESIGN.md, non-negotiable 8).
+//!
+//! The host injects the run's company into every request that names one, but many calls name
+//! one object by id (`get-employee`, `update-vendor`, receipts of an entry, ...) and an
+//! organisation key reaches the objects of all its companies. So the owner is checked against
+//! the run's allowed companies where it shows, driven by two fields of every [`super::Op`]:
+//!
+//! * `returns`: what the answer holds. [`Returns::Objects`] names the [`Kind`] of the object
+//!   (or of every item of a page or list), and the kind says where its owner is: its own
+//!   `companyId` (`id` for a company), or the id of a parent object whose owner is looked up.
+//!   An object whose owner field is missing, or is not a string, is refused: Pleo documents the
+//!   field as required on every one of these models, so an answer without it is not what the
+//!   host can vouch for. [`Returns::Unowned`] marks the answers that carry no owner; each such
+//!   `Op` says in a comment why it is safe (the request names the run's company, or the object
+//!   named by the request was checked first).
+//! * `target`: the existing object a call acts on, named by id in the path or body. Its owner
+//!   is learned (one `GET` by id, counted against the run's API budget and audited as
+//!   `owner-check`) and checked BEFORE the call is sent, so a write on another company's object
+//!   never reaches Pleo.
+//!
+//! Lookups (of targets, and of parents of objects without a company field) are only needed
+//! when the key reaches more than one company. A key bound to one company (introspection named
+//! it) whose company is allowed for the run reaches nothing else: Pleo refuses the rest, so
+//! the host skips the extra request. The company fields of answers are still checked, as
+//! they cost no request.
+//!
+//! Owners learned are kept for the run (bounded), so an entry listed by a company-filtered
+//! search needs no lookup before its receipts are listed.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::read_ahead::{self, Fetched};
+use super::{Answer, Caps, HostError, Op, PleoError, checked_id, host_outcome};
+use crate::audit::Call;
+use crate::pleo::{self, ApiRequest};
+
+/// A kind of Pleo object, and how to learn which company owns one.
+pub(crate) struct Kind {
+    /// What the refusal calls it: `employee`, `vendor`, ...
+    pub name: &'static str,
+    /// `GET` path of one object by id (`{id}` stands for it), when Pleo has one.
+    pub get: Option<&'static str>,
+    pub owner: Owner,
+}
+
+/// Where an object says who owns it.
+pub(crate) enum Owner {
+    /// This field holds the owning company's id.
+    Company(&'static str),
+    /// This field holds the id of a parent object (of that kind), whose owner owns this one.
+    Parent(&'static str, &'static Kind),
+}
+
+/// What a successful answer holds, for the owner check.
+pub(crate) enum Returns {
+    /// One object of this kind, or a page or list of them: every one is checked.
+    Objects(&'static Kind),
+    /// Nothing with an owner to check (no body, or the `Op` explains why the answer is safe).
+    Unowned,
+}
+
+/// The existing object a call acts on; checked before the call is sent.
+pub(crate) struct Target {
+    pub kind: &'static Kind,
+    pub id: IdAt,
+}
+
+/// Where a request names its target's id.
+pub(crate) enum IdAt {
+    /// The path segment of this placeholder of the `Op`'s template (`{id}` is `"id"`).
+    Path(&'static str),
+    /// This string field of the JSON body.
+    Body(&'static str),
+}
+
+pub(crate) const COMPANY: Kind = Kind {
+    name: "company",
+    get: Some("/v1/companies/{id}"),
+    owner: Owner::Company("id"),
+};
+pub(crate) const EMPLOYEE: Kind = Kind {
+    name: "employee",
+    get: Some("/v2/employees/{id}"),
+    owner: Owner::Company("companyId"),
+};
+pub(crate) const ENTRY: Kind = Kind {
+    name: "accounting entry",
+    get: Some("/v1/accounting-entries/{id}"),
+    owner: Owner::Company("companyId"),
+};
+/// `ReceiptModel` has no company, only `accountingEntryId`.
+pub(crate) const RECEIPT: Kind = Kind {
+    name: "receipt",
+    get: None,
+    owner: Owner::Parent("accountingEntryId", &ENTRY),
+};
+pub(crate) const EXPORT_JOB: Kind = Kind {
+    name: "export job",
+    get: Some("/v3/export-jobs/{id}"),
+    owner: Owner::Company("companyId"),
+};
+/// `ExportJobItemV3` has no company, only `exportJobId`.
+pub(crate) const EXPORT_JOB_ITEM: Kind = Kind {
+    name: "export job item",
+    get: None,
+    owner: Owner::Parent("exportJobId", &EXPORT_JOB),
+};
+pub(crate) const EXPORT_ITEM: Kind = Kind {
+    name: "export item",
+    get: None,
+    owner: Owner::Company("companyId"),
+};
+pub(crate) const VENDOR: Kind = Kind {
+    name: "vendor",
+    get: Some("/v1/vendors/{id}"),
+    owner: Owner::Company("companyId"),
+};
+pub(crate) const ACCOUNT: Kind = Kind {
+    name: "account",
+    get: Some("/v1/chart-of-accounts/{id}"),
+    owner: Owner::Company("companyId"),
+};
+pub(crate) const TAG_GROUP: Kind = Kind {
+    name: "tag group",
+    get: Some("/v0/tag-groups/{id}"),
+    owner: Owner::Company("companyId"),
+};
+/// `TagModel` has no company, only `groupId`.
+pub(crate) const TAG: Kind = Kind {
+    name: "tag",
+    get: Some("/v0/tags/{id}"),
+    owner: Owner::Parent("groupId", &TAG_GROUP),
+};
+pub(crate) const TAX_CODE: Kind = Kind {
+    name: "tax code",
+    get: Some("/v0/tax-codes/{id}"),
+    owner: Owner::Company("companyId"),
+};
+
+/// Most owners remembered per run; past it, objects are looked up again when needed.
+const MAX_KNOWN: usize = 20_000;
+
+/// The run's owner bookkeeping.
+pub(crate) struct Owners {
+    /// Whether ids must be looked up to learn owners (the key reaches several companies).
+    pub lookups: bool,
+    /// `kind name` + `id` → owning company.
+    known: HashMap<(&'static str, String), String>,
+}
+
+impl Owners {
+    /// `key_company`: the company introspection bound the key to, if any.
+    pub fn new(key_company: Option<&str>, allowed: &[String]) -> Owners {
+        // A key bound to one allowed company reaches only that company's objects: Pleo itself
+        // refuses the rest, so no lookups. Any other key (an organisation key, or a key bound
+        // to a company the run is not allowed) may reach objects of a company not allowed.
+        let bound_to_allowed = key_company.is_some_and(|k| allowed.iter().any(|a| a == k));
+        Owners {
+            lookups: !bound_to_allowed,
+            known: HashMap::new(),
+        }
+    }
+
+    pub fn known(&self, kind: &Kind, id: &str) -> Option<&str> {
+        self.known
+            .get(&(kind.name, id.to_owned()))
+            .map(String::as_str)
+    }
+
+    pub fn learn(&mut self, kind: &Kind, id: &str, company: &str) {
+        if self.known.len() < MAX_KNOWN {
+            self.known
+                .insert((kind.name, id.to_owned()), company.to_owned());
+        }
+    }
+}
+
+/// What one object says of its owner.
+pub(crate) enum Found<'a> {
+    /// Its company.
+    Company(&'a str),
+    /// The id of its parent, of that kind.
+    Parent(&'a str, &'static Kind),
+    /// Nothing usable: the field is missing or not a string.
+    Missing,
+}
+
+pub(crate) fn owner_field<'a>(kind: &Kind, object: &'a Value) -> Found<'a> {
+    let (field, parent) = match kind.owner {
+        Owner::Company(field) => (field, None),
+        Owner::Parent(field, parent) => (field, Some(parent)),
+    };
+    match (object.get(field).and_then(Value::as_str), parent) {
+        (Some(company), None) => Found::Company(company),
+        (Some(id), Some(parent)) => Found::Parent(id, parent),
+        (None, _) => Found::Missing,
+    }
+}
+
+/// Longest chain of parents followed to find an owner (a tag's group is the deepest: 2).
+const MAX_HOPS: usize = 4;
+
+impl Caps {
+    /// Before a call that acts on an existing object: the object's owner must be allowed, or
+    /// the call is refused and nothing is sent.
+    pub(super) async fn check_target(
+        &mut self,
+        op: &Op,
+        req: &ApiRequest,
+    ) -> Result<(), HostError> {
+        let Some(target) = &op.target else {
+            return Ok(());
+        };
+        if !self.owners.lookups {
+            return Ok(());
+        }
+        let Some(id) = target_id(op.template, &req.path, req.body.as_ref(), &target.id) else {
+            // The family built the request from this very template: a host bug, refused.
+            return self.refuse(op, no_owner(target.kind));
+        };
+        let company = self.owner_of(op, target.kind, &id).await?;
+        if self.is_allowed(&company) {
+            Ok(())
+        } else {
+            self.refuse(op, other_company(target.kind))
+        }
+    }
+
+    /// After a successful answer: every object in it must belong to an allowed company, or
+    /// the whole answer is dropped and the plugin gets `not-allowed`.
+    pub(super) async fn check_answer(&mut self, op: &Op, answer: &Answer) -> Result<(), HostError> {
+        let Returns::Objects(kind) = op.returns else {
+            return Ok(());
+        };
+        let text = match answer {
+            Answer::Page(page) => &page.data,
+            Answer::Text(text) => text,
+            Answer::Nothing => return Ok(()),
+        };
+        for object in objects(text)? {
+            let company = match owner_field(kind, &object) {
+                Found::Company(company) => company.to_owned(),
+                // A key that reaches one allowed company only: the parent is that company's.
+                Found::Parent(..) | Found::Missing
+                    if !self.owners.lookups && matches!(kind.owner, Owner::Parent(..)) =>
+                {
+                    continue;
+                }
+                Found::Parent(id, parent) => self.owner_of(op, parent, id).await?,
+                Found::Missing => return Err(no_owner(kind)),
+            };
+            if !self.is_allowed(&company) {
+                return Err(other_company(kind));
+            }
+            if let Some(id) = object.get("id").and_then(Value::as_str) {
+                self.owners.learn(kind, id, &company);
+            }
+        }
+        Ok(())
+    }
+
+    fn is_allowed(&self, company: &str) -> bool {
+        self.allowed_companies.iter().any(|c| c == company)
+    }
+
+    /// Audits a call refused before it was sent and passes the refusal on.
+    fn refuse(&mut self, op: &Op, refusal: HostError) -> Result<(), HostError> {
+        self.record(Call {
+            interface: op.interface,
+            function: op.function,
+            scope: Some(op.scope),
+            outcome: host_outcome(&refusal),
+            ..Call::default()
+        });
+        Err(refusal)
+    }
+
+    /// The company owning object `id` of `kind`: remembered, or looked up (following parents).
+    async fn owner_of(
+        &mut self,
+        op: &Op,
+        kind: &'static Kind,
+        id: &str,
+    ) -> Result<String, HostError> {
+        let mut seen: Vec<(&'static Kind, String)> = Vec::new();
+        let (mut kind, mut id) = (kind, id.to_owned());
+        for _ in 0..MAX_HOPS {
+            if let Some(company) = self.owners.known(kind, &id) {
+                let company = company.to_owned();
+                for (kind, id) in seen {
+                    self.owners.learn(kind, &id, &company);
+                }
+                return Ok(company);
+            }
+            let object = self.look_up(op, kind, &id).await?;
+            let next = match owner_field(kind, &object) {
+                Found::Company(company) => Err(company.to_owned()),
+                Found::Parent(parent_id, parent) => Ok((parent, parent_id.to_owned())),
+                Found::Missing => return Err(no_owner(kind)),
+            };
+            seen.push((kind, id));
+            match next {
+                Ok((parent, parent_id)) => (kind, id) = (parent, parent_id),
+                Err(company) => {
+                    for (kind, id) in seen {
+                        self.owners.learn(kind, &id, &company);
+                    }
+                    return Ok(company);
+                }
+            }
+        }
+        Err(no_owner(kind))
+    }
+
+    /// Fetches one object by id to learn its owner: counted against the run's budget, audited
+    /// as `owner-check` under the plugin's call. The plugin never sees the object.
+    async fn look_up(
+        &mut self,
+        op: &Op,
+        kind: &'static Kind,
+        id: &str,
+    ) -> Result<Value, HostError> {
+        let Some(template) = kind.get else {
+            return Err(no_owner(kind));
+        };
+        // Ids come from the plugin or from Pleo's answers: either way checked before a path.
+        let id = checked_id(id).map_err(|_| no_owner(kind))?;
+        self.spend_call()?;
+        let req = ApiRequest::get(template.replace("{id}", id));
+        let started = Instant::now();
+        let Fetched { reply, retries } = read_ahead::fetch(&self.client, &req).await;
+        let object = reply.and_then(|reply| {
+            let text = pleo::decode_object(&reply.body)?;
+            Ok((reply.status, text))
+        });
+        let mut call = Call {
+            interface: op.interface,
+            function: op.function,
+            scope: Some(op.scope),
+            http: Some(("GET", template)),
+            latency: started.elapsed(),
+            retries,
+            outcome: "owner-check",
+            ..Call::default()
+        };
+        self.totals.api_calls += 1;
+        let result = match object {
+            Ok((status, text)) => {
+                call.status = Some(status);
+                serde_json::from_str(&text).map_err(|_| no_owner(kind))
+            }
+            Err(e) => {
+                if let pleo::ApiError::Status { status, code, .. } = &e {
+                    call.status = Some(*status);
+                    call.error_type = Some(code.clone());
+                }
+                let err = self.api_error(e);
+                call.outcome = host_outcome(&err);
+                Err(err)
+            }
+        };
+        // Not a host call of its own: the plugin's call is recorded after it.
+        self.totals.retries += call.retries;
+        if let Some(audit) = &self.audit {
+            audit.call(&call);
+        }
+        result
+    }
+}
+
+/// The objects of an answer's JSON text: the items of an array, or the one object.
+pub(crate) fn objects(text: &str) -> Result<Vec<Value>, HostError> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(items)) => Ok(items),
+        Ok(object @ Value::Object(_)) => Ok(vec![object]),
+        _ => Err(not_allowed(
+            "the answer is not a JSON object or array, so its owner cannot be checked",
+        )),
+    }
+}
+
+/// The id a request names its target by, from the path (matched against the template) or body.
+pub(crate) fn target_id(
+    template: &str,
+    path: &str,
+    body: Option<&Value>,
+    at: &IdAt,
+) -> Option<String> {
+    match at {
+        IdAt::Body(field) => body?.get(field)?.as_str().map(str::to_owned),
+        IdAt::Path(name) => {
+            let placeholder = format!("{{{name}}}");
+            let (mut t, mut p) = (template.split('/'), path.split('/'));
+            loop {
+                let (t, p) = (t.next()?, p.next()?);
+                if let Some(at) = t.find(&placeholder) {
+                    let (before, after) = (&t[..at], &t[at + placeholder.len()..]);
+                    let id = p.strip_prefix(before)?.strip_suffix(after)?;
+                    return (!id.is_empty()).then(|| id.to_owned());
+                }
+            }
+        }
+    }
+}
+
+/// The refusal a plugin sees. Names neither the object nor its company: the plugin has no
+/// business learning either.
+pub(crate) fn not_allowed(why: &str) -> HostError {
+    HostError::Guest(PleoError::NotAllowed(format!(
+        "{why}; the operator lists the companies a run may use in pleo.toml `company_id` and \
+         `companies`"
+    )))
+}
+
+pub(crate) fn other_company(kind: &Kind) -> HostError {
+    not_allowed(&format!(
+        "the {} belongs to a company this run is not allowed to use",
+        kind.name
+    ))
+}
+
+pub(crate) fn no_owner(kind: &Kind) -> HostError {
+    not_allowed(&format!(
+        "Pleo's answer does not say which company owns the {}",
+        kind.name
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn target_ids_come_from_the_path_or_body() {
+        let path = |template, path| target_id(template, path, None, &IdAt::Path("id"));
+        assert_eq!(
+            path("/v1/vendors/{id}:archive", "/v1/vendors/v-1:archive").as_deref(),
+            Some("v-1")
+        );
+        assert_eq!(
+            path("/v1/vendors/{id}", "/v1/vendors/v-1").as_deref(),
+            Some("v-1")
+        );
+        assert_eq!(path("/v1/vendors/{id}", "/v1/vendors/"), None);
+        assert_eq!(
+            target_id(
+                "/v3/export-jobs/{jobId}/items",
+                "/v3/export-jobs/j1/items",
+                None,
+                &IdAt::Path("jobId")
+            )
+            .as_deref(),
+            Some("j1")
+        );
+        let body = json!({"jobId": "j2", "event": "started"});
+        assert_eq!(
+            target_id(
+                "/v3/export-job-events",
+                "/",
+                Some(&body),
+                &IdAt::Body("jobId")
+            )
+            .as_deref(),
+            Some("j2")
+        );
+        assert_eq!(
+            target_id("/x", "/x", Some(&json!({"jobId": 3})), &IdAt::Body("jobId")),
+            None
+        );
+    }
+
+    #[test]
+    fn owners_are_read_from_the_kind_s_field() {
+        let employee = json!({"id": "e1", "companyId": "c1"});
+        assert!(matches!(
+            owner_field(&EMPLOYEE, &employee),
+            Found::Company("c1")
+        ));
+        let receipt = json!({"id": "r1", "accountingEntryId": "a1"});
+        assert!(matches!(
+            owner_field(&RECEIPT, &receipt),
+            Found::Parent("a1", k) if k.name == ENTRY.name
+        ));
+        assert!(matches!(
+            owner_field(&EMPLOYEE, &json!({"id": "e1", "companyId": null})),
+            Found::Missing
+        ));
+        assert!(matches!(
+            owner_field(&COMPANY, &json!({"id": "c9"})),
+            Found::Company("c9")
+        ));
+    }
+
+    #[test]
+    fn a_key_bound_to_an_allowed_company_needs_no_lookups() {
+        let allowed = vec!["a".to_owned()];
+        assert!(!Owners::new(Some("a"), &allowed).lookups);
+        assert!(Owners::new(None, &allowed).lookups);
+        assert!(Owners::new(Some("b"), &allowed).lookups);
+    }
+
+    #[test]
+    fn answers_split_into_objects() {
+        assert_eq!(objects(r#"[{"a":1},{"a":2}]"#).unwrap().len(), 2);
+        assert_eq!(objects(r#"{"a":1}"#).unwrap().len(), 1);
+        assert!(objects("3").is_err());
+    }
+}
