@@ -49,7 +49,7 @@ fn run() -> Result<(), String> {
     let plugins = repo.join("plugins");
     let out_dir = PathBuf::from(env_var("OUT_DIR")?);
 
-    watch_sources(repo, &plugins)?;
+    watch_sources(&plugins)?;
     println!("cargo:rerun-if-env-changed={TOOLCHAIN_VAR}");
 
     let target_dir = outer_target_dir(&out_dir)?.join("wasm-plugins");
@@ -76,16 +76,21 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// Reruns this script when the plugins' sources, their lock file or the WIT change.
-fn watch_sources(repo: &Path, plugins: &Path) -> Result<(), String> {
-    println!("cargo:rerun-if-changed={}", repo.join("wit").display());
+/// Reruns this script when the plugins' sources, their lock file or the WIT change. The paths
+/// are relative to the host crate: cargo gives two checkouts of this repository the same
+/// build-script fingerprint in a shared target directory, and absolute paths would make one
+/// checkout watch the other's files (and build with stale plugins).
+fn watch_sources(plugins: &Path) -> Result<(), String> {
+    println!("cargo:rerun-if-changed=../wit");
     let entries =
         fs::read_dir(plugins).map_err(|e| format!("reading {}: {e}", plugins.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| format!("reading {}: {e}", plugins.display()))?;
         // A directory is watched recursively; `target/` (native `cargo test` there) is not ours.
         if entry.file_name() != "target" {
-            println!("cargo:rerun-if-changed={}", entry.path().display());
+            let name = entry.file_name();
+            let name = name.to_str().ok_or("a plugin folder name is not UTF-8")?;
+            println!("cargo:rerun-if-changed=../plugins/{name}");
         }
     }
     Ok(())

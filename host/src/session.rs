@@ -313,6 +313,7 @@ impl Session {
         let pre = self.prepare(&plugin, &scopes)?;
 
         let mut params = plugin_config.params.clone();
+        let from_command_line: Vec<String> = options.params.keys().cloned().collect();
         params.extend(options.params);
         let grant = Grant {
             plugin: plugin.name.clone(),
@@ -361,6 +362,17 @@ impl Session {
         let started_at = SystemTime::now();
         let mut outcome = self.runtime.run(&pre, caps, &sandbox).await;
         outcome.caps.stop_read_ahead();
+        // Plugins do not declare their parameters yet: a `--param` the plugin never asked for
+        // is most likely misspelled, and would otherwise be ignored without a word.
+        for name in &from_command_line {
+            if outcome.caps.params_unread().contains(name) {
+                tracing::warn!(
+                    "--param {} was never read by {}: is the name right?",
+                    terminal::line(name),
+                    plugin.name
+                );
+            }
+        }
         self.log_stdio(&plugin.name, "stdout", &outcome.stdout);
         self.log_stdio(&plugin.name, "stderr", &outcome.stderr);
 

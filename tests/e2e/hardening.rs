@@ -555,3 +555,52 @@ fn without_home_the_audit_has_no_silent_fallback() {
     let error = outcome.assert_clean_failure(3);
     assert!(error.contains("no place for the audit log"), "{error}");
 }
+
+#[test]
+fn a_trap_inside_a_host_call_says_why() {
+    let dir = tempdir();
+    let cfg = attacker(dir.path(), "giant-arg", "[limits]\nmemory_mb = 512");
+    let run = run_here(
+        dir.path(),
+        &["run", "attacker", "--config", cfg.to_str().unwrap()],
+        &[],
+    );
+    let error = run.assert_clean_failure(1);
+    assert!(
+        error.contains("too much data is being copied between the host and the guest"),
+        "{error}"
+    );
+    assert!(!error.contains("wasm backtrace"), "{error}");
+}
+
+#[test]
+fn a_param_the_plugin_never_reads_is_reported() {
+    let dir = tempdir();
+    let cfg = config(dir.path(), SPEND_REPORT);
+    let run = run_here(
+        dir.path(),
+        &[
+            "run",
+            "spend-report",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--param",
+            "form=2026-06-01",
+            "--param",
+            "from=2026-06-01",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("--param form was never read by spend-report"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("--param from "),
+        "`from` is read: {}",
+        run.stderr
+    );
+}

@@ -61,6 +61,8 @@ pub struct Caps {
     allowed_companies: Vec<String>,
     scopes: ScopeSet,
     params: BTreeMap<String, String>,
+    /// Names of `params` the plugin has not asked for yet (a typo in `--param` shows here).
+    params_unread: std::collections::BTreeSet<String>,
     progress: ProgressSink,
     redactor: Redactor,
     api_calls: u64,
@@ -175,6 +177,7 @@ impl Caps {
             company_id: grant.company_id,
             allowed_companies,
             scopes: grant.scopes,
+            params_unread: grant.params.keys().cloned().collect(),
             params: grant.params,
             progress,
             redactor,
@@ -192,6 +195,11 @@ impl Caps {
             owners,
             waited: std::time::Duration::ZERO,
         }
+    }
+
+    /// Parameters the plugin never read during the run.
+    pub fn params_unread(&self) -> &std::collections::BTreeSet<String> {
+        &self.params_unread
     }
 
     pub fn api_calls(&self) -> u64 {

@@ -62,11 +62,13 @@ impl progress::Host for Caps {
 impl params::Host for Caps {
     fn get(&mut self, name: String) -> wasmtime::Result<Option<String>> {
         self.record_service("params.get", name.len());
+        self.params_unread.remove(&name);
         Ok(self.params.get(&name).cloned())
     }
 
     fn all(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
         self.record_service("params.all", 0);
+        self.params_unread.clear();
         Ok(self
             .params
             .iter()

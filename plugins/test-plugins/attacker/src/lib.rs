@@ -10,6 +10,7 @@
 //! * `refusal-flood`: makes 100,000 calls the host refuses before they reach Pleo, then ends ok.
 //! * `service-flood`: 200,000 `params` and `progress` calls, then ends ok.
 //! * `big-summary`: returns a 2 MiB summary.
+//! * `giant-arg`: hands one host call a 40 MiB string.
 //! * `terminal`: puts ESC/OSC/CSI sequences, CR and bidi overrides in its log, progress, a file
 //!   name and its summary; `terminal-err` returns them as its error.
 
@@ -48,6 +49,14 @@ impl Guest for Attacker {
                 Ok("flooded".into())
             }
             "big-summary" => Ok("x".repeat(2 << 20)),
+            "giant-arg" => {
+                // More than the host lets one host call copy out of the plugin's memory.
+                let id = "a".repeat(40 << 20);
+                match users_read::get_employee(&id) {
+                    Ok(_) => Ok("the host took a 40 MiB id".into()),
+                    Err(e) => Err(e.to_string()),
+                }
+            }
             "terminal" | "terminal-err" => {
                 log::warn(HOSTILE_TEXT);
                 progress::report(1, Some(2), HOSTILE_TEXT);
