@@ -634,4 +634,59 @@ mod tests {
             .collect();
         add_to_linker(&mut linker, &all).unwrap();
     }
+
+    fn caps(limits: Limits) -> Caps {
+        let key = crate::credential::ApiKey::new("unit-test-key").unwrap();
+        let grant = Grant {
+            plugin: "unit".into(),
+            company_id: "00000000-0000-4000-8000-000000000000".into(),
+            scopes: ScopeSet::new(),
+            params: BTreeMap::new(),
+            limits,
+            other_companies: Vec::new(),
+            key_company: Some("00000000-0000-4000-8000-000000000000".into()),
+        };
+        let client = PleoClient::new("http://127.0.0.1:9", &key).unwrap();
+        Caps::new(
+            grant,
+            client,
+            key.redactor(),
+            std::sync::Arc::new(|_: &Progress| {}),
+            None,
+        )
+    }
+
+    /// Host time adds up across calls and ends the run at the CPU budget; the runtime reads
+    /// the same total (`HostTime`) and adds the time spent in wasm.
+    #[test]
+    fn host_time_counts_against_the_cpu_budget() {
+        use crate::runtime::HostTime;
+        let ms = std::time::Duration::from_millis;
+        let mut caps = caps(Limits {
+            cpu: ms(100),
+            ..Limits::default()
+        });
+        assert!(caps.spend_host_time(ms(60)).is_ok());
+        assert_eq!(caps.host_time(), ms(60));
+        match caps.spend_host_time(ms(40)) {
+            Err(HostError::Trap(e)) => assert!(
+                matches!(e.downcast_ref::<LimitExceeded>(), Some(LimitExceeded::Cpu(d)) if *d == ms(100)),
+                "{e}"
+            ),
+            other => panic!("expected the CPU limit, got {other:?}"),
+        }
+    }
+
+    /// Log lines and the summary share one budget; the line that does not fit ends the run.
+    #[test]
+    fn the_log_budget_is_spent_and_then_refused() {
+        let mut caps = caps(Limits {
+            log_bytes: 100,
+            ..Limits::default()
+        });
+        assert!(caps.spend_log(60).is_ok());
+        assert_eq!(caps.log_left(), 40);
+        assert_eq!(caps.spend_log(41), Err(LimitExceeded::Log(100)));
+        assert_eq!(caps.log_left(), 0);
+    }
 }
