@@ -7,6 +7,7 @@ pub mod bindings;
 pub mod capabilities;
 pub mod cli;
 pub mod config;
+pub mod cpu_meter;
 pub mod credential;
 pub mod error;
 pub mod first_party;

@@ -16,6 +16,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::config::Limits;
+use crate::cpu_meter::{CpuMeter, Metered};
 use crate::out_quota::{OutQuota, OutQuotaView};
 
 /// How often the epoch advances; the CPU budget is counted in these ticks.
@@ -128,12 +129,6 @@ pub const MAX_MEMORIES: u64 = 16;
 pub const MAX_TABLES: u64 = 64;
 /// Bytes a table element costs the host (a pointer), for the run's memory budget.
 const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
-
-/// Time the host spent serving a run's host calls (not waiting for Pleo), which counts
-/// against the run's CPU budget like time spent running wasm.
-pub trait HostTime {
-    fn host_time(&self) -> Duration;
-}
 
 /// A compiled plugin and what it imports.
 pub struct LoadedPlugin {
@@ -347,7 +342,7 @@ impl Runtime {
     }
 
     /// Instantiates the plugin in a fresh store and calls its `run`, within the limits.
-    pub async fn run<C: Send + HostTime + 'static>(
+    pub async fn run<C: Send + 'static>(
         &self,
         pre: &crate::bindings::PluginPre<RunState<C>>,
         caps: C,
@@ -417,15 +412,14 @@ impl Runtime {
         // Largest argument list a plugin may hand to one host call.
         store.set_hostcall_fuel(16 << 20);
 
-        // CPU budget: epoch ticks during which this store ran wasm, plus the time the host
-        // spent serving its calls. Yielding on every tick lets tokio run other tasks and lets
-        // the wall-clock timeout fire.
-        let mut used_ticks = 0u64;
+        // CPU budget: the CPU the run's polls used, its wasm and the host's work for it alike
+        // (see `cpu_meter`), checked on every epoch tick. Yielding on every tick lets tokio run
+        // other tasks and lets the wall-clock timeout fire.
+        let meter = std::sync::Arc::new(CpuMeter::default());
+        let cpu = meter.clone();
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |store| {
-            used_ticks += 1;
-            let used = EPOCH_TICK * used_ticks as u32 + store.data().caps.host_time();
-            if used >= limits.cpu {
+        store.epoch_deadline_callback(move |_| {
+            if cpu.used() >= limits.cpu {
                 Err(wasmtime::Error::new(LimitExceeded::Cpu(limits.cpu)))
             } else {
                 Ok(UpdateDeadline::Yield(1))
@@ -440,6 +434,7 @@ impl Runtime {
                 .map_err(|e| (true, e))?;
             instance.call_run(&mut store).await.map_err(|e| (false, e))
         };
+        let call = Metered::new(call, meter);
         let mut cancel = sandbox.cancel.clone();
         let cancelled = async move {
             let signal = match cancel.as_mut() {

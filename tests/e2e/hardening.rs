@@ -660,3 +660,20 @@ fn a_memory_bomb_peaks_within_memory_mb_plus_the_host_overhead() {
         );
     }
 }
+
+#[test]
+fn host_work_for_a_plugin_counts_against_its_cpu_budget() {
+    let dir = tempdir();
+    let cfg = attacker(
+        dir.path(),
+        "host-cpu",
+        "[limits]\ncpu_seconds = 0.5\nwall_seconds = 600",
+    );
+    let run = run_here(
+        dir.path(),
+        &["run", "attacker", "--config", cfg.to_str().unwrap()],
+        &[],
+    );
+    let error = run.assert_clean_failure(6);
+    assert!(error.contains("CPU budget of 500ms used up"), "{error}");
+}

@@ -67,10 +67,6 @@ pub struct Caps {
     redactor: Redactor,
     api_calls: u64,
     api_budget: u64,
-    /// The run's CPU budget, and the time the host spent serving this run's calls so far
-    /// (not waiting for Pleo); the runtime adds the time spent running wasm.
-    cpu_budget: std::time::Duration,
-    host_time: std::time::Duration,
     /// Bytes of log lines and summary the run may still hand the host.
     log_budget: u64,
     log_left: u64,
@@ -83,19 +79,11 @@ pub struct Caps {
     read_ahead: read_ahead::ReadAhead,
     /// Owners learned during the run, and whether the key needs owner lookups at all.
     owners: ownership::Owners,
-    /// Time the current call spent waiting for Pleo, not counted as host time.
-    waited: std::time::Duration,
 }
 
 /// Refused calls (scope, bad argument, company) of one run written to the audit one by one;
 /// the rest are counted in the run's totals, so a plugin cannot flood the audit with them.
 pub const MAX_REFUSALS_RECORDED: u64 = 100;
-
-impl crate::runtime::HostTime for Caps {
-    fn host_time(&self) -> std::time::Duration {
-        self.host_time
-    }
-}
 
 /// A Pleo API operation, as the audit names it.
 pub(crate) struct Op {
@@ -183,8 +171,6 @@ impl Caps {
             redactor,
             api_calls: 0,
             api_budget: grant.limits.api_calls,
-            cpu_budget: grant.limits.cpu,
-            host_time: std::time::Duration::ZERO,
             log_budget: grant.limits.log_bytes,
             log_left: grant.limits.log_bytes,
             refusals_recorded: 0,
@@ -193,7 +179,6 @@ impl Caps {
             totals: RunTotals::default(),
             read_ahead: read_ahead::ReadAhead::default(),
             owners,
-            waited: std::time::Duration::ZERO,
         }
     }
 
@@ -263,17 +248,6 @@ impl Caps {
             return Err(LimitExceeded::Log(self.log_budget));
         }
         self.log_left -= bytes;
-        Ok(())
-    }
-
-    /// Adds time the host spent serving a call; past the CPU budget the run ends.
-    fn spend_host_time(&mut self, spent: std::time::Duration) -> Result<(), HostError> {
-        self.host_time += spent;
-        if self.host_time >= self.cpu_budget {
-            return Err(HostError::Trap(wasmtime::Error::new(LimitExceeded::Cpu(
-                self.cpu_budget,
-            ))));
-        }
         Ok(())
     }
 
@@ -357,22 +331,7 @@ impl Caps {
 
     /// Sends one Pleo request for the plugin: budget, audit record, error mapping.
     async fn api(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
-        // Looking up an owner first waits for Pleo: not host time.
         self.check_target(op, &req).await?;
-        let started = Instant::now();
-        let answer = self.api_call(op, req, want).await;
-        let waited = std::mem::take(&mut self.waited);
-        self.spend_host_time(started.elapsed().saturating_sub(waited))?;
-        answer
-    }
-
-    /// [`Caps::api`] without the host-time accounting.
-    async fn api_call(
-        &mut self,
-        op: &Op,
-        req: ApiRequest,
-        want: Want,
-    ) -> Result<Answer, HostError> {
         self.spend_call()?;
         let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
         let started = Instant::now();
@@ -388,8 +347,6 @@ impl Caps {
             Some(fetched) => fetched,
             None => read_ahead::fetch(&self.client, &req).await,
         };
-        // Until here the host mostly waited for Pleo (or the read-ahead); decoding is work.
-        self.waited = started.elapsed();
         let answer = reply.and_then(|reply| {
             let answer = match want {
                 Want::Page => {
@@ -654,27 +611,6 @@ mod tests {
             std::sync::Arc::new(|_: &Progress| {}),
             None,
         )
-    }
-
-    /// Host time adds up across calls and ends the run at the CPU budget; the runtime reads
-    /// the same total (`HostTime`) and adds the time spent in wasm.
-    #[test]
-    fn host_time_counts_against_the_cpu_budget() {
-        use crate::runtime::HostTime;
-        let ms = std::time::Duration::from_millis;
-        let mut caps = caps(Limits {
-            cpu: ms(100),
-            ..Limits::default()
-        });
-        assert!(caps.spend_host_time(ms(60)).is_ok());
-        assert_eq!(caps.host_time(), ms(60));
-        match caps.spend_host_time(ms(40)) {
-            Err(HostError::Trap(e)) => assert!(
-                matches!(e.downcast_ref::<LimitExceeded>(), Some(LimitExceeded::Cpu(d)) if *d == ms(100)),
-                "{e}"
-            ),
-            other => panic!("expected the CPU limit, got {other:?}"),
-        }
     }
 
     /// Log lines and the summary share one budget; the line that does not fit ends the run.

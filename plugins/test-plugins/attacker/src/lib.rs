@@ -11,6 +11,7 @@
 //! * `service-flood`: 200,000 `params` and `progress` calls, then ends ok.
 //! * `big-summary`: returns a 2 MiB summary.
 //! * `giant-arg`: hands one host call a 40 MiB string.
+//! * `host-cpu`: 2000 host calls that cost the host much and the plugin little.
 //! * `terminal`: puts ESC/OSC/CSI sequences, CR and bidi overrides in its log, progress, a file
 //!   name and its summary; `terminal-err` returns them as its error.
 
@@ -49,6 +50,14 @@ impl Guest for Attacker {
                 Ok("flooded".into())
             }
             "big-summary" => Ok("x".repeat(2 << 20)),
+            "host-cpu" => {
+                // Each call costs the host far more than the plugin: it copies and checks 8 MiB.
+                let name = "a".repeat(8 << 20);
+                for _ in 0..2000 {
+                    let _ = params::get(&name);
+                }
+                Ok("2000 expensive host calls".into())
+            }
             "giant-arg" => {
                 // More than the host lets one host call copy out of the plugin's memory.
                 let id = "a".repeat(40 << 20);
