@@ -200,7 +200,18 @@ struct RunEndRecord<'a> {
     exit_code: i32,
     message: &'a str,
     elapsed_ms: f64,
+    /// Peak resident memory of the host process so far (Linux), wasm memories included.
+    host_peak_rss_mb: Option<u64>,
     totals: &'a RunTotals,
+}
+
+/// The process's peak resident memory in MiB, from `/proc/self/status` (`VmHWM`). Not from
+/// `getrusage`, whose peak also counts the parent's memory up to `exec`.
+fn peak_rss_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb >> 10)
 }
 
 impl RunAudit {
@@ -282,6 +293,7 @@ impl RunAudit {
             exit_code,
             message: &message[..message.floor_char_boundary(MAX_AUDIT_MESSAGE)],
             elapsed_ms: elapsed.as_secs_f64() * 1e3,
+            host_peak_rss_mb: peak_rss_mb(),
             totals,
         });
         self.log.flush();
