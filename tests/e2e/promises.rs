@@ -1,5 +1,6 @@
 //! README promises without a test of their own elsewhere: the exit codes of the command line,
-//! the audit of a failed run, the Quick start summary, and the example configurations.
+//! the audit of a failed run, the Quick start summary, the example configurations and the
+//! compile cache.
 
 use std::path::{Path, PathBuf};
 
@@ -273,4 +274,54 @@ fn every_example_config_parses() {
             );
         }
     }
+}
+
+// The compile cache (README, Configuration: `cache_dir`).
+
+/// The files in the compile cache folder.
+fn cache_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("cache"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_compile_cache_is_written_once_reused_and_repaired() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempdir();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[plugins.hostile]\npath = {:?}\n",
+            plugin("hostile").display().to_string()
+        ),
+    );
+    let run = || {
+        let run = run_in(
+            dir.path(),
+            &["run", "hostile", "--config", cfg.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    };
+    // A miss compiles and writes one entry.
+    run();
+    let entries = cache_entries(dir.path());
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].extension().unwrap(), "cwasm");
+    let written = std::fs::metadata(&entries[0]).unwrap();
+
+    // A hit loads it and writes nothing (a rewrite is a new file, published by rename).
+    run();
+    assert_eq!(cache_entries(dir.path()), entries);
+    assert_eq!(std::fs::metadata(&entries[0]).unwrap().ino(), written.ino());
+
+    // A corrupt entry is compiled again: the run succeeds and the entry is repaired.
+    std::fs::write(&entries[0], b"garbage").unwrap();
+    run();
+    assert_eq!(cache_entries(dir.path()), entries);
+    assert_eq!(std::fs::metadata(&entries[0]).unwrap().len(), written.len());
 }
