@@ -803,6 +803,25 @@ limits = { wall_seconds = 30 }
         assert!(parse("[plugins.x]\nlimits = { output_files = 20000000 }").is_err());
         assert!(parse("[plugins.x]\nparams = { a = [1] }").is_err());
     }
+
+    #[test]
+    fn staging_and_production_require_approval_unless_told_nothing() {
+        // README: staging and production always require approval; the mock only when asked.
+        for env in ["staging", "production"] {
+            let c = parse(&format!(
+                "environment = \"{env}\"\n[key]\nenv = \"PLEO_KEY\"\n"
+            ))
+            .unwrap();
+            assert!(c.require_approval, "{env} requires approval by default");
+            let c = parse(&format!(
+                "environment = \"{env}\"\nrequire_approval = true\n[key]\nenv = \"PLEO_KEY\"\n"
+            ))
+            .unwrap();
+            assert!(c.require_approval, "{env} with require_approval = true");
+        }
+        assert!(!parse("").unwrap().require_approval, "mock: off by default");
+        assert!(parse("require_approval = true").unwrap().require_approval);
+    }
 }
 
 #[cfg(test)]

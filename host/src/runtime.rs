@@ -738,3 +738,115 @@ impl ComponentCache {
         }
     }
 }
+
+#[cfg(test)]
+mod cache_tests {
+    use std::os::unix::fs::MetadataExt;
+
+    use super::*;
+
+    /// The smallest component there is: compiling it is quick, and it has a cache entry.
+    fn component() -> Vec<u8> {
+        wat::parse_str("(component (core module))").unwrap()
+    }
+
+    fn engine(optimize: bool) -> Engine {
+        let mut config = EngineConfig::new();
+        config.wasm_component_model(true);
+        if !optimize {
+            config.cranelift_opt_level(wasmtime::OptLevel::None);
+        }
+        Engine::new(&config).unwrap()
+    }
+
+    /// The `.cwasm` files in `dir`, and whatever else is there.
+    fn entries(dir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        files
+    }
+
+    fn only_entry(dir: &Path) -> PathBuf {
+        let files = entries(dir);
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(files[0].extension().unwrap(), "cwasm");
+        files.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn a_miss_writes_an_entry_and_a_hit_loads_it_without_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, wasm) = (engine(true), component());
+        ComponentCache::new(&engine, dir.path())
+            .unwrap()
+            .load(&engine, &wasm)
+            .unwrap();
+        let entry = only_entry(dir.path());
+        let written = std::fs::metadata(&entry).unwrap();
+
+        // Another process (a fresh cache on the same folder) finds it and leaves it alone:
+        // a rewrite would publish a new file (a new inode) by rename.
+        ComponentCache::new(&engine, dir.path())
+            .unwrap()
+            .load(&engine, &wasm)
+            .unwrap();
+        assert_eq!(only_entry(dir.path()), entry);
+        let after = std::fs::metadata(&entry).unwrap();
+        assert_eq!(after.ino(), written.ino(), "the entry was written again");
+        assert_eq!(after.mtime_nsec(), written.mtime_nsec());
+        assert_eq!(after.mtime(), written.mtime());
+    }
+
+    #[test]
+    fn a_corrupt_entry_is_compiled_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let (engine, wasm) = (engine(true), component());
+        let cache = ComponentCache::new(&engine, dir.path()).unwrap();
+        cache.load(&engine, &wasm).unwrap();
+        let entry = only_entry(dir.path());
+        let good = std::fs::read(&entry).unwrap();
+        std::fs::write(&entry, b"not a compiled component").unwrap();
+
+        let component = ComponentCache::new(&engine, dir.path())
+            .unwrap()
+            .load(&engine, &wasm)
+            .expect("a corrupt entry is recompiled, not an error");
+        assert_eq!(component.component_type().imports(&engine).count(), 0);
+        assert_eq!(only_entry(dir.path()), entry);
+        assert_eq!(
+            std::fs::read(&entry).unwrap(),
+            good,
+            "the entry is repaired"
+        );
+    }
+
+    #[test]
+    fn an_entry_of_another_engine_is_never_loaded() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = component();
+        let (fast, slow) = (engine(true), engine(false));
+        let cache = ComponentCache::new(&fast, dir.path()).unwrap();
+        assert_ne!(
+            cache.engine_key,
+            ComponentCache::new(&slow, dir.path()).unwrap().engine_key,
+            "the engines differ in a setting their compilations depend on"
+        );
+        cache.load(&fast, &wasm).unwrap();
+        let first = only_entry(dir.path());
+        let written = std::fs::metadata(&first).unwrap();
+
+        // The other engine has a name of its own: it compiles and writes its own entry and
+        // leaves the first one as it was.
+        ComponentCache::new(&slow, dir.path())
+            .unwrap()
+            .load(&slow, &wasm)
+            .unwrap();
+        let files = entries(dir.path());
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert!(files.contains(&first));
+        assert_eq!(std::fs::metadata(&first).unwrap().ino(), written.ino());
+    }
+}

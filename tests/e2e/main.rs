@@ -13,6 +13,7 @@ mod isolation;
 mod limits;
 mod output_quota;
 mod pool;
+mod promises;
 mod read_ahead;
 mod resilience;
 mod scopes;

@@ -21,8 +21,15 @@ struct Walk {
     end: Value,
 }
 
-/// Runs `bench` in `pages` mode (`limit` entries a page) against the embedded mock.
-fn walk(params: &str, extra_config: &str) -> Walk {
+const SEARCH: &str = "/v1/accounting-entries:search";
+
+/// Runs `bench` in `pages` mode (`limit` entries a page) against the embedded mock, and waits
+/// for the mock to have received `expected(result)` searches (bounded by a deadline).
+fn walk(
+    params: &str,
+    extra_config: &str,
+    expected: impl FnOnce(&Result<String, String>) -> usize,
+) -> Walk {
     let dir = tempdir();
     let text = format!(
         "state_dir = \"state\"\n{extra_config}\n[mock]\nrecord = true\n\n\
@@ -42,14 +49,26 @@ fn walk(params: &str, extra_config: &str) -> Walk {
             .await
             .map(|report| report.summary)
             .map_err(|failure| failure.message);
-        // A request sent ahead is cancelled when the run ends; give one already on its way
-        // time to arrive, so the count below includes it.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        (result, session.mock_exchanges().unwrap())
+        // A request sent ahead is cancelled when the run ends, but one already on its way may
+        // still arrive. Wait (up to a generous deadline) until the mock has recorded the
+        // searches the test expects and has answered every request that reached it.
+        let expected = expected(&result);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let exchanges = loop {
+            let arrived = session.mock_requests().unwrap();
+            let exchanges = session.mock_exchanges().unwrap();
+            let searches = exchanges.iter().filter(|e| e.path == SEARCH).count();
+            let settled = exchanges.len() as u64 == arrived;
+            if (searches >= expected && settled) || std::time::Instant::now() > deadline {
+                break exchanges;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        };
+        (result, exchanges)
     });
     let cursors = exchanges
         .iter()
-        .filter(|e| e.path == "/v1/accounting-entries:search")
+        .filter(|e| e.path == SEARCH)
         .map(|e| {
             form_urlencoded::parse(e.query.as_deref().unwrap_or_default().as_bytes())
                 .find(|(name, _)| name == "after")
@@ -83,6 +102,14 @@ fn read_ahead_calls(walk: &Walk) -> usize {
         .count()
 }
 
+/// The pages the plugin says it walked (the requests of a whole walk, with or without
+/// read-ahead).
+fn pages_walked(result: &Result<String, String>) -> usize {
+    result
+        .as_ref()
+        .map_or(0, |summary| counts(summary).1 as usize)
+}
+
 /// The entry and page counts of the plugin's summary: `<entries> entries in <pages> pages`.
 fn counts(summary: &str) -> (u64, u64) {
     let words: Vec<&str> = summary.split_whitespace().collect();
@@ -91,8 +118,12 @@ fn counts(summary: &str) -> (u64, u64) {
 
 #[test]
 fn a_whole_walk_fetches_every_page_once_and_sees_them_all() {
-    let on = walk("limit = \"100\"", "");
-    let off = walk("limit = \"100\"", "[client]\nread_ahead = false\n");
+    let on = walk("limit = \"100\"", "", pages_walked);
+    let off = walk(
+        "limit = \"100\"",
+        "[client]\nread_ahead = false\n",
+        pages_walked,
+    );
     let (entries, pages) = counts(on.result.as_ref().unwrap());
     assert_eq!(
         (entries, pages),
@@ -119,7 +150,9 @@ fn a_whole_walk_fetches_every_page_once_and_sees_them_all() {
 
 #[test]
 fn a_plugin_that_stops_early_leaves_at_most_one_page_unused() {
-    let early = walk("limit = \"10\", max_pages = \"4\"", "");
+    // The 5th request was sent ahead, but the run's end may cancel it before it leaves, so
+    // the mock sees 4 or 5 searches (whether it is still on its way cannot be observed).
+    let early = walk("limit = \"10\", max_pages = \"4\"", "", |_| 4);
     assert_eq!(counts(early.result.as_ref().unwrap()), (40, 4));
     assert_eq!(early.end["totals"]["api_calls"], 4);
     // Page 4 came from the read-ahead, page 5 was sent ahead and never asked for.
@@ -134,6 +167,7 @@ fn a_plugin_that_stops_early_leaves_at_most_one_page_unused() {
     let off = walk(
         "limit = \"10\", max_pages = \"4\"",
         "[client]\nread_ahead = false\n",
+        |_| 4,
     );
     assert_eq!(
         off.cursors.len(),
@@ -145,7 +179,7 @@ fn a_plugin_that_stops_early_leaves_at_most_one_page_unused() {
 
 #[test]
 fn a_plugin_that_reads_two_pages_causes_no_extra_request() {
-    let two = walk("limit = \"10\", max_pages = \"2\"", "");
+    let two = walk("limit = \"10\", max_pages = \"2\"", "", |_| 2);
     assert_eq!(counts(two.result.as_ref().unwrap()), (20, 2));
     assert_eq!(two.cursors.len(), 2, "{:?}", two.cursors);
     assert_eq!(two.end["totals"]["read_ahead_unused"], 0);
@@ -155,7 +189,7 @@ fn a_plugin_that_reads_two_pages_causes_no_extra_request() {
 fn the_api_budget_bounds_what_is_read_ahead() {
     // A budget of 4 calls: page 4 is read ahead, the plugin's 5th page is refused, and no
     // request for it is sent.
-    let capped = walk("limit = \"10\"", "[limits]\napi_calls = 4\n");
+    let capped = walk("limit = \"10\"", "[limits]\napi_calls = 4\n", |_| 4);
     let message = capped.result.clone().unwrap_err();
     assert!(message.contains("API call budget"), "{message}");
     assert_eq!(read_ahead_calls(&capped), 1);

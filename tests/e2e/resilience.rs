@@ -15,7 +15,9 @@ use pleo_host::credential::ApiKey;
 use pleo_host::mock::{
     ExportJob, FaultConfig, FaultRates, MOCK_API_KEY, MockConfig, MockServer, RouteFaults,
 };
-use pleo_host::pleo::{ApiError, ApiRequest, ClientOptions, PleoClient, RateLimit, RetryPolicy};
+use pleo_host::pleo::{
+    ApiError, ApiRequest, ClientOptions, PleoClient, RateLimit, RetryPolicy, WaitEvent,
+};
 use pleo_host::session::{RunOptions, Session};
 
 use crate::common::{Outcome, read_tree, run_in, tempdir, tokio, write_config};
@@ -197,31 +199,48 @@ fn answers_slower_than_the_request_timeout_end_the_run_as_timed_out() {
 
 #[test]
 fn mock_api_refuses_bad_fault_flags() {
+    // Exit 2 (usage) with one error line naming what is wrong, and no server started.
     let dir = tempdir();
-    for args in [
-        &["mock-api", "--port", "0", "--fault-503", "1.5"][..],
-        &[
-            "mock-api",
-            "--port",
-            "0",
-            "--fault-429",
-            "0.6",
-            "--fault-drop",
-            "0.6",
-        ],
-        &[
-            "mock-api",
-            "--port",
-            "0",
-            "--route-faults",
-            "/v2/employees,teapot=1",
-        ],
-        &["mock-api", "--port", "0", "--route-faults", "v2,503=1"],
-        &["mock-api", "--port", "0", "--rate-limit", "0"],
+    for (args, cause) in [
+        (
+            &["mock-api", "--port", "0", "--fault-503", "1.5"][..],
+            "unavailable must be between 0 and 1, not 1.5",
+        ),
+        (
+            &[
+                "mock-api",
+                "--port",
+                "0",
+                "--fault-429",
+                "0.6",
+                "--fault-drop",
+                "0.6",
+            ],
+            "too_many_requests + unavailable + drop must be at most 1",
+        ),
+        (
+            &[
+                "mock-api",
+                "--port",
+                "0",
+                "--route-faults",
+                "/v2/employees,teapot=1",
+            ],
+            "--route-faults /v2/employees,teapot=1: bad `teapot=1`",
+        ),
+        (
+            &["mock-api", "--port", "0", "--route-faults", "v2,503=1"],
+            "route `v2` must start with /",
+        ),
+        (
+            &["mock-api", "--port", "0", "--rate-limit", "0"],
+            "the rate limit and its burst must be at least 1",
+        ),
     ] {
         let run = run_in(dir.path(), args, &[]);
         let error = run.assert_clean_failure(2);
-        assert!(!error.is_empty(), "{args:?}");
+        assert!(error.contains(cause), "{args:?}: {error}");
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
     }
 }
 
@@ -316,6 +335,64 @@ fn every_injected_fault_costs_exactly_one_retry_and_changes_nothing() {
         assert_eq!(stats.retries, injected, "{stats:?} {faults:?}");
         assert_eq!(stats.requests, faulty.request_count());
         assert_eq!(stats.requests, expected.len() as u64 + injected);
+    });
+}
+
+#[test]
+fn a_429s_retry_after_holds_back_every_client_of_the_key() {
+    tokio().block_on(async {
+        // Every employees list answers 429 with `Retry-After: 30`; nothing else is faulty.
+        let mock = start_mock(FaultConfig {
+            routes: vec![RouteFaults {
+                path: "/v2/employees".into(),
+                rates: FaultRates {
+                    too_many_requests: 1.0,
+                    retry_after: 30,
+                    ..FaultRates::default()
+                },
+            }],
+            ..FaultConfig::default()
+        })
+        .await;
+        // One attempt: the call that got the 429 gives up at once instead of waiting.
+        let first = client(&mock, quick_retries(1));
+        let refused = first.get_page(&ApiRequest::get("/v2/employees")).await;
+        assert!(
+            matches!(refused, Err(ApiError::Status { status: 429, .. })),
+            "{refused:?}"
+        );
+        assert_eq!(mock.request_count(), 1);
+
+        // Another client with the same key (another run, say) asks for something unrelated.
+        // It must wait out the Retry-After before sending anything: its first event is the
+        // rate limiter holding it back for (about) the 30 s Pleo asked for.
+        let (tx, mut events) = tokio::sync::mpsc::unbounded_channel();
+        let hook: pleo_host::pleo::WaitHook = std::sync::Arc::new(move |event| {
+            let _ = tx.send(match event {
+                WaitEvent::RateLimit { wait } => Ok(*wait),
+                other => Err(format!("{other:?}")),
+            });
+        });
+        let second = client(&mock, quick_retries(1)).for_run(Some(hook));
+        let mut call = tokio::spawn(async move {
+            second
+                .send(&ApiRequest::get("/v1/introspect"))
+                .await
+                .map(|_| ())
+        });
+        tokio::select! {
+            event = events.recv() => {
+                let wait = event.unwrap().unwrap();
+                // What is left of the 30 s (the client's limit alone would not hold it back).
+                assert!(
+                    wait > Duration::from_secs(20) && wait <= Duration::from_secs(30),
+                    "{wait:?}"
+                );
+            }
+            done = &mut call => panic!("sent during the Retry-After: {done:?}"),
+        }
+        call.abort();
+        assert_eq!(mock.request_count(), 1, "nothing was sent while held back");
     });
 }
 

@@ -209,18 +209,61 @@ mod tests {
         assert_eq!(ahead.stop(), 1);
     }
 
+    /// A server that answers nothing: it reads one request, hands its request line over and
+    /// closes the connection, so the request fails at once (attempts: 1) and the test knows
+    /// exactly which page went out.
+    async fn silent_server() -> (PleoClient, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut buf = [0; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let _ = tx.send(head.lines().next().unwrap_or_default().to_owned());
+            }
+        });
+        let key = ApiKey::new("read-ahead-test-key").unwrap();
+        let mut options = ClientOptions::default();
+        options.retry.max_attempts = 1;
+        (PleoClient::with_options(&url, &key, options).unwrap(), rx)
+    }
+
     #[tokio::test]
     async fn the_page_read_ahead_is_the_one_asked_for_next() {
-        let (client, mut ahead) = (client(), ReadAhead::default());
+        let (client, mut requests) = silent_server().await;
+        let mut ahead = ReadAhead::default();
         ahead.page_given(&page(None), Some("c1"), &client);
         ahead.page_given(&page(Some("c1")), Some("c2"), &client);
         ahead.page_given(&page(Some("c2")), Some("c3"), &client);
-        let fetched = ahead.take(&page(Some("c3"))).await.expect("read ahead");
-        assert!(
-            fetched.reply.is_err(),
-            "nothing listens: the same error as asked directly"
+        // The request sent ahead is the next page of the same list: the same filter and
+        // limit, the cursor of the page the plugin was given last.
+        let sent = requests.recv().await.expect("a request was sent ahead");
+        assert_eq!(
+            sent,
+            "GET /v2/employees?company_id=c&limit=10&after=c3 HTTP/1.1"
         );
+        let fetched = ahead.take(&page(Some("c3"))).await.expect("read ahead");
+        // The plugin gets what asking itself would have got: the same failure.
+        let direct = fetch(&client, &page(Some("c3"))).await;
+        assert!(requests.recv().await.unwrap().contains("after=c3"));
+        match (&fetched.reply, &direct.reply) {
+            (Err(ApiError::Unreachable(ahead)), Err(ApiError::Unreachable(asked))) => {
+                assert_eq!(ahead, asked)
+            }
+            other => panic!("expected the same lost answer: {other:?}"),
+        }
+        assert_eq!((fetched.retries, direct.retries), (0, 0));
         assert_eq!(ahead.stop(), 0);
+        assert!(requests.try_recv().is_err(), "nothing else was sent");
     }
 
     #[tokio::test]
