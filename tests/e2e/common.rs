@@ -58,6 +58,17 @@ impl Outcome {
 /// Runs `pleo-host` in `dir` with a clean environment plus `envs`. HOME and the XDG folders
 /// are inside `dir`, so the run writes nothing (audit, compile cache) outside it.
 pub fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outcome {
+    let mut cmd = command_in(dir, args, envs);
+    let out = cmd.output().expect("pleo-host starts");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The `pleo-host` command [`run_in`] runs, to spawn and watch it (signals, peak memory).
+pub fn command_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
     let mut cmd = Command::new(bin());
     cmd.args(args).current_dir(dir).env_clear();
     if let Some(path) = std::env::var_os("PATH") {
@@ -68,12 +79,7 @@ pub fn run_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outcome {
         .env("XDG_CACHE_HOME", home.join(".cache"))
         .env("XDG_STATE_HOME", home.join(".local/state"));
     cmd.envs(envs.iter().copied());
-    let out = cmd.output().expect("pleo-host starts");
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    cmd
 }
 
 /// A fresh temporary folder, removed when dropped.

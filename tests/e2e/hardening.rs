@@ -11,33 +11,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use serde_json::Value;
 
-use crate::common::{Outcome, plugin, read_tree, tempdir, write_config};
-
-/// A run of `pleo-host` with HOME and the XDG folders inside `dir`, so nothing is written
-/// outside it.
-fn run_here(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Outcome {
-    let out = isolated(dir, args, envs)
-        .output()
-        .expect("pleo-host starts");
-    Outcome {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn isolated(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(crate::common::bin());
-    cmd.args(args).current_dir(dir).env_clear();
-    if let Some(path) = std::env::var_os("PATH") {
-        cmd.env("PATH", path);
-    }
-    cmd.env("HOME", dir.join("home"))
-        .env("XDG_CACHE_HOME", dir.join("home/.cache"))
-        .env("XDG_STATE_HOME", dir.join("home/.state"));
-    cmd.envs(envs.iter().copied());
-    cmd
-}
+use crate::common::{Outcome, command_in, plugin, read_tree, run_in, tempdir, write_config};
 
 /// pleo.toml for the mock with the audit and the compile cache inside `dir`, plus `rest`.
 fn config(dir: &Path, rest: &str) -> PathBuf {
@@ -59,6 +33,16 @@ fn attacker(dir: &Path, mode: &str, extra: &str) -> PathBuf {
 
 const SPEND_REPORT: &str =
     "[plugins.spend-report]\nscopes = [\"users:read\", \"accounting-entries:read\"]\n";
+
+/// Runs the `attacker` plugin in `mode` (see [`attacker`]).
+fn run_attacker(dir: &Path, mode: &str, extra: &str) -> Outcome {
+    let cfg = attacker(dir, mode, extra);
+    run_in(
+        dir,
+        &["run", "attacker", "--config", cfg.to_str().unwrap()],
+        &[],
+    )
+}
 
 fn audit_records(dir: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(dir.join("state/audit.jsonl")).unwrap_or_default();
@@ -127,7 +111,7 @@ fn no_fragment_of_the_key_reaches_the_plugin_or_any_artifact() {
         "[key]\nenv = \"PLEO_CANARY_KEY\"\n[mock]\necho_authorization = true",
     );
     let out = dir.path().join("out");
-    let run = run_here(
+    let run = run_in(
         dir.path(),
         &[
             "-v",
@@ -184,7 +168,7 @@ fn run_component(dir: &Path, wasm: &[u8], limits: &str) -> Outcome {
         dir,
         &format!("[plugins.handmade]\npath = \"handmade.wasm\"\nlimits = {{ {limits} }}\n"),
     );
-    run_here(
+    run_in(
         dir,
         &["run", "handmade", "--config", cfg.to_str().unwrap()],
         &[],
@@ -256,7 +240,7 @@ fn a_component_over_wasm_mb_is_refused_before_compiling_by_run_and_inspect() {
     assert!(error.contains("over the limit of 1 MiB"), "{error}");
     assert!(run.stderr.contains("limits.wasm_mb"), "{}", run.stderr);
     let cfg = dir.path().join("pleo.toml");
-    let inspect = run_here(
+    let inspect = run_in(
         dir.path(),
         &[
             "plugin",
@@ -300,12 +284,7 @@ fn compiling_counts_against_the_wall_clock() {
 #[test]
 fn floods_of_host_calls_leave_a_bounded_audit() {
     let dir = tempdir();
-    let cfg = attacker(dir.path(), "refusal-flood", "");
-    let run = run_here(
-        dir.path(),
-        &["run", "attacker", "--config", cfg.to_str().unwrap()],
-        &[],
-    );
+    let run = run_attacker(dir.path(), "refusal-flood", "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let records = audit_records(dir.path());
     let calls = records.iter().filter(|r| r["record"] == "call").count();
@@ -322,12 +301,7 @@ fn floods_of_host_calls_leave_a_bounded_audit() {
     assert!(size < 100 << 10, "audit of one run is {size} bytes");
 
     let dir = tempdir();
-    let cfg = attacker(dir.path(), "service-flood", "");
-    let run = run_here(
-        dir.path(),
-        &["run", "attacker", "--config", cfg.to_str().unwrap()],
-        &[],
-    );
+    let run = run_attacker(dir.path(), "service-flood", "");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let records = audit_records(dir.path());
     assert_eq!(records.len(), 2, "only run-start and run-end: {records:?}");
@@ -340,12 +314,7 @@ fn floods_of_host_calls_leave_a_bounded_audit() {
 #[test]
 fn log_lines_and_summary_come_out_of_one_log_budget() {
     let dir = tempdir();
-    let cfg = attacker(dir.path(), "log-flood", "[limits]\nlog_kb = 64");
-    let run = run_here(
-        dir.path(),
-        &["run", "attacker", "--config", cfg.to_str().unwrap()],
-        &[],
-    );
+    let run = run_attacker(dir.path(), "log-flood", "[limits]\nlog_kb = 64");
     let error = run.assert_clean_failure(6);
     assert!(error.contains("log limit of 64 KiB"), "{error}");
     assert!(run.stderr.contains("limits.log_kb"), "{}", run.stderr);
@@ -359,12 +328,7 @@ fn log_lines_and_summary_come_out_of_one_log_budget() {
     assert_eq!(run_end(dir.path())["exit_code"], 6);
 
     let dir = tempdir();
-    let cfg = attacker(dir.path(), "big-summary", "");
-    let run = run_here(
-        dir.path(),
-        &["run", "attacker", "--config", cfg.to_str().unwrap()],
-        &[],
-    );
+    let run = run_attacker(dir.path(), "big-summary", "");
     let error = run.assert_clean_failure(6);
     assert!(error.contains("log limit of 1024 KiB"), "{error}");
     assert!(run.stdout.len() < 4096, "the summary was not printed");
@@ -386,12 +350,7 @@ fn raw_control(text: &str) -> Option<char> {
 fn control_characters_from_a_plugin_never_reach_the_terminal_or_the_audit() {
     for mode in ["terminal", "terminal-err"] {
         let dir = tempdir();
-        let cfg = attacker(dir.path(), mode, "");
-        let run = run_here(
-            dir.path(),
-            &["run", "attacker", "--config", cfg.to_str().unwrap()],
-            &[],
-        );
+        let run = run_attacker(dir.path(), mode, "");
         assert_eq!(
             run.code,
             if mode == "terminal" { 0 } else { 1 },
@@ -432,7 +391,7 @@ fn sigterm_mid_run_records_cancelled_and_exits_143() {
             plugin("hostile").display()
         ),
     );
-    let mut child = isolated(
+    let mut child = command_in(
         dir.path(),
         &["run", "hostile", "--config", cfg.to_str().unwrap()],
         &[],
@@ -501,7 +460,7 @@ fn a_key_command_that_leaves_a_child_behind_does_not_hold_the_host() {
             "[key]\ncommand = [\"sh\", \"-c\", \"sleep 600 & echo pls_from_command\"]\n{SPEND_REPORT}"
         ),
     );
-    let mut child = isolated(
+    let mut child = command_in(
         dir.path(),
         &["run", "spend-report", "--config", cfg.to_str().unwrap()],
         &[],
@@ -525,7 +484,7 @@ fn a_proxy_in_the_environment_never_sees_the_mock_traffic() {
     let dir = tempdir();
     let cfg = config(dir.path(), SPEND_REPORT);
     let proxy = "http://127.0.0.1:9";
-    let run = run_here(
+    let run = run_in(
         dir.path(),
         &["run", "spend-report", "--config", cfg.to_str().unwrap()],
         &[
@@ -559,12 +518,7 @@ fn without_home_the_audit_has_no_silent_fallback() {
 #[test]
 fn a_trap_inside_a_host_call_says_why() {
     let dir = tempdir();
-    let cfg = attacker(dir.path(), "giant-arg", "[limits]\nmemory_mb = 512");
-    let run = run_here(
-        dir.path(),
-        &["run", "attacker", "--config", cfg.to_str().unwrap()],
-        &[],
-    );
+    let run = run_attacker(dir.path(), "giant-arg", "[limits]\nmemory_mb = 512");
     let error = run.assert_clean_failure(1);
     assert!(
         error.contains("too much data is being copied between the host and the guest"),
@@ -577,7 +531,7 @@ fn a_trap_inside_a_host_call_says_why() {
 fn a_param_the_plugin_never_reads_is_reported() {
     let dir = tempdir();
     let cfg = config(dir.path(), SPEND_REPORT);
-    let run = run_here(
+    let run = run_in(
         dir.path(),
         &[
             "run",
@@ -620,7 +574,7 @@ fn a_memory_bomb_peaks_within_memory_mb_plus_the_host_overhead() {
                 plugin("hostile").display()
             ),
         );
-        let run = run_here(
+        let run = run_in(
             dir.path(),
             &["run", "hostile", "--config", cfg.to_str().unwrap()],
             &[],
@@ -648,15 +602,10 @@ fn a_memory_bomb_peaks_within_memory_mb_plus_the_host_overhead() {
 #[test]
 fn host_work_for_a_plugin_counts_against_its_cpu_budget() {
     let dir = tempdir();
-    let cfg = attacker(
+    let run = run_attacker(
         dir.path(),
         "host-cpu",
         "[limits]\ncpu_seconds = 0.5\nwall_seconds = 600",
-    );
-    let run = run_here(
-        dir.path(),
-        &["run", "attacker", "--config", cfg.to_str().unwrap()],
-        &[],
     );
     let error = run.assert_clean_failure(6);
     assert!(error.contains("CPU budget of 500ms used up"), "{error}");

@@ -41,6 +41,23 @@ pub enum PleoError {
     NotAllowed(String),
 }
 
+impl PleoError {
+    /// The WIT case name (`not-found`, `not-allowed`, ...), as the host's audit names it.
+    pub fn case(&self) -> &'static str {
+        match self {
+            PleoError::ScopeDenied(_) => "scope-denied",
+            PleoError::Unauthorized(_) => "unauthorized",
+            PleoError::NotFound(_) => "not-found",
+            PleoError::Conflict(_) => "conflict",
+            PleoError::InvalidRequest(_) => "invalid-request",
+            PleoError::RateLimited(_) => "rate-limited",
+            PleoError::Unavailable(_) => "unavailable",
+            PleoError::BudgetExceeded(_) => "budget-exceeded",
+            PleoError::NotAllowed(_) => "not-allowed",
+        }
+    }
+}
+
 impl fmt::Display for PleoError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (what, detail) = match self {

@@ -75,7 +75,7 @@ impl Tour {
         let result = call();
         let (outcome, status, detail) = match &result {
             Ok(_) => ("ok", None, String::new()),
-            Err(e) => (case(e), status(e), e.to_string()),
+            Err(e) => (e.case(), status(e), e.to_string()),
         };
         self.steps.push(Step {
             interface,
@@ -133,20 +133,6 @@ impl Tour {
             }
         }
         items
-    }
-}
-
-fn case(e: &PleoError) -> &'static str {
-    match e {
-        PleoError::ScopeDenied(_) => "scope-denied",
-        PleoError::Unauthorized(_) => "unauthorized",
-        PleoError::NotFound(_) => "not-found",
-        PleoError::Conflict(_) => "conflict",
-        PleoError::InvalidRequest(_) => "invalid-request",
-        PleoError::RateLimited(_) => "rate-limited",
-        PleoError::Unavailable(_) => "unavailable",
-        PleoError::BudgetExceeded(_) => "budget-exceeded",
-        PleoError::NotAllowed(_) => "not-allowed",
     }
 }
 

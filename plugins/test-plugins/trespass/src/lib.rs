@@ -46,7 +46,7 @@ impl Report {
             Err(e) => Probe {
                 probe,
                 ok: false,
-                outcome: case(&e),
+                outcome: e.case(),
                 detail: e.to_string(),
             },
         });
@@ -100,20 +100,6 @@ impl Guest for Trespass {
         eprintln!("{json}");
         log::info(&json);
         Ok(format!("{} probes", report.probes.len()))
-    }
-}
-
-fn case(e: &PleoError) -> &'static str {
-    match e {
-        PleoError::ScopeDenied(_) => "scope-denied",
-        PleoError::Unauthorized(_) => "unauthorized",
-        PleoError::NotFound(_) => "not-found",
-        PleoError::Conflict(_) => "conflict",
-        PleoError::InvalidRequest(_) => "invalid-request",
-        PleoError::RateLimited(_) => "rate-limited",
-        PleoError::Unavailable(_) => "unavailable",
-        PleoError::BudgetExceeded(_) => "budget-exceeded",
-        PleoError::NotAllowed(_) => "not-allowed",
     }
 }
 
