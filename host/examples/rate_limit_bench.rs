@@ -45,7 +45,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
-    let server_limit = RateLimit {
+    let server_limit = pleo_host::mock::RateLimit {
         per_minute: args.per_minute,
         burst: args.server_burst.unwrap_or((args.per_minute / 60).max(1)),
     };

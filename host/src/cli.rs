@@ -54,6 +54,7 @@ enum Command {
         action: PluginCommand,
     },
     /// Serve the mock Pleo API on 127.0.0.1 for exploring it with curl.
+    #[cfg(feature = "mock")]
     MockApi {
         #[arg(long, default_value_t = 8484)]
         port: u16,
@@ -128,6 +129,7 @@ pub fn main() -> i32 {
                 out,
                 params,
             } => run(&plugin, config.as_deref(), out, params).await,
+            #[cfg(feature = "mock")]
             Command::MockApi { port, seed, faults } => mock_api(port, seed, faults).await,
             Command::Plugin {
                 action:
@@ -309,12 +311,14 @@ fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
     Ok(())
 }
 
+#[cfg(feature = "mock")]
 async fn mock_api(port: u16, seed: Option<u64>, faults: MockFaultArgs) -> Result<(), Failure> {
-    let mut config = crate::mock::MockConfig::default();
+    let mut config = faults
+        .settings()?
+        .server_config(crate::mock::MOCK_API_KEY.to_owned());
     if let Some(seed) = seed {
         config.seed = seed;
     }
-    config.faults = faults.config()?;
     let key = config.api_key.clone();
     let bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let server = crate::mock::MockServer::start(bind, config)
@@ -508,6 +512,7 @@ impl std::io::Write for RedactingStderr {
 }
 
 /// `mock-api` fault injection: see README, "The mock Pleo API".
+#[cfg(feature = "mock")]
 #[derive(clap::Args, Debug, Default)]
 struct MockFaultArgs {
     /// Per-key rate limit, requests a minute; over it the mock answers 429 with Retry-After.
@@ -541,52 +546,39 @@ struct MockFaultArgs {
     routes: Vec<String>,
 }
 
+#[cfg(feature = "mock")]
 impl MockFaultArgs {
-    fn config(&self) -> Result<crate::mock::FaultConfig, Failure> {
-        use crate::mock::{FaultConfig, FaultRates, RouteFaults};
+    /// The flags as mock settings: the same types, parsers and checks as `[mock]` in pleo.toml.
+    fn settings(&self) -> Result<crate::mock::MockSettings, Failure> {
+        use crate::mock::{MockFaults, MockRouteFaults, MockSettings, Seconds, Share};
         let usage = |message: String| {
             Failure::new(ExitCode::Usage, message).hint("see pleo-host mock-api --help")
         };
-        let global = FaultRates {
-            too_many_requests: self.too_many_requests,
-            retry_after: self.retry_after,
-            unavailable: self.unavailable,
-            drop: self.drop,
-            latency: std::time::Duration::from_millis(self.latency_ms),
+        let share = |flag: &str, value: f64| {
+            Share::try_from(value).map_err(|e| usage(format!("{flag}: {e}")))
         };
-        let mut routes = Vec::new();
-        for spec in &self.routes {
-            let mut parts = spec.split(',');
-            let path = parts.next().unwrap_or_default().trim().to_owned();
-            let mut rates = global;
-            for part in parts {
-                let (key, value) = part.split_once('=').unwrap_or((part, ""));
-                let bad = || usage(format!("--route-faults {spec}: bad `{part}`"));
-                let share = || value.parse::<f64>().map_err(|_| bad());
-                match key.trim() {
-                    "429" => rates.too_many_requests = share()?,
-                    "503" => rates.unavailable = share()?,
-                    "drop" => rates.drop = share()?,
-                    "latency-ms" => {
-                        rates.latency =
-                            std::time::Duration::from_millis(value.parse().map_err(|_| bad())?);
-                    }
-                    "retry-after" => rates.retry_after = value.parse().map_err(|_| bad())?,
-                    _ => return Err(bad()),
-                }
-            }
-            routes.push(RouteFaults { path, rates });
-        }
-        let config = FaultConfig {
-            seed: self.faults_seed,
-            global,
+        let routes = self
+            .routes
+            .iter()
+            .map(|spec| MockRouteFaults::parse_flag(spec))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(usage)?;
+        let faults = MockFaults {
+            seed: Some(self.faults_seed),
+            too_many_requests: Some(share("--fault-429", self.too_many_requests)?),
+            retry_after_seconds: Some(self.retry_after),
+            unavailable: Some(share("--fault-503", self.unavailable)?),
+            drop: Some(share("--fault-drop", self.drop)?),
+            latency_seconds: Some(Seconds(std::time::Duration::from_millis(self.latency_ms))),
             routes,
-            rate_limit: self.rate_limit.map(|per_minute| crate::pleo::RateLimit {
-                per_minute,
-                burst: self.rate_limit_burst.unwrap_or((per_minute / 60).max(1)),
-            }),
         };
-        config.validate().map_err(usage)?;
-        Ok(config)
+        let settings = MockSettings {
+            rate_limit_per_minute: self.rate_limit,
+            rate_limit_burst: self.rate_limit_burst,
+            faults: Some(faults),
+            ..MockSettings::default()
+        };
+        settings.fault_config().validate().map_err(usage)?;
+        Ok(settings)
     }
 }

@@ -8,8 +8,20 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::mock::{FaultConfig, FaultRates, RouteFaults};
 use crate::pleo::{ClientOptions, RateLimit, RetryPolicy};
+
+/// `[mock]`: the embedded mock's settings, owned and parsed by the mock crate.
+#[cfg(feature = "mock")]
+pub use pleo_mock::MockSettings;
+
+/// A build without the mock accepts no `[mock]` settings.
+#[cfg(not(feature = "mock"))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "nothing: this pleo-host was built without the mock"
+)]
+pub struct MockSettings {}
 
 /// Which Pleo the host talks to. The key of one environment never works in another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -242,165 +254,6 @@ impl RawClient {
     }
 }
 
-/// Settings of the embedded mock Pleo API.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields, expecting = "a [mock] table")]
-pub struct MockSettings {
-    /// Seed of the generated company data; the same seed gives the same data.
-    pub seed: Option<u64>,
-    /// Scopes the mock grants its key (default: every scope).
-    pub scopes: Option<Vec<String>>,
-    /// Last day of the 12 months of generated data, `"YYYY-MM-DD"` (default: today, UTC).
-    pub anchor: Option<chrono::NaiveDate>,
-    /// Companies under the mock key (more than one: a multi-entity key). Default 1.
-    pub companies: Option<usize>,
-    /// The key the mock accepts (default: the configured key, so any key works); set it to
-    /// see how the host handles a key Pleo refuses.
-    pub accept_key: Option<String>,
-    /// Testing switch: the mock copies the request's Authorization header into every error
-    /// message, as a careless or hostile server might. The host must redact it everywhere.
-    #[serde(default)]
-    pub echo_authorization: bool,
-    /// Per-key rate limit of the mock, requests a minute; over it the mock answers 429 with
-    /// `Retry-After`, as Pleo does (default: no limit).
-    pub rate_limit_per_minute: Option<u32>,
-    /// Requests the per-key limit lets through at once (default: a second's worth, at least 1).
-    pub rate_limit_burst: Option<u32>,
-    /// Injected faults (default: none).
-    pub faults: Option<MockFaults>,
-    /// Testing switch: the mock keeps every request and answer (see
-    /// [`Session::mock_exchanges`](crate::session::Session::mock_exchanges)).
-    #[serde(default)]
-    pub record: bool,
-}
-
-/// A share of requests, from 0 to 1.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(try_from = "f64")]
-pub struct Share(pub f64);
-
-impl TryFrom<f64> for Share {
-    type Error = String;
-    fn try_from(v: f64) -> Result<Share, String> {
-        if (0.0..=1.0).contains(&v) {
-            Ok(Share(v))
-        } else {
-            Err(format!("must be a share between 0 and 1, not {v}"))
-        }
-    }
-}
-
-/// A number of seconds, 0 or more.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-#[serde(try_from = "f64")]
-pub struct Seconds(pub Duration);
-
-impl TryFrom<f64> for Seconds {
-    type Error = String;
-    fn try_from(v: f64) -> Result<Seconds, String> {
-        if v.is_finite() && (0.0..1e6).contains(&v) {
-            Ok(Seconds(Duration::from_secs_f64(v)))
-        } else {
-            Err(format!("must be a number of seconds, 0 or more, not {v}"))
-        }
-    }
-}
-
-/// `[mock.faults]`: faults the mock injects, for every route that no `[[mock.faults.routes]]`
-/// entry matches.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(deny_unknown_fields, expecting = "a [mock.faults] table")]
-pub struct MockFaults {
-    /// Seed of the fault draws (default 0): the same seed and requests give the same faults.
-    pub seed: Option<u64>,
-    /// Share of requests answered 429 with `Retry-After`.
-    pub too_many_requests: Option<Share>,
-    /// The `Retry-After` of those 429s (default 1).
-    pub retry_after_seconds: Option<u32>,
-    /// Share of requests answered 503.
-    pub unavailable: Option<Share>,
-    /// Share of requests whose connection is closed without an answer.
-    pub drop: Option<Share>,
-    /// Added to every request.
-    pub latency_seconds: Option<Seconds>,
-    /// Per-route faults; the first whose `path` matches applies.
-    #[serde(default)]
-    pub routes: Vec<MockRouteFaults>,
-}
-
-/// `[[mock.faults.routes]]`: faults for the routes `path` matches, a template
-/// (`/v2/employees/{id}`) or a prefix ending in `*`. Unset keys take `[mock.faults]`'s values.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    expecting = "a [[mock.faults.routes]] table with `path`"
-)]
-pub struct MockRouteFaults {
-    pub path: String,
-    pub too_many_requests: Option<Share>,
-    pub retry_after_seconds: Option<u32>,
-    pub unavailable: Option<Share>,
-    pub drop: Option<Share>,
-    pub latency_seconds: Option<Seconds>,
-}
-
-/// `base` with the settings that are present replacing its values.
-fn fault_rates(
-    base: FaultRates,
-    too_many_requests: Option<Share>,
-    retry_after_seconds: Option<u32>,
-    unavailable: Option<Share>,
-    drop: Option<Share>,
-    latency: Option<Seconds>,
-) -> FaultRates {
-    FaultRates {
-        too_many_requests: too_many_requests.map_or(base.too_many_requests, |s| s.0),
-        retry_after: retry_after_seconds.unwrap_or(base.retry_after),
-        unavailable: unavailable.map_or(base.unavailable, |s| s.0),
-        drop: drop.map_or(base.drop, |s| s.0),
-        latency: latency.map_or(base.latency, |s| s.0),
-    }
-}
-
-impl MockSettings {
-    /// The fault injection and per-key limit these settings ask the mock for.
-    pub fn fault_config(&self) -> FaultConfig {
-        let faults = self.faults.clone().unwrap_or_default();
-        let global = fault_rates(
-            FaultRates::default(),
-            faults.too_many_requests,
-            faults.retry_after_seconds,
-            faults.unavailable,
-            faults.drop,
-            faults.latency_seconds,
-        );
-        let routes = faults
-            .routes
-            .iter()
-            .map(|r| RouteFaults {
-                path: r.path.clone(),
-                rates: fault_rates(
-                    global,
-                    r.too_many_requests,
-                    r.retry_after_seconds,
-                    r.unavailable,
-                    r.drop,
-                    r.latency_seconds,
-                ),
-            })
-            .collect();
-        FaultConfig {
-            seed: faults.seed.unwrap_or(0),
-            global,
-            routes,
-            rate_limit: self.rate_limit_per_minute.map(|per_minute| RateLimit {
-                per_minute,
-                burst: self.rate_limit_burst.unwrap_or((per_minute / 60).max(1)),
-            }),
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
@@ -554,19 +407,29 @@ impl Config {
         let mut client = raw.client.apply().map_err(rule)?;
         // Pacing protects Pleo's limit (600/min). The embedded mock has none unless it is told
         // to simulate one: pace to that, or not at all, unless [client] says otherwise.
-        if raw.environment == Environment::Mock && raw.client.requests_per_minute.is_none() {
-            client.rate_limit = match raw.mock.rate_limit_per_minute {
-                Some(per_minute) => RateLimit {
-                    per_minute,
-                    burst: raw.client.burst.unwrap_or(client.rate_limit.burst),
-                },
-                None => RateLimit::UNLIMITED,
-            };
+        #[cfg(feature = "mock")]
+        {
+            if raw.environment == Environment::Mock && raw.client.requests_per_minute.is_none() {
+                client.rate_limit = match raw.mock.rate_limit_per_minute {
+                    Some(per_minute) => RateLimit {
+                        per_minute,
+                        burst: raw.client.burst.unwrap_or(client.rate_limit.burst),
+                    },
+                    None => RateLimit::UNLIMITED,
+                };
+            }
+            raw.mock
+                .fault_config()
+                .validate()
+                .map_err(|e| rule(format!("[mock]: {e}")))?;
         }
-        raw.mock
-            .fault_config()
-            .validate()
-            .map_err(|e| rule(format!("[mock]: {e}")))?;
+        #[cfg(not(feature = "mock"))]
+        if raw.environment == Environment::Mock {
+            return Err(rule(
+                "environment = \"mock\" needs a pleo-host built with the `mock` feature (the default)"
+                    .into(),
+            ));
+        }
         let require_approval = match (raw.environment, raw.require_approval) {
             (Environment::Mock, setting) => setting.unwrap_or(false),
             (env, Some(false)) => {
@@ -911,7 +774,7 @@ latency_seconds = 0.25
         assert_eq!(f.global.retry_after, 2);
         assert_eq!(
             f.rate_limit,
-            Some(RateLimit {
+            Some(pleo_mock::RateLimit {
                 per_minute: 600,
                 burst: 10
             })

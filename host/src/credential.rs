@@ -54,7 +54,9 @@ impl ApiKey {
         Redactor::for_secret(self.0.expose_secret())
     }
 
-    /// The key as text, for the in-process mock server that must accept it. Nothing else.
+    /// The key as text, for the in-process mock server that must accept it. Nothing else; a
+    /// build without the mock has no way to read the key back.
+    #[cfg(feature = "mock")]
     pub(crate) fn expose_for_mock(&self) -> String {
         self.0.expose_secret().to_owned()
     }

@@ -12,7 +12,8 @@ pub mod credential;
 pub mod error;
 pub mod first_party;
 pub mod inspect;
-pub mod mock;
+#[cfg(feature = "mock")]
+pub use pleo_mock as mock;
 pub mod out_quota;
 pub mod output;
 pub mod pleo;

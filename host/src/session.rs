@@ -14,7 +14,8 @@ use crate::capabilities::{self, Caps, Grant, ProgressSink};
 use crate::config::{Config, Environment, PluginConfig};
 use crate::credential::{self, ApiKey, CredentialError, Redactor};
 use crate::error::{ExitCode, Failure};
-use crate::mock::{MockConfig, MockServer};
+#[cfg(feature = "mock")]
+use crate::mock::MockServer;
 use crate::output::{self, OutputFile};
 use crate::pleo::{ApiError, Introspection, PleoClient};
 use crate::plugins;
@@ -39,6 +40,7 @@ pub struct Session {
     /// Linked plugins by (sha256, effective scopes).
     prepared: std::sync::Mutex<HashMap<(String, ScopeSet), Prepared>>,
     /// The embedded mock, when the environment is `mock`; stops when the session is dropped.
+    #[cfg(feature = "mock")]
     mock: Option<MockServer>,
 }
 
@@ -75,6 +77,7 @@ impl Session {
     pub async fn open(config: Config) -> Result<Session, Failure> {
         let key = match (&config.key, config.environment) {
             (Some(source), _) => credential::load(source).map_err(credential_failure)?,
+            #[cfg(feature = "mock")]
             (None, Environment::Mock) => {
                 ApiKey::new(crate::mock::MOCK_API_KEY).map_err(credential_failure)?
             }
@@ -101,43 +104,24 @@ impl Session {
             .hint("set state_dir or audit_file in pleo.toml to a writable place")
         })?;
 
+        #[cfg(feature = "mock")]
         let mock = match config.environment {
-            Environment::Mock => {
-                let defaults = MockConfig::default();
-                let mock_config = MockConfig {
-                    seed: config.mock.seed.unwrap_or(defaults.seed),
-                    scopes: config
-                        .mock
-                        .scopes
-                        .clone()
-                        .unwrap_or(defaults.scopes.clone()),
-                    anchor: config.mock.anchor.unwrap_or(defaults.anchor),
-                    companies: config.mock.companies.unwrap_or(defaults.companies),
-                    echo_authorization: config.mock.echo_authorization,
-                    record: config.mock.record,
-                    faults: config.mock.fault_config(),
-                    api_key: config
-                        .mock
-                        .accept_key
-                        .clone()
-                        .unwrap_or_else(|| key.expose_for_mock()),
-                    ..defaults
-                };
-                let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-                let server = MockServer::start(bind, mock_config).await.map_err(|e| {
-                    Failure::new(
-                        ExitCode::Internal,
-                        format!("cannot start the mock Pleo API: {e}"),
-                    )
-                })?;
-                Some(server)
-            }
+            Environment::Mock => Some(start_mock(&config, &key).await?),
             _ => None,
         };
-        let base_url = match (&mock, config.environment.base_url()) {
-            (Some(mock), _) => mock.base_url(),
+        #[cfg(feature = "mock")]
+        let mock_url = mock.as_ref().map(MockServer::base_url);
+        #[cfg(not(feature = "mock"))]
+        let mock_url: Option<String> = None;
+        let base_url = match (mock_url, config.environment.base_url()) {
+            (Some(mock), _) => mock,
             (None, Some(url)) => url.to_owned(),
-            (None, None) => unreachable!("only the mock environment has no fixed base URL"),
+            (None, None) => {
+                return Err(Failure::new(
+                    ExitCode::Config,
+                    "environment = \"mock\" needs a pleo-host built with the `mock` feature",
+                ));
+            }
         };
         let client = PleoClient::with_options(&base_url, &key, config.client)
             .map_err(|e| api_failure(&e, &redactor))?;
@@ -169,6 +153,7 @@ impl Session {
             redactor,
             audit,
             prepared: Default::default(),
+            #[cfg(feature = "mock")]
             mock,
         })
     }
@@ -186,16 +171,19 @@ impl Session {
     }
 
     /// Base URL of the embedded mock, if this session runs against it.
+    #[cfg(feature = "mock")]
     pub fn mock_url(&self) -> Option<String> {
         self.mock.as_ref().map(MockServer::base_url)
     }
 
     /// Requests the embedded mock has received (every one, refused ones included).
+    #[cfg(feature = "mock")]
     pub fn mock_requests(&self) -> Option<u64> {
         self.mock.as_ref().map(MockServer::request_count)
     }
 
     /// What the embedded mock received and answered, with `[mock] record = true` (else empty).
+    #[cfg(feature = "mock")]
     pub fn mock_exchanges(&self) -> Option<Vec<crate::mock::Exchange>> {
         self.mock.as_ref().map(MockServer::exchanges)
     }
@@ -545,6 +533,19 @@ pub fn granted_scopes(
 
 /// Finds an output folder the plugin could not write to before the plugin does its work:
 /// creates and removes a probe file.
+/// Starts the embedded mock Pleo API on a free loopback port, accepting the configured key.
+#[cfg(feature = "mock")]
+async fn start_mock(config: &Config, key: &ApiKey) -> Result<MockServer, Failure> {
+    let settings = config.mock.server_config(key.expose_for_mock());
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    MockServer::start(bind, settings).await.map_err(|e| {
+        Failure::new(
+            ExitCode::Internal,
+            format!("cannot start the mock Pleo API: {e}"),
+        )
+    })
+}
+
 fn check_writable(dir: &Path) -> Result<(), Failure> {
     let probe = dir.join(format!(".pleo-host-write-check-{}", std::process::id()));
     let written = std::fs::OpenOptions::new()

@@ -143,7 +143,7 @@ fn every_exchange_of_the_api_tour_conforms_to_pleos_documents() {
 
     // And each schema that passed a body rejects a wrong one, so no check above passed
     // because its schema accepts anything.
-    let wrong = axum::body::Bytes::from_static(br#"{"unexpected": true}"#);
+    let wrong = bytes::Bytes::from_static(br#"{"unexpected": true}"#);
     for exchange in &exchanges {
         let mut mutants = Vec::new();
         if !exchange.request_body.is_empty() {

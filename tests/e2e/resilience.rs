@@ -204,7 +204,7 @@ fn mock_api_refuses_bad_fault_flags() {
     for (args, cause) in [
         (
             &["mock-api", "--port", "0", "--fault-503", "1.5"][..],
-            "unavailable must be between 0 and 1, not 1.5",
+            "--fault-503: must be a share between 0 and 1, not 1.5",
         ),
         (
             &[
@@ -465,8 +465,9 @@ fn the_client_stays_under_the_mock_rate_limit_without_a_429() {
         // The mock allows 1200 a minute with a burst of 20; the client is set to the same rate
         // with a smaller burst, so it is held back instead of refused. 40 requests take about
         // a second.
+        // The mock's own limiter (pleo_mock::RateLimit), not the client's bucket.
         let mock = start_mock(FaultConfig {
-            rate_limit: Some(RateLimit {
+            rate_limit: Some(pleo_host::mock::RateLimit {
                 per_minute: 1200,
                 burst: 20,
             }),

@@ -70,12 +70,15 @@ mod faults;
 mod handlers;
 mod master;
 mod paging;
+mod rate_limit;
 mod receipts;
 mod recorder;
 mod rest;
+pub mod scopes;
 mod search;
 mod seed;
 mod server;
+pub mod settings;
 mod store;
 mod tags;
 mod tax_codes;
@@ -99,9 +102,11 @@ pub use data::{
 pub use exports::{EXPIRES_IN_SECONDS, ExportJob, ExportJobItem, ItemStatus, JobStatus};
 pub use faults::{FaultConfig, FaultCounts, FaultRates, RouteFaults};
 pub use master::MasterData;
+pub use rate_limit::RateLimit;
 pub use receipts::Receipt;
 pub use recorder::Exchange;
 pub use server::MockServer;
+pub use settings::{MockFaults, MockRouteFaults, MockSettings, Seconds, Share};
 pub use tags::{TagGroupRecord, TagRecord};
 pub use tax_codes::{TaxCodeRecord, TaxType};
 pub use vendors::{VendorRecord, VendorState};
@@ -112,17 +117,9 @@ pub const MOCK_API_KEY: &str = "pleo-mock-key";
 /// Seed used when none is given ("PLEO" in ASCII).
 pub const DEFAULT_SEED: u64 = 0x504C_454F;
 
-/// Every scope the mock knows about, in Pleo's `resource:permission` spelling.
+/// Every scope the mock's routes check, in Pleo's `resource:permission` spelling.
 pub fn all_scopes() -> Vec<String> {
-    // The host's table (`crate::scopes`) is also what the routes check, so correcting a
-    // spelling there changes the mock's key and its checks together.
-    let mut scopes: Vec<String> = Vec::new();
-    for (_, scope) in crate::scopes::INTERFACE_SCOPES {
-        if !scopes.iter().any(|s| s == scope) {
-            scopes.push(scope.to_string());
-        }
-    }
-    scopes
+    scopes::all().into_iter().map(str::to_owned).collect()
 }
 
 /// How the mock server behaves and what data it serves.

@@ -324,7 +324,7 @@ fn parse_time(raw: &str, name: &str) -> Result<DateTime<Utc>, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mock::{Dataset, MockConfig};
+    use crate::{Dataset, MockConfig};
 
     fn data() -> Dataset {
         Dataset::seed(&MockConfig {

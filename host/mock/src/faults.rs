@@ -31,7 +31,7 @@ use serde::Serialize;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::error::json_response;
-use crate::pleo::rate_limit::{RateLimit, TokenBucket};
+use super::rate_limit::{Gcra, RateLimit, retry_after_seconds};
 
 /// What happens to the requests one rule applies to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -183,12 +183,15 @@ enum Fault {
     Drop,
 }
 
+/// Keys the per-key limit remembers at once (see [`Faults::over_limit`]).
+const MAX_LIMITED_KEYS: usize = 1024;
+
 /// The state behind [`inject`]: the draws, the per-key buckets and the counters.
 pub(super) struct Faults {
     config: FaultConfig,
     rng: Mutex<StdRng>,
     /// By `Authorization` header: the mock knows one key, but Pleo limits per key.
-    buckets: Mutex<HashMap<HeaderValue, TokenBucket>>,
+    buckets: Mutex<HashMap<HeaderValue, Gcra>>,
     too_many_requests: AtomicU64,
     unavailable: AtomicU64,
     dropped: AtomicU64,
@@ -245,10 +248,15 @@ impl Faults {
         let key = headers.get(header::AUTHORIZATION)?;
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        // The header is the client's: a client inventing a new one per request would grow the
+        // map without end. Past this many keys the limit starts over for all of them.
+        if buckets.len() >= MAX_LIMITED_KEYS && !buckets.contains_key(key) {
+            buckets.clear();
+        }
         buckets
             .entry(key.clone())
-            .or_insert_with(|| TokenBucket::new(limit, now))
-            .try_take(now)
+            .or_insert_with(|| Gcra::new(limit, now))
+            .admit(now)
             .err()
     }
 }
@@ -267,7 +275,7 @@ pub(super) async fn inject(
     if let Some(wait) = faults.over_limit(req.headers()) {
         faults.rate_limited.fetch_add(1, Ordering::Relaxed);
         let per_minute = faults.config.rate_limit.map_or(0, |l| l.per_minute);
-        let retry_after = crate::pleo::retry::whole_seconds(wait).max(1);
+        let retry_after = u32::try_from(retry_after_seconds(wait)).unwrap_or(u32::MAX);
         return too_many_requests(
             retry_after,
             format!("Rate limit of {per_minute} requests per minute exceeded for this API key"),

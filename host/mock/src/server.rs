@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +23,7 @@ use super::error::{self, ApiError};
 use super::exports::{self, ExportJob};
 use super::faults::{self, FaultCounts, Faults};
 use super::master::MasterData;
+use super::scopes::{self, Needs};
 use super::store::Store;
 use super::{MockConfig, handlers};
 
@@ -44,7 +45,7 @@ pub(super) struct AppState {
 
 impl AppState {
     /// 403 unless the key was granted `scope`.
-    pub(super) fn require(&self, scope: &'static str) -> Result<(), ApiError> {
+    fn require(&self, scope: &'static str) -> Result<(), ApiError> {
         if self.scopes.iter().any(|s| s == scope) {
             Ok(())
         } else {
@@ -315,9 +316,24 @@ async fn count(State(requests): State<Arc<AtomicU64>>, req: Request, next: Next)
     next.run(req).await
 }
 
+/// 401 without the key, then 403 unless the key has the scope [`scopes::ROUTES`] gives the
+/// matched route: the one place the mock checks scopes.
 async fn authenticate(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     if !state.authorized(req.headers()) {
         return ApiError::Unauthorized.into_response();
+    }
+    // No matched path: no route, and the fallback answers 404.
+    if let Some(matched) = req.extensions().get::<MatchedPath>() {
+        let needed = match scopes::needs(req.method().as_str(), matched.as_str()) {
+            Needs::Key | Needs::OtherMethod => None,
+            Needs::Scope(scope) => Some(scope),
+            Needs::Unlisted => Some("unlisted:route"),
+        };
+        if let Some(scope) = needed
+            && let Err(e) = state.require(scope)
+        {
+            return e.into_response();
+        }
     }
     next.run(req).await
 }

@@ -26,15 +26,11 @@ use super::handlers::{
 };
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
 use super::rest::{
-    Body, IdPath, created, json_body, non_blank, one_company, query_company, required, scope,
+    Body, IdPath, created, json_body, non_blank, one_company, query_company, required,
 };
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::Books;
-
-/// WIT interfaces; their scopes (the host's table) gate these routes.
-const READ: &str = "tags-read";
-const WRITE: &str = "tags-write";
 
 /// The document gives `limit` no bounds; the mock holds it to 1..=100 like the other lists.
 const TAG_PAGING: Rules = Rules {
@@ -171,7 +167,6 @@ fn find_tag(books: &Books, id: Uuid) -> Result<(usize, usize)> {
 // ---------------------------------------------------------------------------
 
 async fn list_groups(State(state): Shared, query: RawQuery) -> Result<Response> {
-    state.require(scope(READ))?;
     let query = query_pairs(query)?;
     // "either the company_id or the organization_id query parameter MUST be provided";
     // company_id wins when both are.
@@ -211,7 +206,6 @@ async fn list_groups(State(state): Shared, query: RawQuery) -> Result<Response> 
 }
 
 async fn get_group(State(state): Shared, path: IdPath) -> Result<Response> {
-    state.require(scope(READ))?;
     let id = path_uuid(path, "groupId")?;
     let books = state.store.lock();
     let (c, i) = find_group(&books, id)?;
@@ -243,7 +237,6 @@ fn check_group_code(groups: &[TagGroupRecord], code: &str, except: Option<Uuid>)
 }
 
 async fn create_group(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    state.require(scope(WRITE))?;
     let query = query_pairs(query)?;
     let company = query_company(&state, &query)?;
     let body: GroupBody = json_body(body)?;
@@ -269,7 +262,6 @@ async fn create_group(State(state): Shared, query: RawQuery, body: Body) -> Resu
 }
 
 async fn update_group(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    state.require(scope(WRITE))?;
     let id = path_uuid(path, "groupId")?;
     let body: GroupBody = json_body(body)?;
     let archived = required(body.archived, "archived")?;
@@ -304,7 +296,6 @@ fn tag_key(t: &TagRecord, key: &str) -> SortValue {
 }
 
 async fn list_tags(State(state): Shared, path: IdPath, query: RawQuery) -> Result<Response> {
-    state.require(scope(READ))?;
     let group = path_uuid(path, "groupId")?;
     let query = query_pairs(query)?;
     let page = PageRequest::parse(&query, &TAG_PAGING)?;
@@ -324,7 +315,6 @@ async fn list_tags(State(state): Shared, path: IdPath, query: RawQuery) -> Resul
 }
 
 async fn get_tag(State(state): Shared, path: IdPath) -> Result<Response> {
-    state.require(scope(READ))?;
     let id = path_uuid(path, "tagId")?;
     let books = state.store.lock();
     let (c, i) = find_tag(&books, id)?;
@@ -355,7 +345,6 @@ fn check_tag_code(tags: &[TagRecord], group: Uuid, code: &str, except: Option<Uu
 }
 
 async fn create_tag(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    state.require(scope(WRITE))?;
     let group = path_uuid(path, "groupId")?;
     let body: TagBody = json_body(body)?;
     let archived = required(body.archived, "archived")?;
@@ -379,7 +368,6 @@ async fn create_tag(State(state): Shared, path: IdPath, body: Body) -> Result<Re
 }
 
 async fn update_tag(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    state.require(scope(WRITE))?;
     let id = path_uuid(path, "tagId")?;
     let body: TagBody = json_body(body)?;
     let archived = required(body.archived, "archived")?;

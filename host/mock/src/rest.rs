@@ -19,12 +19,6 @@ use super::server::AppState;
 pub(super) type Body = std::result::Result<Bytes, BytesRejection>;
 pub(super) type IdPath = std::result::Result<Path<String>, PathRejection>;
 
-/// The scope Pleo checks on the routes of a WIT interface (`vendors-read`), from the host's
-/// table, so that correcting a spelling there moves the mock along.
-pub(super) fn scope(interface: &str) -> &'static str {
-    crate::scopes::scope_of(interface).unwrap_or("unknown:scope")
-}
-
 /// The JSON body, required; 400 `VALIDATION_FAILED` if it is missing or malformed.
 pub(super) fn json_body<T: DeserializeOwned>(body: Body) -> Result<T> {
     let body = body.map_err(|_| ApiError::BadBody("request body could not be read".into()))?;
