@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::Limits;
 use crate::credential::Redactor;
+use crate::limits::Limits;
 use crate::scopes::ScopeSet;
 
 /// An append-only JSON Lines file shared by every run of the process.

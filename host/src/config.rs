@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::limits::{Count, PositiveSeconds, RawLimits, Seconds};
+pub use crate::limits::{LOG_LINE_COST, Limits};
 use crate::pleo::{ClientOptions, RateLimit, RetryPolicy};
 
 /// `[mock]`: the embedded mock's settings, owned and parsed by the mock crate.
@@ -78,179 +79,54 @@ struct RawKeySource {
     command: Option<Vec<String>>,
 }
 
-/// Per-run limits. Every field may be set globally in `[limits]` and per plugin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
-    /// Linear memory of the plugin, in bytes.
-    pub memory_bytes: u64,
-    /// CPU time the plugin may spend running wasm (time in host calls does not count).
-    pub cpu: Duration,
-    /// Wall-clock time of the whole run, host calls included.
-    pub wall: Duration,
-    /// Calls to the Pleo API during one run.
-    pub api_calls: u64,
-    /// Bytes the plugin may write to its output folder during one run (rewrites count again).
-    pub output_bytes: u64,
-    /// Bytes of log lines (each line costs [`LOG_LINE_COST`] more) and summary of one run.
-    pub log_bytes: u64,
-    /// Size of the component file; a larger one is refused before it is compiled.
-    pub wasm_bytes: u64,
-    /// Files and folders the plugin may create in its output folder during one run.
-    pub output_files: u64,
-}
-
-/// What one log line costs the run's log budget besides its text: the host's own line around
-/// it, so a flood of empty lines is bounded like a flood of long ones.
-pub const LOG_LINE_COST: u64 = 64;
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            memory_bytes: 256 << 20,
-            cpu: Duration::from_secs(60),
-            wall: Duration::from_secs(600),
-            api_calls: 10_000,
-            output_bytes: 1 << 30,
-            log_bytes: 1 << 20,
-            wasm_bytes: 64 << 20,
-            output_files: 10_000,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize, Default, Clone, Copy)]
-#[serde(deny_unknown_fields, expecting = "a table of limits")]
-struct RawLimits {
-    memory_mb: Option<u64>,
-    cpu_seconds: Option<f64>,
-    wall_seconds: Option<f64>,
-    api_calls: Option<u64>,
-    output_mb: Option<u64>,
-    log_kb: Option<u64>,
-    wasm_mb: Option<u64>,
-    output_files: Option<u64>,
-}
-
-impl RawLimits {
-    fn apply(&self, base: Limits) -> Limits {
-        Limits {
-            memory_bytes: self.memory_mb.map_or(base.memory_bytes, |mb| mb << 20),
-            cpu: self.cpu_seconds.map_or(base.cpu, Duration::from_secs_f64),
-            wall: self.wall_seconds.map_or(base.wall, Duration::from_secs_f64),
-            api_calls: self.api_calls.unwrap_or(base.api_calls),
-            output_bytes: self.output_mb.map_or(base.output_bytes, |mb| mb << 20),
-            log_bytes: self.log_kb.map_or(base.log_bytes, |kb| kb << 10),
-            wasm_bytes: self.wasm_mb.map_or(base.wasm_bytes, |mb| mb << 20),
-            output_files: self.output_files.unwrap_or(base.output_files),
-        }
-    }
-
-    fn validate(&self, table: &str) -> Result<(), String> {
-        let positive = |name: &str, v: Option<f64>| match v {
-            Some(v) if !(v > 0.0 && v.is_finite() && v < 1e9) => Err(format!(
-                "{table}.{name} must be a positive number of seconds"
-            )),
-            _ => Ok(()),
-        };
-        positive("cpu_seconds", self.cpu_seconds)?;
-        positive("wall_seconds", self.wall_seconds)?;
-        let range = |name: &str, v: Option<u64>, max: u64| match v {
-            Some(v) if v == 0 || v > max => {
-                Err(format!("{table}.{name} must be between 1 and {max}"))
-            }
-            _ => Ok(()),
-        };
-        range("memory_mb", self.memory_mb, 4096)?;
-        // Bounds that keep the sizes in bytes far from overflowing.
-        range("output_mb", self.output_mb, 1 << 30)?;
-        range("log_kb", self.log_kb, 1 << 30)?;
-        range("wasm_mb", self.wasm_mb, 4096)?;
-        range("output_files", self.output_files, 10_000_000)?;
-        Ok(())
-    }
-}
-
 /// `[client]`: how the host talks to Pleo. Defaults in [`ClientOptions::default`].
 #[derive(Debug, Deserialize, Default, Clone, Copy)]
 #[serde(deny_unknown_fields, expecting = "a [client] table")]
 struct RawClient {
-    connect_timeout_seconds: Option<f64>,
-    request_timeout_seconds: Option<f64>,
-    max_attempts: Option<u32>,
-    backoff_seconds: Option<f64>,
-    max_backoff_seconds: Option<f64>,
-    max_retry_wait_seconds: Option<f64>,
-    requests_per_minute: Option<u32>,
-    burst: Option<u32>,
+    connect_timeout_seconds: Option<PositiveSeconds>,
+    request_timeout_seconds: Option<PositiveSeconds>,
+    max_attempts: Option<Count<100>>,
+    backoff_seconds: Option<Seconds>,
+    max_backoff_seconds: Option<Seconds>,
+    max_retry_wait_seconds: Option<Seconds>,
+    requests_per_minute: Option<Count<1_000_000>>,
+    burst: Option<Count<100_000>>,
     read_ahead: Option<bool>,
 }
 
 impl RawClient {
-    fn apply(&self) -> Result<ClientOptions, String> {
-        let seconds = |name: &str, value: Option<f64>, default: Duration, zero_ok: bool| match value
-        {
-            None => Ok(default),
-            Some(v) if v.is_finite() && v < 1e6 && (v > 0.0 || (zero_ok && v == 0.0)) => {
-                Ok(Duration::from_secs_f64(v))
-            }
-            Some(_) if zero_ok => Err(format!(
-                "client.{name} must be a number of seconds, 0 or more"
-            )),
-            Some(_) => Err(format!(
-                "client.{name} must be a positive number of seconds"
-            )),
-        };
-        let count = |name: &str, value: Option<u32>, default: u32, max: u32| match value {
-            None => Ok(default),
-            Some(n) if (1..=max).contains(&n) => Ok(n),
-            Some(_) => Err(format!("client.{name} must be between 1 and {max}")),
-        };
+    fn apply(&self) -> ClientOptions {
         let d = ClientOptions::default();
-        Ok(ClientOptions {
-            connect_timeout: seconds(
-                "connect_timeout_seconds",
-                self.connect_timeout_seconds,
-                d.connect_timeout,
-                false,
-            )?,
-            request_timeout: seconds(
-                "request_timeout_seconds",
-                self.request_timeout_seconds,
-                d.request_timeout,
-                false,
-            )?,
+        // The bounds of these counts are far below u32::MAX.
+        ClientOptions {
+            connect_timeout: self
+                .connect_timeout_seconds
+                .map_or(d.connect_timeout, |s| s.0),
+            request_timeout: self
+                .request_timeout_seconds
+                .map_or(d.request_timeout, |s| s.0),
             retry: RetryPolicy {
-                max_attempts: count("max_attempts", self.max_attempts, d.retry.max_attempts, 100)?,
-                initial_backoff: seconds(
-                    "backoff_seconds",
-                    self.backoff_seconds,
-                    d.retry.initial_backoff,
-                    true,
-                )?,
-                max_backoff: seconds(
-                    "max_backoff_seconds",
-                    self.max_backoff_seconds,
-                    d.retry.max_backoff,
-                    true,
-                )?,
-                max_wait: seconds(
-                    "max_retry_wait_seconds",
-                    self.max_retry_wait_seconds,
-                    d.retry.max_wait,
-                    true,
-                )?,
+                max_attempts: self
+                    .max_attempts
+                    .map_or(d.retry.max_attempts, |c| c.0 as u32),
+                initial_backoff: self
+                    .backoff_seconds
+                    .map_or(d.retry.initial_backoff, |s| s.0),
+                max_backoff: self
+                    .max_backoff_seconds
+                    .map_or(d.retry.max_backoff, |s| s.0),
+                max_wait: self
+                    .max_retry_wait_seconds
+                    .map_or(d.retry.max_wait, |s| s.0),
             },
             rate_limit: RateLimit {
-                per_minute: count(
-                    "requests_per_minute",
-                    self.requests_per_minute,
-                    d.rate_limit.per_minute,
-                    1_000_000,
-                )?,
-                burst: count("burst", self.burst, d.rate_limit.burst, 100_000)?,
+                per_minute: self
+                    .requests_per_minute
+                    .map_or(d.rate_limit.per_minute, |c| c.0 as u32),
+                burst: self.burst.map_or(d.rate_limit.burst, |c| c.0 as u32),
             },
             read_ahead: self.read_ahead.unwrap_or(d.read_ahead),
-        })
+        }
     }
 }
 
@@ -403,21 +279,28 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let resolve = |p: PathBuf| resolve_path(base, p);
 
-        raw.limits.validate("limits").map_err(rule)?;
-        let mut client = raw.client.apply().map_err(rule)?;
+        let client = raw.client.apply();
         // Pacing protects Pleo's limit (600/min). The embedded mock has none unless it is told
         // to simulate one: pace to that, or not at all, unless [client] says otherwise.
         #[cfg(feature = "mock")]
-        {
+        let client =
             if raw.environment == Environment::Mock && raw.client.requests_per_minute.is_none() {
-                client.rate_limit = match raw.mock.rate_limit_per_minute {
+                let rate_limit = match raw.mock.rate_limit_per_minute {
                     Some(per_minute) => RateLimit {
                         per_minute,
-                        burst: raw.client.burst.unwrap_or(client.rate_limit.burst),
+                        burst: client.rate_limit.burst,
                     },
                     None => RateLimit::UNLIMITED,
                 };
-            }
+                ClientOptions {
+                    rate_limit,
+                    ..client
+                }
+            } else {
+                client
+            };
+        #[cfg(feature = "mock")]
+        {
             raw.mock
                 .fault_config()
                 .validate()
@@ -457,9 +340,6 @@ impl Config {
         let mut plugins = BTreeMap::new();
         for (name, p) in raw.plugins {
             let table = format!("plugins.{name}");
-            p.limits
-                .validate(&format!("{table}.limits"))
-                .map_err(rule)?;
             for scope in &p.scopes {
                 if !crate::scopes::is_known(scope) {
                     return Err(rule(format!(
@@ -590,6 +470,8 @@ impl Default for Config {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
@@ -689,10 +571,46 @@ limits = { wall_seconds = 30 }
 
 #[cfg(test)]
 mod client_and_fault_tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         Config::parse(text, Path::new("/etc/pleo/pleo.toml"))
+    }
+
+    #[test]
+    fn bad_limits_and_client_values_name_file_line_and_key() {
+        for (text, key, range) in [
+            (
+                "[limits]\napi_calls = 5\nmemory_mb = 0\n",
+                "memory_mb",
+                "between 1 and 4096",
+            ),
+            (
+                "[client]\n\nmax_attempts = 101\n",
+                "max_attempts",
+                "between 1 and 100",
+            ),
+            (
+                "[client]\nburst = 1\nbackoff_seconds = -1\n",
+                "backoff_seconds",
+                "0 or more",
+            ),
+            (
+                "[plugins.a]\npath = \"a.wasm\"\n[plugins.a.limits]\ncpu_seconds = 0\n",
+                "cpu_seconds",
+                "positive number of seconds",
+            ),
+        ] {
+            let msg = parse(text).unwrap_err().to_string();
+            let line = text.lines().position(|l| l.starts_with(key)).unwrap() + 1;
+            assert!(
+                msg.starts_with(&format!("/etc/pleo/pleo.toml:{line}: ")),
+                "{text}: {msg}"
+            );
+            assert!(msg.contains(key) && msg.contains(range), "{text}: {msg}");
+        }
     }
 
     #[test]

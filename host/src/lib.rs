@@ -12,6 +12,7 @@ pub mod credential;
 pub mod error;
 pub mod first_party;
 pub mod inspect;
+pub mod limits;
 #[cfg(feature = "mock")]
 pub use pleo_mock as mock;
 pub mod out_quota;

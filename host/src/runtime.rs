@@ -15,8 +15,8 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::config::Limits;
 use crate::cpu_meter::{CpuMeter, Metered};
+use crate::limits::{Limit, Limits};
 use crate::out_quota::{OutQuota, OutQuotaView};
 
 /// How often the epoch advances; the CPU budget is counted in these ticks.
@@ -106,20 +106,25 @@ pub enum LimitExceeded {
 }
 
 impl LimitExceeded {
-    /// The `[limits]` setting that would let the run go further.
-    pub fn setting(&self) -> Option<&'static str> {
+    /// The limit that would let the run go further (its key names the setting to raise).
+    pub fn limit(&self) -> Option<Limit> {
         Some(match self {
-            LimitExceeded::Memory(_) => "memory_mb",
-            LimitExceeded::Cpu(_) => "cpu_seconds",
-            LimitExceeded::WallClock(_) | LimitExceeded::Compile(_) => "wall_seconds",
-            LimitExceeded::ApiCalls(_) => "api_calls",
-            LimitExceeded::Output { .. } => "output_mb",
-            LimitExceeded::OutputFiles { .. } => "output_files",
-            LimitExceeded::Log(_) => "log_kb",
-            LimitExceeded::WasmSize { .. } => "wasm_mb",
+            LimitExceeded::Memory(_) => Limit::Memory,
+            LimitExceeded::Cpu(_) => Limit::Cpu,
+            LimitExceeded::WallClock(_) | LimitExceeded::Compile(_) => Limit::Wall,
+            LimitExceeded::ApiCalls(_) => Limit::ApiCalls,
+            LimitExceeded::Output { .. } => Limit::Output,
+            LimitExceeded::OutputFiles { .. } => Limit::OutputFiles,
+            LimitExceeded::Log(_) => Limit::Log,
+            LimitExceeded::WasmSize { .. } => Limit::Wasm,
             // Fixed by the host: no setting raises them.
             LimitExceeded::Shape { .. } => return None,
         })
+    }
+
+    /// The `[limits]` key that would let the run go further.
+    pub fn setting(&self) -> Option<&'static str> {
+        self.limit().map(Limit::key)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::approval::{LockFile, Refusal};
 use crate::audit::{AuditLog, RunAudit};
 use crate::capabilities::{self, Caps, Grant, ProgressSink};
 use crate::config::{Config, Environment, PluginConfig};
-use crate::credential::{self, ApiKey, CredentialError, Redactor};
+use crate::credential::{self, CredentialError, Redactor};
 use crate::error::{ExitCode, Failure};
 #[cfg(feature = "mock")]
 use crate::mock::MockServer;
@@ -79,7 +79,7 @@ impl Session {
             (Some(source), _) => credential::load(source).map_err(credential_failure)?,
             #[cfg(feature = "mock")]
             (None, Environment::Mock) => {
-                ApiKey::new(crate::mock::MOCK_API_KEY).map_err(credential_failure)?
+                credential::ApiKey::new(crate::mock::MOCK_API_KEY).map_err(credential_failure)?
             }
             (None, env) => return Err(credential_failure(CredentialError::NotConfigured(env))),
         };
@@ -190,6 +190,7 @@ impl Session {
 
     /// The embedded mock itself, so tests can read its state (export jobs, item updates) and
     /// move its clock.
+    #[cfg(feature = "mock")]
     pub fn mock(&self) -> Option<&MockServer> {
         self.mock.as_ref()
     }
@@ -535,7 +536,7 @@ pub fn granted_scopes(
 /// creates and removes a probe file.
 /// Starts the embedded mock Pleo API on a free loopback port, accepting the configured key.
 #[cfg(feature = "mock")]
-async fn start_mock(config: &Config, key: &ApiKey) -> Result<MockServer, Failure> {
+async fn start_mock(config: &Config, key: &credential::ApiKey) -> Result<MockServer, Failure> {
     let settings = config.mock.server_config(key.expose_for_mock());
     let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     MockServer::start(bind, settings).await.map_err(|e| {

@@ -27,8 +27,8 @@ use crate::bindings::pleo::plugin::{
     export_items_read, export_jobs_read, export_jobs_write, log, params, progress, tags_read,
     tags_write, tax_codes_read, tax_codes_write, types, users_read, vendors_read, vendors_write,
 };
-use crate::config::Limits;
 use crate::credential::Redactor;
+use crate::limits::Limits;
 use crate::pleo::{self, ApiError, ApiRequest, PleoClient};
 use crate::runtime::{LimitExceeded, RunState};
 use crate::scopes::ScopeSet;

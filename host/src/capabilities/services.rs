@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::Caps;
 use crate::bindings::pleo::plugin::{company, log, params, progress};
-use crate::config::LOG_LINE_COST;
+use crate::limits::LOG_LINE_COST;
 use crate::terminal;
 
 /// Longest log line or progress message the host keeps from a plugin.
