@@ -20,4 +20,5 @@ pub mod plugins;
 pub mod runtime;
 pub mod scopes;
 pub mod session;
+pub mod statedb;
 pub mod terminal;

@@ -672,19 +672,41 @@ pub fn audit_path(config: &Config) -> Option<PathBuf> {
     if let Some(file) = &config.audit_file {
         return Some(file.clone());
     }
-    let state_dir = match &config.state_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::var_os("XDG_STATE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".local/state"))
-            })?
-            .join("pleo-host"),
-    };
-    Some(state_dir.join("audit.jsonl"))
+    Some(state_dir(config)?.join("audit.jsonl"))
+}
+
+/// `state_dir`, else `$XDG_STATE_HOME/pleo-host` or `~/.local/state/pleo-host`; `None` when
+/// none of these is known.
+pub fn state_dir(config: &Config) -> Option<PathBuf> {
+    match &config.state_dir {
+        Some(dir) => Some(dir.clone()),
+        None => Some(
+            std::env::var_os("XDG_STATE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .filter(|v| !v.is_empty())
+                        .map(|h| PathBuf::from(h).join(".local/state"))
+                })?
+                .join("pleo-host"),
+        ),
+    }
+}
+
+/// The state database (`<state_dir>/pleo-host.db`), opened and migrated.
+pub fn open_state_db(config: &Config) -> Result<rusqlite::Connection, Failure> {
+    let dir = state_dir(config).ok_or_else(|| {
+        Failure::new(
+            ExitCode::Config,
+            "no place for the state database: neither HOME nor XDG_STATE_HOME is set",
+        )
+        .hint("set state_dir in pleo.toml")
+    })?;
+    crate::statedb::open(&dir.join(crate::statedb::FILE_NAME)).map_err(|e| {
+        Failure::new(ExitCode::Config, e.to_string())
+            .hint("set state_dir in pleo.toml to a writable place")
+    })
 }
 
 /// `$XDG_CACHE_HOME/pleo-host/components` or `~/.cache/pleo-host/components`.
