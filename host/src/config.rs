@@ -404,10 +404,11 @@ impl MockSettings {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a plugin table with `path`, `scopes`, `params`, `limits`"
+    expecting = "a plugin table with `path`, `scopes`, `params`, `limits`, `input`"
 )]
 struct RawPlugin {
     path: Option<PathBuf>,
+    input: Option<PathBuf>,
     #[serde(default)]
     scopes: Vec<String>,
     #[serde(default)]
@@ -421,6 +422,7 @@ struct RawPlugin {
 struct RawConfig {
     #[serde(default)]
     environment: Environment,
+    base_url: Option<String>,
     key: Option<RawKeySource>,
     company_id: Option<String>,
     #[serde(default)]
@@ -450,6 +452,8 @@ pub struct PluginConfig {
     /// Non-secret settings handed to the plugin through the `params` interface.
     pub params: BTreeMap<String, String>,
     pub limits: Limits,
+    /// Folder (or file) mounted read-only as `/in`; `run --input` overrides it.
+    pub input: Option<PathBuf>,
 }
 
 /// The whole configuration, paths resolved against the config file's folder.
@@ -458,6 +462,9 @@ pub struct Config {
     /// The file this came from; `None` when running on defaults.
     pub source: Option<PathBuf>,
     pub environment: Environment,
+    /// Another Pleo-compatible server (a standalone `pleo-host mock-api`, a recording proxy)
+    /// instead of the environment's; with `mock`, no mock is started in-process.
+    pub base_url: Option<String>,
     pub key: Option<KeySource>,
     pub company_id: Option<String>,
     /// Other companies of a multi-entity key that plugins may switch to (the `company`
@@ -577,6 +584,10 @@ impl Config {
             (_, _) => true,
         };
         let limits = raw.limits.apply(Limits::default());
+        let base_url = match raw.base_url {
+            Some(url) => Some(check_base_url(&url).map_err(rule)?),
+            None => None,
+        };
         let key = raw
             .key
             .map(|k| key_source(k, &resolve))
@@ -622,6 +633,7 @@ impl Config {
                     scopes: p.scopes,
                     params,
                     limits: p.limits.apply(limits),
+                    input: p.input.map(&resolve),
                 },
             );
         }
@@ -629,6 +641,7 @@ impl Config {
         Ok(Config {
             source: Some(path.to_owned()),
             environment: raw.environment,
+            base_url,
             key,
             company_id: raw.company_id,
             companies: raw.companies,
@@ -697,6 +710,28 @@ fn param_value(v: toml::Value) -> Option<String> {
         toml::Value::Boolean(b) => Some(b.to_string()),
         toml::Value::Datetime(d) => Some(d.to_string()),
         _ => None,
+    }
+}
+
+/// `base_url`: an `http://` or `https://` URL without query or fragment, no trailing `/`.
+fn check_base_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let ok = rest.is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !"?#@\\".contains(c))
+    });
+    if ok {
+        Ok(url.trim_end_matches('/').to_owned())
+    } else {
+        Err(format!(
+            "base_url `{}` is not an http:// or https:// URL such as http://127.0.0.1:8484",
+            url.chars().take(80).collect::<String>()
+        ))
     }
 }
 

@@ -1,6 +1,7 @@
 //! pleo-host runs sandboxed WebAssembly plugins against the Pleo API while holding the API key
 //! itself. Data flows one way: config -> credential -> client -> capabilities -> plugin.
 
+pub mod apply;
 pub mod approval;
 pub mod audit;
 pub mod bindings;
@@ -15,7 +16,9 @@ pub mod inspect;
 pub mod mock;
 pub mod out_quota;
 pub mod output;
+pub mod plan;
 pub mod pleo;
+pub mod plugin_state;
 pub mod plugins;
 pub mod runtime;
 pub mod scopes;
