@@ -112,10 +112,9 @@ impl company::Host for Caps {
 impl state::Host for Caps {
     fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
         self.record_service("state.get", key.len());
-        Ok(self
-            .state
+        self.state
             .get(&self.company_id, &key)
-            .map_err(wasmtime::Error::msg)?)
+            .map_err(wasmtime::Error::msg)
     }
 
     fn set(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), String>> {
@@ -125,17 +124,15 @@ impl state::Host for Caps {
 
     fn delete(&mut self, key: String) -> wasmtime::Result<bool> {
         self.record_service("state.delete", key.len());
-        Ok(self
-            .state
+        self.state
             .delete(&self.company_id, &key)
-            .map_err(wasmtime::Error::msg)?)
+            .map_err(wasmtime::Error::msg)
     }
 
     fn keys(&mut self, prefix: String) -> wasmtime::Result<Vec<String>> {
         self.record_service("state.keys", prefix.len());
-        Ok(self
-            .state
+        self.state
             .list(&self.company_id, &prefix)
-            .map_err(wasmtime::Error::msg)?)
+            .map_err(wasmtime::Error::msg)
     }
 }
