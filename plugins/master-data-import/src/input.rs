@@ -99,9 +99,12 @@ impl Row {
     }
 }
 
+/// A CSV record and the line it starts on.
+pub type Record = (usize, Vec<String>);
+
 /// Splits CSV text (RFC 4180: quotes, `""`, CRLF, newlines inside quotes) into records with
 /// the line each starts on.
-pub fn records(text: &str) -> Result<Vec<(usize, Vec<String>)>, (usize, String)> {
+pub fn records(text: &str) -> Result<Vec<Record>, (usize, String)> {
     let mut out = Vec::new();
     let mut record = Vec::new();
     let mut field = String::new();
@@ -172,7 +175,10 @@ pub fn validate(family: &Family, bytes: &[u8]) -> (Vec<Row>, Vec<Invalid>) {
         cause,
     };
     if bytes.contains(&0) {
-        return (Vec::new(), vec![invalid(0, "", "a binary file, not CSV text".into())]);
+        return (
+            Vec::new(),
+            vec![invalid(0, "", "a binary file, not CSV text".into())],
+        );
     }
     let Ok(text) = std::str::from_utf8(bytes) else {
         return (Vec::new(), vec![invalid(0, "", "not UTF-8 text".into())]);
@@ -248,16 +254,16 @@ pub fn validate(family: &Family, bytes: &[u8]) -> (Vec<Row>, Vec<Invalid>) {
         if problems.len() > before {
             continue;
         }
-        let key: Vec<String> = family
-            .key
-            .iter()
-            .map(|k| row.req(k).to_owned())
-            .collect();
+        let key: Vec<String> = family.key.iter().map(|k| row.req(k).to_owned()).collect();
         if let Some(first) = keys.insert(key.clone(), line) {
             problems.push(invalid(
                 line,
                 family.key.last().copied().unwrap_or_default(),
-                format!("duplicate {} `{}` (first on line {first})", family.key.join("+"), key.join("/")),
+                format!(
+                    "duplicate {} `{}` (first on line {first})",
+                    family.key.join("+"),
+                    key.join("/")
+                ),
             ));
             continue;
         }
@@ -289,7 +295,9 @@ fn check_cell(column: &str, value: &str) -> Result<(), String> {
         },
         "rate" => match value.parse::<f64>() {
             Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(()),
-            _ => Err(format!("`{value}` is not a rate from 0 to 1 (0.25 is 25 %)")),
+            _ => Err(format!(
+                "`{value}` is not a rate from 0 to 1 (0.25 is 25 %)"
+            )),
         },
         "type" => match value {
             "inclusive" | "exclusive" | "reverse" => Ok(()),
@@ -323,17 +331,32 @@ mod tests {
         let text = "external_id,name,default_currency,country\nV1,Acme,EUR,DK\nV2,,Euro,DK\nV1,Other,EUR,\nV3,x\n";
         let (rows, problems) = validate(&VENDORS, text.as_bytes());
         assert_eq!(rows.len(), 1);
-        let found: Vec<(usize, &str)> = problems.iter().map(|p| (p.line, p.column.as_str())).collect();
+        let found: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.column.as_str()))
+            .collect();
         assert_eq!(
             found,
-            vec![(3, "name"), (3, "default_currency"), (4, "external_id"), (5, "")]
+            vec![
+                (3, "name"),
+                (3, "default_currency"),
+                (4, "external_id"),
+                (5, "")
+            ]
         );
     }
 
     #[test]
     fn empty_binary_and_non_utf8_files_are_refused() {
-        assert_eq!(validate(&TAGS, b"").1[0].cause, "empty file: a header row is needed");
-        assert!(validate(&TAGS, b"\x00\x01\x02").1[0].cause.contains("binary"));
+        assert_eq!(
+            validate(&TAGS, b"").1[0].cause,
+            "empty file: a header row is needed"
+        );
+        assert!(
+            validate(&TAGS, b"\x00\x01\x02").1[0]
+                .cause
+                .contains("binary")
+        );
         assert!(validate(&TAGS, b"code,\xff\n").1[0].cause.contains("UTF-8"));
         let (_, p) = validate(&TAX_CODES, b"code,name,rate,type\nV25,VAT,25,inclusive\n");
         assert_eq!(p[0].column, "rate");

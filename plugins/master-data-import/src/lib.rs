@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 
 use pleo_plugin::types::{TaxKind, VendorState};
 use pleo_plugin::{
-    Account, Guest, Tag, TagGroup, TaxCode, Vendor, accounts_read, accounts_write, log,
-    tags_read, tags_write, tax_codes_read, tax_codes_write, vendors_read, vendors_write,
+    Account, Guest, Tag, TagGroup, TaxCode, Vendor, accounts_read, accounts_write, log, tags_read,
+    tags_write, tax_codes_read, tax_codes_write, vendors_read, vendors_write,
 };
 use serde_json::Value;
 
@@ -175,7 +175,9 @@ fn id_of(answer: &str) -> Result<String, String> {
 
 /// An optional cell: what the row says, else what Pleo has.
 fn keep(row: &Row, column: &str, current: Option<&String>) -> Option<String> {
-    row.get(column).map(str::to_owned).or_else(|| current.cloned())
+    row.get(column)
+        .map(str::to_owned)
+        .or_else(|| current.cloned())
 }
 
 fn vendors(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
@@ -187,11 +189,10 @@ fn vendors(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
         states: vec![],
         countries: vec![],
     };
-    let existing: Vec<Vendor> = pleo_plugin::pages(100, |page| {
-        vendors_read::search_vendors(&filter, page)
-    })
-    .items()
-    .collect::<Result<_, _>>()?;
+    let existing: Vec<Vendor> =
+        pleo_plugin::pages(100, |page| vendors_read::search_vendors(&filter, page))
+            .items()
+            .collect::<Result<_, _>>()?;
     let by_key: BTreeMap<&str, &Vendor> = existing
         .iter()
         .filter_map(|v| v.external_id.as_deref().map(|k| (k, v)))
@@ -263,13 +264,14 @@ fn accounts(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
         exclude_if_assigned_to_category: false,
         exclude_if_assigned_to_contra_account: false,
     };
-    let existing: Vec<Account> = pleo_plugin::pages(100, |page| {
-        accounts_read::search_accounts(&filter, page)
-    })
-    .items()
-    .collect::<Result<_, _>>()?;
-    let by_key: BTreeMap<&str, &Account> =
-        existing.iter().map(|a| (a.external_id.as_str(), a)).collect();
+    let existing: Vec<Account> =
+        pleo_plugin::pages(100, |page| accounts_read::search_accounts(&filter, page))
+            .items()
+            .collect::<Result<_, _>>()?;
+    let by_key: BTreeMap<&str, &Account> = existing
+        .iter()
+        .map(|a| (a.external_id.as_str(), a))
+        .collect();
     for row in rows {
         match by_key.get(row.req("external_id")) {
             None if row.archived() => counts.add("accounts", SAME),
@@ -331,11 +333,10 @@ fn tax_codes(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
         tax_code_ids: vec![],
         kind: None,
     };
-    let existing: Vec<TaxCode> = pleo_plugin::pages(100, |page| {
-        tax_codes_read::search_tax_codes(&filter, page)
-    })
-    .items()
-    .collect::<Result<_, _>>()?;
+    let existing: Vec<TaxCode> =
+        pleo_plugin::pages(100, |page| tax_codes_read::search_tax_codes(&filter, page))
+            .items()
+            .collect::<Result<_, _>>()?;
     let by_key: BTreeMap<&str, &TaxCode> = existing
         .iter()
         .filter_map(|t| t.code.as_deref().map(|c| (c, t)))
@@ -432,11 +433,10 @@ fn tags(group_rows: &[Row], tag_rows: &[Row], counts: &mut Counts) -> Result<(),
                 rows[0].line
             ));
         };
-        let existing: Vec<Tag> = pleo_plugin::pages(100, |page| {
-            tags_read::list_tags(group_id, true, page)
-        })
-        .items()
-        .collect::<Result<_, pleo_plugin::Error>>()?;
+        let existing: Vec<Tag> =
+            pleo_plugin::pages(100, |page| tags_read::list_tags(group_id, true, page))
+                .items()
+                .collect::<Result<_, pleo_plugin::Error>>()?;
         for row in rows {
             let fields = tags_write::TagFields {
                 code: row.req("code").into(),
@@ -449,8 +449,9 @@ fn tags(group_rows: &[Row], tag_rows: &[Row], counts: &mut Counts) -> Result<(),
                     tags_write::create_tag(group_id, &fields)?;
                     counts.add("tags", CREATED);
                 }
-                Some(t) if t.name.as_deref() == Some(fields.name.as_str())
-                    && t.archived == fields.archived =>
+                Some(t)
+                    if t.name.as_deref() == Some(fields.name.as_str())
+                        && t.archived == fields.archived =>
                 {
                     counts.add("tags", SAME)
                 }
