@@ -237,6 +237,14 @@ fn another_company_s_objects_are_refused_by_id_and_never_written() {
         .into_iter()
         .map(|(path, bytes)| (path, String::from_utf8_lossy(&bytes).into_owned()))
         .collect();
+    // The run-start record lists the run's params, where the operator (this test) named the
+    // other company's objects; every other record must not.
+    let audit: String = audit
+        .lines()
+        .filter(|l| !l.contains("\"record\":\"run-start\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(audit.contains("\"record\":\"call\""), "{audit}");
     for secret in &secrets {
         assert!(!audit.contains(secret.as_str()), "audit shows {secret}");
         for (path, text) in &written {
