@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Plugins embedded in the host binary, by crate name.
-const FIRST_PARTY: &[&str] = &["spend-report", "accounting-export"];
+const FIRST_PARTY: &[&str] = &["spend-report", "accounting-export", "master-data-import"];
 /// Plugins only the tests use, by crate name.
 const TEST_PLUGINS: &[&str] = &[
     "hostile", "snoop", "bench", "api-tour", "attacker", "trespass",

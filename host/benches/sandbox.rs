@@ -951,6 +951,7 @@ impl Host {
             .map_err(|e| e.to_string())?;
         let sandbox = Sandbox {
             out_dir: out.path().to_owned(),
+            in_dir: None,
             limits: Limits {
                 api_calls: u64::MAX,
                 ..Limits::default()
@@ -1527,6 +1528,7 @@ async fn phases(cache: &Path) -> Res<Value> {
         scopes,
         sandbox: Sandbox {
             out_dir: out.path().to_owned(),
+            in_dir: None,
             limits: Limits::default(),
             cancel: None,
         },

@@ -91,6 +91,14 @@ pub struct RunAudit {
     pub company: String,
 }
 
+/// What a run was started with, for its `run-start` record.
+#[derive(Debug, Default, Clone)]
+pub struct RunInputs {
+    pub params: std::collections::BTreeMap<String, String>,
+    pub input_sha256: Option<String>,
+    pub plan_id: Option<String>,
+}
+
 /// What one host call did, as the capability saw it.
 #[derive(Debug, Default)]
 pub struct Call {
@@ -112,6 +120,10 @@ pub struct Call {
     pub bytes_in: u64,
     /// What the plugin saw: `ok` or the `pleo-error` case (`scope-denied`, `not-found`, ...).
     pub outcome: &'static str,
+    /// The object a write created or changed, when known.
+    pub object_id: Option<String>,
+    /// The plan a write belongs to (`run --plan` records it, `apply` sends it).
+    pub plan_id: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -135,6 +147,10 @@ struct CallRecord<'a> {
     bytes_in: u64,
     bytes_out: u64,
     outcome: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    object_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan_id: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -160,6 +176,13 @@ struct RunStartRecord<'a> {
     company: &'a str,
     effective_scopes: &'a ScopeSet,
     limits: LimitsRecord,
+    /// The run's parameters (pleo.toml and `--param`): non-secret by definition.
+    params: &'a std::collections::BTreeMap<String, String>,
+    /// SHA-256 of the input folder mounted as `/in` (see `plan::input_sha256`).
+    input_sha256: Option<&'a str>,
+    /// `run --plan`: the plan this run records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plan_id: Option<&'a str>,
 }
 
 /// Totals of a run, for its end record.
@@ -225,7 +248,7 @@ impl RunAudit {
         }
     }
 
-    pub fn start(&self, environment: &str, scopes: &ScopeSet, limits: &Limits) {
+    pub fn start(&self, environment: &str, scopes: &ScopeSet, limits: &Limits, run: &RunInputs) {
         self.log.write(&RunStartRecord {
             record: "run-start",
             time: now(),
@@ -245,6 +268,9 @@ impl RunAudit {
                 wasm_mb: limits.wasm_bytes >> 20,
                 output_files: limits.output_files,
             },
+            params: &run.params,
+            input_sha256: run.input_sha256.as_deref(),
+            plan_id: run.plan_id.as_deref(),
         });
         // On disk before the plugin starts: a run that never ends (killed) still shows it began.
         self.log.flush();
@@ -272,6 +298,8 @@ impl RunAudit {
             bytes_in: call.bytes_in,
             bytes_out: call.bytes_out,
             outcome: call.outcome,
+            object_id: call.object_id.as_deref(),
+            plan_id: call.plan_id.as_deref(),
         });
     }
 

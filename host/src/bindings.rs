@@ -9,6 +9,8 @@ wasmtime::component::bindgen!({
         "pleo:plugin/progress": trappable,
         "pleo:plugin/params": trappable,
         "pleo:plugin/company": trappable,
+        // A small local SQLite file: plain calls too.
+        "pleo:plugin/state": trappable,
         // Pleo API calls await HTTP; a failure the plugin should see is a `pleo-error`,
         // anything else traps the run.
         default: async | trappable,

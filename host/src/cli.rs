@@ -47,6 +47,32 @@ enum Command {
         /// A parameter for the plugin, `name=value`; repeatable; overrides pleo.toml.
         #[arg(long = "param", short = 'p', value_parser = parse_param)]
         params: Vec<(String, String)>,
+        /// Input folder, mounted read-only as /in (overrides [plugins.NAME] input).
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// Plan only: reads go to Pleo, no write is sent; the writes are saved to FILE for
+        /// `pleo-host apply`.
+        #[arg(long, value_name = "FILE")]
+        plan: Option<PathBuf>,
+    },
+    /// Send the writes of a plan made with `run --plan`, exactly and once (resumable).
+    Apply {
+        /// The plan file.
+        file: PathBuf,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Do not ask for confirmation (needed without a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Machine-readable report.
+        #[arg(long)]
+        json: bool,
+        /// Apply even if objects changed in Pleo since the plan was made.
+        #[arg(long)]
+        allow_stale: bool,
+        /// Only show how far the plan was applied.
+        #[arg(long)]
+        status: bool,
     },
     /// Review and approve plugins.
     Plugin {
@@ -61,6 +87,9 @@ enum Command {
         /// Seed of the generated company data.
         #[arg(long)]
         seed: Option<u64>,
+        /// Accept the key in this environment variable instead of the mock's own.
+        #[arg(long, value_name = "VAR")]
+        key_env: Option<String>,
         #[command(flatten)]
         faults: MockFaultArgs,
     },
@@ -128,9 +157,45 @@ pub fn main() -> i32 {
                 config,
                 out,
                 params,
-            } => run(&plugin, config.as_deref(), out, params).await,
+                input,
+                plan,
+            } => {
+                let options = RunOptions {
+                    out_dir: out,
+                    params: params.into_iter().collect::<BTreeMap<_, _>>(),
+                    input,
+                    plan: plan.is_some(),
+                    ..RunOptions::default()
+                };
+                run(&plugin, config.as_deref(), options, plan, cli.verbose > 0).await
+            }
+            Command::Apply {
+                file,
+                config,
+                yes,
+                json,
+                allow_stale,
+                status,
+            } => {
+                let flags = ApplyFlags {
+                    yes,
+                    json,
+                    allow_stale,
+                    verbose: cli.verbose > 0,
+                };
+                if status {
+                    apply_status(&file, config.as_deref(), json)
+                } else {
+                    apply(&file, config.as_deref(), flags).await
+                }
+            }
             #[cfg(feature = "mock")]
-            Command::MockApi { port, seed, faults } => mock_api(port, seed, faults).await,
+            Command::MockApi {
+                port,
+                seed,
+                key_env,
+                faults,
+            } => mock_api(port, seed, key_env, faults).await,
             Command::Plugin {
                 action:
                     PluginCommand::Inspect {
@@ -154,18 +219,19 @@ pub fn main() -> i32 {
 async fn run(
     plugin: &str,
     config: Option<&Path>,
-    out: Option<PathBuf>,
-    params: Vec<(String, String)>,
+    mut options: RunOptions,
+    plan_file: Option<PathBuf>,
+    verbose: bool,
 ) -> Result<(), Failure> {
     let config = load_config(config)?;
+    // A plan file that cannot be written is found before the plugin runs.
+    if let Some(file) = &plan_file {
+        check_plan_destination(file)?;
+    }
     let session = Session::open(config).await?;
     let (progress, bar) = progress_sink();
-    let options = RunOptions {
-        out_dir: out,
-        params: params.into_iter().collect::<BTreeMap<_, _>>(),
-        progress: Some(progress),
-        cancel: Some(cancel_on_signals()),
-    };
+    options.progress = Some(progress);
+    options.cancel = Some(cancel_on_signals());
     let result = session.run(plugin, options).await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -173,7 +239,151 @@ async fn run(
     // The process ends right after this command: tearing the session down (the mock's data,
     // the engine) would only cost exit time. The audit log was flushed when the run ended.
     std::mem::forget(session);
-    print_report(&result?);
+    let report = result?;
+    print_report(&report);
+    if let (Some(file), Some(plan)) = (plan_file, &report.plan) {
+        write_plan(&file, plan)?;
+        print!("{}", terminal::text(&plan.summary(verbose)));
+        println!("plan written to {}", file.display());
+        if !plan.writes.is_empty() {
+            println!("review it, then: pleo-host apply {}", file.display());
+        }
+    }
+    Ok(())
+}
+
+/// Fails early when the plan file's folder does not exist.
+fn check_plan_destination(file: &Path) -> Result<(), Failure> {
+    let parent = file
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if parent.is_dir() {
+        Ok(())
+    } else {
+        Err(Failure::new(
+            ExitCode::Usage,
+            format!(
+                "cannot write the plan to {}: no such folder",
+                file.display()
+            ),
+        )
+        .hint("pass --plan a file in an existing folder"))
+    }
+}
+
+/// Writes the plan beside its destination, then renames it: never a half-written plan.
+fn write_plan(file: &Path, plan: &crate::plan::PlanFile) -> Result<(), Failure> {
+    let tmp = file.with_extension("tmp-pleo-host");
+    std::fs::write(&tmp, plan.to_json())
+        .and_then(|()| std::fs::rename(&tmp, file))
+        .map_err(|e| {
+            Failure::new(
+                ExitCode::Usage,
+                format!(
+                    "cannot write the plan to {}: {}",
+                    file.display(),
+                    crate::config::io_cause(&e)
+                ),
+            )
+        })
+}
+
+struct ApplyFlags {
+    yes: bool,
+    json: bool,
+    allow_stale: bool,
+    verbose: bool,
+}
+
+async fn apply(file: &Path, config: Option<&Path>, flags: ApplyFlags) -> Result<(), Failure> {
+    let plan = crate::apply::read_plan(file)?;
+    let config = load_config(config)?;
+    let session = Session::open(config).await?;
+    let checked = crate::apply::check(&session, plan).await?;
+    let summary = terminal::text(&checked.plan.summary(flags.verbose)).into_owned();
+    if flags.json {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
+    if !checked.stale.is_empty() {
+        if !flags.allow_stale {
+            return Err(Failure::new(
+                ExitCode::PlanRefused,
+                format!(
+                    "{} object(s) changed in Pleo since plan {} was made; nothing was sent",
+                    checked.stale.len(),
+                    checked.plan.id
+                ),
+            )
+            .details(checked.stale.clone())
+            .hint("make a new plan, or pass --allow-stale to apply over the changes"));
+        }
+        for line in &checked.stale {
+            tracing::warn!("{line} (--allow-stale)");
+        }
+    }
+    let left = checked.plan.writes.len() - checked.done();
+    if left > 0 && !flags.yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(Failure::new(
+                ExitCode::Usage,
+                "apply needs a confirmation and there is no terminal to ask on",
+            )
+            .hint("review the plan, then pass --yes"));
+        }
+        eprint!(
+            "apply {left} write(s) to company {} ({})? type yes: ",
+            checked.plan.context.company_id, checked.plan.context.environment
+        );
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if answer.trim() != "yes" {
+            return Err(Failure::new(
+                ExitCode::PlanRefused,
+                "not applied: not confirmed; nothing was sent",
+            ));
+        }
+    }
+    let report = crate::apply::apply(&session, checked).await?;
+    std::mem::forget(session);
+    if flags.json {
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        println!("{text}");
+    } else {
+        println!(
+            "applied plan {}: {} sent, {} found already made, {} done before ({} writes, {:.2}s)",
+            report.plan_id,
+            report.sent,
+            report.reconciled,
+            report.skipped,
+            report.writes,
+            report.elapsed_ms / 1e3
+        );
+    }
+    Ok(())
+}
+
+fn apply_status(file: &Path, config: Option<&Path>, json: bool) -> Result<(), Failure> {
+    let plan = crate::apply::read_plan(file)?;
+    let config = load_config(config)?;
+    let conn = crate::session::open_state_db(&config)?;
+    let status = crate::apply::status(&conn, &plan)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&status).unwrap_or_default()
+        );
+    } else {
+        println!(
+            "plan {}: {} of {} writes done, {} sent without answer, {} failed, {} not sent",
+            status.plan_id, status.done, status.writes, status.sent, status.failed, status.planned
+        );
+        for line in &status.lines {
+            println!("  {}", terminal::line(line));
+        }
+    }
     Ok(())
 }
 
@@ -312,12 +522,30 @@ fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
 }
 
 #[cfg(feature = "mock")]
-async fn mock_api(port: u16, seed: Option<u64>, faults: MockFaultArgs) -> Result<(), Failure> {
+async fn mock_api(
+    port: u16,
+    seed: Option<u64>,
+    key_env: Option<String>,
+    faults: MockFaultArgs,
+) -> Result<(), Failure> {
     let mut config = faults
         .settings()?
         .server_config(crate::mock::MOCK_API_KEY.to_owned());
     if let Some(seed) = seed {
         config.seed = seed;
+    }
+    let key_source = key_env.clone();
+    if let Some(var) = key_env {
+        config.api_key = match std::env::var(&var) {
+            Ok(key) if !key.trim().is_empty() => key,
+            _ => {
+                return Err(Failure::new(
+                    ExitCode::Usage,
+                    format!("--key-env {var}: the variable is not set or empty"),
+                )
+                .hint(format!("export {var}=<the key the mock should accept>")));
+            }
+        };
     }
     let key = config.api_key.clone();
     let bind = std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -331,10 +559,21 @@ async fn mock_api(port: u16, seed: Option<u64>, faults: MockFaultArgs) -> Result
             .hint("pick another --port")
         })?;
     println!("mock Pleo API listening on {}", server.base_url());
+    match &key_source {
+        // The operator's own key is never printed.
+        Some(var) => println!("it accepts the API key in ${var}"),
+        None => println!("it accepts the API key: {key}"),
+    }
     println!(
-        "try: curl -u '{key}:' {}/v2/employees?limit=2",
+        "point pleo.toml at it: environment = \"mock\", base_url = \"{}\"",
         server.base_url()
     );
+    if key_source.is_none() {
+        println!(
+            "try: curl -u '{key}:' {}/v2/employees?limit=2",
+            server.base_url()
+        );
+    }
     println!("press Ctrl-C to stop");
     tokio::signal::ctrl_c()
         .await

@@ -133,10 +133,11 @@ impl RawClient {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a plugin table with `path`, `scopes`, `params`, `limits`"
+    expecting = "a plugin table with `path`, `scopes`, `params`, `limits`, `input`"
 )]
 struct RawPlugin {
     path: Option<PathBuf>,
+    input: Option<PathBuf>,
     #[serde(default)]
     scopes: Vec<String>,
     #[serde(default)]
@@ -150,6 +151,7 @@ struct RawPlugin {
 struct RawConfig {
     #[serde(default)]
     environment: Environment,
+    base_url: Option<String>,
     key: Option<RawKeySource>,
     company_id: Option<String>,
     #[serde(default)]
@@ -179,6 +181,8 @@ pub struct PluginConfig {
     /// Non-secret settings handed to the plugin through the `params` interface.
     pub params: BTreeMap<String, String>,
     pub limits: Limits,
+    /// Folder (or file) mounted read-only as `/in`; `run --input` overrides it.
+    pub input: Option<PathBuf>,
 }
 
 /// The whole configuration, paths resolved against the config file's folder.
@@ -187,6 +191,9 @@ pub struct Config {
     /// The file this came from; `None` when running on defaults.
     pub source: Option<PathBuf>,
     pub environment: Environment,
+    /// Another Pleo-compatible server (a standalone `pleo-host mock-api`, a recording proxy)
+    /// instead of the environment's; with `mock`, no mock is started in-process.
+    pub base_url: Option<String>,
     pub key: Option<KeySource>,
     pub company_id: Option<String>,
     /// Other companies of a multi-entity key that plugins may switch to (the `company`
@@ -323,6 +330,10 @@ impl Config {
             (_, _) => true,
         };
         let limits = raw.limits.apply(Limits::default());
+        let base_url = match raw.base_url {
+            Some(url) => Some(check_base_url(&url).map_err(rule)?),
+            None => None,
+        };
         let key = raw
             .key
             .map(|k| key_source(k, &resolve))
@@ -365,6 +376,7 @@ impl Config {
                     scopes: p.scopes,
                     params,
                     limits: p.limits.apply(limits),
+                    input: p.input.map(&resolve),
                 },
             );
         }
@@ -372,6 +384,7 @@ impl Config {
         Ok(Config {
             source: Some(path.to_owned()),
             environment: raw.environment,
+            base_url,
             key,
             company_id: raw.company_id,
             companies: raw.companies,
@@ -440,6 +453,28 @@ fn param_value(v: toml::Value) -> Option<String> {
         toml::Value::Boolean(b) => Some(b.to_string()),
         toml::Value::Datetime(d) => Some(d.to_string()),
         _ => None,
+    }
+}
+
+/// `base_url`: an `http://` or `https://` URL without query or fragment, no trailing `/`.
+fn check_base_url(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    let ok = rest.is_some_and(|rest| {
+        !rest.is_empty()
+            && !rest.starts_with('/')
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_graphic() && !"?#@\\".contains(c))
+    });
+    if ok {
+        Ok(url.trim_end_matches('/').to_owned())
+    } else {
+        Err(format!(
+            "base_url `{}` is not an http:// or https:// URL such as http://127.0.0.1:8484",
+            url.chars().take(80).collect::<String>()
+        ))
     }
 }
 

@@ -20,6 +20,9 @@ pub enum ExitCode {
     Limit = 6,
     /// The run ended on an error from the Pleo API or the network to it.
     PleoApi = 7,
+    /// `apply` refused the plan before any write: edited, for another environment, company
+    /// or key, objects changed since it was made, or the operator declined.
+    PlanRefused = 8,
     /// A fault of the host itself.
     Internal = 70,
     /// Stopped by Ctrl-C (SIGINT): 128 + 2, as shells report it.

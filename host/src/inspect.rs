@@ -27,6 +27,11 @@ pub struct Inspection {
     /// WASI interfaces it imports, and what the sandbox makes of them.
     pub wasi: Vec<WasiImport>,
     pub host_services: Vec<String>,
+    /// The folder mounted read-only as `/in` by `[plugins.NAME] input` (`run --input` may
+    /// name another), if any.
+    pub input: Option<String>,
+    /// The limits of the `state` service, when the plugin imports it.
+    pub state: Option<String>,
     pub approval: ApprovalState,
 }
 
@@ -101,6 +106,20 @@ pub fn inspect(
             })
             .collect(),
         host_services: imports.services.clone(),
+        input: plugin_config
+            .input
+            .as_ref()
+            .map(|p| p.display().to_string()),
+        state: imports.services.iter().any(|s| s == "state").then(|| {
+            use crate::plugin_state as st;
+            format!(
+                "kept per plugin and company in the state database: keys up to {} bytes, values up to {} KiB, at most {} keys and {} KiB",
+                st::MAX_KEY,
+                st::MAX_VALUE >> 10,
+                st::MAX_KEYS,
+                st::MAX_BYTES >> 10
+            )
+        }),
         approval: approval_state(config, &plugin.name, &plugin.sha256, &needed)?,
         plugin: plugin.name,
     })
@@ -110,7 +129,7 @@ pub fn inspect(
 fn wasi_sandbox(interface: &str) -> &'static str {
     let name = interface.split('@').next().unwrap_or(interface);
     match name.split('/').next().unwrap_or(name) {
-        "wasi:filesystem" => "only /out (read-write)",
+        "wasi:filesystem" => "only /out (read-write) and /in if given (read-only)",
         "wasi:sockets" => "denied: no network",
         "wasi:cli" if name.ends_with("/environment") => "empty: no variables, no arguments",
         "wasi:cli" if name.ends_with("/stdin") => "closed",
@@ -208,6 +227,14 @@ impl Inspection {
             self.host_services.join(", ")
         };
         let _ = writeln!(out, "\nhost services: {services}");
+        if let Some(state) = &self.state {
+            let _ = writeln!(out, "state:         {state}");
+        }
+        let input = self
+            .input
+            .as_deref()
+            .unwrap_or("none (run --input DIR gives one)");
+        let _ = writeln!(out, "input (/in):   {input}, read-only");
         let _ = writeln!(
             out,
             "approval:      {}{}",

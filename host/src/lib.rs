@@ -1,6 +1,7 @@
 //! pleo-host runs sandboxed WebAssembly plugins against the Pleo API while holding the API key
 //! itself. Data flows one way: config -> credential -> client -> capabilities -> plugin.
 
+pub mod apply;
 pub mod approval;
 pub mod audit;
 pub mod bindings;
@@ -17,9 +18,12 @@ pub mod limits;
 pub use pleo_mock as mock;
 pub mod out_quota;
 pub mod output;
+pub mod plan;
 pub mod pleo;
+pub mod plugin_state;
 pub mod plugins;
 pub mod runtime;
 pub mod scopes;
 pub mod session;
+pub mod statedb;
 pub mod terminal;

@@ -177,6 +177,8 @@ impl<C: Send> WasiView for RunState<C> {
 pub struct Sandbox {
     /// Host folder preopened read-write as `/out`.
     pub out_dir: PathBuf,
+    /// Host folder preopened read-only as `/in`, if the run has input.
+    pub in_dir: Option<PathBuf>,
     pub limits: Limits,
     /// Stops the run when it fires; `None`: only the limits stop it.
     pub cancel: Option<Cancel>,
@@ -373,13 +375,17 @@ impl Runtime {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }))
             .preopened_dir(&sandbox.out_dir, "/out", FsPerms::ReadWrite)
+            .and_then(|builder| match &sandbox.in_dir {
+                Some(dir) => builder.preopened_dir(dir, "/in", FsPerms::ReadOnly),
+                None => Ok(builder),
+            })
             .map(|builder| builder.build());
         let wasi = match wasi {
             Ok(wasi) => wasi,
             Err(e) => {
                 return RunOutcome {
                     result: Err(RunError::Instantiate(format!(
-                        "cannot open output folder: {e}"
+                        "cannot open the output or input folder: {e}"
                     ))),
                     stdout: Vec::new(),
                     stderr: Vec::new(),

@@ -33,7 +33,7 @@ pub const INTERFACE_SCOPES: &[(&str, &str)] = &[
 const OTHER_SCOPES: &[&str] = &[];
 
 /// Host services every plugin may import without a grant.
-pub const HOST_SERVICES: &[&str] = &["log", "progress", "params", "company"];
+pub const HOST_SERVICES: &[&str] = &["log", "progress", "params", "company", "state"];
 
 /// [`scope_of`] at compile time, for the capability modules' constants: an interface missing
 /// from the table fails the build.

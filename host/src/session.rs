@@ -42,6 +42,8 @@ pub struct Session {
     /// The embedded mock, when the environment is `mock`; stops when the session is dropped.
     #[cfg(feature = "mock")]
     mock: Option<MockServer>,
+    /// The state database, opened when a run first needs it.
+    state_db: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>>,
 }
 
 /// Per-run choices from the command line.
@@ -53,6 +55,11 @@ pub struct RunOptions {
     pub progress: Option<ProgressSink>,
     /// Ends the run early when it fires (Ctrl-C, SIGTERM): see [`Cancel`].
     pub cancel: Option<Cancel>,
+    /// Folder mounted read-only as `/in`; overrides `[plugins.NAME] input`.
+    pub input: Option<PathBuf>,
+    /// Plan the run (`run --plan`): reads go to Pleo, writes are recorded and never sent; the
+    /// report carries the plan.
+    pub plan: bool,
 }
 
 /// What a successful run produced.
@@ -70,6 +77,8 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// Retries and rate-limit waits of the run's Pleo calls.
     pub api_waits: crate::pleo::WaitStats,
+    /// `run --plan`: the writes the run would have made.
+    pub plan: Option<crate::plan::PlanFile>,
 }
 
 impl Session {
@@ -104,22 +113,26 @@ impl Session {
             .hint("set state_dir or audit_file in pleo.toml to a writable place")
         })?;
 
+        // With `base_url` the mock environment means a mock served elsewhere (`mock-api`).
         #[cfg(feature = "mock")]
         let mock = match config.environment {
-            Environment::Mock => Some(start_mock(&config, &key).await?),
+            Environment::Mock if config.base_url.is_none() => {
+                Some(start_mock(&config, &key).await?)
+            }
             _ => None,
         };
         #[cfg(feature = "mock")]
         let mock_url = mock.as_ref().map(MockServer::base_url);
         #[cfg(not(feature = "mock"))]
         let mock_url: Option<String> = None;
-        let base_url = match (mock_url, config.environment.base_url()) {
-            (Some(mock), _) => mock,
-            (None, Some(url)) => url.to_owned(),
-            (None, None) => {
+        let base_url = match (mock_url, &config.base_url, config.environment.base_url()) {
+            (Some(mock), _, _) => mock,
+            (None, Some(url), _) => url.clone(),
+            (None, None, Some(url)) => url.to_owned(),
+            (None, None, None) => {
                 return Err(Failure::new(
                     ExitCode::Config,
-                    "environment = \"mock\" needs a pleo-host built with the `mock` feature",
+                    "environment = \"mock\" needs a base_url or a pleo-host built with the `mock` feature",
                 ));
             }
         };
@@ -155,11 +168,75 @@ impl Session {
             prepared: Default::default(),
             #[cfg(feature = "mock")]
             mock,
+            state_db: Default::default(),
         })
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The client every run of the session shares (rate limit, retries, the key).
+    pub fn client(&self) -> &PleoClient {
+        &self.client
+    }
+
+    /// The company runs act for.
+    pub fn company_id(&self) -> &str {
+        &self.company_id
+    }
+
+    /// The one company the key is bound to, per introspection; `None` for an organisation key.
+    pub fn key_company(&self) -> Option<&str> {
+        self.key_info.company_id.as_deref()
+    }
+
+    pub fn audit_log(&self) -> &std::sync::Arc<AuditLog> {
+        &self.audit
+    }
+
+    /// The state database, opened (and migrated) on first use.
+    pub fn state_db(
+        &self,
+    ) -> Result<std::sync::Arc<std::sync::Mutex<rusqlite::Connection>>, Failure> {
+        if let Some(db) = self.state_db.get() {
+            return Ok(db.clone());
+        }
+        let conn = open_state_db(&self.config)?;
+        Ok(self
+            .state_db
+            .get_or_init(|| std::sync::Arc::new(std::sync::Mutex::new(conn)))
+            .clone())
+    }
+
+    /// The run's input folder: it must exist and be a folder.
+    fn input_dir(
+        &self,
+        plugin: &str,
+        requested: Option<&Path>,
+    ) -> Result<Option<PathBuf>, Failure> {
+        let Some(dir) = requested else {
+            return Ok(None);
+        };
+        let hint =
+            format!("pass a folder with --input, or set [plugins.{plugin}] input in pleo.toml");
+        match std::fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => Ok(Some(dir.to_owned())),
+            Ok(_) => Err(Failure::new(
+                ExitCode::Usage,
+                format!("input {} is not a folder", dir.display()),
+            )
+            .hint("pass the folder that holds the file: it is mounted whole as /in")),
+            Err(e) => Err(Failure::new(
+                ExitCode::Usage,
+                format!(
+                    "input folder {} cannot be used: {}",
+                    dir.display(),
+                    crate::config::io_cause(&e)
+                ),
+            )
+            .hint(hint)),
+        }
     }
 
     pub fn runtime(&self) -> &Runtime {
@@ -298,6 +375,33 @@ impl Session {
         let scopes = self.effective_scopes(&plugin, &plugin_config)?;
         self.check_approval(&plugin, &scopes)?;
         let out_dir = self.out_dir(&plugin.name, options.out_dir.as_deref())?;
+        let in_dir = self.input_dir(
+            &plugin.name,
+            options.input.as_deref().or(plugin_config.input.as_deref()),
+        )?;
+        let input_sha256 = match &in_dir {
+            Some(dir) => Some(crate::plan::input_sha256(dir).map_err(|e| {
+                Failure::new(
+                    ExitCode::Usage,
+                    format!(
+                        "input folder {} cannot be read: {}",
+                        dir.display(),
+                        crate::config::io_cause(&e)
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let plan_id = options.plan.then(|| uuid::Uuid::new_v4().to_string());
+        let uses_state = plugin
+            .imports
+            .iter()
+            .any(|i| i.starts_with(&format!("{}/state@", crate::scopes::WIT_PACKAGE)));
+        let state = if uses_state {
+            crate::plugin_state::StateStore::new(self.state_db()?, &plugin.name, options.plan)
+        } else {
+            crate::plugin_state::StateStore::none()
+        };
 
         let pre = self.prepare(&plugin, &scopes)?;
 
@@ -322,10 +426,16 @@ impl Session {
             &plugin.sha256,
             &self.company_id,
         );
+        let inputs = crate::audit::RunInputs {
+            params: grant.params.clone(),
+            input_sha256: input_sha256.clone(),
+            plan_id: plan_id.clone(),
+        };
         audit.start(
             &self.config.environment.to_string(),
             &grant.scopes,
             &plugin_config.limits,
+            &inputs,
         );
         let caps = Caps::new(
             grant,
@@ -334,7 +444,12 @@ impl Session {
             self.redactor.clone(),
             progress,
             Some(audit.clone()),
-        );
+        )
+        .with_state(state);
+        let caps = match &plan_id {
+            Some(id) => caps.with_plan(crate::plan::Recorder::new(id.clone())),
+            None => caps,
+        };
         // Compiling counted against the wall clock; the run gets what is left of it.
         let mut limits = plugin_config.limits;
         limits.wall = limits
@@ -343,6 +458,7 @@ impl Session {
             .max(std::time::Duration::from_millis(1));
         let sandbox = Sandbox {
             out_dir: out_dir.clone(),
+            in_dir,
             limits,
             cancel: options.cancel,
         };
@@ -365,7 +481,25 @@ impl Session {
         self.log_stdio(&plugin.name, "stdout", &outcome.stdout);
         self.log_stdio(&plugin.name, "stderr", &outcome.stderr);
 
-        let result = self.conclude(&plugin, &out_dir, started_at, &outcome);
+        let recorder = outcome.caps.take_plan();
+        let mut result = self.conclude(&plugin, &out_dir, started_at, &outcome);
+        if let (Ok(report), Some(recorder), Some(id)) = (&mut result, recorder, plan_id) {
+            let context = crate::plan::PlanContext {
+                plugin: plugin.name.clone(),
+                plugin_sha256: plugin.sha256.clone(),
+                params: inputs.params.clone(),
+                input_sha256,
+                environment: self.config.environment.to_string(),
+                company_id: self.company_id.clone(),
+                key_company_id: self.key_info.company_id.clone(),
+                created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            };
+            report.plan = Some(crate::plan::PlanFile::new(
+                context,
+                recorder.into_writes(),
+                id,
+            ));
+        }
         let (verdict, code, message) = match &result {
             Ok(report) => ("ok", ExitCode::Success, report.summary.clone()),
             Err(failure) if failure.code.is_cancel() => {
@@ -426,6 +560,7 @@ impl Session {
             api_calls: outcome.caps.api_calls(),
             elapsed: outcome.elapsed,
             api_waits: outcome.caps.api_waits(),
+            plan: None,
         })
     }
 
@@ -674,19 +809,41 @@ pub fn audit_path(config: &Config) -> Option<PathBuf> {
     if let Some(file) = &config.audit_file {
         return Some(file.clone());
     }
-    let state_dir = match &config.state_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::var_os("XDG_STATE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".local/state"))
-            })?
-            .join("pleo-host"),
-    };
-    Some(state_dir.join("audit.jsonl"))
+    Some(state_dir(config)?.join("audit.jsonl"))
+}
+
+/// `state_dir`, else `$XDG_STATE_HOME/pleo-host` or `~/.local/state/pleo-host`; `None` when
+/// none of these is known.
+pub fn state_dir(config: &Config) -> Option<PathBuf> {
+    match &config.state_dir {
+        Some(dir) => Some(dir.clone()),
+        None => Some(
+            std::env::var_os("XDG_STATE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .filter(|v| !v.is_empty())
+                        .map(|h| PathBuf::from(h).join(".local/state"))
+                })?
+                .join("pleo-host"),
+        ),
+    }
+}
+
+/// The state database (`<state_dir>/pleo-host.db`), opened and migrated.
+pub fn open_state_db(config: &Config) -> Result<rusqlite::Connection, Failure> {
+    let dir = state_dir(config).ok_or_else(|| {
+        Failure::new(
+            ExitCode::Config,
+            "no place for the state database: neither HOME nor XDG_STATE_HOME is set",
+        )
+        .hint("set state_dir in pleo.toml")
+    })?;
+    crate::statedb::open(&dir.join(crate::statedb::FILE_NAME)).map_err(|e| {
+        Failure::new(ExitCode::Config, e.to_string())
+            .hint("set state_dir in pleo.toml to a writable place")
+    })
 }
 
 /// `$XDG_CACHE_HOME/pleo-host/components` or `~/.cache/pleo-host/components`.

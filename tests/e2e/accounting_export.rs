@@ -41,6 +41,8 @@ async fn open(dir: &Path, extra: &str) -> Session {
 async fn run(session: &Session, name: &str, out: &Path) -> Result<RunReport, Failure> {
     let options = RunOptions {
         cancel: None,
+        input: None,
+        plan: false,
         out_dir: Some(out.to_owned()),
         params: BTreeMap::new(),
         progress: None,

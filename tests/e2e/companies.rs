@@ -32,6 +32,8 @@ fn allowlisted_company_works_and_others_never_reach_pleo() {
             let out = dir.path().join(format!("out-{company}"));
             let options = RunOptions {
                 cancel: None,
+                input: None,
+                plan: false,
                 out_dir: Some(out.clone()),
                 params: BTreeMap::from([("company".to_owned(), company.to_owned())]),
                 progress: None,
@@ -200,6 +202,8 @@ fn another_company_s_objects_are_refused_by_id_and_never_written() {
         params.insert("companies".into(), "all".into());
         let options = RunOptions {
             cancel: None,
+            input: None,
+            plan: false,
             out_dir: Some(out.clone()),
             params,
             progress: None,
@@ -233,6 +237,14 @@ fn another_company_s_objects_are_refused_by_id_and_never_written() {
         .into_iter()
         .map(|(path, bytes)| (path, String::from_utf8_lossy(&bytes).into_owned()))
         .collect();
+    // The run-start record lists the run's params, where the operator (this test) named the
+    // other company's objects; every other record must not.
+    let audit: String = audit
+        .lines()
+        .filter(|l| !l.contains("\"record\":\"run-start\""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(audit.contains("\"record\":\"call\""), "{audit}");
     for secret in &secrets {
         assert!(!audit.contains(secret.as_str()), "audit shows {secret}");
         for (path, text) in &written {
@@ -298,6 +310,8 @@ fn the_allowed_company_s_objects_still_come_through() {
         let own = targets(&data, 0);
         let options = RunOptions {
             cancel: None,
+            input: None,
+            plan: false,
             out_dir: Some(out.clone()),
             params: own.params.clone(),
             progress: None,

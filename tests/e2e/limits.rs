@@ -12,6 +12,8 @@ use crate::common::{plugin, tempdir, tokio};
 fn options(out: &Path, mode: &str) -> RunOptions {
     RunOptions {
         cancel: None,
+        input: None,
+        plan: false,
         out_dir: Some(out.join(mode)),
         params: BTreeMap::from([("mode".to_owned(), mode.to_owned())]),
         progress: None,

@@ -11,6 +11,7 @@ mod conformance;
 mod hardening;
 mod isolation;
 mod limits;
+mod migrations;
 mod output_quota;
 mod pool;
 mod promises;

@@ -36,6 +36,8 @@ fn options(out: &Path, mode: &str, extra: &[(&str, &str)]) -> RunOptions {
         params,
         progress: None,
         cancel: None,
+        input: None,
+        plan: false,
     }
 }
 

@@ -55,6 +55,7 @@ fn a_full_pool_makes_runs_wait_and_limits_still_hold() {
             .unwrap();
         let sandbox = Sandbox {
             out_dir: out.path().to_owned(),
+            in_dir: None,
             limits: Limits {
                 memory_bytes: 32 << 20,
                 ..Limits::default()

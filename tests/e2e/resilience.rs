@@ -544,6 +544,8 @@ fn export_everything(faults: &str) -> Exported {
         for _ in 0..=pending.len() {
             let options = RunOptions {
                 cancel: None,
+                input: None,
+                plan: false,
                 out_dir: Some(dir.path().join("out")),
                 params: BTreeMap::new(),
                 progress: None,

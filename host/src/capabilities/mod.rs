@@ -19,13 +19,15 @@ mod vendors;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
+use serde_json::Value;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::audit::{Call, RunAudit, RunTotals};
 use crate::bindings::pleo::plugin::{
     accounting_entries_read, accounts_read, accounts_write, companies_read, company,
-    export_items_read, export_jobs_read, export_jobs_write, log, params, progress, tags_read,
-    tags_write, tax_codes_read, tax_codes_write, types, users_read, vendors_read, vendors_write,
+    export_items_read, export_jobs_read, export_jobs_write, log, params, progress, state,
+    tags_read, tags_write, tax_codes_read, tax_codes_write, types, users_read, vendors_read,
+    vendors_write,
 };
 use crate::credential::Redactor;
 use crate::limits::Limits;
@@ -79,6 +81,10 @@ pub struct Caps {
     read_ahead: read_ahead::ReadAhead,
     /// Owners learned during the run, and whether the key needs owner lookups at all.
     owners: ownership::Owners,
+    /// `run --plan`: writes are recorded here instead of being sent (see `crate::plan`).
+    plan: Option<crate::plan::Recorder>,
+    /// The plugin's own small values (the `state` interface).
+    state: crate::plugin_state::StateStore,
 }
 
 /// Refused calls (scope, bad argument, company) of one run written to the audit one by one;
@@ -179,7 +185,26 @@ impl Caps {
             totals: RunTotals::default(),
             read_ahead: read_ahead::ReadAhead::default(),
             owners,
+            plan: None,
+            state: crate::plugin_state::StateStore::none(),
         }
+    }
+
+    /// Makes this a plan run: writes are recorded by `recorder`, never sent.
+    pub fn with_plan(mut self, recorder: crate::plan::Recorder) -> Caps {
+        self.plan = Some(recorder);
+        self
+    }
+
+    /// Gives the run its plugin state.
+    pub fn with_state(mut self, state: crate::plugin_state::StateStore) -> Caps {
+        self.state = state;
+        self
+    }
+
+    /// The writes a plan run recorded.
+    pub fn take_plan(&mut self) -> Option<crate::plan::Recorder> {
+        self.plan.take()
     }
 
     /// Parameters the plugin never read during the run.
@@ -331,6 +356,12 @@ impl Caps {
 
     /// Sends one Pleo request for the plugin: budget, audit record, error mapping.
     async fn api(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
+        // The one place a plan run diverts a write (or a read of a planned object).
+        if let Some(plan) = &self.plan
+            && (!op.reads_only() || plan.mentions_placeholder(&req))
+        {
+            return self.planned(op, req, want).await;
+        }
         self.check_target(op, &req).await?;
         self.spend_call()?;
         let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
@@ -384,6 +415,9 @@ impl Caps {
                     return Err(refusal);
                 }
                 call.outcome = "ok";
+                if !op.reads_only() {
+                    call.object_id = written_object(op, &req, &answer);
+                }
                 call.bytes_in = match &answer {
                     Answer::Page(page) => page.data.len() as u64,
                     Answer::Text(data) => data.len() as u64,
@@ -399,6 +433,116 @@ impl Caps {
                 }
                 let err = self.api_error(e);
                 call.outcome = host_outcome(&err);
+                self.record(call);
+                Err(err)
+            }
+        }
+    }
+
+    /// `run --plan`: records a write instead of sending it and answers as Pleo would (see
+    /// `crate::plan`). Owner checks still apply; the state of an existing object is fetched
+    /// once (a read, counted and audited as `plan-before`).
+    async fn planned(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
+        let Some(plan) = &self.plan else {
+            unreachable!("only called in a plan run")
+        };
+        if op.reads_only() {
+            return planned_answer(plan.read(&req, matches!(want, Want::Page)));
+        }
+        let target = op.target.as_ref().and_then(|t| {
+            ownership::target_id(op.template, &req.path, req.body.as_ref(), &t.id)
+                .map(|id| (t.kind, id))
+        });
+        let on_planned = target
+            .as_ref()
+            .is_some_and(|(_, id)| plan.is_placeholder(id));
+        let needs_before = target
+            .as_ref()
+            .filter(|(kind, id)| kind.get.is_some() && plan.needs_before(id))
+            .map(|(kind, id)| kind.get.unwrap_or_default().replace("{id}", id));
+        if !on_planned {
+            self.check_target(op, &req).await?;
+        }
+        let before = match needs_before {
+            Some(path) => Some(self.fetch_before(op, path).await?),
+            None => None,
+        };
+        self.spend_call()?;
+        let write = crate::plan::WriteOp {
+            interface: op.interface,
+            function: op.function,
+            target: target.map(|(kind, id)| (kind.name, kind.get, id)),
+        };
+        let company = self.company_id.clone();
+        let answer = match &mut self.plan {
+            Some(plan) => plan.record(
+                &write,
+                &company,
+                &req,
+                before,
+                matches!(want, Want::Json),
+                matches!(want, Want::Nothing),
+            ),
+            None => unreachable!("only called in a plan run"),
+        };
+        let (plan_id, object_id) = match &self.plan {
+            Some(plan) => (
+                Some(plan.plan_id.clone()),
+                plan.writes().last().and_then(|w| {
+                    w.placeholders
+                        .first()
+                        .cloned()
+                        .or_else(|| w.target.as_ref().map(|t| t.id.clone()))
+                }),
+            ),
+            None => (None, None),
+        };
+        self.record(Call {
+            interface: op.interface,
+            function: op.function,
+            scope: Some(op.scope),
+            http: Some((op.method, op.template)),
+            bytes_out: req.body.as_ref().map_or(0, |b| b.to_string().len() as u64),
+            outcome: "planned",
+            object_id,
+            plan_id,
+            ..Call::default()
+        });
+        planned_answer(answer)
+    }
+
+    /// The current state of the object a planned write acts on: one `GET`, counted and audited.
+    async fn fetch_before(&mut self, op: &Op, path: String) -> Result<Value, HostError> {
+        self.spend_call()?;
+        let started = Instant::now();
+        let Fetched { reply, retries } =
+            read_ahead::fetch(&self.client, &ApiRequest::get(path)).await;
+        let object = reply.and_then(|reply| pleo::decode_object(&reply.body));
+        self.totals.api_calls += 1;
+        let mut call = Call {
+            interface: op.interface,
+            function: op.function,
+            scope: Some(op.scope),
+            http: Some(("GET", op.template)),
+            latency: started.elapsed(),
+            retries,
+            outcome: "plan-before",
+            ..Call::default()
+        };
+        match object {
+            Ok(text) => {
+                call.status = Some(200);
+                call.bytes_in = text.len() as u64;
+                self.record(call);
+                serde_json::from_str(&text).map_err(|e| {
+                    HostError::Guest(PleoError::Unavailable(format!("unexpected answer: {e}")))
+                })
+            }
+            Err(e) => {
+                if let ApiError::Status { status, .. } = &e {
+                    call.status = Some(*status);
+                }
+                let err = self.api_error(e);
                 self.record(call);
                 Err(err)
             }
@@ -480,6 +624,7 @@ pub fn add_to_linker(
     progress::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     params::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     company::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
+    state::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     for (interface, scope) in crate::scopes::INTERFACE_SCOPES {
         if !scopes.contains(*scope) {
             continue;
@@ -511,6 +656,43 @@ pub fn add_to_linker(
         }
     }
     Ok(())
+}
+
+/// The object a successful write created or changed: its target, else the `id` of the object
+/// it answered with.
+fn written_object(op: &Op, req: &ApiRequest, answer: &Answer) -> Option<String> {
+    if !op.function.starts_with("create-")
+        && let Some(target) = &op.target
+        && let Some(id) =
+            ownership::target_id(op.template, &req.path, req.body.as_ref(), &target.id)
+    {
+        return Some(id);
+    }
+    match answer {
+        Answer::Text(text) => serde_json::from_str::<Value>(text)
+            .ok()?
+            .get("id")?
+            .as_str()
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// What the plugin gets for a planned call.
+fn planned_answer(planned: crate::plan::Planned) -> Result<Answer, HostError> {
+    use crate::plan::Planned;
+    match planned {
+        Planned::Text(text) => Ok(Answer::Text(text)),
+        Planned::EmptyPage => Ok(Answer::Page(crate::pleo::Page {
+            data: "[]".into(),
+            next_cursor: None,
+            total: Some(0),
+        })),
+        Planned::Nothing => Ok(Answer::Nothing),
+        Planned::NotFound => Err(HostError::Guest(PleoError::NotFound(
+            "NOT_FOUND: the object is planned, not created yet".into(),
+        ))),
+    }
 }
 
 /// The `pleo-error` case name, as the audit records what the plugin saw.

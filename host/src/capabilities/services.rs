@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::Caps;
-use crate::bindings::pleo::plugin::{company, log, params, progress};
+use crate::bindings::pleo::plugin::{company, log, params, progress, state};
 use crate::limits::LOG_LINE_COST;
 use crate::terminal;
 
@@ -106,5 +106,33 @@ impl company::Host for Caps {
         tracing::debug!(plugin = %self.plugin, company = %company_id, "plugin switched company");
         self.company_id = company_id;
         Ok(Ok(()))
+    }
+}
+
+impl state::Host for Caps {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.record_service("state.get", key.len());
+        self.state
+            .get(&self.company_id, &key)
+            .map_err(wasmtime::Error::msg)
+    }
+
+    fn set(&mut self, key: String, value: String) -> wasmtime::Result<Result<(), String>> {
+        self.record_service("state.set", key.len() + value.len());
+        Ok(self.state.set(&self.company_id, &key, &value))
+    }
+
+    fn delete(&mut self, key: String) -> wasmtime::Result<bool> {
+        self.record_service("state.delete", key.len());
+        self.state
+            .delete(&self.company_id, &key)
+            .map_err(wasmtime::Error::msg)
+    }
+
+    fn keys(&mut self, prefix: String) -> wasmtime::Result<Vec<String>> {
+        self.record_service("state.keys", prefix.len());
+        self.state
+            .list(&self.company_id, &prefix)
+            .map_err(wasmtime::Error::msg)
     }
 }

@@ -1,0 +1,816 @@
+//! Plans: what `run PLUGIN --plan FILE` records instead of writing to Pleo, and the plan file
+//! that `apply` sends later (see `apply`).
+//!
+//! During a plan run the capabilities hand every write request to a [`Recorder`] at the one
+//! place where a request is about to be sent (`Caps::api`). Reads go to Pleo as usual; no write
+//! leaves the host. The recorder keeps each write in order (interface, function, company, the
+//! exact request) and makes up the answer Pleo would give: a create returns the object with a
+//! placeholder id (`planned-<n>-<plan>`) that later calls of the run may use (create a tag
+//! group, then its tags); an update returns the object as it would be. For a write on an
+//! existing object, the capabilities fetch the object's current state once and the recorder
+//! keeps it (`before`), so the plan shows a diff and `apply` can tell that the object changed
+//! since. Reads that name a placeholder are answered here (a planned object by id, an empty
+//! list of its children): Pleo does not know them.
+//!
+//! The plan file is JSON: the context (plugin name and SHA-256, params, input SHA-256,
+//! environment, company, key's company, time), the `writes` array, and a `checksum` over the
+//! rest (SHA-256 of its canonical JSON), so an edited plan is refused.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::pleo::ApiRequest;
+
+/// `format` of the plan files this host writes and reads.
+pub const FORMAT: &str = "pleo-host-plan/1";
+
+/// One write of a plan, in the order the plugin made it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedWrite {
+    pub seq: u64,
+    /// WIT interface and function (`vendors-write`, `create-vendor`).
+    pub interface: String,
+    pub function: String,
+    /// `vendors`, `accounts`, `tags`, `tax-codes`, `export-jobs`.
+    pub family: String,
+    /// `create`, `update`, `archive`, `delete`, `activate` or `other`.
+    pub action: String,
+    pub company_id: String,
+    pub request: PlannedRequest,
+    /// Placeholder ids this write's answer gives objects (a create; a batch gives several).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub placeholders: Vec<String>,
+    /// The existing object the write acts on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<PlannedTarget>,
+    /// The target's state when the plan was made (the first write on it only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// The field that identifies the object outside Pleo (`externalId`, `code`) and its value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub natural_key: Option<NaturalKey>,
+}
+
+/// The request exactly as the host would have sent it (the host adds auth and base URL).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedRequest {
+    pub method: String,
+    pub path: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query: Vec<(String, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    #[serde(default)]
+    pub idempotent: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedTarget {
+    /// `vendor`, `account`, `tag group`, ...
+    pub kind: String,
+    pub id: String,
+    /// `GET` path of the object, to compare its state before applying.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub get: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NaturalKey {
+    pub field: String,
+    pub value: String,
+}
+
+/// Who and what a plan was made for; `apply` refuses another.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanContext {
+    pub plugin: String,
+    pub plugin_sha256: String,
+    pub params: BTreeMap<String, String>,
+    pub input_sha256: Option<String>,
+    pub environment: String,
+    pub company_id: String,
+    pub key_company_id: Option<String>,
+    pub created_at: String,
+}
+
+/// A plan file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlanFile {
+    pub format: String,
+    pub id: String,
+    #[serde(flatten)]
+    pub context: PlanContext,
+    pub writes: Vec<PlannedWrite>,
+    pub checksum: String,
+}
+
+impl PlanFile {
+    pub fn new(context: PlanContext, writes: Vec<PlannedWrite>, id: String) -> PlanFile {
+        let mut plan = PlanFile {
+            format: FORMAT.into(),
+            id,
+            context,
+            writes,
+            checksum: String::new(),
+        };
+        plan.checksum = plan.compute_checksum();
+        plan
+    }
+
+    /// `sha256:` + SHA-256 of the canonical JSON (keys sorted, no spaces) without `checksum`.
+    pub fn compute_checksum(&self) -> String {
+        let mut value = serde_json::to_value(self).unwrap_or(Value::Null);
+        if let Value::Object(map) = &mut value {
+            map.remove("checksum");
+        }
+        let mut text = String::new();
+        canonical(&value, &mut text);
+        format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+
+    /// Parses a plan file; `Err` is a one-line cause.
+    pub fn parse(text: &str) -> Result<PlanFile, String> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("not a plan file (JSON: {e})"))?;
+        let format = value.get("format").and_then(Value::as_str).unwrap_or("");
+        if format != FORMAT {
+            return Err(format!(
+                "not a plan file of this pleo-host (format `{}`, expected `{FORMAT}`)",
+                format.chars().take(40).collect::<String>()
+            ));
+        }
+        serde_json::from_value(value).map_err(|e| format!("malformed plan file: {e}"))
+    }
+
+    /// Whether the content is what the host wrote (the checksum matches).
+    pub fn is_intact(&self) -> bool {
+        self.checksum == self.compute_checksum()
+    }
+
+    /// Counts per family and action: `vendors: 3 create, 1 update`.
+    pub fn counts(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
+        let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+        for w in &self.writes {
+            *counts
+                .entry(w.family.clone())
+                .or_default()
+                .entry(w.action.clone())
+                .or_default() += 1;
+        }
+        counts
+    }
+
+    /// The human summary: one line per family, and with `verbose` one line per write with the
+    /// fields an update changes (`name: "Old" -> "New"`).
+    pub fn summary(&self, verbose: bool) -> String {
+        let mut out = String::new();
+        let n = self.writes.len();
+        let _ = writeln!(
+            out,
+            "plan {}: {n} write{} by {} for company {} ({})",
+            self.id,
+            if n == 1 { "" } else { "s" },
+            self.context.plugin,
+            self.context.company_id,
+            self.context.environment
+        );
+        if n == 0 {
+            let _ = writeln!(out, "  nothing to change");
+        }
+        for (family, actions) in self.counts() {
+            let parts: Vec<String> = actions
+                .iter()
+                .map(|(action, count)| format!("{count} {action}"))
+                .collect();
+            let _ = writeln!(out, "  {family}: {}", parts.join(", "));
+        }
+        if verbose {
+            for w in &self.writes {
+                let _ = writeln!(out, "  #{} {}", w.seq + 1, describe(w));
+                for line in diff(w) {
+                    let _ = writeln!(out, "      {line}");
+                }
+            }
+        }
+        out
+    }
+}
+
+/// `create vendor ERP-7 "Acme ApS"`, `update tag group PRJ (id ...)`.
+pub fn describe(w: &PlannedWrite) -> String {
+    let kind = w
+        .target
+        .as_ref()
+        .map(|t| t.kind.clone())
+        .unwrap_or_else(|| singular(&w.family));
+    let mut text = format!("{} {kind}", w.action);
+    if let Some(key) = &w.natural_key {
+        let _ = write!(text, " {}={}", key.field, key.value);
+    }
+    let name = w
+        .request
+        .body
+        .as_ref()
+        .and_then(|b| b.get("name"))
+        .and_then(Value::as_str)
+        .or_else(|| {
+            w.before
+                .as_ref()
+                .and_then(|b| b.get("name"))
+                .and_then(Value::as_str)
+        });
+    if let Some(name) = name {
+        let _ = write!(text, " \"{name}\"");
+    }
+    if let Some(target) = &w.target {
+        let _ = write!(text, " (id {})", target.id);
+    }
+    text
+}
+
+fn singular(family: &str) -> String {
+    match family {
+        "tax-codes" => "tax code".into(),
+        "accounts" => "account".into(),
+        "vendors" => "vendor".into(),
+        "tags" => "tag".into(),
+        other => other.trim_end_matches('s').into(),
+    }
+}
+
+/// The fields of the request body that differ from the object's state before.
+pub fn diff(w: &PlannedWrite) -> Vec<String> {
+    let (Some(Value::Object(body)), Some(Value::Object(before))) = (&w.request.body, &w.before)
+    else {
+        return Vec::new();
+    };
+    let mut lines = Vec::new();
+    for (field, new) in body {
+        if field == "companyId" {
+            continue;
+        }
+        let old = before.get(field).unwrap_or(&Value::Null);
+        if old != new {
+            lines.push(format!("{field}: {old} -> {new}"));
+        }
+    }
+    lines
+}
+
+/// Writes `value` as JSON with object keys sorted and no whitespace, whatever order serde_json
+/// keeps maps in (a feature of another crate can switch it to insertion order).
+fn canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(key.clone()).to_string());
+                out.push(':');
+                canonical(&map[key], out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(item, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// What the capabilities tell the recorder about a write operation.
+pub struct WriteOp<'a> {
+    pub interface: &'a str,
+    pub function: &'a str,
+    /// Kind name and `GET` path template (`{id}`) of the object the write acts on, and its id.
+    pub target: Option<(&'a str, Option<&'a str>, String)>,
+}
+
+/// What the recorder answers a plan run's call with.
+pub enum Planned {
+    /// The JSON text the plugin gets: an object, or the whole answer for `{data, errors}`.
+    Text(String),
+    /// An empty page (the children of a planned object).
+    EmptyPage,
+    /// Nothing (a 202/204 answer).
+    Nothing,
+    /// The object named by a placeholder does not exist (in Pleo nor in the plan).
+    NotFound,
+}
+
+/// The writes of one plan run, as the plugin makes them.
+pub struct Recorder {
+    /// The plan's id; also the tail of its placeholders, so they never collide across plans.
+    pub plan_id: String,
+    writes: Vec<PlannedWrite>,
+    /// Objects made up by this run, by placeholder.
+    planned: HashMap<String, Value>,
+    /// Objects whose state before was recorded.
+    seen: std::collections::HashSet<String>,
+}
+
+impl Recorder {
+    pub fn new(plan_id: String) -> Recorder {
+        Recorder {
+            plan_id,
+            writes: Vec::new(),
+            planned: HashMap::new(),
+            seen: Default::default(),
+        }
+    }
+
+    pub fn writes(&self) -> &[PlannedWrite] {
+        &self.writes
+    }
+
+    pub fn into_writes(self) -> Vec<PlannedWrite> {
+        self.writes
+    }
+
+    fn short_id(&self) -> &str {
+        &self.plan_id[..self.plan_id.len().min(8)]
+    }
+
+    /// Whether an id is one of this run's placeholders.
+    pub fn is_placeholder(&self, id: &str) -> bool {
+        self.planned.contains_key(id)
+    }
+
+    /// Whether the request names one of this run's placeholders (path, query or body).
+    pub fn mentions_placeholder(&self, req: &ApiRequest) -> bool {
+        let tag = format!("-{}", self.short_id());
+        let text = |s: &str| s.contains("planned-") && s.contains(&tag);
+        text(&req.path)
+            || req.query.iter().any(|(_, v)| text(v))
+            || req.body.as_ref().is_some_and(|b| text(&b.to_string()))
+    }
+
+    /// Whether the object's state before must still be fetched for this write.
+    pub fn needs_before(&self, id: &str) -> bool {
+        !self.is_placeholder(id) && !self.seen.contains(id)
+    }
+
+    /// A read that names a placeholder: a planned object by id, or an empty list of its
+    /// children. Pleo would not know the id.
+    pub fn read(&self, req: &ApiRequest, page: bool) -> Planned {
+        if page {
+            return Planned::EmptyPage;
+        }
+        let last = req.path.rsplit('/').next().unwrap_or("");
+        match self.planned.get(last) {
+            Some(object) => Planned::Text(object.to_string()),
+            None if req.path.ends_with("/tags") || req.path.ends_with("/items") => {
+                Planned::Text("[]".into())
+            }
+            None => Planned::NotFound,
+        }
+    }
+
+    /// Records a write and makes up Pleo's answer. `before` is the target's current state when
+    /// it was fetched for this write (the first write on it).
+    pub fn record(
+        &mut self,
+        op: &WriteOp<'_>,
+        company_id: &str,
+        req: &ApiRequest,
+        before: Option<Value>,
+        whole_answer: bool,
+        no_content: bool,
+    ) -> Planned {
+        let seq = self.writes.len() as u64;
+        let family = op.interface.trim_end_matches("-write").to_owned();
+        let action = action_of(op.function, req, before.as_ref());
+        let target = op.target.as_ref().map(|(kind, get, id)| PlannedTarget {
+            kind: (*kind).to_owned(),
+            id: id.clone(),
+            get: get.map(|g| g.replace("{id}", id)),
+        });
+        if let Some(t) = &target {
+            self.seen.insert(t.id.clone());
+        }
+        let body = req.body.clone();
+        let natural_key = natural_key(body.as_ref(), before.as_ref());
+        let mut placeholders = Vec::new();
+        let short = self.short_id().to_owned();
+        let mut new_placeholder = |n: usize| {
+            let p = format!("planned-{}-{short}", seq * 1000 + n as u64 + 1);
+            placeholders.push(p.clone());
+            p
+        };
+
+        let answer = if action == "create" {
+            let items = body
+                .as_ref()
+                .and_then(|b| b.get("items"))
+                .and_then(Value::as_array)
+                .cloned();
+            match items {
+                // A batch (`create-accounts`): every item gets a placeholder.
+                Some(items) => {
+                    let created: Vec<Value> = items
+                        .iter()
+                        .enumerate()
+                        .map(|(n, item)| made_up(item, &new_placeholder(n), company_id, req))
+                        .collect();
+                    json!({"data": {"created": created, "failed": []}})
+                }
+                None => made_up(
+                    body.as_ref().unwrap_or(&Value::Null),
+                    &new_placeholder(0),
+                    company_id,
+                    req,
+                ),
+            }
+        } else {
+            // The object as it would be: its state before (or as planned), with the body's fields.
+            let base = target
+                .as_ref()
+                .and_then(|t| {
+                    before
+                        .clone()
+                        .or_else(|| self.planned.get(&t.id).cloned())
+                        .map(|mut b| {
+                            if let (Value::Object(b), Some(id)) = (&mut b, Some(&t.id)) {
+                                b.entry("id").or_insert(json!(id));
+                            }
+                            b
+                        })
+                })
+                .unwrap_or_else(|| json!({}));
+            let mut object = base;
+            if let (Value::Object(o), Some(Value::Object(b))) = (&mut object, &body) {
+                for (k, v) in b {
+                    o.insert(k.clone(), v.clone());
+                }
+            }
+            if let Some(t) = &target
+                && self.planned.contains_key(&t.id)
+            {
+                self.planned.insert(t.id.clone(), object.clone());
+            }
+            if whole_answer {
+                json!({"data": body.clone().unwrap_or(Value::Null), "errors": []})
+            } else {
+                object
+            }
+        };
+        if action == "create" {
+            let objects: Vec<Value> = match answer.pointer("/data/created") {
+                Some(Value::Array(created)) => created.clone(),
+                _ => vec![answer.clone()],
+            };
+            for (p, object) in placeholders.iter().zip(objects) {
+                self.planned.insert(p.clone(), object);
+            }
+        }
+        self.writes.push(PlannedWrite {
+            seq,
+            interface: op.interface.to_owned(),
+            function: op.function.to_owned(),
+            family,
+            action,
+            company_id: company_id.to_owned(),
+            request: PlannedRequest {
+                method: req.method.as_str().to_owned(),
+                path: req.path.clone(),
+                query: req
+                    .query
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+                body,
+                idempotent: req.idempotent,
+            },
+            placeholders,
+            target,
+            before,
+            natural_key,
+        });
+        if no_content {
+            Planned::Nothing
+        } else {
+            Planned::Text(answer.to_string())
+        }
+    }
+}
+
+/// A created object as Pleo would answer: the fields sent, an id, the company, and the group
+/// of a tag (from its path).
+fn made_up(fields: &Value, id: &str, company_id: &str, req: &ApiRequest) -> Value {
+    let mut object = match fields {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    object.insert("id".into(), json!(id));
+    object
+        .entry("companyId")
+        .or_insert_with(|| json!(company_id));
+    if let Some(rest) = req.path.strip_prefix("/v0/tag-groups/")
+        && let Some(group) = rest.strip_suffix("/tags")
+    {
+        object.insert("groupId".into(), json!(group));
+    }
+    Value::Object(object)
+}
+
+/// What a write does, for the summary.
+fn action_of(function: &str, req: &ApiRequest, before: Option<&Value>) -> String {
+    let verb = function.split('-').next().unwrap_or("");
+    let archives = || {
+        let archived = |v: Option<&Value>| {
+            v.and_then(|v| v.get("archived")).and_then(Value::as_bool) == Some(true)
+                || v.and_then(|v| v.get("state")).and_then(Value::as_str) == Some("ARCHIVED")
+        };
+        archived(req.body.as_ref()) && !archived(before)
+    };
+    match verb {
+        "create" => "create".into(),
+        "delete" => "delete".into(),
+        "archive" => "archive".into(),
+        "activate" => "activate".into(),
+        "update" if function.ends_with("-items") => "other".into(),
+        "update" if archives() => "archive".into(),
+        "update" => "update".into(),
+        _ => "other".into(),
+    }
+}
+
+/// `externalId`, else `code`, from the body (a create) or the object before (an update).
+fn natural_key(body: Option<&Value>, before: Option<&Value>) -> Option<NaturalKey> {
+    for source in [body, before].into_iter().flatten() {
+        for field in ["externalId", "code"] {
+            if let Some(value) = source.get(field).and_then(Value::as_str)
+                && !value.is_empty()
+            {
+                return Some(NaturalKey {
+                    field: field.into(),
+                    value: value.into(),
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Replaces the placeholders of earlier writes by the ids they got, in a request to send.
+pub fn resolve(request: &PlannedRequest, ids: &HashMap<String, String>) -> PlannedRequest {
+    let swap = |s: &str| -> String {
+        if !s.contains("planned-") {
+            return s.to_owned();
+        }
+        let mut out = s.to_owned();
+        for (placeholder, id) in ids {
+            if out.contains(placeholder.as_str()) {
+                out = out.replace(placeholder.as_str(), id);
+            }
+        }
+        out
+    };
+    fn walk(v: &Value, swap: &dyn Fn(&str) -> String) -> Value {
+        match v {
+            Value::String(s) => Value::String(swap(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|i| walk(i, swap)).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (k.clone(), walk(v, swap)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    PlannedRequest {
+        method: request.method.clone(),
+        path: swap(&request.path),
+        query: request
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), swap(v)))
+            .collect(),
+        body: request.body.as_ref().map(|b| walk(b, &swap)),
+        idempotent: request.idempotent,
+    }
+}
+
+/// Query parameter names a plan may carry: the ones the capabilities send with writes.
+fn query_name(name: &str) -> Option<&'static str> {
+    ["company_id", "companyId", "include_archived"]
+        .into_iter()
+        .find(|known| *known == name)
+}
+
+/// The client request for a planned one; `Err` names what the host would never have sent.
+pub fn to_api_request(request: &PlannedRequest) -> Result<ApiRequest, String> {
+    let method = match request.method.as_str() {
+        "POST" => reqwest::Method::POST,
+        "PUT" => reqwest::Method::PUT,
+        "DELETE" => reqwest::Method::DELETE,
+        other => return Err(format!("method {other} is not a write")),
+    };
+    let path_ok = request.path.starts_with("/v")
+        && request
+            .path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_:".contains(c));
+    if !path_ok {
+        return Err(format!("path `{}` is not a Pleo path", request.path));
+    }
+    let mut query = Vec::new();
+    for (name, value) in &request.query {
+        let name = query_name(name).ok_or_else(|| format!("query parameter `{name}`"))?;
+        query.push((name, value.clone()));
+    }
+    Ok(ApiRequest {
+        method,
+        path: request.path.clone(),
+        query,
+        body: request.body.clone(),
+        idempotent: request.idempotent,
+    })
+}
+
+/// SHA-256 of an input folder (or file): every regular file under it, by relative path in
+/// sorted order, its path and length and content. Links are not followed.
+pub fn input_sha256(path: &std::path::Path) -> std::io::Result<String> {
+    let mut files = Vec::new();
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.is_file() {
+        files.push((String::new(), path.to_owned()));
+    } else {
+        let mut stack = vec![(String::new(), path.to_owned())];
+        while let Some((rel, dir)) = stack.pop() {
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let rel = if rel.is_empty() {
+                    name
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let kind = entry.file_type()?;
+                if kind.is_dir() {
+                    stack.push((rel, entry.path()));
+                } else if kind.is_file() {
+                    files.push((rel, entry.path()));
+                }
+            }
+        }
+    }
+    files.sort();
+    let mut hasher = Sha256::new();
+    for (rel, file) in files {
+        let mut f = std::fs::File::open(&file)?;
+        let len = f.metadata()?.len();
+        hasher.update(format!("{rel}\0{len}\0").as_bytes());
+        std::io::copy(&mut f, &mut hasher)?;
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op<'a>(
+        function: &'a str,
+        target: Option<(&'a str, Option<&'a str>, String)>,
+    ) -> WriteOp<'a> {
+        WriteOp {
+            interface: "tags-write",
+            function,
+            target,
+        }
+    }
+
+    #[test]
+    fn creates_get_placeholders_that_later_writes_use() {
+        let mut rec = Recorder::new("abcdef0123456789".into());
+        let group = ApiRequest::post("/v0/tag-groups", json!({"code": "PRJ", "name": "Projects"}))
+            .query("company_id", "c1");
+        let Planned::Text(answer) = rec.record(
+            &op("create-tag-group", None),
+            "c1",
+            &group,
+            None,
+            false,
+            false,
+        ) else {
+            panic!("a create answers an object");
+        };
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        let id = answer["id"].as_str().unwrap().to_owned();
+        assert!(rec.is_placeholder(&id));
+        let tag = ApiRequest::post(
+            format!("/v0/tag-groups/{id}/tags"),
+            json!({"code": "P1", "name": "Apollo"}),
+        );
+        assert!(rec.mentions_placeholder(&tag));
+        let target = Some(("tag group", Some("/v0/tag-groups/{id}"), id.clone()));
+        rec.record(&op("create-tag", target), "c1", &tag, None, false, false);
+        let writes = rec.writes();
+        assert_eq!(writes.len(), 2);
+        assert_eq!(writes[0].natural_key.as_ref().unwrap().value, "PRJ");
+        assert_eq!(writes[1].action, "create");
+        // Apply swaps the placeholder for the real id.
+        let ids = HashMap::from([(id.clone(), "real-id".to_owned())]);
+        let sent = resolve(&writes[1].request, &ids);
+        assert_eq!(sent.path, "/v0/tag-groups/real-id/tags");
+    }
+
+    #[test]
+    fn an_update_records_the_state_before_and_shows_the_diff() {
+        let mut rec = Recorder::new("0123456789".into());
+        let before = json!({"id": "t1", "code": "P1", "name": "Old", "archived": false});
+        let req = ApiRequest::put(
+            "/v0/tags/t1",
+            json!({"code": "P1", "name": "New", "archived": false}),
+        );
+        assert!(rec.needs_before("t1"));
+        rec.record(
+            &op(
+                "update-tag",
+                Some(("tag", Some("/v0/tags/{id}"), "t1".into())),
+            ),
+            "c1",
+            &req,
+            Some(before),
+            false,
+            false,
+        );
+        assert!(!rec.needs_before("t1"));
+        let w = &rec.writes()[0];
+        assert_eq!(w.action, "update");
+        assert_eq!(diff(w), vec!["name: \"Old\" -> \"New\"".to_owned()]);
+        let req = ApiRequest::put(
+            "/v0/tags/t1",
+            json!({"code": "P1", "name": "New", "archived": true}),
+        );
+        rec.record(
+            &op(
+                "update-tag",
+                Some(("tag", Some("/v0/tags/{id}"), "t1".into())),
+            ),
+            "c1",
+            &req,
+            None,
+            false,
+            false,
+        );
+        assert_eq!(rec.writes()[1].action, "archive");
+    }
+
+    #[test]
+    fn an_edited_plan_fails_its_checksum() {
+        let context = PlanContext {
+            plugin: "p".into(),
+            plugin_sha256: "00".into(),
+            params: BTreeMap::new(),
+            input_sha256: None,
+            environment: "mock".into(),
+            company_id: "c1".into(),
+            key_company_id: Some("c1".into()),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let mut rec = Recorder::new("0123456789".into());
+        let req = ApiRequest::post("/v1/vendors", json!({"name": "Acme", "externalId": "V1"}));
+        rec.record(
+            &WriteOp {
+                interface: "vendors-write",
+                function: "create-vendor",
+                target: None,
+            },
+            "c1",
+            &req,
+            None,
+            false,
+            false,
+        );
+        let plan = PlanFile::new(context, rec.into_writes(), "0123456789".into());
+        let text = plan.to_json();
+        let parsed = PlanFile::parse(&text).unwrap();
+        assert!(parsed.is_intact());
+        assert_eq!(parsed, plan);
+        let edited = PlanFile::parse(&text.replace("Acme", "Acne")).unwrap();
+        assert!(!edited.is_intact());
+        assert!(PlanFile::parse("{}").is_err());
+        assert!(plan.summary(false).contains("vendors: 1 create"));
+    }
+}
