@@ -47,6 +47,10 @@ enum Command {
         /// A parameter for the plugin, `name=value`; repeatable; overrides pleo.toml.
         #[arg(long = "param", short = 'p', value_parser = parse_param)]
         params: Vec<(String, String)>,
+        /// Show the parameters the plugin declares (name, type, default, description), and
+        /// run nothing.
+        #[arg(long)]
+        help_params: bool,
     },
     /// Review and approve plugins.
     Plugin {
@@ -127,6 +131,17 @@ pub fn main() -> i32 {
                 config,
                 out,
                 params,
+                help_params: true,
+            } => {
+                let _ = (out, params);
+                help_params(&plugin, config.as_deref())
+            }
+            Command::Run {
+                plugin,
+                config,
+                out,
+                params,
+                help_params: false,
             } => run(&plugin, config.as_deref(), out, params).await,
             Command::MockApi { port, seed, faults } => mock_api(port, seed, faults).await,
             Command::Plugin {
@@ -156,7 +171,6 @@ async fn run(
     params: Vec<(String, String)>,
 ) -> Result<(), Failure> {
     let config = load_config(config)?;
-    let session = Session::open(config).await?;
     let (progress, bar) = progress_sink();
     let options = RunOptions {
         out_dir: out,
@@ -164,6 +178,18 @@ async fn run(
         progress: Some(progress),
         cancel: Some(cancel_on_signals()),
     };
+    // Declared parameters are checked before the key is read or Pleo is asked anything (the
+    // session checks them again, for every caller).
+    let source = crate::plugins::resolve(&config, plugin)?;
+    let meta = crate::inspect::read_meta(&source.name, &source.bytes)?;
+    let plugin_config = crate::plugins::plugin_config(&config, &source.name);
+    crate::plugin_meta::check_params(
+        &source.name,
+        meta.as_ref(),
+        &crate::session::params_with_origin(&plugin_config, &options),
+    )?;
+    drop(source);
+    let session = Session::open(config).await?;
     let result = session.run(plugin, options).await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -218,6 +244,28 @@ async fn inspect(
         // Names and metadata come from the component file, written by whoever built it.
         print!("{}", terminal::text(&report.render()));
     }
+    Ok(())
+}
+
+/// `run --help-params PLUGIN`: the declared parameters, read from the component alone.
+fn help_params(plugin: &str, config: Option<&Path>) -> Result<(), Failure> {
+    let config = load_config(config)?;
+    let source = crate::plugins::resolve(&config, plugin)?;
+    let meta = crate::inspect::read_meta(&source.name, &source.bytes)?;
+    let configured = crate::plugins::plugin_config(&config, &source.name).params;
+    let mut out = format!("parameters of {}:\n", source.name);
+    out.push_str(&crate::plugin_meta::render_params(meta.as_ref()));
+    if !configured.is_empty() {
+        out.push_str("set in the config:\n");
+        for (k, v) in &configured {
+            out.push_str(&format!("  {k} = {}\n", terminal::line(v)));
+        }
+    }
+    out.push_str(&format!(
+        "usage: pleo-host run {} --param NAME=VALUE ...\n",
+        source.name
+    ));
+    print!("{}", terminal::text(&out));
     Ok(())
 }
 

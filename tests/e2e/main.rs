@@ -12,6 +12,7 @@ mod hardening;
 mod isolation;
 mod limits;
 mod output_quota;
+mod params;
 mod pool;
 mod promises;
 mod read_ahead;
