@@ -57,6 +57,24 @@ enum Command {
         #[command(subcommand)]
         action: PluginCommand,
     },
+    /// Create a plugin project (Rust, Python or JavaScript) in a new folder.
+    New {
+        /// The plugin's name (lower-case letters, digits, `-`).
+        name: String,
+        #[arg(long, value_enum, default_value_t = crate::scaffold::Lang::Rust)]
+        lang: crate::scaffold::Lang,
+        /// Pleo scopes to grant it on the mock, comma-separated (e.g. users:read,vendors:write).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// The folder to create (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build the plugin project in DIR (default: the current folder) into DIR/dist/NAME.wasm.
+    Build {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Serve the mock Pleo API on 127.0.0.1 for exploring it with curl.
     MockApi {
         #[arg(long, default_value_t = 8484)]
@@ -144,6 +162,18 @@ pub fn main() -> i32 {
                 help_params: false,
             } => run(&plugin, config.as_deref(), out, params).await,
             Command::MockApi { port, seed, faults } => mock_api(port, seed, faults).await,
+            Command::New {
+                name,
+                lang,
+                scopes,
+                dir,
+            } => new_project(crate::scaffold::NewProject {
+                name,
+                lang,
+                scopes,
+                dir,
+            }),
+            Command::Build { dir } => build_project(&dir),
             Command::Plugin {
                 action:
                     PluginCommand::Inspect {
@@ -244,6 +274,27 @@ async fn inspect(
         // Names and metadata come from the component file, written by whoever built it.
         print!("{}", terminal::text(&report.render()));
     }
+    Ok(())
+}
+
+fn new_project(options: crate::scaffold::NewProject) -> Result<(), Failure> {
+    let dir = crate::scaffold::create(&options)?;
+    let shown = terminal::line(&dir.display().to_string()).into_owned();
+    println!(
+        "created {shown} ({} plugin, SDK {})",
+        options.lang,
+        crate::scaffold::SDK_VERSION
+    );
+    println!(
+        "next:\n  cd {shown}\n  pleo-host build\n  pleo-host run {}",
+        options.name
+    );
+    Ok(())
+}
+
+fn build_project(dir: &Path) -> Result<(), Failure> {
+    let built = crate::authoring::build(dir)?;
+    print!("{}", terminal::text(&crate::authoring::describe(&built)?));
     Ok(())
 }
 

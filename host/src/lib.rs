@@ -3,6 +3,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod authoring;
 pub mod bindings;
 pub mod capabilities;
 pub mod cli;
@@ -19,6 +20,7 @@ pub mod pleo;
 pub mod plugin_meta;
 pub mod plugins;
 pub mod runtime;
+pub mod scaffold;
 pub mod scopes;
 pub mod session;
 pub mod terminal;
