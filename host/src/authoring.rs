@@ -250,6 +250,10 @@ fn build_script_lang(
         }
         world.push_str(&format!("    import {interface};\n"));
     }
+    if manifest.lang == Lang::Js {
+        // The JS SDK writes /out through WASI itself (componentize-js has no `node:fs`).
+        world.push_str("    import wasi:filesystem/preopens@0.2.12;\n");
+    }
     world.push_str("    export run: func() -> result<string, string>;\n}\n");
     let wit = dir.join("pleo-sdk/wit");
     std::fs::write(wit.join("zz-app-world.wit"), world)

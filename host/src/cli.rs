@@ -51,6 +51,10 @@ enum Command {
         /// run nothing.
         #[arg(long)]
         help_params: bool,
+        /// Print one JSON object on stdout instead of the report: result, exit code, summary
+        /// or error, files, API calls, retries, duration.
+        #[arg(long)]
+        json: bool,
     },
     /// Review and approve plugins.
     Plugin {
@@ -101,6 +105,13 @@ enum PluginCommand {
         #[arg(long)]
         offline: bool,
     },
+    /// List first-party and configured plugins: version, SHA-256, scopes, approval.
+    List {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Record the plugin's SHA-256 and the scopes it needs in pleo.lock, next to pleo.toml.
     Approve {
         plugin: String,
@@ -150,6 +161,7 @@ pub fn main() -> i32 {
                 out,
                 params,
                 help_params: true,
+                ..
             } => {
                 let _ = (out, params);
                 help_params(&plugin, config.as_deref())
@@ -160,7 +172,25 @@ pub fn main() -> i32 {
                 out,
                 params,
                 help_params: false,
+                json: false,
             } => run(&plugin, config.as_deref(), out, params).await,
+            Command::Run {
+                plugin,
+                config,
+                out,
+                params,
+                help_params: false,
+                json: true,
+            } => {
+                let started = std::time::Instant::now();
+                let result = run_for_report(&plugin, config.as_deref(), out, params).await;
+                let summary = crate::plugin_list::run_summary(&plugin, &result, started.elapsed());
+                println!("{}", terminal::json(&summary.to_string()));
+                result.map(|_| ())
+            }
+            Command::Plugin {
+                action: PluginCommand::List { config, json },
+            } => list_plugins(config.as_deref(), json),
             Command::MockApi { port, seed, faults } => mock_api(port, seed, faults).await,
             Command::New {
                 name,
@@ -200,6 +230,30 @@ async fn run(
     out: Option<PathBuf>,
     params: Vec<(String, String)>,
 ) -> Result<(), Failure> {
+    print_report(&run_for_report(plugin, config, out, params).await?);
+    Ok(())
+}
+
+fn list_plugins(config: Option<&Path>, json: bool) -> Result<(), Failure> {
+    let config = load_config(config)?;
+    let listed = crate::plugin_list::list(&config)?;
+    if json {
+        let text = serde_json::to_string_pretty(&listed).map_err(|e| {
+            Failure::new(ExitCode::Internal, format!("cannot encode the list: {e}"))
+        })?;
+        println!("{}", terminal::json(&text));
+    } else {
+        print!("{}", crate::plugin_list::render(&listed));
+    }
+    Ok(())
+}
+
+async fn run_for_report(
+    plugin: &str,
+    config: Option<&Path>,
+    out: Option<PathBuf>,
+    params: Vec<(String, String)>,
+) -> Result<RunReport, Failure> {
     let config = load_config(config)?;
     let (progress, bar) = progress_sink();
     let options = RunOptions {
@@ -227,8 +281,7 @@ async fn run(
     // The process ends right after this command: tearing the session down (the mock's data,
     // the engine) would only cost exit time. The audit log was flushed when the run ended.
     std::mem::forget(session);
-    print_report(&result?);
-    Ok(())
+    result
 }
 
 async fn inspect(

@@ -17,6 +17,7 @@ pub mod mock;
 pub mod out_quota;
 pub mod output;
 pub mod pleo;
+pub mod plugin_list;
 pub mod plugin_meta;
 pub mod plugins;
 pub mod runtime;

@@ -16,7 +16,7 @@ import { build } from 'esbuild';
 
 const [project, witDir, world, out] = process.argv.slice(2);
 const here = dirname(fileURLToPath(import.meta.url));
-const work = join(dirname(out), '.build');
+const work = dirname(out);
 await mkdir(work, { recursive: true });
 const bundle = join(work, 'bundle.js');
 await build({

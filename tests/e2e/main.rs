@@ -4,6 +4,7 @@
 mod accounting_export;
 mod approval;
 mod audit;
+mod authoring;
 mod bad_input;
 mod common;
 mod companies;
