@@ -307,7 +307,8 @@ fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
     candidates
         .map(|c| (strsim::damerau_levenshtein(name, c), c))
         .filter(|(distance, c)| *distance <= (c.len().max(name.len()) / 3).max(1))
-        .min_by_key(|(distance, _)| *distance)
+        // Equally near: the one of the same length (`tpo` is `top` swapped, not `to` + p).
+        .min_by_key(|(distance, c)| (*distance, c.len().abs_diff(name.len())))
         .map(|(_, c)| c)
 }
 
@@ -402,6 +403,7 @@ mod tests {
 
     const DECLARED: &str = r#"[
         {"name":"from","type":"date","description":"first day"},
+        {"name":"to","type":"date"},
         {"name":"top","type":"integer","default":"10"},
         {"name":"format","type":"enum","values":["csv","json"]},
         {"name":"team","type":"string","required":true}
@@ -419,6 +421,8 @@ mod tests {
         assert_eq!(ok["top"], "10");
         assert_eq!(ok["format"], "json");
 
+        let swapped = check_params("p", Some(&m), &given(&[("tpo", "1")])).unwrap_err();
+        assert!(swapped.hint.unwrap().contains("did you mean `top`?"));
         let typo = check_params("p", Some(&m), &given(&[("form", "2026-01-01")])).unwrap_err();
         assert_eq!(typo.code, ExitCode::Usage);
         assert!(typo.message.contains("has no parameter `form`"), "{typo:?}");
