@@ -187,7 +187,7 @@ fn build_rust(dir: &Path) -> Result<(String, Vec<u8>), Failure> {
                 .to_owned();
             Some((name, file))
         })
-        .last();
+        .next_back();
     let Some((name, file)) = artifact else {
         return Err(tool_failure(
             "cargo built no .wasm",
@@ -322,7 +322,7 @@ fn build_script_lang(
     }
     let mut bytes =
         std::fs::read(&raw).map_err(|e| tool_failure("reading the component", &e.to_string()))?;
-    plugin_meta::append_section(&mut bytes, &meta).map_err(|e| config(e))?;
+    plugin_meta::append_section(&mut bytes, &meta).map_err(config)?;
     Ok((name, bytes))
 }
 

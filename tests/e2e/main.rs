@@ -12,6 +12,7 @@ mod conformance;
 mod hardening;
 mod isolation;
 mod limits;
+mod listing;
 mod output_quota;
 mod params;
 mod pool;

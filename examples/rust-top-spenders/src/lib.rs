@@ -8,8 +8,14 @@ use pleo_plugin::{AccountingEntry, Guest, Param, log, pages, params, progress};
 use report::{Options, Report};
 
 const PARAMS: &[Param] = &[
-    Param::date("from", "first day of the period, inclusive (default: no limit)"),
-    Param::date("to", "last day of the period, inclusive (default: no limit)"),
+    Param::date(
+        "from",
+        "first day of the period, inclusive (default: no limit)",
+    ),
+    Param::date(
+        "to",
+        "last day of the period, inclusive (default: no limit)",
+    ),
     Param::string("currency", "ISO 4217 code of the spend to rank").default("DKK"),
     Param::integer("top", "how many employees to list").default("5"),
 ];
@@ -39,14 +45,17 @@ impl Guest for TopSpenders {
             currencies: vec![options.currency.clone()],
         };
         let mut report = Report::default();
-        let mut pages = pages::<AccountingEntry, _>(100, |page| {
-            entries::search_entries(&filter, None, page)
-        });
+        let mut pages =
+            pages::<AccountingEntry, _>(100, |page| entries::search_entries(&filter, None, page));
         while let Some(page) = pages.next() {
             for entry in page.map_err(|e| format!("searching entries: {e}"))? {
                 report.add(&entry, &options);
             }
-            progress::report(pages.seen(), pages.total(), format!("{} entries", pages.seen()));
+            progress::report(
+                pages.seen(),
+                pages.total(),
+                format!("{} entries", pages.seen()),
+            );
         }
         log::info(format!("{} entries counted", report.entries()));
         let path = "/out/top-spenders.csv";

@@ -17,7 +17,8 @@ impl Options {
     /// exactly by the UTC day.
     pub fn search_range(&self) -> (Option<String>, Option<String>) {
         (
-            self.from.map(|d| format!("{}T23:59:59.999Z", d.add_days(-1))),
+            self.from
+                .map(|d| format!("{}T23:59:59.999Z", d.add_days(-1))),
             self.to.map(|d| format!("{}T00:00:00.000Z", d.add_days(1))),
         )
     }
@@ -44,7 +45,8 @@ impl Report {
         let Some(day) = utc_date(&entry.performed_at) else {
             return;
         };
-        let in_period = options.from.is_none_or(|f| f <= day) && options.to.is_none_or(|t| day <= t);
+        let in_period =
+            options.from.is_none_or(|f| f <= day) && options.to.is_none_or(|t| day <= t);
         if spend && in_period && entry.transaction_value.currency == options.currency {
             let key = entry.employee_id.clone().unwrap_or_default();
             let totals = self.by_employee.entry(key).or_default();
@@ -68,7 +70,11 @@ impl Report {
         let exp = exponent(&options.currency);
         let mut out = String::from("rank,employee_id,entries,amount\n");
         for (i, (id, (n, minors))) in self.ranked().into_iter().take(options.top).enumerate() {
-            out.push_str(&format!("{},{id},{n},{}\n", i + 1, format_minor_units(*minors, exp)));
+            out.push_str(&format!(
+                "{},{id},{n},{}\n",
+                i + 1,
+                format_minor_units(*minors, exp)
+            ));
         }
         out
     }
