@@ -47,6 +47,14 @@ enum Command {
         /// A parameter for the plugin, `name=value`; repeatable; overrides pleo.toml.
         #[arg(long = "param", short = 'p', value_parser = parse_param)]
         params: Vec<(String, String)>,
+        /// Show the parameters the plugin declares (name, type, default, description), and
+        /// run nothing.
+        #[arg(long)]
+        help_params: bool,
+        /// Print one JSON object on stdout instead of the report: result, exit code, summary
+        /// or error, files, API calls, retries, duration.
+        #[arg(long)]
+        json: bool,
         /// Input folder, mounted read-only as /in (overrides [plugins.NAME] input).
         #[arg(long)]
         input: Option<PathBuf>,
@@ -79,6 +87,24 @@ enum Command {
         #[command(subcommand)]
         action: PluginCommand,
     },
+    /// Create a plugin project (Rust, Python or JavaScript) in a new folder.
+    New {
+        /// The plugin's name (lower-case letters, digits, `-`).
+        name: String,
+        #[arg(long, value_enum, default_value_t = crate::scaffold::Lang::Rust)]
+        lang: crate::scaffold::Lang,
+        /// Pleo scopes to grant it on the mock, comma-separated (e.g. users:read,vendors:write).
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+        /// The folder to create (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build the plugin project in DIR (default: the current folder) into DIR/dist/NAME.wasm.
+    Build {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
     /// Serve the mock Pleo API on 127.0.0.1 for exploring it with curl.
     #[cfg(feature = "mock")]
     MockApi {
@@ -108,6 +134,13 @@ enum PluginCommand {
         /// Do not contact Pleo (or start the mock) to check the key's scopes.
         #[arg(long)]
         offline: bool,
+    },
+    /// List first-party and configured plugins: version, SHA-256, scopes, approval.
+    List {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
     /// Record the plugin's SHA-256 and the scopes it needs in pleo.lock, next to pleo.toml.
     Approve {
@@ -159,15 +192,33 @@ pub fn main() -> i32 {
                 params,
                 input,
                 plan,
+                help_params,
+                json,
             } => {
-                let options = RunOptions {
-                    out_dir: out,
-                    params: params.into_iter().collect::<BTreeMap<_, _>>(),
-                    input,
-                    plan: plan.is_some(),
-                    ..RunOptions::default()
-                };
-                run(&plugin, config.as_deref(), options, plan, cli.verbose > 0).await
+                if help_params {
+                    let _ = (out, params, input, plan, json);
+                    help_params_of(&plugin, config.as_deref())
+                } else {
+                    let options = RunOptions {
+                        out_dir: out,
+                        params: params.into_iter().collect::<BTreeMap<_, _>>(),
+                        input,
+                        plan: plan.is_some(),
+                        ..RunOptions::default()
+                    };
+                    if json {
+                        let started = std::time::Instant::now();
+                        let result =
+                            run_for_report(&plugin, config.as_deref(), options, plan.as_deref())
+                                .await;
+                        let summary =
+                            crate::plugin_list::run_summary(&plugin, &result, started.elapsed());
+                        println!("{}", terminal::json(&summary.to_string()));
+                        result.map(|_| ())
+                    } else {
+                        run(&plugin, config.as_deref(), options, plan, cli.verbose > 0).await
+                    }
+                }
             }
             Command::Apply {
                 file,
@@ -197,6 +248,21 @@ pub fn main() -> i32 {
                 faults,
             } => mock_api(port, seed, key_env, faults).await,
             Command::Plugin {
+                action: PluginCommand::List { config, json },
+            } => list_plugins(config.as_deref(), json),
+            Command::New {
+                name,
+                lang,
+                scopes,
+                dir,
+            } => new_project(crate::scaffold::NewProject {
+                name,
+                lang,
+                scopes,
+                dir,
+            }),
+            Command::Build { dir } => build_project(&dir),
+            Command::Plugin {
                 action:
                     PluginCommand::Inspect {
                         plugin,
@@ -219,15 +285,59 @@ pub fn main() -> i32 {
 async fn run(
     plugin: &str,
     config: Option<&Path>,
-    mut options: RunOptions,
+    options: RunOptions,
     plan_file: Option<PathBuf>,
     verbose: bool,
 ) -> Result<(), Failure> {
+    let report = run_for_report(plugin, config, options, plan_file.as_deref()).await?;
+    print_report(&report);
+    if let (Some(file), Some(plan)) = (plan_file, &report.plan) {
+        print!("{}", terminal::text(&plan.summary(verbose)));
+        println!("plan written to {}", file.display());
+        if !plan.writes.is_empty() {
+            println!("review it, then: pleo-host apply {}", file.display());
+        }
+    }
+    Ok(())
+}
+
+fn list_plugins(config: Option<&Path>, json: bool) -> Result<(), Failure> {
+    let config = load_config(config)?;
+    let listed = crate::plugin_list::list(&config)?;
+    if json {
+        let text = serde_json::to_string_pretty(&listed).map_err(|e| {
+            Failure::new(ExitCode::Internal, format!("cannot encode the list: {e}"))
+        })?;
+        println!("{}", terminal::json(&text));
+    } else {
+        print!("{}", crate::plugin_list::render(&listed));
+    }
+    Ok(())
+}
+
+/// Runs a plugin (and writes its plan, with `--plan`); the report is printed by the caller.
+async fn run_for_report(
+    plugin: &str,
+    config: Option<&Path>,
+    mut options: RunOptions,
+    plan_file: Option<&Path>,
+) -> Result<RunReport, Failure> {
     let config = load_config(config)?;
     // A plan file that cannot be written is found before the plugin runs.
-    if let Some(file) = &plan_file {
+    if let Some(file) = plan_file {
         check_plan_destination(file)?;
     }
+    // Declared parameters are checked before the key is read or Pleo is asked anything (the
+    // session checks them again, for every caller).
+    let source = crate::plugins::resolve(&config, plugin)?;
+    let meta = crate::inspect::read_meta(&source.name, &source.bytes)?;
+    let plugin_config = crate::plugins::plugin_config(&config, &source.name);
+    crate::plugin_meta::check_params(
+        &source.name,
+        meta.as_ref(),
+        &crate::session::params_with_origin(&plugin_config, &options),
+    )?;
+    drop(source);
     let session = Session::open(config).await?;
     let (progress, bar) = progress_sink();
     options.progress = Some(progress);
@@ -240,16 +350,10 @@ async fn run(
     // the engine) would only cost exit time. The audit log was flushed when the run ended.
     std::mem::forget(session);
     let report = result?;
-    print_report(&report);
     if let (Some(file), Some(plan)) = (plan_file, &report.plan) {
-        write_plan(&file, plan)?;
-        print!("{}", terminal::text(&plan.summary(verbose)));
-        println!("plan written to {}", file.display());
-        if !plan.writes.is_empty() {
-            println!("review it, then: pleo-host apply {}", file.display());
-        }
+        write_plan(file, plan)?;
     }
-    Ok(())
+    Ok(report)
 }
 
 /// Fails early when the plan file's folder does not exist.
@@ -430,6 +534,49 @@ async fn inspect(
         // Names and metadata come from the component file, written by whoever built it.
         print!("{}", terminal::text(&report.render()));
     }
+    Ok(())
+}
+
+fn new_project(options: crate::scaffold::NewProject) -> Result<(), Failure> {
+    let dir = crate::scaffold::create(&options)?;
+    let shown = terminal::line(&dir.display().to_string()).into_owned();
+    println!(
+        "created {shown} ({} plugin, SDK {})",
+        options.lang,
+        crate::scaffold::SDK_VERSION
+    );
+    println!(
+        "next:\n  cd {shown}\n  pleo-host build\n  pleo-host run {}",
+        options.name
+    );
+    Ok(())
+}
+
+fn build_project(dir: &Path) -> Result<(), Failure> {
+    let built = crate::authoring::build(dir)?;
+    print!("{}", terminal::text(&crate::authoring::describe(&built)?));
+    Ok(())
+}
+
+/// `run --help-params PLUGIN`: the declared parameters, read from the component alone.
+fn help_params_of(plugin: &str, config: Option<&Path>) -> Result<(), Failure> {
+    let config = load_config(config)?;
+    let source = crate::plugins::resolve(&config, plugin)?;
+    let meta = crate::inspect::read_meta(&source.name, &source.bytes)?;
+    let configured = crate::plugins::plugin_config(&config, &source.name).params;
+    let mut out = format!("parameters of {}:\n", source.name);
+    out.push_str(&crate::plugin_meta::render_params(meta.as_ref()));
+    if !configured.is_empty() {
+        out.push_str("set in the config:\n");
+        for (k, v) in &configured {
+            out.push_str(&format!("  {k} = {}\n", terminal::line(v)));
+        }
+    }
+    out.push_str(&format!(
+        "usage: pleo-host run {} --param NAME=VALUE ...\n",
+        source.name
+    ));
+    print!("{}", terminal::text(&out));
     Ok(())
 }
 

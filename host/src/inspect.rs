@@ -6,7 +6,8 @@ use serde::Serialize;
 use crate::approval::{LockFile, Refusal};
 use crate::config::Config;
 use crate::error::{ExitCode, Failure};
-use crate::plugins::{self, Metadata};
+use crate::plugin_meta::{self, PluginMeta};
+use crate::plugins;
 use crate::runtime::Runtime;
 use crate::scopes::{self, ScopeSet};
 use crate::session::granted_scopes;
@@ -16,8 +17,9 @@ use crate::session::granted_scopes;
 pub struct Inspection {
     /// The name the plugin runs under (config section, first-party name, or file stem).
     pub plugin: String,
-    /// Name and version the SDK embedded, if the plugin was built with it.
-    pub metadata: Option<Metadata>,
+    /// Name, version, SDK version and declared parameters the SDK embedded, if the plugin was
+    /// built with it.
+    pub metadata: Option<PluginMeta>,
     pub sha256: String,
     pub size_bytes: u64,
     /// The WIT package it targets, e.g. `pleo:plugin@0.1.0`.
@@ -67,6 +69,7 @@ pub fn inspect(
     key_scopes: Option<&ScopeSet>,
 ) -> Result<Inspection, Failure> {
     let source = plugins::resolve(config, spec)?;
+    let metadata = read_meta(&source.name, &source.bytes)?;
     let plugin_config = plugins::plugin_config(config, &source.name);
     let plugin = runtime
         .load(&source.name, &source.bytes, &plugin_config.limits)
@@ -82,7 +85,7 @@ pub fn inspect(
         .map(|(_, version)| format!("{}@{version}", scopes::WIT_PACKAGE));
 
     Ok(Inspection {
-        metadata: plugins::metadata(&source.bytes),
+        metadata,
         sha256: plugin.sha256.clone(),
         size_bytes: source.bytes.len() as u64,
         wit,
@@ -122,6 +125,17 @@ pub fn inspect(
         }),
         approval: approval_state(config, &plugin.name, &plugin.sha256, &needed)?,
         plugin: plugin.name,
+    })
+}
+
+/// The metadata section of a plugin; a section that breaks the rules refuses it (exit 5).
+pub fn read_meta(plugin: &str, wasm: &[u8]) -> Result<Option<PluginMeta>, Failure> {
+    plugin_meta::read(wasm).map_err(|why| {
+        Failure::new(
+            ExitCode::Rejected,
+            format!("plugin {plugin} refused: {}", crate::terminal::line(&why)),
+        )
+        .hint("rebuild it with the pleo-host SDK (`pleo-host build`)")
     })
 }
 
@@ -186,7 +200,14 @@ impl Inspection {
         let _ = writeln!(out, "plugin      {}", self.plugin);
         match &self.metadata {
             Some(m) => {
-                let _ = writeln!(out, "built as    {} {}", m.name, m.version);
+                let sdk = m.sdk.as_deref().map(|v| format!(" (SDK {v})"));
+                let _ = writeln!(
+                    out,
+                    "built as    {} {}{}",
+                    m.name,
+                    m.version,
+                    sdk.unwrap_or_default()
+                );
             }
             None => {
                 let _ = writeln!(out, "built as    (no SDK metadata)");
@@ -217,6 +238,8 @@ impl Inspection {
                 yes_no(s.granted)
             );
         }
+        let _ = writeln!(out, "\nParameters it declares:");
+        out.push_str(&plugin_meta::render_params(self.metadata.as_ref()));
         let _ = writeln!(out, "\nWASI it imports:");
         for w in &self.wasi {
             let _ = writeln!(out, "  {:<40} {}", w.interface, w.sandbox);

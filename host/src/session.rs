@@ -279,7 +279,13 @@ impl Session {
 
     /// Loads and compiles a plugin by first-party name, configured name, or `.wasm` path.
     pub fn load_plugin(&self, spec: &str) -> Result<(LoadedPlugin, PluginConfig), Failure> {
-        let source = plugins::resolve(&self.config, spec)?;
+        self.load_source(plugins::resolve(&self.config, spec)?)
+    }
+
+    fn load_source(
+        &self,
+        source: plugins::PluginSource,
+    ) -> Result<(LoadedPlugin, PluginConfig), Failure> {
         let plugin_config = plugins::plugin_config(&self.config, &source.name);
         let plugin = self
             .runtime
@@ -371,7 +377,18 @@ impl Session {
 
     /// Runs a plugin to completion within its limits.
     pub async fn run(&self, spec: &str, options: RunOptions) -> Result<RunReport, Failure> {
-        let (plugin, plugin_config) = self.load_plugin(spec)?;
+        let source = plugins::resolve(&self.config, spec)?;
+        // Declared parameters are checked before anything is compiled or sent.
+        let meta = crate::inspect::read_meta(&source.name, &source.bytes)?;
+        let params = crate::plugin_meta::check_params(
+            &source.name,
+            meta.as_ref(),
+            &params_with_origin(
+                &plugins::plugin_config(&self.config, &source.name),
+                &options,
+            ),
+        )?;
+        let (plugin, plugin_config) = self.load_source(source)?;
         let scopes = self.effective_scopes(&plugin, &plugin_config)?;
         self.check_approval(&plugin, &scopes)?;
         let out_dir = self.out_dir(&plugin.name, options.out_dir.as_deref())?;
@@ -405,9 +422,7 @@ impl Session {
 
         let pre = self.prepare(&plugin, &scopes)?;
 
-        let mut params = plugin_config.params.clone();
         let from_command_line: Vec<String> = options.params.keys().cloned().collect();
-        params.extend(options.params);
         let grant = Grant {
             plugin: plugin.name.clone(),
             company_id: self.company_id.clone(),
@@ -467,8 +482,8 @@ impl Session {
         let started_at = SystemTime::now();
         let mut outcome = self.runtime.run(&pre, caps, &sandbox).await;
         outcome.caps.stop_read_ahead();
-        // Plugins do not declare their parameters yet: a `--param` the plugin never asked for
-        // is most likely misspelled, and would otherwise be ignored without a word.
+        // A plugin that declares no parameters was checked against nothing: a `--param` it
+        // never asked for is most likely misspelled, and would otherwise pass without a word.
         for name in &from_command_line {
             if outcome.caps.params_unread().contains(name) {
                 tracing::warn!(
@@ -651,6 +666,23 @@ impl Session {
             ),
         }
     }
+}
+
+/// A run's parameters: pleo.toml's, overridden by the command line's, each with its origin.
+pub fn params_with_origin(
+    plugin_config: &PluginConfig,
+    options: &RunOptions,
+) -> BTreeMap<String, (String, crate::plugin_meta::Origin)> {
+    use crate::plugin_meta::Origin;
+    let mut params: BTreeMap<_, _> = plugin_config
+        .params
+        .iter()
+        .map(|(k, v)| (k.clone(), (v.clone(), Origin::Config)))
+        .collect();
+    for (k, v) in &options.params {
+        params.insert(k.clone(), (v.clone(), Origin::CommandLine));
+    }
+    params
 }
 
 /// What the operator granted a plugin. Without a pleo.toml only the mock is reachable, and a

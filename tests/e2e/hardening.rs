@@ -528,33 +528,41 @@ fn a_trap_inside_a_host_call_says_why() {
 }
 
 #[test]
-fn a_param_the_plugin_never_reads_is_reported() {
+fn a_param_an_undeclaring_plugin_never_reads_is_reported() {
+    // `hostile` declares no parameters (built without `params = ...`): the host cannot check
+    // names before the run, so it reports the ones the plugin never asked for afterwards.
     let dir = tempdir();
-    let cfg = config(dir.path(), SPEND_REPORT);
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[plugins.hostile]\npath = {:?}\n",
+            plugin("hostile").display().to_string()
+        ),
+    );
     let run = run_in(
         dir.path(),
         &[
             "run",
-            "spend-report",
+            "hostile",
             "--config",
             cfg.to_str().unwrap(),
             "--param",
-            "form=2026-06-01",
+            "mood=ok",
             "--param",
-            "from=2026-06-01",
+            "mode=ok",
         ],
         &[],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr
-            .contains("--param form was never read by spend-report"),
+            .contains("--param mood was never read by hostile"),
         "{}",
         run.stderr
     );
     assert!(
-        !run.stderr.contains("--param from "),
-        "`from` is read: {}",
+        !run.stderr.contains("--param mode "),
+        "`mode` is read: {}",
         run.stderr
     );
 }

@@ -4,6 +4,7 @@
 mod accounting_export;
 mod approval;
 mod audit;
+mod authoring;
 mod bad_input;
 mod common;
 mod companies;
@@ -11,8 +12,10 @@ mod conformance;
 mod hardening;
 mod isolation;
 mod limits;
+mod listing;
 mod migrations;
 mod output_quota;
+mod params;
 mod pool;
 mod promises;
 mod read_ahead;

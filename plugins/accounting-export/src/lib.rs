@@ -383,4 +383,10 @@ fn interrupted(id: &str, cause: String, error: Option<&PleoError>) -> String {
     }
 }
 
-pleo_plugin::export_plugin!(AccountingExport);
+/// The parameters, as `pleo-host plugin inspect` shows them.
+const PARAMS: &[pleo_plugin::Param] = &[pleo_plugin::Param::string(
+    "job-id",
+    "export job to do (default: resume the one in progress, else the oldest pending)",
+)];
+
+pleo_plugin::export_plugin!(AccountingExport, params = PARAMS);

@@ -51,6 +51,7 @@
 
 pub mod csv;
 mod date;
+mod declare;
 mod error;
 mod export;
 pub mod log;
@@ -85,6 +86,7 @@ pub use bindings::pleo::plugin::{
     tax_codes_write, types, users_read, vendors_read, vendors_write,
 };
 pub use date::{Date, utc_date};
+pub use declare::{Kind, Param};
 pub use error::{ApiError, Error, PleoError};
 pub use export::{
     Bookkeeping, ExportAccount, ExportAdditionalInformation, ExportAmount, ExportFile, ExportItem,
@@ -98,41 +100,48 @@ pub use money::Money;
 pub use paging::{Items, Pages, pages};
 pub use types::{Page, PageRequest};
 
-/// Name of the custom section that carries a plugin's metadata (`{"name", "version"}` as
-/// JSON); `pleo-host plugin inspect` reads it without running the plugin.
+/// Name of the custom section that carries a plugin's metadata (`{"name", "version", "sdk",
+/// "params"}` as JSON); `pleo-host plugin inspect` reads it without running the plugin.
 pub const METADATA_SECTION: &str = "pleo-plugin-metadata";
 
+/// Version of this SDK, embedded in every plugin's metadata.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Exports a [`Guest`] implementation as the plugin's `run`, and embeds the plugin crate's
-/// name and version (from its Cargo.toml) in the component for `pleo-host plugin inspect`.
+/// name and version (from its Cargo.toml), the SDK version and, with `params = ...`, the
+/// parameters it declares (a `const` slice of [`Param`]) in the component.
+///
+/// Without `params`, the host accepts any `--param` as before; with it (even `&[]`), the host
+/// refuses an undeclared name, a value of the wrong type, or a missing required parameter
+/// before the plugin starts, and passes declared defaults on.
 #[macro_export]
 macro_rules! export_plugin {
     ($plugin:ident) => {
+        $crate::export_plugin!(@embed $plugin, ::core::option::Option::None);
+    };
+    ($plugin:ident, params = $params:expr) => {
+        $crate::export_plugin!(@embed $plugin, ::core::option::Option::Some($params));
+    };
+    (@embed $plugin:ident, $params:expr) => {
         $crate::bindings::__export_plugin_bindings!($plugin);
 
         const _: () = {
-            const METADATA: &str = concat!(
-                "{\"name\":\"",
+            const __PLEO_DECLARED: ::core::option::Option<&[$crate::Param]> = $params;
+            const LEN: usize = $crate::__metadata_len(
                 env!("CARGO_PKG_NAME"),
-                "\",\"version\":\"",
                 env!("CARGO_PKG_VERSION"),
-                "\"}"
+                __PLEO_DECLARED,
             );
             #[used]
             #[unsafe(link_section = "pleo-plugin-metadata")]
-            static PLEO_PLUGIN_METADATA: [u8; METADATA.len()] = $crate::__bytes(METADATA);
+            static PLEO_PLUGIN_METADATA: [u8; LEN] = $crate::__metadata::<LEN>(
+                env!("CARGO_PKG_NAME"),
+                env!("CARGO_PKG_VERSION"),
+                __PLEO_DECLARED,
+            );
         };
     };
 }
 
-/// Copies a string's bytes into an array in a const context (for [`export_plugin!`]).
 #[doc(hidden)]
-pub const fn __bytes<const N: usize>(s: &str) -> [u8; N] {
-    let bytes = s.as_bytes();
-    let mut out = [0u8; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = bytes[i];
-        i += 1;
-    }
-    out
-}
+pub use declare::{__metadata, __metadata_len};

@@ -29,6 +29,30 @@ pub fn date_or(name: &str, default: Date) -> Result<Date, String> {
     Ok(date(name)?.unwrap_or(default))
 }
 
+/// The parameter as an integer; `Ok(None)` if it is not set or blank. A plugin that declares
+/// it as `integer` gets only values the host has checked.
+pub fn integer(name: &str) -> Result<Option<i64>, String> {
+    match get(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => value
+            .parse()
+            .map(Some)
+            .map_err(|_| format!("parameter `{name}`: expected an integer, got {value:?}")),
+    }
+}
+
+/// The parameter as `true`/`false`; `Ok(None)` if it is not set or blank.
+pub fn boolean(name: &str) -> Result<Option<bool>, String> {
+    match get(name).as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(value) => Err(format!(
+            "parameter `{name}`: expected true or false, got {value:?}"
+        )),
+    }
+}
+
 fn parse_date(name: &str, value: Option<&str>) -> Result<Option<Date>, String> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),

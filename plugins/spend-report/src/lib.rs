@@ -39,7 +39,7 @@ use pleo_plugin::accounting_entries_read::{
     self as entries, DateField, DateRange, EntryFilter, SortKey, Sorting,
 };
 use pleo_plugin::users_read::{self, EmployeeQuery};
-use pleo_plugin::{AccountingEntry, Date, Employee, Guest, log, pages, params, progress};
+use pleo_plugin::{AccountingEntry, Date, Employee, Guest, Param, log, pages, params, progress};
 
 use report::{Period, Report};
 
@@ -47,6 +47,18 @@ const OUT_DIR: &str = "/out";
 const BY_EMPLOYEE: &str = "spend-by-employee.csv";
 const BY_MONTH: &str = "spend-by-month.csv";
 const PAGE_SIZE: u32 = 100;
+
+/// The parameters, as `pleo-host plugin inspect` shows them.
+const PARAMS: &[Param] = &[
+    Param::date(
+        "from",
+        "first day of the period, inclusive (default: 1st of the month 11 months before `to`)",
+    ),
+    Param::date(
+        "to",
+        "last day of the period, inclusive (default: today, UTC)",
+    ),
+];
 
 struct SpendReport;
 
@@ -123,4 +135,4 @@ fn write_out(name: &str, contents: &str) -> Result<(), String> {
     std::fs::write(&path, contents).map_err(|e| format!("writing {path}: {e}"))
 }
 
-pleo_plugin::export_plugin!(SpendReport);
+pleo_plugin::export_plugin!(SpendReport, params = PARAMS);

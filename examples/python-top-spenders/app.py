@@ -1,0 +1,38 @@
+"""top-spenders: the employees with the most spend in one currency, as a CSV file."""
+
+import wit_world
+from wit_world.imports import accounting_entries_read as entries
+
+from pleo_plugin import OUT, log, pages, params, progress, run_plugin
+from report import Options, Report
+
+
+class WitWorld(wit_world.WitWorld):
+    def run(self) -> str:
+        return run_plugin(top_spenders)
+
+
+def top_spenders() -> str:
+    options = Options(
+        start=params.date("from"),
+        end=params.date("to"),
+        currency=params.get("currency", "DKK"),
+        top=max(params.integer("top") or 5, 0),
+    )
+    start, end = options.search_range()
+    query = entries.EntryFilter(
+        include_deleted=False,
+        date_range=entries.DateRange(entries.DateField.PERFORMED_AT, start, end),
+        employee_ids=[], account_ids=[], families=[], statuses=[],
+        currencies=[options.currency],
+    )
+    report = Report()
+    walk = pages(lambda page: entries.search_entries(query, None, page))
+    for page in walk:
+        for entry in page:
+            report.add(entry, options)
+        progress(walk.seen, walk.total, f"{walk.seen} entries")
+    log.info(f"{report.entries()} entries counted")
+    with open(f"{OUT}/top-spenders.csv", "w", newline="") as f:
+        f.write(report.csv(options))
+    return report.summary(options)
