@@ -15,6 +15,16 @@ COMPONENTIZE_JS=0.23.0
 ESBUILD=0.28.2
 
 say() { echo "toolchain: $*" >&2; }
+# Registries have bad moments: try a download three times before giving up.
+retry() {
+  local attempt
+  for attempt in 1 2 3; do
+    "$@" && return 0
+    say "attempt $attempt of 3 failed: $1"
+    sleep $((attempt * 5))
+  done
+  return 1
+}
 fail() {
   say "$*"
   exit 1
@@ -47,14 +57,14 @@ if [ ! -f "$dir/.complete" ]; then
       command -v python3 >/dev/null || fail "python3 is needed to build Python plugins"
       say "installing componentize-py $COMPONENTIZE_PY into $dir (once, about 20 s)"
       python3 -m venv "$dir" >&2 || fail "python3 -m venv failed (on Debian: apt-get install python3-venv)"
-      "$dir/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY" >&2 ||
+      retry "$dir/bin/pip" install --quiet --disable-pip-version-check "componentize-py==$COMPONENTIZE_PY" >&2 ||
         fail "pip install componentize-py failed"
       ;;
     js)
       command -v node >/dev/null && command -v npm >/dev/null || fail "node and npm are needed to build JavaScript plugins"
       say "installing componentize-js $COMPONENTIZE_JS and esbuild $ESBUILD into $dir (once, about 30 s)"
       echo '{"private": true, "type": "module"}' >"$dir/package.json"
-      npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
+      retry npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
         "@bytecodealliance/componentize-js@$COMPONENTIZE_JS" "esbuild@$ESBUILD" >&2 ||
         fail "npm install failed"
       ;;
