@@ -3,7 +3,8 @@
 //! The host injects the run's company into every request that names one, but many calls name
 //! one object by id (`get-employee`, `update-vendor`, receipts of an entry, ...) and an
 //! organisation key reaches the objects of all its companies. So the owner is checked against
-//! the run's allowed companies where it shows, driven by two fields of every [`super::Op`]:
+//! the run's allowed companies where it shows, driven by two fields of every row of the call
+//! table ([`Op`]):
 //!
 //! * `returns`: what the answer holds. [`Returns::Objects`] names the [`Kind`] of the object
 //!   (or of every item of a page or list), and the kind says where its owner is: its own
@@ -32,8 +33,10 @@ use std::time::Instant;
 
 use serde_json::Value;
 
+use super::call::{Answer, fill};
 use super::read_ahead::{self, Fetched};
-use super::{Answer, Caps, HostError, Op, PleoError, checked_id, host_outcome};
+use super::table::{Method, Op};
+use super::{Caps, HostError, PleoError, host_outcome};
 use crate::audit::Call;
 use crate::pleo::{self, ApiRequest};
 
@@ -269,9 +272,9 @@ impl Caps {
     /// Audits a call refused before it was sent and passes the refusal on.
     fn refuse(&mut self, op: &Op, refusal: HostError) -> Result<(), HostError> {
         self.record(Call {
-            interface: op.interface,
+            interface: op.interface_name(),
             function: op.function,
-            scope: Some(op.scope),
+            scope: Some(op.scope()),
             outcome: host_outcome(&refusal),
             ..Call::default()
         });
@@ -327,9 +330,9 @@ impl Caps {
             return Err(no_owner(kind));
         };
         // Ids come from the plugin or from Pleo's answers: either way checked before a path.
-        let id = checked_id(id).map_err(|_| no_owner(kind))?;
+        let path = fill(template, &[id]).map_err(|_| no_owner(kind))?;
         self.spend_call()?;
-        let req = ApiRequest::get(template.replace("{id}", id));
+        let req = ApiRequest::get(path);
         let started = Instant::now();
         let Fetched { reply, retries } = read_ahead::fetch(&self.client, &req).await;
         let object = reply.and_then(|reply| {
@@ -337,10 +340,11 @@ impl Caps {
             Ok((reply.status, text))
         });
         let mut call = Call {
-            interface: op.interface,
+            interface: op.interface_name(),
             function: op.function,
-            scope: Some(op.scope),
-            http: Some(("GET", template)),
+            scope: Some(op.scope()),
+            // The path `fill` made the request from.
+            http: Some((Method::Get.as_str(), template)),
             latency: started.elapsed(),
             retries,
             outcome: "owner-check",
