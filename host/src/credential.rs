@@ -212,8 +212,9 @@ pub fn redact_for_logs(text: &str) -> String {
 /// A key source that cannot give a usable key. Messages never contain the key.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
+    /// The environment's name (`staging`, `production`).
     #[error("no API key configured for environment {0}; add a [key] section to pleo.toml")]
-    NotConfigured(crate::config::Environment),
+    NotConfigured(String),
     #[error("environment variable {0} is not set")]
     EnvMissing(String),
     #[error("key file {path} cannot be read: {cause}")]
