@@ -10,6 +10,10 @@ use serde::Deserialize;
 use crate::limits::{Count, PositiveSeconds, RawLimits, Seconds};
 pub use crate::limits::{LOG_LINE_COST, Limits};
 use crate::pleo::{ClientOptions, RateLimit, RetryPolicy};
+// The key's sources belong to `credential`, which must not import config (config -> pleo ->
+// credential would close a circle); re-exported where config readers have always found them.
+pub use crate::credential::KeySource;
+pub use crate::error::io_cause;
 
 /// `[mock]`: the embedded mock's settings, owned and parsed by the mock crate.
 #[cfg(feature = "mock")]
@@ -55,17 +59,6 @@ impl fmt::Display for Environment {
             Environment::Production => "production",
         })
     }
-}
-
-/// Where the host reads the API key from. Exactly one source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// An environment variable of the host process.
-    Env(String),
-    /// A file readable by its owner only (mode 0600 or stricter).
-    File(PathBuf),
-    /// A command whose standard output is the key (e.g. a password manager CLI).
-    Command(Vec<String>),
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -486,15 +479,6 @@ pub fn is_uuid(s: &str) -> bool {
         && parts
             .iter()
             .all(|p| p.chars().all(|c| c.is_ascii_hexdigit()))
-}
-
-/// An io::Error as a short cause without the OS error number noise.
-pub fn io_cause(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
 }
 
 impl Default for Config {

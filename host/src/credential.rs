@@ -15,7 +15,18 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::{KeySource, io_cause};
+use crate::error::io_cause;
+
+/// Where the host reads the API key from (`[key]` in pleo.toml). Exactly one source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// An environment variable of the host process.
+    Env(String),
+    /// A file readable by its owner only (mode 0600 or stricter).
+    File(std::path::PathBuf),
+    /// A command whose standard output is the key (e.g. a password manager CLI).
+    Command(Vec<String>),
+}
 
 /// A Pleo Standalone API Key. `Debug` prints `[REDACTED]`.
 #[derive(Clone)]
@@ -203,8 +214,9 @@ pub fn redact_for_logs(text: &str) -> String {
 /// A key source that cannot give a usable key. Messages never contain the key.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {
+    /// The environment's name (`staging`, `production`).
     #[error("no API key configured for environment {0}; add a [key] section to pleo.toml")]
-    NotConfigured(crate::config::Environment),
+    NotConfigured(String),
     #[error("environment variable {0} is not set")]
     EnvMissing(String),
     #[error("key file {path} cannot be read: {cause}")]

@@ -1,6 +1,7 @@
 //! The WebAssembly side: one engine, a compile cache on disk, the WASI sandbox and the limits of
 //! a run. The runtime knows nothing of Pleo: host capabilities live in the store as `C` and are
-//! linked by the caller.
+//! linked by the caller, and the plugin's world is started through [`Prepared`], which the
+//! caller's bindings implement.
 
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
@@ -145,6 +146,24 @@ pub struct LoadedPlugin {
     pub imports: Vec<String>,
     /// Time spent compiling it now (zero when loaded from a cache): part of the wall clock.
     pub compile_time: Duration,
+}
+
+/// A plugin linked and ready to instantiate, as the caller's bindings generate it (`bindings`
+/// implements it for the `plugin` world). The runtime only starts it: it never names a world,
+/// an interface or a capability, so it depends on no bindings.
+pub trait Prepared<T>: Sync {
+    /// Instantiates the plugin in `store` and calls its `run` export.
+    fn start(&self, store: &mut Store<T>) -> impl std::future::Future<Output = Started> + Send;
+}
+
+/// How far [`Prepared::start`] got.
+pub enum Started {
+    /// Instantiation failed (a missing import, a limit hit while instantiating).
+    NotInstantiated(wasmtime::Error),
+    /// `run` trapped (or a host call ended it).
+    Trapped(wasmtime::Error),
+    /// `run` returned: `Ok(summary)` or `Err(cause)` as the plugin said it.
+    Ran(Result<String, String>),
 }
 
 /// Store data of one run: the WASI context, the limiter and the caller's capabilities.
@@ -351,7 +370,7 @@ impl Runtime {
     /// Instantiates the plugin in a fresh store and calls its `run`, within the limits.
     pub async fn run<C: Send + 'static>(
         &self,
-        pre: &crate::bindings::PluginPre<RunState<C>>,
+        pre: &impl Prepared<RunState<C>>,
         caps: C,
         sandbox: &Sandbox,
     ) -> RunOutcome<C> {
@@ -439,11 +458,11 @@ impl Runtime {
 
         let started = Instant::now();
         let call = async {
-            let instance = pre
-                .instantiate_async(&mut store)
-                .await
-                .map_err(|e| (true, e))?;
-            instance.call_run(&mut store).await.map_err(|e| (false, e))
+            match pre.start(&mut store).await {
+                Started::NotInstantiated(e) => Err((true, e)),
+                Started::Trapped(e) => Err((false, e)),
+                Started::Ran(answer) => Ok(answer),
+            }
         };
         let call = Metered::new(call, meter);
         let mut cancel = sandbox.cancel.clone();

@@ -90,7 +90,11 @@ impl Session {
             (None, Environment::Mock) => {
                 credential::ApiKey::new(crate::mock::MOCK_API_KEY).map_err(credential_failure)?
             }
-            (None, env) => return Err(credential_failure(CredentialError::NotConfigured(env))),
+            (None, env) => {
+                return Err(credential_failure(CredentialError::NotConfigured(
+                    env.to_string(),
+                )));
+            }
         };
         let redactor = key.redactor();
         crate::credential::register_for_logs(&redactor);

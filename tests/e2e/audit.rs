@@ -218,3 +218,143 @@ fn canary_key_is_redacted_even_when_pleo_echoes_it() {
         );
     }
 }
+
+/// Whether `path` (as sent) is an instance of `template` (as audited): the same segments, each
+/// `{placeholder}` standing for a non-empty id, literal text around it (`{id}:archive`) equal.
+fn path_fits_template(path: &str, template: &str) -> bool {
+    let (path, template): (Vec<&str>, Vec<&str>) =
+        (path.split('/').collect(), template.split('/').collect());
+    path.len() == template.len()
+        && path
+            .iter()
+            .zip(&template)
+            .all(|(p, t)| match t.split_once('{') {
+                None => p == t,
+                Some((before, rest)) => {
+                    let after = rest.split_once('}').map_or("", |(_, after)| after);
+                    p.strip_prefix(before)
+                        .and_then(|p| p.strip_suffix(after))
+                        .is_some_and(|id| !id.is_empty())
+                }
+            })
+}
+
+#[test]
+fn paths_fit_their_templates() {
+    assert!(path_fits_template(
+        "/v1/vendors/v-1:archive",
+        "/v1/vendors/{id}:archive"
+    ));
+    assert!(!path_fits_template(
+        "/v1/vendors/v-1",
+        "/v1/vendors/{id}:archive"
+    ));
+    assert!(!path_fits_template(
+        "/v1/vendors/:archive",
+        "/v1/vendors/{id}:archive"
+    ));
+    assert!(!path_fits_template("/v1/vendors/a/b", "/v1/vendors/{id}"));
+    assert!(path_fits_template("/v2/employees", "/v2/employees"));
+    assert!(!path_fits_template("/v2/employee", "/v2/employees"));
+}
+
+/// The audit names the request that went out: the `api-tour` plugin calls every function of
+/// every Pleo interface, and the audit's API records, in order, carry the method of each
+/// request the mock received and a path template the sent path is an instance of. Read-ahead is
+/// off so that every request is one the plugin asked for.
+#[test]
+fn every_audited_request_is_the_one_the_mock_received() {
+    let dir = tempdir();
+    let scopes = pleo_host::scopes::known()
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        "state_dir = \"state\"\n[client]\nread_ahead = false\n\
+         [mock]\nrecord = true\nanchor = \"2025-06-30\"\n\
+         [plugins.api-tour]\npath = \"{}\"\nscopes = [{scopes}]\n",
+        plugin("api-tour").display()
+    );
+    let config = crate::common::config_in(&text, dir.path());
+    let exchanges = tokio().block_on(async {
+        let session = Session::open(config).await.unwrap();
+        let before = session.mock_exchanges().unwrap().len();
+        let options = RunOptions {
+            out_dir: Some(dir.path().join("out")),
+            ..RunOptions::default()
+        };
+        if let Err(failure) = session.run("api-tour", options).await {
+            panic!("the api-tour run failed: {failure:?}");
+        }
+        session.mock_exchanges().unwrap().split_off(before)
+    });
+
+    let records = read_audit(&dir.path().join("state/audit.jsonl"));
+    let api: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["record"] == "call" && !r["method"].is_null())
+        .collect();
+    let sent: Vec<String> = exchanges
+        .iter()
+        .map(|e| format!("{} {}", e.method, e.path))
+        .collect();
+    let audited: Vec<String> = api
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {}",
+                r["method"].as_str().unwrap(),
+                r["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        api.len(),
+        exchanges.len(),
+        "one API record per request received\naudited: {audited:#?}\nsent: {sent:#?}"
+    );
+    for (i, (record, exchange)) in api.iter().zip(&exchanges).enumerate() {
+        let template = record["path"].as_str().unwrap();
+        assert!(
+            record["method"] == exchange.method.as_str()
+                && path_fits_template(&exchange.path, template)
+                && exchange.route.is_some(),
+            "request {i}: audited {}, sent {} (route {:?})",
+            audited[i],
+            sent[i],
+            exchange.route
+        );
+        assert_eq!(
+            record["status"], exchange.status,
+            "request {i}: {}",
+            sent[i]
+        );
+    }
+
+    // Every operation of the call table was audited under its own row.
+    let table: BTreeMap<(&str, &str), (&str, &str)> = pleo_host::capabilities::operations()
+        .map(|op| ((op.interface, op.function), (op.method, op.template)))
+        .collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for record in api.iter().filter(|r| r["outcome"] != "owner-check") {
+        let key = (
+            record["interface"].as_str().unwrap(),
+            record["function"].as_str().unwrap(),
+        );
+        let row = table
+            .get(&key)
+            .unwrap_or_else(|| panic!("{key:?} has no row"));
+        assert_eq!(
+            (
+                record["method"].as_str().unwrap(),
+                record["path"].as_str().unwrap()
+            ),
+            *row,
+            "{key:?}"
+        );
+        seen.insert(key);
+    }
+    let missing: Vec<_> = table.keys().filter(|k| !seen.contains(*k)).collect();
+    assert!(missing.is_empty(), "never sent: {missing:?}");
+}

@@ -30,7 +30,12 @@ fn plugin_list_shows_first_party_and_configured_plugins() {
     let names: Vec<&str> = listed.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["hostile", "spend-report", "accounting-export", "master-data-import"],
+        [
+            "hostile",
+            "spend-report",
+            "accounting-export",
+            "master-data-import"
+        ],
         "{listed:?}"
     );
     let spend = &listed[1];

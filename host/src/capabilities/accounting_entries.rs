@@ -2,70 +2,13 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ownership::{ENTRY, IdAt, RECEIPT, Returns, Target};
-use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, invalid, paged};
+use super::call::Args;
+use super::table::{GET_ENTRY, GET_RECEIPT, LIST_RECEIPTS, SEARCH_ENTRIES, SEARCH_RECEIPTS};
+use super::{Caps, HostError, PageRequest, WitPage, checked_id, invalid};
 use crate::bindings::pleo::plugin::accounting_entries_read::{
     DateField, EntryFilter, FileType, Host, ReceiptFilter, SortKey, Sorting,
 };
-use crate::pleo::ApiRequest;
 
-const INTERFACE: &str = "accounting-entries-read";
-const SCOPE: &str = "accounting-entries:read";
-
-const SEARCH_ENTRIES: Op = Op {
-    interface: INTERFACE,
-    function: "search-entries",
-    scope: SCOPE,
-    method: "POST",
-    template: "/v1/accounting-entries:search",
-    returns: Returns::Objects(&ENTRY),
-    target: None,
-};
-const LIST_RECEIPTS: Op = Op {
-    interface: INTERFACE,
-    function: "list-receipts",
-    scope: SCOPE,
-    method: "GET",
-    template: "/v1/accounting-entries/{accountingEntryId}/receipts",
-    returns: Returns::Objects(&RECEIPT),
-    target: Some(Target {
-        kind: &ENTRY,
-        id: IdAt::Path("accountingEntryId"),
-    }),
-};
-const GET_RECEIPT: Op = Op {
-    interface: INTERFACE,
-    function: "get-receipt",
-    scope: SCOPE,
-    method: "GET",
-    template: "/v1/accounting-entries/{accountingEntryId}/receipts/{receiptId}",
-    returns: Returns::Objects(&RECEIPT),
-    target: Some(Target {
-        kind: &ENTRY,
-        id: IdAt::Path("accountingEntryId"),
-    }),
-};
-const SEARCH_RECEIPTS: Op = Op {
-    interface: INTERFACE,
-    function: "search-receipts",
-    scope: SCOPE,
-    method: "POST",
-    template: "/v1/accounting-entries/receipts:search",
-    // Receipts carry no company, only their entry; the search is filtered by query
-    // `company_id`, always the run's company (looking up each receipt's entry would cost a
-    // request per entry).
-    returns: Returns::Unowned,
-    target: None,
-};
-const GET_ENTRY: Op = Op {
-    interface: INTERFACE,
-    function: "get-entry",
-    scope: SCOPE,
-    method: "GET",
-    template: "/v1/accounting-entries/{accountingEntryId}",
-    returns: Returns::Objects(&ENTRY),
-    target: None,
-};
 /// Pleo's documented maximum page size for accounting entries.
 const MAX_PAGE: u32 = 100;
 /// Pleo's documented maximum length of each id filter list.
@@ -78,11 +21,9 @@ impl Host for Caps {
         sort: Option<Sorting>,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &SEARCH_ENTRIES;
-        self.require(op)?;
-        let body = self.refused(op, search_body(filter))?;
-        let mut req =
-            ApiRequest::post(op.template, body).query("company_id", self.company_id.clone());
+        let mut args = Args::new()
+            .body(search_body(filter))
+            .query("company_id", self.company_id.clone());
         if let Some(sort) = sort {
             let key = match sort.key {
                 SortKey::PerformedAt => "performedAt",
@@ -91,19 +32,18 @@ impl Host for Caps {
                 SortKey::BookkeepingDate => "bookkeepingDate",
             };
             let order = if sort.descending { "DESC" } else { "ASC" };
-            req = req.query("sorting_keys", key).query("sorting_order", order);
+            args = args
+                .query("sorting_keys", key)
+                .query("sorting_order", order);
         }
-        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
-        self.page(op, req).await
+        self.page(&SEARCH_ENTRIES, args.page(&page, MAX_PAGE)).await
     }
 
     async fn get_entry(&mut self, id: String, include_deleted: bool) -> Result<String, HostError> {
-        let op = &GET_ENTRY;
-        self.require(op)?;
-        let path = checked_id(&id).map(|id| format!("/v1/accounting-entries/{id}"));
-        let req = ApiRequest::get(self.refused(op, path)?)
+        let args = Args::new()
+            .id(id)
             .query("include_deleted", include_deleted.to_string());
-        self.object(op, req).await
+        self.text(&GET_ENTRY, args).await
     }
 
     // Receipt `url`s are pre-signed links that expire: they pass through untouched, and the
@@ -114,13 +54,11 @@ impl Host for Caps {
         file_type: Option<FileType>,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &LIST_RECEIPTS;
-        self.require(op)?;
-        let path = checked_id(&entry_id).map(|id| format!("/v1/accounting-entries/{id}/receipts"));
-        let req = ApiRequest::get(self.refused(op, path)?)
-            .query_opt("file_type", file_type.map(file_type_name));
-        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
-        self.page(op, req).await
+        let args = Args::new()
+            .id(entry_id)
+            .query_opt("file_type", file_type.map(file_type_name))
+            .page(&page, MAX_PAGE);
+        self.page(&LIST_RECEIPTS, args).await
     }
 
     async fn get_receipt(
@@ -129,17 +67,11 @@ impl Host for Caps {
         receipt_id: String,
         file_type: Option<FileType>,
     ) -> Result<String, HostError> {
-        let op = &GET_RECEIPT;
-        self.require(op)?;
-        let path = checked_id(&entry_id).and_then(|entry| {
-            Ok(format!(
-                "/v1/accounting-entries/{entry}/receipts/{}",
-                checked_id(&receipt_id)?
-            ))
-        });
-        let req = ApiRequest::get(self.refused(op, path)?)
+        let args = Args::new()
+            .id(entry_id)
+            .id(receipt_id)
             .query_opt("file_type", file_type.map(file_type_name));
-        self.object(op, req).await
+        self.text(&GET_RECEIPT, args).await
     }
 
     async fn search_receipts(
@@ -147,12 +79,11 @@ impl Host for Caps {
         filter: ReceiptFilter,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &SEARCH_RECEIPTS;
-        self.require(op)?;
-        let body = self.refused(op, receipt_search_body(filter))?;
-        let req = ApiRequest::post(op.template, body).query("company_id", self.company_id.clone());
-        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
-        self.page(op, req).await
+        let args = Args::new()
+            .body(receipt_search_body(filter))
+            .query("company_id", self.company_id.clone())
+            .page(&page, MAX_PAGE);
+        self.page(&SEARCH_RECEIPTS, args).await
     }
 }
 

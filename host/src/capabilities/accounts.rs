@@ -3,18 +3,15 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ownership::{ACCOUNT, IdAt, Returns, Target};
-use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, invalid, paged};
+use super::call::Args;
+use super::table::{
+    CREATE_ACCOUNT, CREATE_ACCOUNTS, DELETE_ACCOUNT, GET_ACCOUNT, SEARCH_ACCOUNTS, UPDATE_ACCOUNT,
+};
+use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::accounts_read::AccountFilter;
 use crate::bindings::pleo::plugin::accounts_write::{AccountUpdate, NewAccount};
 use crate::bindings::pleo::plugin::{accounts_read, accounts_write};
-use crate::pleo::ApiRequest;
-use crate::scopes::scope_for;
 
-const READ: &str = "accounts-read";
-const WRITE: &str = "accounts-write";
-const READ_SCOPE: &str = scope_for(READ);
-const WRITE_SCOPE: &str = scope_for(WRITE);
 /// Pleo documents no maximum page size for accounts; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 /// Pleo documents no maximum for the search's id and code lists; the host bounds them.
@@ -24,112 +21,32 @@ const MAX_BATCH: usize = 1000;
 /// Documented maximum length of `externalId`, `name` and `code`.
 const MAX_TEXT: usize = 255;
 
-const SEARCH_ACCOUNTS: Op = Op {
-    interface: READ,
-    function: "search-accounts",
-    scope: READ_SCOPE,
-    method: "POST",
-    template: "/v1/chart-of-accounts:search",
-    returns: Returns::Objects(&ACCOUNT),
-    target: None,
-};
-const GET_ACCOUNT: Op = Op {
-    interface: READ,
-    function: "get-account",
-    scope: READ_SCOPE,
-    method: "GET",
-    template: "/v1/chart-of-accounts/{accountId}",
-    returns: Returns::Objects(&ACCOUNT),
-    target: None,
-};
-const CREATE_ACCOUNT: Op = Op {
-    interface: WRITE,
-    function: "create-account",
-    scope: WRITE_SCOPE,
-    method: "POST",
-    template: "/v1/chart-of-accounts",
-    returns: Returns::Objects(&ACCOUNT),
-    target: None,
-};
-const CREATE_ACCOUNTS: Op = Op {
-    interface: WRITE,
-    function: "create-accounts",
-    scope: WRITE_SCOPE,
-    method: "POST",
-    template: "/v1/chart-of-accounts/batch",
-    // `{data, errors}` of accounts created in the body's `companyId`, the run's company.
-    returns: Returns::Unowned,
-    target: None,
-};
-const UPDATE_ACCOUNT: Op = Op {
-    interface: WRITE,
-    function: "update-account",
-    scope: WRITE_SCOPE,
-    method: "PUT",
-    template: "/v1/chart-of-accounts/{accountId}",
-    returns: Returns::Objects(&ACCOUNT),
-    target: Some(Target {
-        kind: &ACCOUNT,
-        id: IdAt::Path("accountId"),
-    }),
-};
-const DELETE_ACCOUNT: Op = Op {
-    interface: WRITE,
-    function: "delete-account",
-    scope: WRITE_SCOPE,
-    method: "DELETE",
-    template: "/v1/chart-of-accounts/{accountId}",
-    // No body; the account was checked first.
-    returns: Returns::Unowned,
-    target: Some(Target {
-        kind: &ACCOUNT,
-        id: IdAt::Path("accountId"),
-    }),
-};
-
 impl accounts_read::Host for Caps {
     async fn search_accounts(
         &mut self,
         filter: AccountFilter,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &SEARCH_ACCOUNTS;
-        self.require(op)?;
-        let body = self.refused(op, search_body(&self.company_id, filter))?;
-        let req = self.refused(
-            op,
-            paged(ApiRequest::post(op.template, body), &page, MAX_PAGE),
-        )?;
-        self.page(op, req).await
+        let args = Args::new()
+            .body(search_body(&self.company_id, filter))
+            .page(&page, MAX_PAGE);
+        self.page(&SEARCH_ACCOUNTS, args).await
     }
 
     async fn get_account(&mut self, account_id: String) -> Result<String, HostError> {
-        let op = &GET_ACCOUNT;
-        self.require(op)?;
-        let path = checked_id(&account_id).map(|id| format!("/v1/chart-of-accounts/{id}"));
-        let req = ApiRequest::get(self.refused(op, path)?);
-        self.object(op, req).await
+        self.text(&GET_ACCOUNT, Args::new().id(account_id)).await
     }
 }
 
 impl accounts_write::Host for Caps {
     async fn create_account(&mut self, account: NewAccount) -> Result<String, HostError> {
-        let op = &CREATE_ACCOUNT;
-        self.require(op)?;
-        let body = self.refused(op, new_account_body(Some(&self.company_id), account))?;
-        // Idempotent: Pleo answers a create that matches an existing account with that account
-        // (200), so a repeat of a create whose answer was lost returns what the first made.
-        let req = ApiRequest::post(op.template, body).idempotent();
-        self.object(op, req).await
+        let args = Args::new().body(new_account_body(Some(&self.company_id), account));
+        self.text(&CREATE_ACCOUNT, args).await
     }
 
-    // Not idempotent: a repeat would report every account the first attempt made as failed
-    // (`EXTERNAL_ID_ALREADY_EXISTS`).
     async fn create_accounts(&mut self, accounts: Vec<NewAccount>) -> Result<String, HostError> {
-        let op = &CREATE_ACCOUNTS;
-        self.require(op)?;
-        let body = self.refused(op, batch_body(&self.company_id, accounts))?;
-        self.json(op, ApiRequest::post(op.template, body)).await
+        let args = Args::new().body(batch_body(&self.company_id, accounts));
+        self.text(&CREATE_ACCOUNTS, args).await
     }
 
     async fn update_account(
@@ -137,24 +54,13 @@ impl accounts_write::Host for Caps {
         account_id: String,
         account: AccountUpdate,
     ) -> Result<String, HostError> {
-        let op = &UPDATE_ACCOUNT;
-        self.require(op)?;
-        let path = checked_id(&account_id).map(|id| format!("/v1/chart-of-accounts/{id}"));
-        let path = self.refused(op, path)?;
-        let body = self.refused(op, update_body(account))?;
-        // Idempotent: a PUT of the same fields leaves the account in the same state.
-        self.object(op, ApiRequest::put(path, body).idempotent())
-            .await
+        let args = Args::new().id(account_id).body(update_body(account));
+        self.text(&UPDATE_ACCOUNT, args).await
     }
 
     async fn delete_account(&mut self, account_id: String) -> Result<(), HostError> {
-        let op = &DELETE_ACCOUNT;
-        self.require(op)?;
-        let path = checked_id(&account_id).map(|id| format!("/v1/chart-of-accounts/{id}"));
-        // Idempotent: a deleted account stays deleted (a repeat after a lost answer may see a
-        // 404, never a second effect).
-        let req = ApiRequest::delete(self.refused(op, path)?).idempotent();
-        self.no_content(op, req).await
+        self.nothing(&DELETE_ACCOUNT, Args::new().id(account_id))
+            .await
     }
 }
 

@@ -4,99 +4,20 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ownership::{EXPORT_ITEM, EXPORT_JOB, EXPORT_JOB_ITEM, IdAt, Returns, Target};
-use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, invalid, paged};
+use super::call::Args;
+use super::table::{
+    CREATE_EXPORT_JOB, GET_EXPORT_JOB, LIST_EXPORT_ITEMS, LIST_EXPORT_JOB_ITEMS, LIST_EXPORT_JOBS,
+    POST_EXPORT_JOB_EVENT, UPDATE_EXPORT_JOB_ITEMS,
+};
+use super::{Caps, HostError, PageRequest, WitPage, checked_id, checks, invalid};
 use crate::bindings::pleo::plugin::export_jobs_write::{ItemUpdate, JobEvent, NewExportJob};
 use crate::bindings::pleo::plugin::types::{ItemStatus, JobEventKind, JobStatus};
 use crate::bindings::pleo::plugin::{export_items_read, export_jobs_read, export_jobs_write};
-use crate::pleo::ApiRequest;
-use crate::scopes::scope_for;
 
-const JOBS_READ: &str = "export-jobs-read";
-const JOBS_WRITE: &str = "export-jobs-write";
-const ITEMS_READ: &str = "export-items-read";
-const JOBS_READ_SCOPE: &str = scope_for(JOBS_READ);
-const JOBS_WRITE_SCOPE: &str = scope_for(JOBS_WRITE);
-const ITEMS_READ_SCOPE: &str = scope_for(ITEMS_READ);
 /// Pleo documents no maximum page size for the export lists; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 /// Pleo refuses more than 100 item updates per call (413 `EXPORT_JOB_ITEMS_UPDATE_LIMIT`).
 pub(super) const MAX_ITEM_UPDATES: usize = 100;
-
-const LIST_EXPORT_JOBS: Op = Op {
-    interface: JOBS_READ,
-    function: "list-export-jobs",
-    scope: JOBS_READ_SCOPE,
-    method: "GET",
-    template: "/v3/export-jobs",
-    returns: Returns::Objects(&EXPORT_JOB),
-    target: None,
-};
-const GET_EXPORT_JOB: Op = Op {
-    interface: JOBS_READ,
-    function: "get-export-job",
-    scope: JOBS_READ_SCOPE,
-    method: "GET",
-    template: "/v3/export-jobs/{jobId}",
-    returns: Returns::Objects(&EXPORT_JOB),
-    target: None,
-};
-const LIST_EXPORT_JOB_ITEMS: Op = Op {
-    interface: JOBS_READ,
-    function: "list-export-job-items",
-    scope: JOBS_READ_SCOPE,
-    method: "GET",
-    template: "/v3/export-jobs/{jobId}/items",
-    returns: Returns::Objects(&EXPORT_JOB_ITEM),
-    target: Some(Target {
-        kind: &EXPORT_JOB,
-        id: IdAt::Path("jobId"),
-    }),
-};
-const CREATE_EXPORT_JOB: Op = Op {
-    interface: JOBS_WRITE,
-    function: "create-export-job",
-    scope: JOBS_WRITE_SCOPE,
-    method: "POST",
-    template: "/v3/export-jobs",
-    returns: Returns::Objects(&EXPORT_JOB),
-    target: None,
-};
-const UPDATE_EXPORT_JOB_ITEMS: Op = Op {
-    interface: JOBS_WRITE,
-    function: "update-export-job-items",
-    scope: JOBS_WRITE_SCOPE,
-    method: "PUT",
-    template: "/v3/export-jobs/{jobId}/items",
-    // `{data, errors}` about the items of the job, whose owner was checked first.
-    returns: Returns::Unowned,
-    target: Some(Target {
-        kind: &EXPORT_JOB,
-        id: IdAt::Path("jobId"),
-    }),
-};
-const POST_EXPORT_JOB_EVENT: Op = Op {
-    interface: JOBS_WRITE,
-    function: "post-export-job-event",
-    scope: JOBS_WRITE_SCOPE,
-    method: "POST",
-    template: "/v3/export-job-events",
-    // No body; the job named in the request body was checked first.
-    returns: Returns::Unowned,
-    target: Some(Target {
-        kind: &EXPORT_JOB,
-        id: IdAt::Body("jobId"),
-    }),
-};
-const LIST_EXPORT_ITEMS: Op = Op {
-    interface: ITEMS_READ,
-    function: "list-export-items",
-    scope: ITEMS_READ_SCOPE,
-    method: "GET",
-    template: "/v3/export-items",
-    returns: Returns::Objects(&EXPORT_ITEM),
-    target: None,
-};
 
 impl export_jobs_read::Host for Caps {
     async fn list_export_jobs(
@@ -104,23 +25,17 @@ impl export_jobs_read::Host for Caps {
         statuses: Vec<JobStatus>,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &LIST_EXPORT_JOBS;
-        self.require(op)?;
-        let mut req = ApiRequest::get(op.template).query("company_id", self.company_id.clone());
+        let mut args = Args::new().query("company_id", self.company_id.clone());
         // `statuses` is an exploded array: one `statuses=` per value.
         for status in statuses {
-            req = req.query("statuses", job_status_name(status));
+            args = args.query("statuses", job_status_name(status));
         }
-        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
-        self.page(op, req).await
+        self.page(&LIST_EXPORT_JOBS, args.page(&page, MAX_PAGE))
+            .await
     }
 
     async fn get_export_job(&mut self, job_id: String) -> Result<String, HostError> {
-        let op = &GET_EXPORT_JOB;
-        self.require(op)?;
-        let path = checked_id(&job_id).map(|id| format!("/v3/export-jobs/{id}"));
-        let req = ApiRequest::get(self.refused(op, path)?);
-        self.object(op, req).await
+        self.text(&GET_EXPORT_JOB, Args::new().id(job_id)).await
     }
 
     async fn list_export_job_items(
@@ -129,23 +44,18 @@ impl export_jobs_read::Host for Caps {
         status: Option<ItemStatus>,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &LIST_EXPORT_JOB_ITEMS;
-        self.require(op)?;
-        let path = checked_id(&job_id).map(|id| format!("/v3/export-jobs/{id}/items"));
-        let req = ApiRequest::get(self.refused(op, path)?)
-            .query_opt("status", status.map(item_status_name));
-        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
-        self.page(op, req).await
+        let args = Args::new()
+            .id(job_id)
+            .query_opt("status", status.map(item_status_name))
+            .page(&page, MAX_PAGE);
+        self.page(&LIST_EXPORT_JOB_ITEMS, args).await
     }
 }
 
 impl export_jobs_write::Host for Caps {
-    // Not idempotent: every call that reaches Pleo creates a job (or meets the running one).
     async fn create_export_job(&mut self, job: NewExportJob) -> Result<String, HostError> {
-        let op = &CREATE_EXPORT_JOB;
-        self.require(op)?;
-        let body = self.refused(op, new_job_body(&self.company_id, job))?;
-        self.object(op, ApiRequest::post(op.template, body)).await
+        let args = Args::new().body(new_job_body(&self.company_id, job));
+        self.text(&CREATE_EXPORT_JOB, args).await
     }
 
     async fn update_export_job_items(
@@ -153,28 +63,13 @@ impl export_jobs_write::Host for Caps {
         job_id: String,
         updates: Vec<ItemUpdate>,
     ) -> Result<String, HostError> {
-        let op = &UPDATE_EXPORT_JOB_ITEMS;
-        self.require(op)?;
-        let path = checked_id(&job_id).map(|id| format!("/v3/export-jobs/{id}/items"));
-        let path = self.refused(op, path)?;
-        let body = self.refused(op, item_updates_body(updates))?;
-        // Idempotent by entry: an update sets each named item's status and fields, so applying
-        // it twice leaves the items as applying it once. Pleo's answer is `{data, errors}`:
-        // the per-item errors are part of it, so the plugin gets it whole.
-        let req = ApiRequest::put(path, body).idempotent();
-        self.json(op, req).await
+        let args = Args::new().id(job_id).body(item_updates_body(updates));
+        self.text(&UPDATE_EXPORT_JOB_ITEMS, args).await
     }
 
     async fn post_export_job_event(&mut self, event: JobEvent) -> Result<(), HostError> {
-        let op = &POST_EXPORT_JOB_EVENT;
-        self.require(op)?;
-        let body = self.refused(op, job_event_body(event))?;
-        // Idempotent by state: an event moves the job to the state it names; if the first
-        // attempt was applied and its answer lost, a repeat changes nothing (Pleo may answer it
-        // with 422 INVALID_EXPORT_JOB_STATUS_CHANGE, which the plugin can check by reading the
-        // job). Pleo's how-to asks integrations to retry transient failures of these calls.
-        let req = ApiRequest::post(op.template, body).idempotent();
-        self.no_content(op, req).await
+        let args = Args::new().body(job_event_body(event));
+        self.nothing(&POST_EXPORT_JOB_EVENT, args).await
     }
 }
 
@@ -184,12 +79,8 @@ impl export_items_read::Host for Caps {
         job_id: String,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &LIST_EXPORT_ITEMS;
-        self.require(op)?;
-        let job_id = self.refused(op, checked_id(&job_id).map(str::to_owned))?;
-        let req = ApiRequest::get(op.template).query("job_id", job_id);
-        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
-        self.page(op, req).await
+        let args = Args::new().query_id("job_id", job_id).page(&page, MAX_PAGE);
+        self.page(&LIST_EXPORT_ITEMS, args).await
     }
 }
 

@@ -2,57 +2,46 @@
 //! host services (log, progress, params). Everything a plugin reaches goes through [`Caps`],
 //! which holds the client (and so the key) on the host side, injects the company, checks the
 //! scope of every call and counts calls against the run's budget.
+//!
+//! Every Pleo operation is a row of the call table (`table`), which also links the interfaces;
+//! every Pleo call goes through the one call path (`call`). A family module holds only its host
+//! functions (one line each: the row and the arguments) and the builders of its bodies.
 
 mod accounting_entries;
 mod accounts;
+mod call;
 mod checks;
 mod companies;
 mod export;
 mod ownership;
+mod planned;
 mod read_ahead;
 mod services;
+mod table;
 mod tags;
 mod tax_codes;
 mod users;
 mod vendors;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
-use serde_json::Value;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::audit::{Call, RunAudit, RunTotals};
-use crate::bindings::pleo::plugin::{
-    accounting_entries_read, accounts_read, accounts_write, companies_read, company,
-    export_items_read, export_jobs_read, export_jobs_write, log, params, progress, state,
-    tags_read, tags_write, tax_codes_read, tax_codes_write, types, users_read, vendors_read,
-    vendors_write,
-};
+use crate::bindings::pleo::plugin::{company, log, params, progress, state, types};
 use crate::credential::Redactor;
 use crate::limits::Limits;
-use crate::pleo::{self, ApiError, ApiRequest, PleoClient};
+use crate::pleo::{ApiError, PleoClient};
 use crate::runtime::{LimitExceeded, RunState};
 use crate::scopes::ScopeSet;
-use read_ahead::Fetched;
+use call::checked_id;
+use table::Op;
 
+pub use crate::bindings::HostError;
 pub use crate::bindings::pleo::plugin::types::{
     ApiError as WitApiError, Page as WitPage, PageRequest, PleoError,
 };
 pub use services::{Progress, ProgressSink};
-
-/// Result of a host function: a `pleo-error` the plugin sees, or a trap that ends the run.
-#[derive(Debug)]
-pub enum HostError {
-    Guest(PleoError),
-    Trap(wasmtime::Error),
-}
-
-impl From<PleoError> for HostError {
-    fn from(e: PleoError) -> Self {
-        HostError::Guest(e)
-    }
-}
 
 /// Everything one run may use on the host side. Lives in the store; dropped with it.
 pub struct Caps {
@@ -90,49 +79,6 @@ pub struct Caps {
 /// Refused calls (scope, bad argument, company) of one run written to the audit one by one;
 /// the rest are counted in the run's totals, so a plugin cannot flood the audit with them.
 pub const MAX_REFUSALS_RECORDED: u64 = 100;
-
-/// A Pleo API operation, as the audit names it.
-pub(crate) struct Op {
-    pub interface: &'static str,
-    pub function: &'static str,
-    pub scope: &'static str,
-    pub method: &'static str,
-    /// Path template as in Pleo's documents, e.g. `/v2/employees/{employeeId}`.
-    pub template: &'static str,
-    /// What a successful answer holds, so the owner of each object is checked (see `ownership`).
-    pub returns: ownership::Returns,
-    /// The existing object the call acts on, named by id: its owner is checked first.
-    pub target: Option<ownership::Target>,
-}
-
-impl Op {
-    /// Whether the operation's scope only reads (`…:read`): it changes nothing in Pleo.
-    fn reads_only(&self) -> bool {
-        self.scope.ends_with(":read")
-    }
-}
-
-/// What the host makes of a successful Pleo answer.
-#[derive(Clone, Copy)]
-enum Want {
-    /// A cursor page: `{data: [...], pagination}`.
-    Page,
-    /// The JSON text of `data`: one object, or a list Pleo does not paginate.
-    Object,
-    /// Like `Object`, and `data` must be an array.
-    List,
-    /// The whole answer, for one whose meaning is not all in `data` (`{data, errors}`).
-    Json,
-    /// Nothing: a 202/204 without a body (the status alone says it worked).
-    Nothing,
-}
-
-/// What a successful Pleo call returned.
-enum Answer {
-    Page(crate::pleo::Page),
-    Text(String),
-    Nothing,
-}
 
 /// What a run is allowed, decided before it starts.
 pub struct Grant {
@@ -278,17 +224,17 @@ impl Caps {
 
     /// Call-time scope check (defence in depth: ungranted interfaces are not even linked).
     fn require(&mut self, op: &Op) -> Result<(), HostError> {
-        if self.scopes.contains(op.scope) {
+        if self.scopes.contains(op.scope()) {
             return Ok(());
         }
         self.record(Call {
-            interface: op.interface,
+            interface: op.interface_name(),
             function: op.function,
-            scope: Some(op.scope),
+            scope: Some(op.scope()),
             outcome: "scope-denied",
             ..Call::default()
         });
-        Err(PleoError::ScopeDenied(op.scope.to_owned()).into())
+        Err(PleoError::ScopeDenied(op.scope().to_owned()).into())
     }
 
     /// Records a request the host refused to send (bad id, cursor, filter) and passes it on.
@@ -296,9 +242,9 @@ impl Caps {
         if let Err(HostError::Guest(e)) = &request {
             let outcome = outcome_name(e);
             self.record(Call {
-                interface: op.interface,
+                interface: op.interface_name(),
                 function: op.function,
-                scope: Some(op.scope),
+                scope: Some(op.scope()),
                 outcome,
                 ..Call::default()
             });
@@ -315,248 +261,6 @@ impl Caps {
         }
         self.api_calls += 1;
         Ok(())
-    }
-
-    async fn page(&mut self, op: &Op, req: ApiRequest) -> Result<WitPage, HostError> {
-        match self.api(op, req, Want::Page).await? {
-            Answer::Page(page) => Ok(WitPage {
-                data: page.data,
-                next_cursor: page.next_cursor,
-                total: page.total,
-            }),
-            _ => unreachable!("asked for a page"),
-        }
-    }
-
-    async fn object(&mut self, op: &Op, req: ApiRequest) -> Result<String, HostError> {
-        self.text(op, req, Want::Object).await
-    }
-
-    /// A list Pleo does not paginate (`{data: [...]}`): the JSON array.
-    async fn list(&mut self, op: &Op, req: ApiRequest) -> Result<String, HostError> {
-        self.text(op, req, Want::List).await
-    }
-
-    /// Pleo's whole answer as JSON text, when `data` alone would lose part of it.
-    async fn json(&mut self, op: &Op, req: ApiRequest) -> Result<String, HostError> {
-        self.text(op, req, Want::Json).await
-    }
-
-    /// An operation that answers 202/204 without a body.
-    async fn no_content(&mut self, op: &Op, req: ApiRequest) -> Result<(), HostError> {
-        self.api(op, req, Want::Nothing).await.map(|_| ())
-    }
-
-    async fn text(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<String, HostError> {
-        match self.api(op, req, want).await? {
-            Answer::Text(text) => Ok(text),
-            _ => unreachable!("asked for JSON text"),
-        }
-    }
-
-    /// Sends one Pleo request for the plugin: budget, audit record, error mapping.
-    async fn api(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
-        // The one place a plan run diverts a write (or a read of a planned object).
-        if let Some(plan) = &self.plan
-            && (!op.reads_only() || plan.mentions_placeholder(&req))
-        {
-            return self.planned(op, req, want).await;
-        }
-        self.check_target(op, &req).await?;
-        self.spend_call()?;
-        let bytes_out = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
-        let started = Instant::now();
-        if !op.reads_only() {
-            self.read_ahead.write_coming();
-        }
-        let ahead = match want {
-            Want::Page => self.read_ahead.take(&req).await,
-            _ => None,
-        };
-        let read_ahead = ahead.is_some();
-        let Fetched { reply, retries } = match ahead {
-            Some(fetched) => fetched,
-            None => read_ahead::fetch(&self.client, &req).await,
-        };
-        let answer = reply.and_then(|reply| {
-            let answer = match want {
-                Want::Page => {
-                    let page = pleo::decode_page(&reply.body)?;
-                    self.read_ahead_from(op, &req, page.next_cursor.as_deref());
-                    Answer::Page(page)
-                }
-                Want::Object => Answer::Text(pleo::decode_object(&reply.body)?),
-                Want::List => Answer::Text(pleo::decode_list(&reply.body)?),
-                Want::Json => Answer::Text(pleo::decode_json_object(&reply.body)?),
-                // Whatever a 2xx carries here (Pleo documents none) is not the plugin's.
-                Want::Nothing => Answer::Nothing,
-            };
-            Ok((reply.status, answer))
-        });
-        let mut call = Call {
-            interface: op.interface,
-            function: op.function,
-            scope: Some(op.scope),
-            http: Some((op.method, op.template)),
-            latency: started.elapsed(),
-            retries,
-            read_ahead,
-            bytes_out,
-            ..Call::default()
-        };
-        self.totals.api_calls += 1;
-        match answer {
-            Ok((status, answer)) => {
-                call.status = Some(status);
-                // Another company's object is dropped here, before the plugin sees any of it.
-                if let Err(refusal) = self.check_answer(op, &answer).await {
-                    call.outcome = host_outcome(&refusal);
-                    self.record(call);
-                    return Err(refusal);
-                }
-                call.outcome = "ok";
-                if !op.reads_only() {
-                    call.object_id = written_object(op, &req, &answer);
-                }
-                call.bytes_in = match &answer {
-                    Answer::Page(page) => page.data.len() as u64,
-                    Answer::Text(data) => data.len() as u64,
-                    Answer::Nothing => 0,
-                };
-                self.record(call);
-                Ok(answer)
-            }
-            Err(e) => {
-                if let ApiError::Status { status, code, .. } = &e {
-                    call.status = Some(*status);
-                    call.error_type = Some(code.clone());
-                }
-                let err = self.api_error(e);
-                call.outcome = host_outcome(&err);
-                self.record(call);
-                Err(err)
-            }
-        }
-    }
-
-    /// `run --plan`: records a write instead of sending it and answers as Pleo would (see
-    /// `crate::plan`). Owner checks still apply; the state of an existing object is fetched
-    /// once (a read, counted and audited as `plan-before`).
-    async fn planned(&mut self, op: &Op, req: ApiRequest, want: Want) -> Result<Answer, HostError> {
-        let Some(plan) = &self.plan else {
-            unreachable!("only called in a plan run")
-        };
-        if op.reads_only() {
-            return planned_answer(plan.read(&req, matches!(want, Want::Page)));
-        }
-        let target = op.target.as_ref().and_then(|t| {
-            ownership::target_id(op.template, &req.path, req.body.as_ref(), &t.id)
-                .map(|id| (t.kind, id))
-        });
-        let on_planned = target
-            .as_ref()
-            .is_some_and(|(_, id)| plan.is_placeholder(id));
-        let needs_before = target
-            .as_ref()
-            .filter(|(kind, id)| kind.get.is_some() && plan.needs_before(id))
-            .map(|(kind, id)| kind.get.unwrap_or_default().replace("{id}", id));
-        if !on_planned {
-            self.check_target(op, &req).await?;
-        }
-        let before = match needs_before {
-            Some(path) => Some(self.fetch_before(op, path).await?),
-            None => None,
-        };
-        self.spend_call()?;
-        let write = crate::plan::WriteOp {
-            interface: op.interface,
-            function: op.function,
-            target: target.map(|(kind, id)| (kind.name, kind.get, id)),
-        };
-        let company = self.company_id.clone();
-        let answer = match &mut self.plan {
-            Some(plan) => plan.record(
-                &write,
-                &company,
-                &req,
-                before,
-                matches!(want, Want::Json),
-                matches!(want, Want::Nothing),
-            ),
-            None => unreachable!("only called in a plan run"),
-        };
-        let (plan_id, object_id) = match &self.plan {
-            Some(plan) => (
-                Some(plan.plan_id.clone()),
-                plan.writes().last().and_then(|w| {
-                    w.placeholders
-                        .first()
-                        .cloned()
-                        .or_else(|| w.target.as_ref().map(|t| t.id.clone()))
-                }),
-            ),
-            None => (None, None),
-        };
-        self.record(Call {
-            interface: op.interface,
-            function: op.function,
-            scope: Some(op.scope),
-            http: Some((op.method, op.template)),
-            bytes_out: req.body.as_ref().map_or(0, |b| b.to_string().len() as u64),
-            outcome: "planned",
-            object_id,
-            plan_id,
-            ..Call::default()
-        });
-        planned_answer(answer)
-    }
-
-    /// The current state of the object a planned write acts on: one `GET`, counted and audited.
-    async fn fetch_before(&mut self, op: &Op, path: String) -> Result<Value, HostError> {
-        self.spend_call()?;
-        let started = Instant::now();
-        let Fetched { reply, retries } =
-            read_ahead::fetch(&self.client, &ApiRequest::get(path)).await;
-        let object = reply.and_then(|reply| pleo::decode_object(&reply.body));
-        self.totals.api_calls += 1;
-        let mut call = Call {
-            interface: op.interface,
-            function: op.function,
-            scope: Some(op.scope),
-            http: Some(("GET", op.template)),
-            latency: started.elapsed(),
-            retries,
-            outcome: "plan-before",
-            ..Call::default()
-        };
-        match object {
-            Ok(text) => {
-                call.status = Some(200);
-                call.bytes_in = text.len() as u64;
-                self.record(call);
-                serde_json::from_str(&text).map_err(|e| {
-                    HostError::Guest(PleoError::Unavailable(format!("unexpected answer: {e}")))
-                })
-            }
-            Err(e) => {
-                if let ApiError::Status { status, .. } = &e {
-                    call.status = Some(*status);
-                }
-                let err = self.api_error(e);
-                self.record(call);
-                Err(err)
-            }
-        }
-    }
-
-    /// Lets the read-ahead fetch the page after this one, if the operator allows it, the
-    /// list is only read, and the run's budget has room for the plugin to ask for it.
-    fn read_ahead_from(&mut self, op: &Op, req: &ApiRequest, next: Option<&str>) {
-        let allowed =
-            self.client.options().read_ahead && op.reads_only() && self.api_calls < self.api_budget;
-        if allowed {
-            self.read_ahead.page_given(req, next, &self.client);
-        }
     }
 
     /// Maps a client error to what the plugin sees, redacted, and remembers it for the exit code.
@@ -609,90 +313,60 @@ impl types::Host for Caps {
     }
 }
 
-/// Links WASI plus the host services plus the Pleo interfaces whose scope is in `scopes`.
-/// A plugin importing anything else fails to instantiate; the caller checks that first to
-/// give a better message.
+/// Links the host services plus the Pleo interfaces whose scope is in `scopes` (WASI comes
+/// with the runtime's base linker), from the call table. A plugin importing anything else fails
+/// to instantiate; the caller checks that first to give a better message.
 pub fn add_to_linker(
     linker: &mut Linker<RunState<Caps>>,
     scopes: &ScopeSet,
 ) -> wasmtime::Result<()> {
-    fn caps(state: &mut RunState<Caps>) -> &mut Caps {
-        &mut state.caps
-    }
     types::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     log::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     progress::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     params::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     company::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
     state::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?;
-    for (interface, scope) in crate::scopes::INTERFACE_SCOPES {
-        if !scopes.contains(*scope) {
-            continue;
-        }
-        match *interface {
-            "users-read" => users_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "accounting-entries-read" => {
-                accounting_entries_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?
-            }
-            "companies-read" => companies_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "export-jobs-read" => {
-                export_jobs_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?
-            }
-            "export-jobs-write" => {
-                export_jobs_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?
-            }
-            "export-items-read" => {
-                export_items_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?
-            }
-            "vendors-read" => vendors_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "vendors-write" => vendors_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "accounts-read" => accounts_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "accounts-write" => accounts_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "tags-read" => tags_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "tags-write" => tags_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "tax-codes-read" => tax_codes_read::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            "tax-codes-write" => tax_codes_write::add_to_linker::<_, HasSelf<Caps>>(linker, caps)?,
-            other => unreachable!("interface {other} is in the scope table but not linked"),
+    for interface in table::INTERFACES {
+        if scopes.contains(interface.scope) {
+            (interface.link)(linker)?;
         }
     }
     Ok(())
 }
 
-/// The object a successful write created or changed: its target, else the `id` of the object
-/// it answered with.
-fn written_object(op: &Op, req: &ApiRequest, answer: &Answer) -> Option<String> {
-    if !op.function.starts_with("create-")
-        && let Some(target) = &op.target
-        && let Some(id) =
-            ownership::target_id(op.template, &req.path, req.body.as_ref(), &target.id)
-    {
-        return Some(id);
-    }
-    match answer {
-        Answer::Text(text) => serde_json::from_str::<Value>(text)
-            .ok()?
-            .get("id")?
-            .as_str()
-            .map(str::to_owned),
-        _ => None,
-    }
+/// One row of the call table, as tools and tests read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Operation {
+    pub interface: &'static str,
+    pub function: &'static str,
+    pub scope: &'static str,
+    pub method: &'static str,
+    /// As the audit records it: `/v1/vendors/{id}:archive`.
+    pub template: &'static str,
+    /// Whether it changes something in Pleo (a plan mode records these instead of sending).
+    pub writes: bool,
+    /// Whether the client may repeat it after a lost answer.
+    pub idempotent: bool,
+    pub why: &'static str,
 }
 
-/// What the plugin gets for a planned call.
-fn planned_answer(planned: crate::plan::Planned) -> Result<Answer, HostError> {
-    use crate::plan::Planned;
-    match planned {
-        Planned::Text(text) => Ok(Answer::Text(text)),
-        Planned::EmptyPage => Ok(Answer::Page(crate::pleo::Page {
-            data: "[]".into(),
-            next_cursor: None,
-            total: Some(0),
-        })),
-        Planned::Nothing => Ok(Answer::Nothing),
-        Planned::NotFound => Err(HostError::Guest(PleoError::NotFound(
-            "NOT_FOUND: the object is planned, not created yet".into(),
-        ))),
-    }
+/// Every Pleo operation a plugin can call, in the call table's order.
+pub fn operations() -> impl Iterator<Item = Operation> {
+    table::all_ops().map(|op| Operation {
+        interface: op.interface_name(),
+        function: op.function,
+        scope: op.scope(),
+        method: op.method.as_str(),
+        template: op.template,
+        writes: op.effect != table::Effect::Read,
+        idempotent: op.effect != table::Effect::Once,
+        why: op.why,
+    })
+}
+
+/// The capabilities of a run's store, for the generated `add_to_linker` functions.
+fn caps(state: &mut RunState<Caps>) -> &mut Caps {
+    &mut state.caps
 }
 
 /// The `pleo-error` case name, as the audit records what the plugin saw.
@@ -716,33 +390,6 @@ fn host_outcome(e: &HostError) -> &'static str {
         HostError::Guest(e) => outcome_name(e),
         HostError::Trap(_) => "trap",
     }
-}
-
-/// Checks an id a plugin passes before it becomes part of a URL path.
-fn checked_id(id: &str) -> Result<&str, HostError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(id)
-    } else {
-        Err(invalid(format!("`{}` is not a valid id", truncate(id, 80))))
-    }
-}
-
-/// Adds `after`/`limit` to a list request, with the limit clamped to what the endpoint allows.
-fn paged(req: ApiRequest, page: &PageRequest, max_limit: u32) -> Result<ApiRequest, HostError> {
-    if let Some(after) = &page.after
-        && (after.is_empty() || after.len() > 1024 || !after.chars().all(|c| c.is_ascii_graphic()))
-    {
-        return Err(invalid("the page cursor is malformed".into()));
-    }
-    let limit = page.limit.map(|l| l.clamp(1, max_limit).to_string());
-    Ok(req
-        .query_opt("after", page.after.clone())
-        .query_opt("limit", limit))
 }
 
 /// A request the host refuses before anything reaches Pleo.

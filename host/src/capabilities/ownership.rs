@@ -3,7 +3,8 @@
 //! The host injects the run's company into every request that names one, but many calls name
 //! one object by id (`get-employee`, `update-vendor`, receipts of an entry, ...) and an
 //! organisation key reaches the objects of all its companies. So the owner is checked against
-//! the run's allowed companies where it shows, driven by two fields of every [`super::Op`]:
+//! the run's allowed companies where it shows, driven by two fields of every row of the call
+//! table ([`Op`]):
 //!
 //! * `returns`: what the answer holds. [`Returns::Objects`] names the [`Kind`] of the object
 //!   (or of every item of a page or list), and the kind says where its owner is: its own
@@ -27,13 +28,17 @@
 //! Owners learned are kept for the run (bounded), so an entry listed by a company-filtered
 //! search needs no lookup before its receipts are listed.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Instant;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use super::call::{Answer, fill};
 use super::read_ahead::{self, Fetched};
-use super::{Answer, Caps, HostError, Op, PleoError, checked_id, host_outcome};
+use super::table::{Method, Op};
+use super::{Caps, HostError, PleoError, host_outcome};
 use crate::audit::Call;
 use crate::pleo::{self, ApiRequest};
 
@@ -240,23 +245,26 @@ impl Caps {
             Answer::Text(text) => text,
             Answer::Nothing => return Ok(()),
         };
-        for object in objects(text)? {
-            let company = match owner_field(kind, &object) {
-                Found::Company(company) => company.to_owned(),
+        let (field, parent) = match kind.owner {
+            Owner::Company(field) => (field, None),
+            Owner::Parent(field, parent) => (field, Some(parent)),
+        };
+        for object in objects(text, field)? {
+            let company: Cow<str> = match (object.owner, parent) {
+                (Some(company), None) => company,
                 // A key that reaches one allowed company only: the parent is that company's.
-                Found::Parent(..) | Found::Missing
-                    if !self.owners.lookups && matches!(kind.owner, Owner::Parent(..)) =>
-                {
-                    continue;
-                }
-                Found::Parent(id, parent) => self.owner_of(op, parent, id).await?,
-                Found::Missing => return Err(no_owner(kind)),
+                (_, Some(_)) if !self.owners.lookups => continue,
+                (Some(id), Some(parent)) => self.owner_of(op, parent, &id).await?.into(),
+                (None, _) => return Err(no_owner(kind)),
             };
             if !self.is_allowed(&company) {
                 return Err(other_company(kind));
             }
-            if let Some(id) = object.get("id").and_then(Value::as_str) {
-                self.owners.learn(kind, id, &company);
+            // Only lookups read what was learned: a key bound to the run's company needs none.
+            if self.owners.lookups
+                && let Some(id) = object.id
+            {
+                self.owners.learn(kind, &id, &company);
             }
         }
         Ok(())
@@ -269,9 +277,9 @@ impl Caps {
     /// Audits a call refused before it was sent and passes the refusal on.
     fn refuse(&mut self, op: &Op, refusal: HostError) -> Result<(), HostError> {
         self.record(Call {
-            interface: op.interface,
+            interface: op.interface_name(),
             function: op.function,
-            scope: Some(op.scope),
+            scope: Some(op.scope()),
             outcome: host_outcome(&refusal),
             ..Call::default()
         });
@@ -327,9 +335,9 @@ impl Caps {
             return Err(no_owner(kind));
         };
         // Ids come from the plugin or from Pleo's answers: either way checked before a path.
-        let id = checked_id(id).map_err(|_| no_owner(kind))?;
+        let path = fill(template, &[id]).map_err(|_| no_owner(kind))?;
         self.spend_call()?;
-        let req = ApiRequest::get(template.replace("{id}", id));
+        let req = ApiRequest::get(path);
         let started = Instant::now();
         let Fetched { reply, retries } = read_ahead::fetch(&self.client, &req).await;
         let object = reply.and_then(|reply| {
@@ -337,10 +345,11 @@ impl Caps {
             Ok((reply.status, text))
         });
         let mut call = Call {
-            interface: op.interface,
+            interface: op.interface_name(),
             function: op.function,
-            scope: Some(op.scope),
-            http: Some(("GET", template)),
+            scope: Some(op.scope()),
+            // The path `fill` made the request from.
+            http: Some((Method::Get.as_str(), template)),
             latency: started.elapsed(),
             retries,
             outcome: "owner-check",
@@ -371,14 +380,189 @@ impl Caps {
     }
 }
 
-/// The objects of an answer's JSON text: the items of an array, or the one object.
-pub(crate) fn objects(text: &str) -> Result<Vec<Value>, HostError> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(items)) => Ok(items),
-        Ok(object @ Value::Object(_)) => Ok(vec![object]),
-        _ => Err(not_allowed(
-            "the answer is not a JSON object or array, so its owner cannot be checked",
-        )),
+/// What one object of an answer says of itself: its `id` and its owner field, when they are
+/// strings. Read without building the object (a page of 100 entries is ~100 KB of JSON, and
+/// building it as a `Value` was most of the host's CPU per page): borrowed from the answer's
+/// text, the other fields skipped.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Owned<'a> {
+    pub id: Option<Cow<'a, str>>,
+    pub owner: Option<Cow<'a, str>>,
+}
+
+/// The objects of an answer's JSON text (the items of an array, or the one object), each as
+/// its `id` and its `owner_field`. An item that is not an object has neither.
+pub(crate) fn objects<'a>(text: &'a str, owner_field: &str) -> Result<Vec<Owned<'a>>, HostError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let objects = Objects { owner_field }
+        .deserialize(&mut de)
+        .and_then(|objects| de.end().map(|()| objects));
+    objects.map_err(|_| {
+        not_allowed("the answer is not a JSON object or array, so its owner cannot be checked")
+    })
+}
+
+/// The top of an answer: an array of objects, or one object.
+struct Objects<'f> {
+    owner_field: &'f str,
+}
+
+impl<'de> DeserializeSeed<'de> for Objects<'_> {
+    type Value = Vec<Owned<'de>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Objects<'_> {
+    type Value = Vec<Owned<'de>>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object or array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        let item = Item {
+            owner_field: self.owner_field,
+        };
+        while let Some(owned) = seq.next_element_seed(Item { ..item })? {
+            items.push(owned);
+        }
+        Ok(items)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        let item = Item {
+            owner_field: self.owner_field,
+        };
+        Ok(vec![item.visit_map(map)?])
+    }
+}
+
+/// One item: its `id` and owner field, anything else skipped.
+#[derive(Clone, Copy)]
+struct Item<'f> {
+    owner_field: &'f str,
+}
+
+impl<'de> DeserializeSeed<'de> for Item<'_> {
+    type Value = Owned<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        // Not an object: nothing to read, and the owner check refuses it.
+        Ok(match d.deserialize_any(MaybeStr(Some(self)))? {
+            Scanned::Object(owned) => owned,
+            Scanned::Str(_) | Scanned::Other => Owned::default(),
+        })
+    }
+}
+
+impl<'de> Item<'_> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Owned<'de>, A::Error> {
+        let mut owned = Owned::default();
+        while let Some(key) = map.next_key_seed(MaybeStr(None))? {
+            let Scanned::Str(key) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            let (is_id, is_owner) = (key == "id", key == self.owner_field);
+            if !is_id && !is_owner {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            // A repeated key counts as its last value, as a parsed object would keep it.
+            let value = match map.next_value_seed(MaybeStr(None))? {
+                Scanned::Str(value) => Some(value),
+                Scanned::Object(_) | Scanned::Other => None,
+            };
+            if is_id {
+                owned.id = value.clone();
+            }
+            if is_owner {
+                owned.owner = value;
+            }
+        }
+        Ok(owned)
+    }
+}
+
+/// What a scanned value is: a string (borrowed where the text has no escapes), an object read
+/// as an [`Item`] (when scanning items), or anything else, skipped.
+enum Scanned<'de> {
+    Str(Cow<'de, str>),
+    Object(Owned<'de>),
+    Other,
+}
+
+/// Scans one value; with an [`Item`], an object is read as one.
+struct MaybeStr<'f>(Option<Item<'f>>);
+
+impl<'de> DeserializeSeed<'de> for MaybeStr<'_> {
+    type Value = Scanned<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MaybeStr<'_> {
+    type Value = Scanned<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scanned::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scanned::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scanned::Str(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Scanned::Other)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Scanned::Other)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Scanned::Other)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Scanned::Other)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Scanned::Other)
+    }
+
+    fn visit_none<E>(self) -> Result<Self::Value, E> {
+        Ok(Scanned::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scanned::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        match self.0 {
+            Some(item) => Ok(Scanned::Object(item.visit_map(map)?)),
+            None => {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scanned::Other)
+            }
+        }
     }
 }
 
@@ -505,8 +689,41 @@ mod tests {
 
     #[test]
     fn answers_split_into_objects() {
-        assert_eq!(objects(r#"[{"a":1},{"a":2}]"#).unwrap().len(), 2);
-        assert_eq!(objects(r#"{"a":1}"#).unwrap().len(), 1);
-        assert!(objects("3").is_err());
+        assert_eq!(
+            objects(r#"[{"a":1},{"a":2}]"#, "companyId").unwrap().len(),
+            2
+        );
+        assert_eq!(objects(r#"{"a":1}"#, "companyId").unwrap().len(), 1);
+        assert!(objects("3", "companyId").is_err());
+        assert!(objects(r#"[{"a":1}] x"#, "companyId").is_err());
+        assert!(objects(r#"[{"a":1}"#, "companyId").is_err());
+    }
+
+    /// The scan reads what a parsed object would say of its id and owner, for every shape an
+    /// item can take: the field missing, null, not a string, repeated, escaped, nested.
+    #[test]
+    fn the_scan_reads_what_a_parsed_object_says() {
+        let text = r#"[
+            {"id": "e1", "companyId": "c1", "note": {"companyId": "nested"}, "tags": [1, {}]},
+            {"id": "e2"},
+            {"id": "e3", "companyId": null},
+            {"id": 4, "companyId": 7},
+            {"companyId": "first", "companyId": "c\u0032", "id": "e\"5"},
+            {"companyId": "c1", "companyId": null},
+            "not an object", 3, null, [{"companyId": "c1"}]
+        ]"#;
+        let parsed: Vec<Value> = serde_json::from_str(text).unwrap();
+        let scanned = objects(text, "companyId").unwrap();
+        assert_eq!(scanned.len(), parsed.len());
+        for (value, owned) in parsed.iter().zip(&scanned) {
+            let string = |field: &str| value.get(field).and_then(Value::as_str);
+            assert_eq!(owned.id.as_deref(), string("id"), "{value}");
+            assert_eq!(owned.owner.as_deref(), string("companyId"), "{value}");
+        }
+        assert_eq!(scanned[4].owner.as_deref(), Some("c2"));
+        // A company is its own owner: `id` is both.
+        let companies = objects(r#"{"id": "c9", "name": "x"}"#, "id").unwrap();
+        assert_eq!(companies[0].owner.as_deref(), Some("c9"));
+        assert_eq!(companies[0].id.as_deref(), Some("c9"));
     }
 }

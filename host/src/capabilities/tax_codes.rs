@@ -3,64 +3,18 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ownership::{IdAt, Returns, TAX_CODE, Target};
-use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, invalid, paged};
+use super::call::Args;
+use super::table::{CREATE_TAX_CODE, GET_TAX_CODE, SEARCH_TAX_CODES, UPDATE_TAX_CODE};
+use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::tax_codes_read::TaxCodeFilter;
 use crate::bindings::pleo::plugin::tax_codes_write::TaxCodeFields;
 use crate::bindings::pleo::plugin::types::TaxKind;
 use crate::bindings::pleo::plugin::{tax_codes_read, tax_codes_write};
-use crate::pleo::ApiRequest;
-use crate::scopes::scope_for;
 
-const READ: &str = "tax-codes-read";
-const WRITE: &str = "tax-codes-write";
-// Their spelling is unverified: `scopes.rs` decides.
-const READ_SCOPE: &str = scope_for(READ);
-const WRITE_SCOPE: &str = scope_for(WRITE);
 /// Pleo documents no maximum page size for tax codes; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 /// Pleo documents no maximum for `taxCodeIds`; the host bounds it.
 const MAX_IDS: usize = 1000;
-
-const SEARCH_TAX_CODES: Op = Op {
-    interface: READ,
-    function: "search-tax-codes",
-    scope: READ_SCOPE,
-    method: "POST",
-    template: "/v0/tax-codes:search",
-    returns: Returns::Objects(&TAX_CODE),
-    target: None,
-};
-const GET_TAX_CODE: Op = Op {
-    interface: READ,
-    function: "get-tax-code",
-    scope: READ_SCOPE,
-    method: "GET",
-    template: "/v0/tax-codes/{taxCodeId}",
-    returns: Returns::Objects(&TAX_CODE),
-    target: None,
-};
-const CREATE_TAX_CODE: Op = Op {
-    interface: WRITE,
-    function: "create-tax-code",
-    scope: WRITE_SCOPE,
-    method: "POST",
-    template: "/v0/tax-codes",
-    returns: Returns::Objects(&TAX_CODE),
-    target: None,
-};
-const UPDATE_TAX_CODE: Op = Op {
-    interface: WRITE,
-    function: "update-tax-code",
-    scope: WRITE_SCOPE,
-    method: "PUT",
-    template: "/v0/tax-codes/{taxCodeId}",
-    returns: Returns::Objects(&TAX_CODE),
-    target: Some(Target {
-        kind: &TAX_CODE,
-        id: IdAt::Path("taxCodeId"),
-    }),
-};
 
 impl tax_codes_read::Host for Caps {
     async fn search_tax_codes(
@@ -68,30 +22,22 @@ impl tax_codes_read::Host for Caps {
         filter: TaxCodeFilter,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &SEARCH_TAX_CODES;
-        self.require(op)?;
-        let body = self.refused(op, search_body(filter))?;
-        let req = ApiRequest::post(op.template, body).query("company_id", self.company_id.clone());
-        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
-        self.page(op, req).await
+        let args = Args::new()
+            .body(search_body(filter))
+            .query("company_id", self.company_id.clone())
+            .page(&page, MAX_PAGE);
+        self.page(&SEARCH_TAX_CODES, args).await
     }
 
     async fn get_tax_code(&mut self, tax_code_id: String) -> Result<String, HostError> {
-        let op = &GET_TAX_CODE;
-        self.require(op)?;
-        let path = checked_id(&tax_code_id).map(|id| format!("/v0/tax-codes/{id}"));
-        let req = ApiRequest::get(self.refused(op, path)?);
-        self.object(op, req).await
+        self.text(&GET_TAX_CODE, Args::new().id(tax_code_id)).await
     }
 }
 
 impl tax_codes_write::Host for Caps {
-    // Not idempotent: a repeat may create a second tax code.
     async fn create_tax_code(&mut self, tax_code: TaxCodeFields) -> Result<String, HostError> {
-        let op = &CREATE_TAX_CODE;
-        self.require(op)?;
-        let body = self.refused(op, tax_code_body(&self.company_id, tax_code))?;
-        self.object(op, ApiRequest::post(op.template, body)).await
+        let args = Args::new().body(tax_code_body(&self.company_id, tax_code));
+        self.text(&CREATE_TAX_CODE, args).await
     }
 
     async fn update_tax_code(
@@ -99,14 +45,10 @@ impl tax_codes_write::Host for Caps {
         tax_code_id: String,
         tax_code: TaxCodeFields,
     ) -> Result<String, HostError> {
-        let op = &UPDATE_TAX_CODE;
-        self.require(op)?;
-        let path = checked_id(&tax_code_id).map(|id| format!("/v0/tax-codes/{id}"));
-        let path = self.refused(op, path)?;
-        let body = self.refused(op, tax_code_body(&self.company_id, tax_code))?;
-        // Idempotent: a PUT of the same fields leaves the tax code in the same state.
-        self.object(op, ApiRequest::put(path, body).idempotent())
-            .await
+        let args = Args::new()
+            .id(tax_code_id)
+            .body(tax_code_body(&self.company_id, tax_code));
+        self.text(&UPDATE_TAX_CODE, args).await
     }
 }
 

@@ -4,89 +4,20 @@
 
 use serde_json::{Map, Value, json};
 
-use super::ownership::{IdAt, Returns, Target, VENDOR};
-use super::{Caps, HostError, Op, PageRequest, WitPage, checked_id, checks, paged};
+use super::call::Args;
+use super::table::{
+    ACTIVATE_VENDOR, ARCHIVE_VENDOR, CREATE_VENDOR, GET_VENDOR, SEARCH_VENDORS, UPDATE_VENDOR,
+};
+use super::{Caps, HostError, PageRequest, WitPage, checks};
 use crate::bindings::pleo::plugin::types::VendorState;
 use crate::bindings::pleo::plugin::vendors_read::VendorFilter;
 use crate::bindings::pleo::plugin::vendors_write::{NewVendor, VendorUpdate};
 use crate::bindings::pleo::plugin::{vendors_read, vendors_write};
-use crate::pleo::ApiRequest;
-use crate::scopes::scope_for;
 
-const READ: &str = "vendors-read";
-const WRITE: &str = "vendors-write";
-const READ_SCOPE: &str = scope_for(READ);
-const WRITE_SCOPE: &str = scope_for(WRITE);
 /// Pleo documents no maximum page size for vendors; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
 /// `VendorSearchRequestV1`: each filter list takes at most 100 values.
 const MAX_FILTER: usize = 100;
-
-const SEARCH_VENDORS: Op = Op {
-    interface: READ,
-    function: "search-vendors",
-    scope: READ_SCOPE,
-    method: "POST",
-    template: "/v1/vendors:search",
-    returns: Returns::Objects(&VENDOR),
-    target: None,
-};
-const GET_VENDOR: Op = Op {
-    interface: READ,
-    function: "get-vendor",
-    scope: READ_SCOPE,
-    method: "GET",
-    template: "/v1/vendors/{id}",
-    returns: Returns::Objects(&VENDOR),
-    target: None,
-};
-const CREATE_VENDOR: Op = Op {
-    interface: WRITE,
-    function: "create-vendor",
-    scope: WRITE_SCOPE,
-    method: "POST",
-    template: "/v1/vendors",
-    returns: Returns::Objects(&VENDOR),
-    target: None,
-};
-const UPDATE_VENDOR: Op = Op {
-    interface: WRITE,
-    function: "update-vendor",
-    scope: WRITE_SCOPE,
-    method: "PUT",
-    template: "/v1/vendors/{id}",
-    returns: Returns::Objects(&VENDOR),
-    target: Some(Target {
-        kind: &VENDOR,
-        id: IdAt::Path("id"),
-    }),
-};
-const ARCHIVE_VENDOR: Op = Op {
-    interface: WRITE,
-    function: "archive-vendor",
-    scope: WRITE_SCOPE,
-    method: "POST",
-    template: "/v1/vendors/{id}:archive",
-    // No body; the vendor was checked first.
-    returns: Returns::Unowned,
-    target: Some(Target {
-        kind: &VENDOR,
-        id: IdAt::Path("id"),
-    }),
-};
-const ACTIVATE_VENDOR: Op = Op {
-    interface: WRITE,
-    function: "activate-vendor",
-    scope: WRITE_SCOPE,
-    method: "POST",
-    template: "/v1/vendors/{id}:activate",
-    // No body; the vendor was checked first.
-    returns: Returns::Unowned,
-    target: Some(Target {
-        kind: &VENDOR,
-        id: IdAt::Path("id"),
-    }),
-};
 
 impl vendors_read::Host for Caps {
     async fn search_vendors(
@@ -94,30 +25,22 @@ impl vendors_read::Host for Caps {
         filter: VendorFilter,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let op = &SEARCH_VENDORS;
-        self.require(op)?;
-        let body = self.refused(op, search_body(filter))?;
-        let req = ApiRequest::post(op.template, body).query("company_id", self.company_id.clone());
-        let req = self.refused(op, paged(req, &page, MAX_PAGE))?;
-        self.page(op, req).await
+        let args = Args::new()
+            .body(search_body(filter))
+            .query("company_id", self.company_id.clone())
+            .page(&page, MAX_PAGE);
+        self.page(&SEARCH_VENDORS, args).await
     }
 
     async fn get_vendor(&mut self, vendor_id: String) -> Result<String, HostError> {
-        let op = &GET_VENDOR;
-        self.require(op)?;
-        let path = checked_id(&vendor_id).map(|id| format!("/v1/vendors/{id}"));
-        let req = ApiRequest::get(self.refused(op, path)?);
-        self.object(op, req).await
+        self.text(&GET_VENDOR, Args::new().id(vendor_id)).await
     }
 }
 
 impl vendors_write::Host for Caps {
-    // Not idempotent: a repeat that meets the vendor created by the first attempt is a 409.
     async fn create_vendor(&mut self, vendor: NewVendor) -> Result<String, HostError> {
-        let op = &CREATE_VENDOR;
-        self.require(op)?;
-        let body = self.refused(op, new_vendor_body(&self.company_id, vendor))?;
-        self.object(op, ApiRequest::post(op.template, body)).await
+        let args = Args::new().body(new_vendor_body(&self.company_id, vendor));
+        self.text(&CREATE_VENDOR, args).await
     }
 
     async fn update_vendor(
@@ -125,23 +48,15 @@ impl vendors_write::Host for Caps {
         vendor_id: String,
         vendor: VendorUpdate,
     ) -> Result<String, HostError> {
-        let op = &UPDATE_VENDOR;
-        self.require(op)?;
-        let path = checked_id(&vendor_id).map(|id| format!("/v1/vendors/{id}"));
-        let path = self.refused(op, path)?;
-        let body = self.refused(op, vendor_update_body(&self.company_id, vendor))?;
-        // Idempotent: a PUT of every required field sets the vendor to the same state each time.
-        self.object(op, ApiRequest::put(path, body).idempotent())
-            .await
+        let args = Args::new()
+            .id(vendor_id)
+            .body(vendor_update_body(&self.company_id, vendor));
+        self.text(&UPDATE_VENDOR, args).await
     }
 
     async fn archive_vendor(&mut self, vendor_id: String) -> Result<(), HostError> {
-        let op = &ARCHIVE_VENDOR;
-        self.require(op)?;
-        let path = checked_id(&vendor_id).map(|id| format!("/v1/vendors/{id}:archive"));
-        // Idempotent by state: archiving an archived vendor leaves it archived.
-        let req = ApiRequest::post_empty(self.refused(op, path)?).idempotent();
-        self.no_content(op, req).await
+        self.nothing(&ARCHIVE_VENDOR, Args::new().id(vendor_id))
+            .await
     }
 
     async fn activate_vendor(
@@ -150,14 +65,10 @@ impl vendors_write::Host for Caps {
         external_id: String,
         code: Option<String>,
     ) -> Result<(), HostError> {
-        let op = &ACTIVATE_VENDOR;
-        self.require(op)?;
-        let path = checked_id(&vendor_id).map(|id| format!("/v1/vendors/{id}:activate"));
-        let path = self.refused(op, path)?;
-        // Idempotent by state: activating with the same external id leaves the vendor active
-        // with that id.
-        let req = ApiRequest::post(path, activate_body(external_id, code)).idempotent();
-        self.no_content(op, req).await
+        let args = Args::new()
+            .id(vendor_id)
+            .body(Ok(activate_body(external_id, code)));
+        self.nothing(&ACTIVATE_VENDOR, args).await
     }
 }
 

@@ -1,0 +1,161 @@
+//! `run --plan`: what the call path does instead of sending a write. The write is recorded in
+//! order (see `crate::plan`) and the plugin gets the answer Pleo would give; owner checks still
+//! apply, and the current state of an object a write changes is fetched once (a read, counted
+//! and audited as `plan-before`) so the plan can show a diff and apply can detect a change.
+
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::call::Answer;
+use super::read_ahead::{self, Fetched};
+use super::table::{Effect, Op, Want};
+use super::{Caps, HostError, PleoError, ownership};
+use crate::audit::Call;
+use crate::pleo::{self, ApiError, ApiRequest};
+
+impl Caps {
+    /// Records `req` (a write, or a read of a planned object) instead of sending it.
+    pub(super) async fn planned(
+        &mut self,
+        op: &'static Op,
+        req: ApiRequest,
+    ) -> Result<Answer, HostError> {
+        let Some(plan) = &self.plan else {
+            unreachable!("only called in a plan run")
+        };
+        if op.effect == Effect::Read {
+            return planned_answer(plan.read(&req, matches!(op.answer, Want::Page)));
+        }
+        let target = op.target.as_ref().and_then(|t| {
+            ownership::target_id(op.template, &req.path, req.body.as_ref(), &t.id)
+                .map(|id| (t.kind, id))
+        });
+        let on_planned = target
+            .as_ref()
+            .is_some_and(|(_, id)| plan.is_placeholder(id));
+        let needs_before = target
+            .as_ref()
+            .filter(|(kind, id)| kind.get.is_some() && plan.needs_before(id))
+            .map(|(kind, id)| kind.get.unwrap_or_default().replace("{id}", id));
+        if !on_planned {
+            self.check_target(op, &req).await?;
+        }
+        let before = match needs_before {
+            Some(path) => Some(self.fetch_before(op, path).await?),
+            None => None,
+        };
+        self.spend_call()?;
+        let write = crate::plan::WriteOp {
+            interface: op.interface_name(),
+            function: op.function,
+            target: target.map(|(kind, id)| (kind.name, kind.get, id)),
+        };
+        let company = self.company_id.clone();
+        let Some(plan) = &mut self.plan else {
+            unreachable!("only called in a plan run")
+        };
+        let answer = plan.record(
+            &write,
+            &company,
+            &req,
+            before,
+            matches!(op.answer, Want::Json),
+            matches!(op.answer, Want::Nothing),
+        );
+        let object_id = plan.writes().last().and_then(|w| {
+            w.placeholders
+                .first()
+                .cloned()
+                .or_else(|| w.target.as_ref().map(|t| t.id.clone()))
+        });
+        let plan_id = Some(plan.plan_id.clone());
+        self.record(Call {
+            interface: op.interface_name(),
+            function: op.function,
+            scope: Some(op.scope()),
+            http: Some((op.method.as_str(), op.template)),
+            bytes_out: req.body.as_ref().map_or(0, |b| b.to_string().len() as u64),
+            outcome: "planned",
+            object_id,
+            plan_id,
+            ..Call::default()
+        });
+        planned_answer(answer)
+    }
+
+    /// The current state of the object a planned write acts on: one `GET`, counted and audited.
+    async fn fetch_before(&mut self, op: &'static Op, path: String) -> Result<Value, HostError> {
+        self.spend_call()?;
+        let started = Instant::now();
+        let Fetched { reply, retries } =
+            read_ahead::fetch(&self.client, &ApiRequest::get(path)).await;
+        let object = reply.and_then(|reply| pleo::decode_object(&reply.body));
+        self.totals.api_calls += 1;
+        let mut call = Call {
+            interface: op.interface_name(),
+            function: op.function,
+            scope: Some(op.scope()),
+            http: Some(("GET", op.template)),
+            latency: started.elapsed(),
+            retries,
+            outcome: "plan-before",
+            ..Call::default()
+        };
+        match object {
+            Ok(text) => {
+                call.status = Some(200);
+                call.bytes_in = text.len() as u64;
+                self.record(call);
+                serde_json::from_str(&text).map_err(|e| {
+                    HostError::Guest(PleoError::Unavailable(format!("unexpected answer: {e}")))
+                })
+            }
+            Err(e) => {
+                if let ApiError::Status { status, .. } = &e {
+                    call.status = Some(*status);
+                }
+                let err = self.api_error(e);
+                self.record(call);
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The object a successful write created or changed: its target, else the `id` of the object
+/// it answered with.
+pub(super) fn written_object(op: &Op, req: &ApiRequest, answer: &Answer) -> Option<String> {
+    if !op.function.starts_with("create-")
+        && let Some(target) = &op.target
+        && let Some(id) =
+            ownership::target_id(op.template, &req.path, req.body.as_ref(), &target.id)
+    {
+        return Some(id);
+    }
+    match answer {
+        Answer::Text(text) => serde_json::from_str::<Value>(text)
+            .ok()?
+            .get("id")?
+            .as_str()
+            .map(str::to_owned),
+        _ => None,
+    }
+}
+
+/// What the plugin gets for a planned call.
+fn planned_answer(planned: crate::plan::Planned) -> Result<Answer, HostError> {
+    use crate::plan::Planned;
+    match planned {
+        Planned::Text(text) => Ok(Answer::Text(text)),
+        Planned::EmptyPage => Ok(Answer::Page(crate::pleo::Page {
+            data: "[]".into(),
+            next_cursor: None,
+            total: Some(0),
+        })),
+        Planned::Nothing => Ok(Answer::Nothing),
+        Planned::NotFound => Err(HostError::Guest(PleoError::NotFound(
+            "NOT_FOUND: the object is planned, not created yet".into(),
+        ))),
+    }
+}

@@ -1,0 +1,951 @@
+//! The call table: every Pleo operation a plugin can ask for, one row each, and every Pleo
+//! interface, one row each with the function that links it.
+//!
+//! A row says everything the host does with the operation apart from building its query and
+//! body: the WIT interface and function (the audit's names), the scope (the interface's, spelt
+//! once in `scopes.rs`), the HTTP method and path template (filled with checked ids by
+//! `call::fill`, and recorded as they are by the audit, so the audit and the request come from
+//! the same row), what a successful answer holds, whether the operation changes Pleo and may be
+//! repeated, and which company owns what it reads or acts on (`ownership`). `why` says why the
+//! row is as it is, for a reviewer and for whoever changes it.
+//!
+//! Adding a Pleo family on the host side: its WIT file (and its import in `world.wit`), its
+//! scope in `scopes.rs`, a capability module with its host functions and body builders, and
+//! its rows here, with its interface in [`INTERFACES`]. The tests below check the table against
+//! the WIT files and the scope table.
+
+use wasmtime::component::{HasSelf, Linker};
+
+use super::ownership::{
+    ACCOUNT, COMPANY, EMPLOYEE, ENTRY, EXPORT_ITEM, EXPORT_JOB, EXPORT_JOB_ITEM, IdAt, RECEIPT,
+    Returns, TAG, TAG_GROUP, TAX_CODE, Target, VENDOR,
+};
+use super::{Caps, caps};
+use crate::bindings::pleo::plugin::{
+    accounting_entries_read, accounts_read, accounts_write, companies_read, export_items_read,
+    export_jobs_read, export_jobs_write, tags_read, tags_write, tax_codes_read, tax_codes_write,
+    users_read, vendors_read, vendors_write,
+};
+use crate::runtime::RunState;
+use crate::scopes::scope_for;
+
+/// A Pleo interface of the WIT world: one scope, the function that links its host functions,
+/// and its operations.
+pub(crate) struct Interface {
+    /// As in `wit/` and in a plugin's imports: `users-read`.
+    pub name: &'static str,
+    /// The scope gating it, from `scopes.rs` (a name missing there fails the build).
+    pub scope: &'static str,
+    /// Adds its host functions to a linker; only interfaces whose scope the run has are linked.
+    pub link: fn(&mut Linker<RunState<Caps>>) -> wasmtime::Result<()>,
+    pub ops: &'static [&'static Op],
+}
+
+/// A Pleo API operation: one row of the call table.
+pub(crate) struct Op {
+    pub interface: &'static Interface,
+    /// The WIT function, as the audit names it: `get-employee`.
+    pub function: &'static str,
+    pub method: Method,
+    /// Path as in Pleo's documents, e.g. `/v2/employees/{employeeId}`: each `{…}` is filled
+    /// with a checked id, in order. The audit records the template, never the ids.
+    pub template: &'static str,
+    /// What a successful answer holds, and so what the plugin gets.
+    pub answer: Want,
+    pub effect: Effect,
+    /// What a successful answer holds, for the owner check (see `ownership`).
+    pub returns: Returns,
+    /// The existing object the call acts on, named by id: its owner is checked first.
+    pub target: Option<Target>,
+    /// Why the row is as it is: why a write is (not) idempotent, why an answer carries no owner.
+    pub why: &'static str,
+}
+
+impl Op {
+    /// The scope the operation needs: its interface's.
+    pub fn scope(&self) -> &'static str {
+        self.interface.scope
+    }
+
+    pub fn interface_name(&self) -> &'static str {
+        self.interface.name
+    }
+}
+
+/// The HTTP methods Pleo's operations use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    pub fn http(self) -> reqwest::Method {
+        match self {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+        }
+    }
+}
+
+/// What the host makes of a successful Pleo answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    /// A cursor page: `{data: [...], pagination}`.
+    Page,
+    /// The JSON text of `data`: one object.
+    Object,
+    /// The JSON text of `data`, which must be an array: a list Pleo does not paginate.
+    List,
+    /// The whole answer, for one whose meaning is not all in `data` (`{data, errors}`).
+    Json,
+    /// Nothing: a 202/204 without a body (the status alone says it worked).
+    Nothing,
+}
+
+/// Whether an operation changes Pleo, and whether sending it twice is safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Changes nothing (a `…:read` scope): repeated after any transient failure, and a list
+    /// may be read ahead.
+    Read,
+    /// A write that, applied twice, has the effect of applying it once (`why` says why): the
+    /// client repeats it like a read after a lost answer or a 502/503/504.
+    Idempotent,
+    /// A write a repeat could apply twice: repeated only when it surely did not reach Pleo
+    /// (a 429, a connection that never opened).
+    Once,
+}
+
+/// Every Pleo interface the host implements. Drives linking; `scopes.rs` is checked against it.
+pub(crate) static INTERFACES: &[&Interface] = &[
+    &USERS_READ,
+    &COMPANIES_READ,
+    &ACCOUNTING_ENTRIES_READ,
+    &EXPORT_JOBS_READ,
+    &EXPORT_JOBS_WRITE,
+    &EXPORT_ITEMS_READ,
+    &VENDORS_READ,
+    &VENDORS_WRITE,
+    &ACCOUNTS_READ,
+    &ACCOUNTS_WRITE,
+    &TAGS_READ,
+    &TAGS_WRITE,
+    &TAX_CODES_READ,
+    &TAX_CODES_WRITE,
+];
+
+// ---- users-read: employees -------------------------------------------------------------
+
+pub(crate) static USERS_READ: Interface = Interface {
+    name: "users-read",
+    scope: scope_for("users-read"),
+    link: |l| users_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&LIST_EMPLOYEES, &GET_EMPLOYEE],
+};
+pub(crate) static LIST_EMPLOYEES: Op = Op {
+    interface: &USERS_READ,
+    function: "list-employees",
+    method: Method::Get,
+    template: "/v2/employees",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&EMPLOYEE),
+    target: None,
+    why: "employees of the run's company (query `companyId`)",
+};
+pub(crate) static GET_EMPLOYEE: Op = Op {
+    interface: &USERS_READ,
+    function: "get-employee",
+    method: Method::Get,
+    template: "/v2/employees/{employeeId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&EMPLOYEE),
+    target: None,
+    why: "one employee by id; its `companyId` is checked in the answer",
+};
+
+// ---- companies-read: the companies the key can see ---------------------------------------
+
+pub(crate) static COMPANIES_READ: Interface = Interface {
+    name: "companies-read",
+    scope: scope_for("companies-read"),
+    link: |l| companies_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&LIST_COMPANIES, &GET_COMPANY],
+};
+pub(crate) static LIST_COMPANIES: Op = Op {
+    interface: &COMPANIES_READ,
+    function: "list-companies",
+    method: Method::Get,
+    template: "/v1/companies",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&COMPANY),
+    target: None,
+    why: "names no company: a page holding one the run may not use is refused whole",
+};
+pub(crate) static GET_COMPANY: Op = Op {
+    interface: &COMPANIES_READ,
+    function: "get-company",
+    method: Method::Get,
+    template: "/v1/companies/{companyId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&COMPANY),
+    target: None,
+    why: "a company is its own owner (`id`)",
+};
+
+// ---- accounting-entries-read: entries (expenses) and their receipts ---------------------
+
+pub(crate) static ACCOUNTING_ENTRIES_READ: Interface = Interface {
+    name: "accounting-entries-read",
+    scope: scope_for("accounting-entries-read"),
+    link: |l| accounting_entries_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[
+        &SEARCH_ENTRIES,
+        &GET_ENTRY,
+        &LIST_RECEIPTS,
+        &GET_RECEIPT,
+        &SEARCH_RECEIPTS,
+    ],
+};
+pub(crate) static SEARCH_ENTRIES: Op = Op {
+    interface: &ACCOUNTING_ENTRIES_READ,
+    function: "search-entries",
+    method: Method::Post,
+    template: "/v1/accounting-entries:search",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&ENTRY),
+    target: None,
+    why: "a search (POST, reads only) in the run's company (query `company_id`)",
+};
+pub(crate) static GET_ENTRY: Op = Op {
+    interface: &ACCOUNTING_ENTRIES_READ,
+    function: "get-entry",
+    method: Method::Get,
+    template: "/v1/accounting-entries/{accountingEntryId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&ENTRY),
+    target: None,
+    why: "one entry by id; its `companyId` is checked in the answer",
+};
+pub(crate) static LIST_RECEIPTS: Op = Op {
+    interface: &ACCOUNTING_ENTRIES_READ,
+    function: "list-receipts",
+    method: Method::Get,
+    template: "/v1/accounting-entries/{accountingEntryId}/receipts",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&RECEIPT),
+    target: Some(Target {
+        kind: &ENTRY,
+        id: IdAt::Path("accountingEntryId"),
+    }),
+    why: "receipts carry no company: the entry's owner is checked first",
+};
+pub(crate) static GET_RECEIPT: Op = Op {
+    interface: &ACCOUNTING_ENTRIES_READ,
+    function: "get-receipt",
+    method: Method::Get,
+    template: "/v1/accounting-entries/{accountingEntryId}/receipts/{receiptId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&RECEIPT),
+    target: Some(Target {
+        kind: &ENTRY,
+        id: IdAt::Path("accountingEntryId"),
+    }),
+    why: "receipts carry no company: the entry's owner is checked first",
+};
+pub(crate) static SEARCH_RECEIPTS: Op = Op {
+    interface: &ACCOUNTING_ENTRIES_READ,
+    function: "search-receipts",
+    method: Method::Post,
+    template: "/v1/accounting-entries/receipts:search",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Unowned,
+    target: None,
+    why: "unowned: receipts carry only their entry, and the search is filtered by query \
+          `company_id`, always the run's company (looking up each receipt's entry would cost \
+          a request per entry)",
+};
+
+// ---- export-jobs-read, export-jobs-write, export-items-read: the export flow (v3) -------
+
+pub(crate) static EXPORT_JOBS_READ: Interface = Interface {
+    name: "export-jobs-read",
+    scope: scope_for("export-jobs-read"),
+    link: |l| export_jobs_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&LIST_EXPORT_JOBS, &GET_EXPORT_JOB, &LIST_EXPORT_JOB_ITEMS],
+};
+pub(crate) static LIST_EXPORT_JOBS: Op = Op {
+    interface: &EXPORT_JOBS_READ,
+    function: "list-export-jobs",
+    method: Method::Get,
+    template: "/v3/export-jobs",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&EXPORT_JOB),
+    target: None,
+    why: "jobs of the run's company (query `company_id`)",
+};
+pub(crate) static GET_EXPORT_JOB: Op = Op {
+    interface: &EXPORT_JOBS_READ,
+    function: "get-export-job",
+    method: Method::Get,
+    template: "/v3/export-jobs/{jobId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&EXPORT_JOB),
+    target: None,
+    why: "one job by id; its `companyId` is checked in the answer",
+};
+pub(crate) static LIST_EXPORT_JOB_ITEMS: Op = Op {
+    interface: &EXPORT_JOBS_READ,
+    function: "list-export-job-items",
+    method: Method::Get,
+    template: "/v3/export-jobs/{jobId}/items",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&EXPORT_JOB_ITEM),
+    target: Some(Target {
+        kind: &EXPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
+    why: "job items carry only their job: the job's owner is checked first",
+};
+
+pub(crate) static EXPORT_JOBS_WRITE: Interface = Interface {
+    name: "export-jobs-write",
+    scope: scope_for("export-jobs-write"),
+    link: |l| export_jobs_write::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[
+        &CREATE_EXPORT_JOB,
+        &UPDATE_EXPORT_JOB_ITEMS,
+        &POST_EXPORT_JOB_EVENT,
+    ],
+};
+pub(crate) static CREATE_EXPORT_JOB: Op = Op {
+    interface: &EXPORT_JOBS_WRITE,
+    function: "create-export-job",
+    method: Method::Post,
+    template: "/v3/export-jobs",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&EXPORT_JOB),
+    target: None,
+    why: "not idempotent: every call that reaches Pleo creates a job (or meets the running one)",
+};
+pub(crate) static UPDATE_EXPORT_JOB_ITEMS: Op = Op {
+    interface: &EXPORT_JOBS_WRITE,
+    function: "update-export-job-items",
+    method: Method::Put,
+    template: "/v3/export-jobs/{jobId}/items",
+    // Pleo's answer is `{data, errors}`: the per-item errors are part of it.
+    answer: Want::Json,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &EXPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
+    why: "idempotent by entry: it sets each named item's status and fields, so applying it \
+          twice leaves the items as once; the answer is about the job's items, whose owner was \
+          checked first",
+};
+pub(crate) static POST_EXPORT_JOB_EVENT: Op = Op {
+    interface: &EXPORT_JOBS_WRITE,
+    function: "post-export-job-event",
+    method: Method::Post,
+    template: "/v3/export-job-events",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &EXPORT_JOB,
+        id: IdAt::Body("jobId"),
+    }),
+    why: "idempotent by state: an event moves the job to the state it names, so a repeat after \
+          a lost answer changes nothing (Pleo may answer it 422 \
+          INVALID_EXPORT_JOB_STATUS_CHANGE; Pleo's how-to asks integrations to retry these); no \
+          body, and the job named in the request body was checked first",
+};
+
+pub(crate) static EXPORT_ITEMS_READ: Interface = Interface {
+    name: "export-items-read",
+    scope: scope_for("export-items-read"),
+    link: |l| export_items_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&LIST_EXPORT_ITEMS],
+};
+pub(crate) static LIST_EXPORT_ITEMS: Op = Op {
+    interface: &EXPORT_ITEMS_READ,
+    function: "list-export-items",
+    method: Method::Get,
+    template: "/v3/export-items",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&EXPORT_ITEM),
+    target: None,
+    why: "items of a job named by query `job_id`; each carries its `companyId`",
+};
+
+// ---- vendors-read, vendors-write: suppliers ----------------------------------------------
+
+pub(crate) static VENDORS_READ: Interface = Interface {
+    name: "vendors-read",
+    scope: scope_for("vendors-read"),
+    link: |l| vendors_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&SEARCH_VENDORS, &GET_VENDOR],
+};
+pub(crate) static SEARCH_VENDORS: Op = Op {
+    interface: &VENDORS_READ,
+    function: "search-vendors",
+    method: Method::Post,
+    template: "/v1/vendors:search",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&VENDOR),
+    target: None,
+    why: "a search (POST, reads only) in the run's company (query `company_id`)",
+};
+pub(crate) static GET_VENDOR: Op = Op {
+    interface: &VENDORS_READ,
+    function: "get-vendor",
+    method: Method::Get,
+    template: "/v1/vendors/{id}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&VENDOR),
+    target: None,
+    why: "one vendor by id; its `companyId` is checked in the answer",
+};
+
+pub(crate) static VENDORS_WRITE: Interface = Interface {
+    name: "vendors-write",
+    scope: scope_for("vendors-write"),
+    link: |l| vendors_write::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[
+        &CREATE_VENDOR,
+        &UPDATE_VENDOR,
+        &ARCHIVE_VENDOR,
+        &ACTIVATE_VENDOR,
+    ],
+};
+pub(crate) static CREATE_VENDOR: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "create-vendor",
+    method: Method::Post,
+    template: "/v1/vendors",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&VENDOR),
+    target: None,
+    why: "not idempotent: a repeat that meets the vendor created by the first attempt is a 409",
+};
+pub(crate) static UPDATE_VENDOR: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "update-vendor",
+    method: Method::Put,
+    template: "/v1/vendors/{id}",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&VENDOR),
+    target: Some(Target {
+        kind: &VENDOR,
+        id: IdAt::Path("id"),
+    }),
+    why: "idempotent: a PUT of every required field sets the vendor to the same state each time",
+};
+pub(crate) static ARCHIVE_VENDOR: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "archive-vendor",
+    method: Method::Post,
+    template: "/v1/vendors/{id}:archive",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &VENDOR,
+        id: IdAt::Path("id"),
+    }),
+    why: "idempotent by state: archiving an archived vendor leaves it archived; no body, and \
+          the vendor was checked first",
+};
+pub(crate) static ACTIVATE_VENDOR: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "activate-vendor",
+    method: Method::Post,
+    template: "/v1/vendors/{id}:activate",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &VENDOR,
+        id: IdAt::Path("id"),
+    }),
+    why: "idempotent by state: activating with the same external id leaves the vendor active \
+          with that id; no body, and the vendor was checked first",
+};
+
+// ---- accounts-read, accounts-write: the chart of accounts -------------------------------
+
+pub(crate) static ACCOUNTS_READ: Interface = Interface {
+    name: "accounts-read",
+    scope: scope_for("accounts-read"),
+    link: |l| accounts_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&SEARCH_ACCOUNTS, &GET_ACCOUNT],
+};
+pub(crate) static SEARCH_ACCOUNTS: Op = Op {
+    interface: &ACCOUNTS_READ,
+    function: "search-accounts",
+    method: Method::Post,
+    template: "/v1/chart-of-accounts:search",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&ACCOUNT),
+    target: None,
+    why: "a search (POST, reads only) in the run's company (body `companyId`)",
+};
+pub(crate) static GET_ACCOUNT: Op = Op {
+    interface: &ACCOUNTS_READ,
+    function: "get-account",
+    method: Method::Get,
+    template: "/v1/chart-of-accounts/{accountId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&ACCOUNT),
+    target: None,
+    why: "one account by id; its `companyId` is checked in the answer",
+};
+
+pub(crate) static ACCOUNTS_WRITE: Interface = Interface {
+    name: "accounts-write",
+    scope: scope_for("accounts-write"),
+    link: |l| accounts_write::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[
+        &CREATE_ACCOUNT,
+        &CREATE_ACCOUNTS,
+        &UPDATE_ACCOUNT,
+        &DELETE_ACCOUNT,
+    ],
+};
+pub(crate) static CREATE_ACCOUNT: Op = Op {
+    interface: &ACCOUNTS_WRITE,
+    function: "create-account",
+    method: Method::Post,
+    template: "/v1/chart-of-accounts",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&ACCOUNT),
+    target: None,
+    why: "idempotent: Pleo answers a create that matches an existing account with that account \
+          (200), so a repeat of a create whose answer was lost returns what the first made",
+};
+pub(crate) static CREATE_ACCOUNTS: Op = Op {
+    interface: &ACCOUNTS_WRITE,
+    function: "create-accounts",
+    method: Method::Post,
+    template: "/v1/chart-of-accounts/batch",
+    answer: Want::Json,
+    effect: Effect::Once,
+    returns: Returns::Unowned,
+    target: None,
+    why: "not idempotent: a repeat would report every account the first attempt made as failed \
+          (EXTERNAL_ID_ALREADY_EXISTS); unowned: `{data, errors}` of accounts created in the \
+          body's `companyId`, the run's company",
+};
+pub(crate) static UPDATE_ACCOUNT: Op = Op {
+    interface: &ACCOUNTS_WRITE,
+    function: "update-account",
+    method: Method::Put,
+    template: "/v1/chart-of-accounts/{accountId}",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&ACCOUNT),
+    target: Some(Target {
+        kind: &ACCOUNT,
+        id: IdAt::Path("accountId"),
+    }),
+    why: "idempotent: a PUT of the same fields leaves the account in the same state",
+};
+pub(crate) static DELETE_ACCOUNT: Op = Op {
+    interface: &ACCOUNTS_WRITE,
+    function: "delete-account",
+    method: Method::Delete,
+    template: "/v1/chart-of-accounts/{accountId}",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &ACCOUNT,
+        id: IdAt::Path("accountId"),
+    }),
+    why: "idempotent: a deleted account stays deleted (a repeat after a lost answer may see a \
+          404, never a second effect); no body, and the account was checked first",
+};
+
+// ---- tags-read, tags-write: tag groups (dimensions) and their tags -----------------------
+
+pub(crate) static TAGS_READ: Interface = Interface {
+    name: "tags-read",
+    scope: scope_for("tags-read"),
+    link: |l| tags_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&LIST_TAG_GROUPS, &GET_TAG_GROUP, &LIST_TAGS, &GET_TAG],
+};
+pub(crate) static LIST_TAG_GROUPS: Op = Op {
+    interface: &TAGS_READ,
+    function: "list-tag-groups",
+    method: Method::Get,
+    template: "/v0/tag-groups",
+    answer: Want::List,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG_GROUP),
+    target: None,
+    why: "not paginated: Pleo answers `{data: [...]}` with every group of the run's company \
+          (query `company_id`)",
+};
+pub(crate) static GET_TAG_GROUP: Op = Op {
+    interface: &TAGS_READ,
+    function: "get-tag-group",
+    method: Method::Get,
+    template: "/v0/tag-groups/{groupId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG_GROUP),
+    target: None,
+    why: "one group by id; its `companyId` is checked in the answer",
+};
+pub(crate) static LIST_TAGS: Op = Op {
+    interface: &TAGS_READ,
+    function: "list-tags",
+    method: Method::Get,
+    template: "/v0/tag-groups/{groupId}/tags",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "tags carry only their group: the group's owner is checked first",
+};
+pub(crate) static GET_TAG: Op = Op {
+    interface: &TAGS_READ,
+    function: "get-tag",
+    method: Method::Get,
+    template: "/v0/tags/{tagId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG),
+    target: None,
+    why: "one tag by id; its group's owner is checked from the answer",
+};
+
+pub(crate) static TAGS_WRITE: Interface = Interface {
+    name: "tags-write",
+    scope: scope_for("tags-write"),
+    link: |l| tags_write::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[
+        &CREATE_TAG_GROUP,
+        &UPDATE_TAG_GROUP,
+        &CREATE_TAG,
+        &UPDATE_TAG,
+    ],
+};
+pub(crate) static CREATE_TAG_GROUP: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "create-tag-group",
+    method: Method::Post,
+    template: "/v0/tag-groups",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&TAG_GROUP),
+    target: None,
+    why: "not idempotent: a repeat may create a second group",
+};
+pub(crate) static UPDATE_TAG_GROUP: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "update-tag-group",
+    method: Method::Put,
+    template: "/v0/tag-groups/{groupId}",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&TAG_GROUP),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "idempotent: a PUT of the same fields leaves the group in the same state",
+};
+pub(crate) static CREATE_TAG: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "create-tag",
+    method: Method::Post,
+    template: "/v0/tag-groups/{groupId}/tags",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&TAG),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "not idempotent: a repeat may create a second tag (or meet a 409 for the first)",
+};
+pub(crate) static UPDATE_TAG: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "update-tag",
+    method: Method::Put,
+    template: "/v0/tags/{tagId}",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&TAG),
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::Path("tagId"),
+    }),
+    why: "idempotent: a PUT of the same fields leaves the tag in the same state",
+};
+
+// ---- tax-codes-read, tax-codes-write: tax (VAT) codes ------------------------------------
+
+pub(crate) static TAX_CODES_READ: Interface = Interface {
+    name: "tax-codes-read",
+    scope: scope_for("tax-codes-read"),
+    link: |l| tax_codes_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&SEARCH_TAX_CODES, &GET_TAX_CODE],
+};
+pub(crate) static SEARCH_TAX_CODES: Op = Op {
+    interface: &TAX_CODES_READ,
+    function: "search-tax-codes",
+    method: Method::Post,
+    template: "/v0/tax-codes:search",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAX_CODE),
+    target: None,
+    why: "a search (POST, reads only) in the run's company (query `company_id`)",
+};
+pub(crate) static GET_TAX_CODE: Op = Op {
+    interface: &TAX_CODES_READ,
+    function: "get-tax-code",
+    method: Method::Get,
+    template: "/v0/tax-codes/{taxCodeId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAX_CODE),
+    target: None,
+    why: "one tax code by id; its `companyId` is checked in the answer",
+};
+
+pub(crate) static TAX_CODES_WRITE: Interface = Interface {
+    name: "tax-codes-write",
+    scope: scope_for("tax-codes-write"),
+    link: |l| tax_codes_write::add_to_linker::<_, HasSelf<Caps>>(l, caps),
+    ops: &[&CREATE_TAX_CODE, &UPDATE_TAX_CODE],
+};
+pub(crate) static CREATE_TAX_CODE: Op = Op {
+    interface: &TAX_CODES_WRITE,
+    function: "create-tax-code",
+    method: Method::Post,
+    template: "/v0/tax-codes",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&TAX_CODE),
+    target: None,
+    why: "not idempotent: a repeat may create a second tax code",
+};
+pub(crate) static UPDATE_TAX_CODE: Op = Op {
+    interface: &TAX_CODES_WRITE,
+    function: "update-tax-code",
+    method: Method::Put,
+    template: "/v0/tax-codes/{taxCodeId}",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&TAX_CODE),
+    target: Some(Target {
+        kind: &TAX_CODE,
+        id: IdAt::Path("taxCodeId"),
+    }),
+    why: "idempotent: a PUT of the same fields leaves the tax code in the same state",
+};
+
+/// Every operation of every interface, in table order.
+pub(crate) fn all_ops() -> impl Iterator<Item = &'static Op> {
+    INTERFACES.iter().flat_map(|i| i.ops.iter().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use super::*;
+    use crate::scopes::{HOST_SERVICES, INTERFACE_SCOPES};
+
+    /// `(interface, function)` → what the WIT function returns on success, from `wit/`.
+    fn wit_functions() -> BTreeMap<(String, String), String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        let mut functions = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let mut interface = None;
+            for line in text.lines().map(str::trim) {
+                if let Some(rest) = line.strip_prefix("interface ") {
+                    interface = rest.split_whitespace().next().map(str::to_owned);
+                } else if let (Some(current), Some((name, signature))) =
+                    (&interface, line.split_once(": func("))
+                    && !HOST_SERVICES.contains(&current.as_str())
+                {
+                    let returns = signature
+                        .rsplit_once("-> ")
+                        .map_or("", |(_, r)| r.trim_end_matches(';'));
+                    functions.insert((current.clone(), name.to_owned()), returns.to_owned());
+                }
+            }
+        }
+        functions
+    }
+
+    /// The interfaces of the call table are exactly those of the scope table, each with the
+    /// scope that table spells, each listed once: one source for what a plugin may import.
+    #[test]
+    fn the_scope_table_and_the_call_table_agree() {
+        let table: BTreeMap<&str, &str> = INTERFACES.iter().map(|i| (i.name, i.scope)).collect();
+        assert_eq!(
+            table.len(),
+            INTERFACES.len(),
+            "an interface is listed twice"
+        );
+        let scopes: BTreeMap<&str, &str> = INTERFACE_SCOPES.iter().copied().collect();
+        assert_eq!(table, scopes);
+    }
+
+    /// Every function of every Pleo interface in `wit/` has exactly one row, in its own
+    /// interface, and its answer shape is what the WIT function returns.
+    #[test]
+    fn every_wit_function_has_one_row_of_the_right_shape() {
+        let wit = wit_functions();
+        let mut rows = BTreeSet::new();
+        for interface in INTERFACES {
+            for op in interface.ops {
+                assert!(
+                    std::ptr::eq(op.interface, *interface),
+                    "{} is listed under {} but belongs to {}",
+                    op.function,
+                    interface.name,
+                    op.interface.name
+                );
+                let key = (interface.name.to_owned(), op.function.to_owned());
+                let returns = wit
+                    .get(&key)
+                    .unwrap_or_else(|| panic!("{key:?} is not a function of wit/"));
+                let expected = match op.answer {
+                    Want::Page => "result<page, pleo-error>",
+                    Want::Object | Want::List | Want::Json => "result<string, pleo-error>",
+                    Want::Nothing => "result<_, pleo-error>",
+                };
+                assert_eq!(returns, expected, "{key:?}");
+                assert!(rows.insert(key.clone()), "{key:?} has two rows");
+            }
+        }
+        let wit: BTreeSet<_> = wit.into_keys().collect();
+        assert_eq!(
+            rows, wit,
+            "functions of wit/ without a row (or rows without a function)"
+        );
+    }
+
+    /// Reads are the operations of read scopes, and the client repeats them as reads (GET or a
+    /// `…:search` POST); writes change something, so they are never GETs.
+    #[test]
+    fn effects_follow_scopes_and_methods() {
+        for op in all_ops() {
+            let reads = op.scope().ends_with(":read");
+            assert_eq!(op.effect == Effect::Read, reads, "{}", op.function);
+            if reads {
+                assert!(
+                    op.method == Method::Get
+                        || (op.method == Method::Post && op.template.ends_with(":search")),
+                    "{}: a read the client would not repeat",
+                    op.function
+                );
+            } else {
+                assert_ne!(op.method, Method::Get, "{}", op.function);
+            }
+            assert!(!op.why.trim().is_empty(), "{} says no why", op.function);
+        }
+    }
+
+    /// Templates are versioned absolute paths whose placeholders are whole names, and a target
+    /// named in the path names one of them.
+    #[test]
+    fn templates_are_well_formed() {
+        for op in all_ops() {
+            let t = op.template;
+            assert!(t.starts_with("/v") && !t.contains(['?', '#', ' ']), "{t}");
+            let names: Vec<&str> = t
+                .split('{')
+                .skip(1)
+                .map(|rest| rest.split_once('}').expect("closed placeholder").0)
+                .collect();
+            assert!(
+                names.iter().all(|n| !n.is_empty() && !n.contains('/')),
+                "{t}"
+            );
+            if let Some(Target {
+                id: IdAt::Path(name),
+                ..
+            }) = &op.target
+            {
+                assert!(
+                    names.contains(name),
+                    "{}: no {{{name}}} in {t}",
+                    op.function
+                );
+            }
+        }
+    }
+
+    /// The scope of every row is the one the mock requires on that route. The mock's list is
+    /// its own, written from Pleo's scope pages (`host/mock/src/scopes.rs`): a wrong spelling
+    /// or a row on the wrong interface on either side fails here.
+    #[cfg(feature = "mock")]
+    #[test]
+    fn every_row_needs_the_scope_the_mock_requires() {
+        let id = "0b0e4c2e-8a8f-4a55-9d7c-2f1f0e0c0a01";
+        let mut wrong = Vec::new();
+        for op in all_ops() {
+            let ids = vec![id; op.template.matches('{').count()];
+            let path = crate::capabilities::call::fill(op.template, &ids)
+                .unwrap_or_else(|_| panic!("{} fills", op.template));
+            let mock = pleo_mock::scopes::scope_for_path(op.method.as_str(), &path);
+            if mock != Some(Some(op.scope())) {
+                wrong.push(format!(
+                    "{} {} ({}): host {}, mock {mock:?}",
+                    op.method.as_str(),
+                    op.template,
+                    op.function,
+                    op.scope()
+                ));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+}
