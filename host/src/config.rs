@@ -106,9 +106,11 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Deserialize, Default, Clone, Copy)]
+/// Limits as written in a table (`[limits]`, a plugin's or a schedule's `limits`): each one
+/// set overrides the base it is applied to.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq)]
 #[serde(deny_unknown_fields, expecting = "a table of limits")]
-struct RawLimits {
+pub struct RawLimits {
     memory_mb: Option<u64>,
     cpu_seconds: Option<f64>,
     wall_seconds: Option<f64>,
@@ -120,7 +122,7 @@ struct RawLimits {
 }
 
 impl RawLimits {
-    fn apply(&self, base: Limits) -> Limits {
+    pub fn apply(&self, base: Limits) -> Limits {
         Limits {
             memory_bytes: self.memory_mb.map_or(base.memory_bytes, |mb| mb << 20),
             cpu: self.cpu_seconds.map_or(base.cpu, Duration::from_secs_f64),
@@ -133,7 +135,7 @@ impl RawLimits {
         }
     }
 
-    fn validate(&self, table: &str) -> Result<(), String> {
+    pub fn validate(&self, table: &str) -> Result<(), String> {
         let positive = |name: &str, v: Option<f64>| match v {
             Some(v) if !(v > 0.0 && v.is_finite() && v < 1e9) => Err(format!(
                 "{table}.{name} must be a positive number of seconds"
@@ -438,6 +440,10 @@ struct RawConfig {
     client: RawClient,
     #[serde(default)]
     plugins: BTreeMap<String, RawPlugin>,
+    #[serde(default)]
+    schedules: Vec<crate::schedule::RawSchedule>,
+    #[serde(default)]
+    daemon: crate::schedule::RawDaemon,
 }
 
 /// What the operator configured for one plugin.
@@ -477,6 +483,10 @@ pub struct Config {
     /// `[client]`: timeouts, retries and the rate limit of the Pleo client.
     pub client: ClientOptions,
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// `[[schedules]]`, run by `pleo-host daemon`.
+    pub schedules: Vec<crate::schedule::Schedule>,
+    /// `[daemon]`.
+    pub daemon: crate::schedule::DaemonSettings,
 }
 
 /// A config file that cannot be used. Displays as one line: `file:line: cause`.
@@ -626,6 +636,9 @@ impl Config {
             );
         }
 
+        let (schedules, daemon) =
+            crate::schedule::build(raw.schedules, raw.daemon, &plugins, text, path)?;
+
         Ok(Config {
             source: Some(path.to_owned()),
             environment: raw.environment,
@@ -641,6 +654,8 @@ impl Config {
             mock: raw.mock,
             client,
             plugins,
+            schedules,
+            daemon,
         })
     }
 
@@ -689,7 +704,7 @@ fn resolve_path(base: &Path, path: PathBuf) -> PathBuf {
     }
 }
 
-fn param_value(v: toml::Value) -> Option<String> {
+pub(crate) fn param_value(v: toml::Value) -> Option<String> {
     match v {
         toml::Value::String(s) => Some(s),
         toml::Value::Integer(i) => Some(i.to_string()),

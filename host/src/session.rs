@@ -672,19 +672,26 @@ pub fn audit_path(config: &Config) -> Option<PathBuf> {
     if let Some(file) = &config.audit_file {
         return Some(file.clone());
     }
-    let state_dir = match &config.state_dir {
-        Some(dir) => dir.clone(),
-        None => std::env::var_os("XDG_STATE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("HOME")
-                    .filter(|v| !v.is_empty())
-                    .map(|h| PathBuf::from(h).join(".local/state"))
-            })?
-            .join("pleo-host"),
-    };
-    Some(state_dir.join("audit.jsonl"))
+    Some(state_dir(config)?.join("audit.jsonl"))
+}
+
+/// `state_dir`, else `$XDG_STATE_HOME/pleo-host` or `~/.local/state/pleo-host`; `None` when
+/// none of these is known.
+pub fn state_dir(config: &Config) -> Option<PathBuf> {
+    match &config.state_dir {
+        Some(dir) => Some(dir.clone()),
+        None => Some(
+            std::env::var_os("XDG_STATE_HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME")
+                        .filter(|v| !v.is_empty())
+                        .map(|h| PathBuf::from(h).join(".local/state"))
+                })?
+                .join("pleo-host"),
+        ),
+    }
 }
 
 /// `$XDG_CACHE_HOME/pleo-host/components` or `~/.cache/pleo-host/components`.
