@@ -201,7 +201,13 @@ impl History {
             "INSERT OR REPLACE INTO schedule_fires
                 (schedule, nominal_unix, nominal_time, owner, state, expires_unix)
              VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
-            params![schedule, nominal_unix, nominal_time, owner, now + ttl_seconds],
+            params![
+                schedule,
+                nominal_unix,
+                nominal_time,
+                owner,
+                now + ttl_seconds
+            ],
         )?;
         tx.commit()?;
         Ok(Claim::Claimed)
@@ -327,17 +333,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("pleo-host.db");
         let (a, b) = (History::open(&path).unwrap(), History::open(&path).unwrap());
-        assert_eq!(a.claim("s", 60, "t", "A", 30, true).unwrap(), Claim::Claimed);
+        assert_eq!(
+            a.claim("s", 60, "t", "A", 30, true).unwrap(),
+            Claim::Claimed
+        );
         assert_eq!(b.claim("s", 60, "t", "B", 30, true).unwrap(), Claim::Taken);
         // Another fire time of the same schedule while A's run holds its lease.
         assert_eq!(b.claim("s", 120, "t", "B", 30, true).unwrap(), Claim::Busy);
-        assert_eq!(b.claim("s", 120, "t", "B", 30, false).unwrap(), Claim::Claimed);
+        assert_eq!(
+            b.claim("s", 120, "t", "B", 30, false).unwrap(),
+            Claim::Claimed
+        );
         a.finish("s", 60, "A", "run-1").unwrap();
         assert_eq!(b.claim("s", 60, "t", "B", 30, true).unwrap(), Claim::Taken);
         assert_eq!(a.last_fire("s").unwrap(), Some(120));
         assert!(a.skip("s", 180, "t", "A").unwrap());
         assert!(!b.skip("s", 180, "t", "B").unwrap());
-        assert_eq!(b.claim("s", 180, "t", "B", 30, false).unwrap(), Claim::Taken);
+        assert_eq!(
+            b.claim("s", 180, "t", "B", 30, false).unwrap(),
+            Claim::Taken
+        );
     }
 
     #[test]
@@ -346,9 +361,18 @@ mod tests {
         let path = dir.path().join("pleo-host.db");
         let (a, b) = (History::open(&path).unwrap(), History::open(&path).unwrap());
         // A claimed and died: its lease expired a second ago.
-        assert_eq!(a.claim("s", 60, "t", "A", -1, true).unwrap(), Claim::Claimed);
-        assert_eq!(b.claim("s", 120, "t", "B", 30, true).unwrap(), Claim::Claimed);
-        assert_eq!(b.claim("s", 60, "t", "B", 30, false).unwrap(), Claim::Claimed);
+        assert_eq!(
+            a.claim("s", 60, "t", "A", -1, true).unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            b.claim("s", 120, "t", "B", 30, true).unwrap(),
+            Claim::Claimed
+        );
+        assert_eq!(
+            b.claim("s", 60, "t", "B", 30, false).unwrap(),
+            Claim::Claimed
+        );
         // A renewing a lease it lost changes nothing.
         a.renew("s", 60, "A", 1000).unwrap();
         assert_eq!(a.claim("s", 60, "t", "A", 30, false).unwrap(), Claim::Taken);

@@ -201,7 +201,8 @@ pub fn build(
     text: &str,
     path: &Path,
 ) -> Result<(Vec<Schedule>, DaemonSettings), ConfigError> {
-    let line_of = |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
+    let line_of =
+        |span: std::ops::Range<usize>| text[..span.start.min(text.len())].matches('\n').count() + 1;
     let mut schedules: Vec<Schedule> = Vec::new();
     for (index, s) in raw.into_iter().enumerate() {
         let line = line_of(s.name.span());
@@ -223,7 +224,9 @@ pub fn build(
             )));
         }
         if schedules.iter().any(|other| other.name == name) {
-            return Err(invalid(format!("name `{name}` is used by another schedule")));
+            return Err(invalid(format!(
+                "name `{name}` is used by another schedule"
+            )));
         }
         if !plugins.contains_key(&s.plugin) && crate::first_party::find(&s.plugin).is_none() {
             return Err(invalid(format!(
@@ -233,7 +236,11 @@ pub fn build(
             )));
         }
         let timezone = s.timezone.map_or(Tz::UTC, |z| z.0);
-        if s.cron.cron.find_next_occurrence(&Utc::now().with_timezone(&timezone), false).is_err() {
+        if s.cron
+            .cron
+            .find_next_occurrence(&Utc::now().with_timezone(&timezone), false)
+            .is_err()
+        {
             return Err(invalid(format!("cron `{}` never fires", s.cron.text)));
         }
         let catch_up = match (s.catch_up, s.catch_up_limit) {
@@ -255,16 +262,25 @@ pub fn build(
         s.limits
             .validate(&format!("schedules[{index}].limits"))
             .map_err(invalid)?;
-        if s.on_failure.as_ref().is_some_and(|c| c.is_empty() || c[0].is_empty()) {
-            return Err(invalid("on_failure needs a command: [\"program\", \"arg\", ...]".into()));
+        if s.on_failure
+            .as_ref()
+            .is_some_and(|c| c.is_empty() || c[0].is_empty())
+        {
+            return Err(invalid(
+                "on_failure needs a command: [\"program\", \"arg\", ...]".into(),
+            ));
         }
         let mut params = BTreeMap::new();
         for (k, v) in s.params {
             let Some(v) = crate::config::param_value(v) else {
-                return Err(invalid(format!("params.{k} must be a string, number or boolean")));
+                return Err(invalid(format!(
+                    "params.{k} must be a string, number or boolean"
+                )));
             };
             if matches!(k.as_str(), "scheduled_for" | "last_success_for") {
-                return Err(invalid(format!("params.{k} is set by the daemon for each run")));
+                return Err(invalid(format!(
+                    "params.{k} is set by the daemon for each run"
+                )));
             }
             params.insert(k, v);
         }
@@ -289,14 +305,20 @@ pub fn build(
         let addr: SocketAddr = text.parse().map_err(|_| ConfigError::Invalid {
             path: path.to_owned(),
             line,
-            message: format!("daemon.listen: `{text}` is not an address and port such as 127.0.0.1:9464"),
+            message: format!(
+                "daemon.listen: `{text}` is not an address and port such as 127.0.0.1:9464"
+            ),
         })?;
         settings.listen = Some(addr);
     }
     if let Some(grace) = daemon.grace_seconds {
         settings.grace = grace.0;
     }
-    if daemon.on_failure.as_ref().is_some_and(|c| c.is_empty() || c[0].is_empty()) {
+    if daemon
+        .on_failure
+        .as_ref()
+        .is_some_and(|c| c.is_empty() || c[0].is_empty())
+    {
         return Err(ConfigError::Rule {
             path: path.to_owned(),
             message: "daemon.on_failure needs a command: [\"program\", \"arg\", ...]".into(),
@@ -361,7 +383,11 @@ impl Schedule {
         let mut dropped = 0u64;
         // Walk back from `now`: the on-time ones, then the latest missed ones, then count.
         let local_now = now.with_timezone(&self.timezone);
-        let mut found = self.cron.cron.find_previous_occurrence(&local_now, true).ok();
+        let mut found = self
+            .cron
+            .cron
+            .find_previous_occurrence(&local_now, true)
+            .ok();
         while let Some(fire) = found {
             let at = fire.with_timezone(&Utc);
             if at <= floor {
@@ -435,7 +461,10 @@ mod tests {
                 "2027-02-01T00:30:00+01:00",
             ]
         );
-        assert_eq!(folder_name(&s.upcoming(utc("2026-10-15T12:00:00Z"), 1)[0]), "20261101T003000+0100");
+        assert_eq!(
+            folder_name(&s.upcoming(utc("2026-10-15T12:00:00Z"), 1)[0]),
+            "20261101T003000+0100"
+        );
         // Summer time: the same local time, another offset.
         assert_eq!(
             texts(&s.upcoming(utc("2026-05-15T00:00:00Z"), 1)),
@@ -448,7 +477,11 @@ mod tests {
         let s = schedule("0 6 31 * *", "UTC", CatchUp::Latest);
         assert_eq!(
             texts(&s.upcoming(utc("2026-01-31T07:00:00Z"), 3)),
-            ["2026-03-31T06:00:00Z", "2026-05-31T06:00:00Z", "2026-07-31T06:00:00Z"],
+            [
+                "2026-03-31T06:00:00Z",
+                "2026-05-31T06:00:00Z",
+                "2026-07-31T06:00:00Z"
+            ],
             "months without a 31st are skipped"
         );
         let s = schedule("0 0 L * *", "UTC", CatchUp::Latest);
@@ -458,7 +491,10 @@ mod tests {
             "L: the last day, February 29 in a leap year"
         );
         let s = schedule("0 0 29 2 *", "UTC", CatchUp::Latest);
-        assert_eq!(texts(&s.upcoming(utc("2026-03-01T00:00:00Z"), 1)), ["2028-02-29T00:00:00Z"]);
+        assert_eq!(
+            texts(&s.upcoming(utc("2026-03-01T00:00:00Z"), 1)),
+            ["2028-02-29T00:00:00Z"]
+        );
     }
 
     #[test]
@@ -495,7 +531,10 @@ mod tests {
             ]
         );
         let instants: Vec<i64> = fires.iter().map(|f| f.timestamp()).collect();
-        assert!(instants.windows(2).all(|w| w[1] - w[0] == 1800), "every 30 real minutes");
+        assert!(
+            instants.windows(2).all(|w| w[1] - w[0] == 1800),
+            "every 30 real minutes"
+        );
     }
 
     #[test]
@@ -504,20 +543,34 @@ mod tests {
         let last = utc("2026-11-02T06:00:00Z");
         let now = utc("2026-11-09T07:00:00Z");
         let plan = |c| schedule("0 6 * * *", "UTC", c).plan(Some(last), now, now);
-        assert_eq!(plan(CatchUp::None), Plan { run: vec![], dropped: 7 });
+        assert_eq!(
+            plan(CatchUp::None),
+            Plan {
+                run: vec![],
+                dropped: 7
+            }
+        );
         let latest = plan(CatchUp::Latest);
         assert_eq!(texts(&latest.run), ["2026-11-09T06:00:00Z"]);
         assert_eq!(latest.dropped, 6);
         let three = plan(CatchUp::All(3));
         assert_eq!(
             texts(&three.run),
-            ["2026-11-07T06:00:00Z", "2026-11-08T06:00:00Z", "2026-11-09T06:00:00Z"]
+            [
+                "2026-11-07T06:00:00Z",
+                "2026-11-08T06:00:00Z",
+                "2026-11-09T06:00:00Z"
+            ]
         );
         assert_eq!(three.dropped, 4);
         let all = plan(CatchUp::All(10));
         assert_eq!(all.run.len(), 7);
         assert_eq!(all.dropped, 0);
-        assert_eq!(nominal_text(&all.run[0]), "2026-11-03T06:00:00Z", "oldest first");
+        assert_eq!(
+            nominal_text(&all.run[0]),
+            "2026-11-03T06:00:00Z",
+            "oldest first"
+        );
     }
 
     #[test]
@@ -525,12 +578,26 @@ mod tests {
         let s = schedule("* * * * * *", "UTC", CatchUp::None);
         let now = utc("2026-11-09T07:00:10Z");
         // Woken 3 seconds late: the 3 fire times since the last are on time.
-        let plan = s.plan(Some(utc("2026-11-09T07:00:07Z")), now, now - chrono::Duration::seconds(60));
+        let plan = s.plan(
+            Some(utc("2026-11-09T07:00:07Z")),
+            now,
+            now - chrono::Duration::seconds(60),
+        );
         assert_eq!(
             texts(&plan.run),
-            ["2026-11-09T07:00:08Z", "2026-11-09T07:00:09Z", "2026-11-09T07:00:10Z"]
+            [
+                "2026-11-09T07:00:08Z",
+                "2026-11-09T07:00:09Z",
+                "2026-11-09T07:00:10Z"
+            ]
         );
-        assert_eq!(s.plan(None, now, now), Plan { run: vec![], dropped: 0 });
+        assert_eq!(
+            s.plan(None, now, now),
+            Plan {
+                run: vec![],
+                dropped: 0
+            }
+        );
         // Per-second downtime of a day: counted, bounded, nothing run.
         let plan = s.plan(Some(now - chrono::Duration::days(1)), now, now);
         assert_eq!(plan.dropped, 86_400);
@@ -538,7 +605,13 @@ mod tests {
 
     #[test]
     fn bad_cron_lines_and_zones_are_refused() {
-        for bad in ["* * * *", "61 * * * *", "* * * * * * *", "0 0 * * MON-XYZ", ""] {
+        for bad in [
+            "* * * *",
+            "61 * * * *",
+            "* * * * * * *",
+            "0 0 * * MON-XYZ",
+            "",
+        ] {
             assert!(CronLine::parse(bad).is_err(), "{bad}");
         }
         assert!(CronLine::parse("*/5 * * * * *").is_ok(), "seconds first");

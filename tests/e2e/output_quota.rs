@@ -36,6 +36,7 @@ fn options(out: &Path, mode: &str, extra: &[(&str, &str)]) -> RunOptions {
         params,
         progress: None,
         cancel: None,
+        ..RunOptions::default()
     }
 }
 

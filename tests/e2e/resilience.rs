@@ -550,6 +550,7 @@ fn export_everything(faults: &str) -> Exported {
                 out_dir: Some(dir.path().join("out")),
                 params: BTreeMap::new(),
                 progress: None,
+                ..RunOptions::default()
             };
             let report = session
                 .run("accounting-export", options)
