@@ -620,3 +620,100 @@ mod tests {
         assert!(zone.unwrap_err().to_string().contains("IANA"));
     }
 }
+
+#[cfg(test)]
+mod config_tests {
+    use std::path::Path;
+
+    use crate::config::Config;
+
+    fn parse(text: &str) -> Result<Config, String> {
+        Config::parse(text, Path::new("/etc/pleo/pleo.toml")).map_err(|e| e.to_string())
+    }
+
+    const GOOD: &str =
+        "[[schedules]]\nname = \"m\"\nplugin = \"spend-report\"\ncron = \"0 6 1 * *\"\n";
+
+    #[test]
+    fn schedules_and_daemon_parse_with_defaults() {
+        let c = parse(&format!(
+            "[daemon]\nlisten = \"127.0.0.1:9464\"\ngrace_seconds = 5\n{GOOD}\
+             timezone = \"Europe/Copenhagen\"\nparams = {{ period = \"previous-month\", top = 5 }}\n\
+             overlap = \"queue\"\ncatch_up = \"all\"\ncatch_up_limit = 3\nkeep = 12\n\
+             limits = {{ wall_seconds = 30 }}\non_failure = [\"notify\", \"ops\"]\n{}",
+            GOOD.replace("\"m\"", "\"n\"")
+        ))
+        .unwrap();
+        assert_eq!(c.daemon.listen.unwrap().port(), 9464);
+        assert_eq!(c.daemon.grace, std::time::Duration::from_secs(5));
+        let (m, n) = (&c.schedules[0], &c.schedules[1]);
+        assert_eq!(m.timezone, chrono_tz::Europe::Copenhagen);
+        assert_eq!(m.params["top"], "5");
+        assert_eq!(m.overlap, super::Overlap::Queue);
+        assert_eq!(m.catch_up, super::CatchUp::All(3));
+        assert_eq!(m.keep, Some(12));
+        let wall = m.limits.apply(crate::config::Limits::default()).wall;
+        assert_eq!(wall, std::time::Duration::from_secs(30));
+        assert_eq!(m.on_failure.as_deref().unwrap(), ["notify", "ops"]);
+        assert_eq!(n.timezone, chrono_tz::UTC, "defaults");
+        assert_eq!(n.overlap, super::Overlap::Skip);
+        assert_eq!(n.catch_up, super::CatchUp::Latest);
+        assert_eq!(n.keep, None);
+        assert!(parse("").unwrap().schedules.is_empty());
+    }
+
+    #[test]
+    fn bad_schedules_name_file_line_and_key() {
+        for (text, line, needle) in [
+            (
+                format!("environment = \"mock\"\n{GOOD}").replace("0 6 1 * *", "0 6 32 * *"),
+                5,
+                "schedules[0].cron",
+            ),
+            (
+                format!("{GOOD}timezone = \"Europe/Kopenhagen\"\n"),
+                5,
+                "IANA",
+            ),
+            (format!("{GOOD}{GOOD}"), 6, "used by another schedule"),
+            (GOOD.replace("spend-report", "nope"), 2, "plugin `nope`"),
+            (GOOD.replace("\"m\"", "\"../etc\""), 2, "name `../etc`"),
+            (
+                format!("{GOOD}catch_up_limit = 3\n"),
+                2,
+                "catch_up = \"all\" only",
+            ),
+            (format!("{GOOD}keep = 0\n"), 2, "keep"),
+            (
+                format!("{GOOD}params = {{ scheduled_for = \"x\" }}\n"),
+                2,
+                "set by the daemon",
+            ),
+            (
+                format!("{GOOD}limits = {{ memory_mb = 0 }}\n"),
+                2,
+                "schedules[0].limits.memory_mb",
+            ),
+            (format!("{GOOD}cron_tz = \"UTC\"\n"), 5, "cron_tz"),
+            (
+                format!("[daemon]\nlisten = \"localhost\"\n{GOOD}"),
+                2,
+                "daemon.listen",
+            ),
+            (
+                "[[schedules]]\nname = \"x\"\nplugin = \"spend-report\"\ncron = \"0 0 30 2 *\"\n"
+                    .into(),
+                2,
+                "never fires",
+            ),
+        ] {
+            let err = parse(&text).unwrap_err();
+            assert!(
+                err.starts_with(&format!("/etc/pleo/pleo.toml:{line}: ")),
+                "{text}\n=> {err}"
+            );
+            assert!(err.contains(needle), "{text}\n=> {err}");
+            assert!(!err.contains('\n'), "one line: {err}");
+        }
+    }
+}
