@@ -487,3 +487,66 @@ fn schedules_prints_fire_times_and_bad_schedules_name_file_line_and_key() {
     let out = run_in(dir.path(), &["daemon", "--config", "pleo.toml"], &[]);
     assert!(out.assert_clean_failure(3).contains("no [[schedules]]"));
 }
+
+/// SIGHUP reads the key file again: after a rotation (the mock now accepting only the new
+/// key) the next runs use the new key; a key Pleo refuses is logged and the old one kept.
+#[test]
+fn sighup_reads_a_rotated_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempdir();
+    let key_file = dir.path().join("pleo.key");
+    let write_key = |key: &str| {
+        std::fs::write(&key_file, key).unwrap();
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
+    let config = |accept: &str| {
+        config_text(&format!(
+            "[[schedules]]\nname = \"spend\"\nplugin = \"spend-report\"\ncron = \"* * * * * *\"\n\
+             params = {{ period = \"month-to-date\" }}\n\
+             [key]\nfile = \"pleo.key\"\n[mock]\naccept_key = \"{accept}\"\n"
+        ))
+    };
+    write_key("rotation-key-one-0001");
+    write_config(dir.path(), &config("rotation-key-one-0001"));
+    let daemon = Daemon::start(dir.path(), &[]);
+    let ok_count = || runs_with(dir.path(), "ok").len();
+    wait_for(&daemon, "a run with the first key", || {
+        (ok_count() >= 1).then_some(())
+    });
+
+    // Rotated: the key file and the (mock) Pleo both move to the second key.
+    write_key("rotation-key-two-0002");
+    write_config(dir.path(), &config("rotation-key-two-0002"));
+    daemon.signal(libc::SIGHUP);
+    wait_for(&daemon, "the reload", || {
+        daemon
+            .stderr()
+            .contains("configuration and key reloaded")
+            .then_some(())
+    });
+    let before = ok_count();
+    wait_for(&daemon, "runs with the second key", || {
+        (ok_count() >= before + 2).then_some(())
+    });
+
+    // A key the (mock) Pleo refuses: the reload is refused, the second key keeps working.
+    write_key("rotation-key-bad-0003");
+    daemon.signal(libc::SIGHUP);
+    wait_for(&daemon, "the refused reload", || {
+        daemon
+            .stderr()
+            .contains("keeping the previous configuration and key")
+            .then_some(())
+    });
+    let before = ok_count();
+    wait_for(&daemon, "runs with the second key still", || {
+        (ok_count() >= before + 2).then_some(())
+    });
+    let (code, log) = daemon.stop();
+    assert_eq!(code, 0, "{log}");
+    assert!(log.contains("refused the API key (401)"), "{log}");
+    assert_eq!(runs_with(dir.path(), "failed").len(), 0, "{log}");
+    for key in ["rotation-key-one", "rotation-key-two", "rotation-key-bad"] {
+        assert!(!log.contains(key), "a key in the log:\n{log}");
+    }
+}
