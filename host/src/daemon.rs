@@ -134,7 +134,7 @@ pub async fn run(load: ConfigLoader) -> Result<(), Failure> {
             .entry(s.name.clone())
             .or_insert_with(|| Worker::start(shared.clone(), &s.name));
         for fire in plan.run {
-            worker.dispatch(&shared, s, fire);
+            worker.dispatch(&shared, s, fire, true);
         }
         cursors.insert(s.name.clone(), started);
     }
@@ -172,7 +172,7 @@ pub async fn run(load: ConfigLoader) -> Result<(), Failure> {
                         tracing::warn!(schedule = %s.name, dropped = plan.dropped, "fire times missed (was the machine asleep?)");
                     }
                     for fire in plan.run {
-                        workers[&s.name].dispatch(&shared, s, fire);
+                        workers[&s.name].dispatch(&shared, s, fire, false);
                     }
                     cursors.insert(s.name.clone(), now);
                 }
@@ -354,12 +354,19 @@ impl Worker {
         }
     }
 
-    /// Hands a fire time to the worker, or skips it (`overlap = "skip"` while one runs).
-    fn dispatch(&self, shared: &Arc<Shared>, schedule: &Schedule, at: DateTime<Tz>) {
+    /// Hands a fire time to the worker, or skips it (`overlap = "skip"` while one runs). The
+    /// fire times of a catch-up are queued whatever `overlap` says: the policy chose them.
+    fn dispatch(
+        &self,
+        shared: &Arc<Shared>,
+        schedule: &Schedule,
+        at: DateTime<Tz>,
+        catch_up: bool,
+    ) {
         let busy = self.pending.load(Ordering::SeqCst);
         let skip = match schedule.overlap {
-            Overlap::Skip => busy > 0,
-            Overlap::Queue => busy >= QUEUE_BOUND,
+            Overlap::Skip if !catch_up => busy > 0,
+            _ => busy >= QUEUE_BOUND,
         };
         if skip {
             record_skip(

@@ -550,3 +550,62 @@ fn sighup_reads_a_rotated_key() {
         assert!(!log.contains(key), "a key in the log:\n{log}");
     }
 }
+
+/// After downtime, `catch_up = "all"` runs the latest `catch_up_limit` missed fire times,
+/// oldest first, each with its own nominal time; the older ones are only counted.
+#[test]
+fn catch_up_runs_the_missed_fire_times_after_downtime() {
+    let dir = tempdir();
+    write_config(
+        dir.path(),
+        &config_text(
+            "[[schedules]]\nname = \"minutely\"\nplugin = \"hostile\"\ncron = \"* * * * *\"\n\
+             params = { mode = \"ok\" }\ncatch_up = \"all\"\ncatch_up_limit = 3\n",
+        ),
+    );
+    // The last fire time a daemon took on was 10 minutes ago: as if it had been down since.
+    let now = chrono::Utc::now().timestamp();
+    let last = now - now % 60 - 600;
+    let history = History::open(&dir.path().join("state/pleo-host.db")).unwrap();
+    assert_eq!(
+        history
+            .claim("minutely", last, "then", "an earlier daemon", 30, true)
+            .unwrap(),
+        pleo_host::history::Claim::Claimed
+    );
+    history
+        .finish("minutely", last, "an earlier daemon", "run-0")
+        .unwrap();
+    let daemon = Daemon::start(dir.path(), &[]);
+    let caught_up = wait_for(&daemon, "three catch-up runs", || {
+        let ok = runs_with(dir.path(), "ok");
+        (ok.len() >= 3).then_some(ok)
+    });
+    let (code, log) = daemon.stop();
+    assert_eq!(code, 0, "{log}");
+    let mut nominal: Vec<i64> = caught_up.iter().map(|r| r.nominal_unix.unwrap()).collect();
+    nominal.sort();
+    assert!(
+        nominal.windows(2).all(|w| w[1] - w[0] == 60),
+        "consecutive minutes: {nominal:?}"
+    );
+    assert!(
+        nominal
+            .iter()
+            .all(|n| n % 60 == 0 && *n > last && *n <= now + 60)
+    );
+    assert!(
+        log.contains("fire times missed while no daemon ran"),
+        "{log}"
+    );
+    assert_eq!(
+        runs_with(dir.path(), "skipped").len(),
+        0,
+        "catch-up fire times queue whatever `overlap` says"
+    );
+    // Oldest first: each ran after the one before it.
+    let mut by_start = caught_up.clone();
+    by_start.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    let order: Vec<i64> = by_start.iter().map(|r| r.nominal_unix.unwrap()).collect();
+    assert_eq!(order, nominal);
+}
