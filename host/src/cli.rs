@@ -105,6 +105,35 @@ enum Command {
         #[arg(default_value = ".")]
         dir: PathBuf,
     },
+    /// Run the [[schedules]] of pleo.toml until SIGTERM or SIGINT (SIGHUP: reload).
+    Daemon {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Print each schedule's next fire times, to check a cron line.
+    Schedules {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Fire times to print per schedule.
+        #[arg(long, short = 'n', default_value_t = 5)]
+        count: usize,
+    },
+    /// The run history (scheduled runs and runs by hand), newest first.
+    Runs {
+        #[command(subcommand)]
+        action: Option<RunsCommand>,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Only this schedule's runs.
+        #[arg(long)]
+        schedule: Option<String>,
+        /// Runs to show.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Serve the mock Pleo API on 127.0.0.1 for exploring it with curl.
     #[cfg(feature = "mock")]
     MockApi {
@@ -118,6 +147,18 @@ enum Command {
         key_env: Option<String>,
         #[command(flatten)]
         faults: MockFaultArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum RunsCommand {
+    /// Everything recorded about one run (its id, or the start of it).
+    Show {
+        id: String,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -170,7 +211,9 @@ pub fn main() -> i32 {
             };
         }
     };
-    init_logging(cli.verbose, cli.quiet);
+    // The daemon's own lines (runs started and ended, reloads) are its log: shown by default.
+    let daemon = matches!(cli.command, Command::Daemon { .. });
+    init_logging(cli.verbose, cli.quiet, daemon);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -262,6 +305,23 @@ pub fn main() -> i32 {
                 dir,
             }),
             Command::Build { dir } => build_project(&dir),
+            Command::Daemon { config } => {
+                let loader: crate::daemon::ConfigLoader =
+                    Box::new(move || load_config(config.as_deref()));
+                crate::daemon::run(loader).await
+            }
+            Command::Schedules { config, count } => schedules(config.as_deref(), count),
+            Command::Runs {
+                action: Some(RunsCommand::Show { id, config, json }),
+                ..
+            } => runs_show(config.as_deref(), &id, json),
+            Command::Runs {
+                action: None,
+                config,
+                schedule,
+                limit,
+                json,
+            } => runs_list(config.as_deref(), schedule.as_deref(), limit, json),
             Command::Plugin {
                 action:
                     PluginCommand::Inspect {
@@ -338,10 +398,12 @@ async fn run_for_report(
         &crate::session::params_with_origin(&plugin_config, &options),
     )?;
     drop(source);
+    let history = open_history_for_run(&config);
     let session = Session::open(config).await?;
     let (progress, bar) = progress_sink();
     options.progress = Some(progress);
     options.cancel = Some(cancel_on_signals());
+    options.on_end = history.map(record_hand_run);
     let result = session.run(plugin, options).await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -486,6 +548,187 @@ fn apply_status(file: &Path, config: Option<&Path>, json: bool) -> Result<(), Fa
         );
         for line in &status.lines {
             println!("  {}", terminal::line(line));
+        }
+    }
+    Ok(())
+}
+
+/// The state database for the history of a run by hand; a run goes on without it (logged).
+fn open_history_for_run(config: &Config) -> Option<crate::history::History> {
+    let path = crate::statedb::path_for(config)?;
+    match crate::history::History::open(&path) {
+        Ok(history) => Some(history),
+        Err(e) => {
+            tracing::warn!("the run is not recorded in the history: {e}");
+            None
+        }
+    }
+}
+
+/// Records a run by hand in the history once it has ended.
+fn record_hand_run(history: crate::history::History) -> crate::session::OnEnd {
+    Box::new(move |end| {
+        let started: chrono::DateTime<chrono::Utc> = end.started_at.into();
+        let record = crate::history::RunRecord {
+            id: end.run_id.to_owned(),
+            schedule: None,
+            plugin: end.plugin.to_owned(),
+            sha256: Some(end.sha256.to_owned()),
+            nominal_time: None,
+            nominal_unix: None,
+            started_at: started.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            ended_at: Some(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            result: end.result.to_owned(),
+            exit_code: Some(end.exit_code),
+            message: Some(end.message[..end.message.floor_char_boundary(1024)].to_owned()),
+            api_calls: end.api_calls,
+            retries: end.retries,
+            output_dir: Some(end.out_dir.display().to_string()),
+        };
+        if let Err(e) = history.record(&record) {
+            tracing::warn!("the run is not recorded in the history: {e}");
+        }
+    })
+}
+
+fn schedules(config: Option<&Path>, count: usize) -> Result<(), Failure> {
+    let config = load_config(config)?;
+    if config.schedules.is_empty() {
+        return Err(Failure::new(
+            ExitCode::Config,
+            format!("no [[schedules]] in {}", config.describe_source()),
+        )
+        .hint("add a [[schedules]] table (see README, section Scheduled reports)"));
+    }
+    let now = chrono::Utc::now();
+    for s in &config.schedules {
+        let overlap = match s.overlap {
+            crate::schedule::Overlap::Skip => "skip",
+            crate::schedule::Overlap::Queue => "queue",
+        };
+        let catch_up = match s.catch_up {
+            crate::schedule::CatchUp::None => "none".to_owned(),
+            crate::schedule::CatchUp::Latest => "latest".to_owned(),
+            crate::schedule::CatchUp::All(n) => format!("all (at most {n})"),
+        };
+        println!(
+            "{}: {} `{}` in {} (overlap {overlap}, catch-up {catch_up})",
+            s.name, s.plugin, s.cron.text, s.timezone
+        );
+        for fire in s.upcoming(now, count) {
+            let utc = fire.with_timezone(&chrono::Utc);
+            println!(
+                "  {}  ({})",
+                crate::schedule::nominal_text(&fire),
+                utc.format("%Y-%m-%d %H:%M:%S UTC")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn open_history(config: Option<&Path>) -> Result<crate::history::History, Failure> {
+    let config = load_config(config)?;
+    let path = crate::statedb::path_for(&config).ok_or_else(|| {
+        Failure::new(
+            ExitCode::Config,
+            "no state database: neither HOME nor XDG_STATE_HOME is set",
+        )
+        .hint("set state_dir in pleo.toml")
+    })?;
+    crate::history::History::open(&path)
+        .map_err(|e| Failure::new(ExitCode::Config, e.to_string()).hint("check state_dir"))
+}
+
+fn history_failure(e: rusqlite::Error) -> Failure {
+    Failure::new(
+        ExitCode::Internal,
+        format!("cannot read the run history: {e}"),
+    )
+}
+
+fn runs_list(
+    config: Option<&Path>,
+    schedule: Option<&str>,
+    limit: usize,
+    json: bool,
+) -> Result<(), Failure> {
+    let history = open_history(config)?;
+    let runs = history.list(schedule, limit).map_err(history_failure)?;
+    if json {
+        let text = serde_json::to_string_pretty(&runs)
+            .map_err(|e| Failure::new(ExitCode::Internal, e.to_string()))?;
+        println!("{}", terminal::json(&text));
+        return Ok(());
+    }
+    if runs.is_empty() {
+        println!("no runs recorded in {}", history.path().display());
+        return Ok(());
+    }
+    println!(
+        "{:<8}  {:<16}  {:<18}  {:<25}  {:<24}  {:<9}  {:>4}  {:>6}",
+        "ID", "SCHEDULE", "PLUGIN", "SCHEDULED FOR", "STARTED", "RESULT", "EXIT", "CALLS"
+    );
+    for r in &runs {
+        let line = format!(
+            "{:<8}  {:<16}  {:<18}  {:<25}  {:<24}  {:<9}  {:>4}  {:>6}",
+            &r.id[..r.id.len().min(8)],
+            r.schedule.as_deref().unwrap_or("(by hand)"),
+            r.plugin,
+            r.nominal_time.as_deref().unwrap_or("-"),
+            r.started_at,
+            r.result,
+            r.exit_code.map_or("-".to_owned(), |c| c.to_string()),
+            r.api_calls
+        );
+        println!("{}", terminal::line(&line));
+    }
+    Ok(())
+}
+
+fn runs_show(config: Option<&Path>, id: &str, json: bool) -> Result<(), Failure> {
+    let history = open_history(config)?;
+    let found = history.get(id).map_err(history_failure)?;
+    let run = match found.as_slice() {
+        [run] => run,
+        [] => {
+            return Err(
+                Failure::new(ExitCode::Usage, format!("no run with id `{id}`"))
+                    .hint("`pleo-host runs` lists the recorded runs"),
+            );
+        }
+        _ => {
+            return Err(Failure::new(
+                ExitCode::Usage,
+                format!("`{id}` is the start of more than one run id"),
+            )
+            .hint("give more of the id"));
+        }
+    };
+    if json {
+        let text = serde_json::to_string_pretty(run)
+            .map_err(|e| Failure::new(ExitCode::Internal, e.to_string()))?;
+        println!("{}", terminal::json(&text));
+        return Ok(());
+    }
+    let rows: [(&str, Option<String>); 13] = [
+        ("id", Some(run.id.clone())),
+        ("schedule", run.schedule.clone()),
+        ("plugin", Some(run.plugin.clone())),
+        ("sha256", run.sha256.clone()),
+        ("scheduled for", run.nominal_time.clone()),
+        ("started", Some(run.started_at.clone())),
+        ("ended", run.ended_at.clone()),
+        ("result", Some(run.result.clone())),
+        ("exit code", run.exit_code.map(|c| c.to_string())),
+        ("Pleo API calls", Some(run.api_calls.to_string())),
+        ("retries", Some(run.retries.to_string())),
+        ("output folder", run.output_dir.clone()),
+        ("message", run.message.clone()),
+    ];
+    for (key, value) in rows {
+        if let Some(value) = value {
+            println!("{key:<15} {}", terminal::text(&value));
         }
     }
     Ok(())
@@ -864,10 +1107,13 @@ fn report_failure(failure: &Failure) -> i32 {
     failure.code as i32
 }
 
-fn init_logging(verbose: u8, quiet: bool) {
+fn init_logging(verbose: u8, quiet: bool, daemon: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
+        (false, 0) if daemon => {
+            "warn,plugin=info,pleo_host::daemon=info,pleo_host::daemon_metrics=info"
+        }
         (false, 0) => "warn,plugin=info",
         (false, 1) => "debug,hyper=info,reqwest=info,cranelift=info,wasmtime=info",
         _ => "trace",

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::limits::{Count, PositiveSeconds, RawLimits, Seconds};
-pub use crate::limits::{LOG_LINE_COST, Limits};
+use crate::limits::{Count, PositiveSeconds};
+pub use crate::limits::{LOG_LINE_COST, Limits, RawLimits, Seconds};
 use crate::pleo::{ClientOptions, RateLimit, RetryPolicy};
 // The key's sources belong to `credential`, which must not import config (config -> pleo ->
 // credential would close a circle); re-exported where config readers have always found them.
@@ -162,6 +162,10 @@ struct RawConfig {
     client: RawClient,
     #[serde(default)]
     plugins: BTreeMap<String, RawPlugin>,
+    #[serde(default)]
+    schedules: Vec<crate::schedule::RawSchedule>,
+    #[serde(default)]
+    daemon: crate::schedule::RawDaemon,
 }
 
 /// What the operator configured for one plugin.
@@ -206,6 +210,10 @@ pub struct Config {
     /// `[client]`: timeouts, retries and the rate limit of the Pleo client.
     pub client: ClientOptions,
     pub plugins: BTreeMap<String, PluginConfig>,
+    /// `[[schedules]]`, run by `pleo-host daemon`.
+    pub schedules: Vec<crate::schedule::Schedule>,
+    /// `[daemon]`.
+    pub daemon: crate::schedule::DaemonSettings,
 }
 
 /// A config file that cannot be used. Displays as one line: `file:line: cause`.
@@ -374,6 +382,9 @@ impl Config {
             );
         }
 
+        let (schedules, daemon) =
+            crate::schedule::build(raw.schedules, raw.daemon, &plugins, text, path)?;
+
         Ok(Config {
             source: Some(path.to_owned()),
             environment: raw.environment,
@@ -390,6 +401,8 @@ impl Config {
             mock: raw.mock,
             client,
             plugins,
+            schedules,
+            daemon,
         })
     }
 
@@ -438,7 +451,7 @@ fn resolve_path(base: &Path, path: PathBuf) -> PathBuf {
     }
 }
 
-fn param_value(v: toml::Value) -> Option<String> {
+pub(crate) fn param_value(v: toml::Value) -> Option<String> {
     match v {
         toml::Value::String(s) => Some(s),
         toml::Value::Integer(i) => Some(i.to_string()),

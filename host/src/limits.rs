@@ -150,10 +150,11 @@ impl TryFrom<f64> for Seconds {
     }
 }
 
-/// `[limits]` as written; unset keys inherit (from the defaults, or `[limits]` for a plugin).
-#[derive(Debug, Deserialize, Default, Clone, Copy)]
+/// Limits as written in a table (`[limits]`, a plugin's or a schedule's `limits`): each one
+/// set overrides the base it is applied to (the defaults, or `[limits]`).
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq)]
 #[serde(deny_unknown_fields, expecting = "a table of limits")]
-pub(crate) struct RawLimits {
+pub struct RawLimits {
     memory_mb: Option<Count<4096>>,
     cpu_seconds: Option<PositiveSeconds>,
     wall_seconds: Option<PositiveSeconds>,
@@ -165,7 +166,7 @@ pub(crate) struct RawLimits {
 }
 
 impl RawLimits {
-    pub(crate) fn apply(&self, base: Limits) -> Limits {
+    pub fn apply(&self, base: Limits) -> Limits {
         Limits {
             memory_bytes: self.memory_mb.map_or(base.memory_bytes, |c| c.0 << 20),
             cpu: self.cpu_seconds.map_or(base.cpu, |s| s.0),

@@ -228,6 +228,10 @@ pub enum Origin {
     CommandLine,
     /// `[plugins.NAME] params` in pleo.toml (exit 3).
     Config,
+    /// Set by the host for a scheduled run (`scheduled_for`, `last_success_for`, the
+    /// schedule's `params`): a declared one is checked (exit 3, it comes from pleo.toml), an
+    /// undeclared one is passed on for a plugin that reads it without declaring it.
+    Host,
 }
 
 /// Checks a run's parameters against the declaration and returns them with the declared
@@ -247,7 +251,7 @@ pub fn check_params(
     let failure = |origin: Origin, message: String| {
         let (code, source) = match origin {
             Origin::CommandLine => (ExitCode::Usage, "--param"),
-            Origin::Config => (ExitCode::Config, "pleo.toml: params."),
+            Origin::Config | Origin::Host => (ExitCode::Config, "pleo.toml: params."),
         };
         let sep = if origin == Origin::CommandLine {
             " "
@@ -258,6 +262,9 @@ pub fn check_params(
     };
     for (name, (value, origin)) in params {
         let Some(spec) = declared.iter().find(|p| &p.name == name) else {
+            if *origin == Origin::Host {
+                continue;
+            }
             let what = format!("{name}: {plugin} has no parameter `{name}`");
             let hint = match closest(name, declared.iter().map(|p| p.name.as_str())) {
                 Some(near) => format!("did you mean `{near}`? {help}"),

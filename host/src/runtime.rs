@@ -216,6 +216,8 @@ pub struct RunOutcome<C> {
 
 pub struct Runtime {
     engine: Engine,
+    /// Ticks the epoch while runs are going (none when the thread could not start).
+    ticker: Option<std::sync::Arc<EpochTicker>>,
     cache: Option<std::sync::Arc<ComponentCache>>,
     /// With an instance pool: one permit per slot, so a full pool makes a run wait, not fail.
     slots: Option<tokio::sync::Semaphore>,
@@ -253,7 +255,7 @@ impl Runtime {
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(instance_pool(runs)));
         }
         let engine = Engine::new(&config)?;
-        spawn_epoch_ticker(&engine);
+        let ticker = spawn_epoch_ticker(&engine);
         // A cache folder that cannot be created only costs speed: compile every time.
         let cache = cache_dir.and_then(|dir| match ComponentCache::new(&engine, dir) {
             Ok(cache) => Some(std::sync::Arc::new(cache)),
@@ -264,6 +266,7 @@ impl Runtime {
         });
         Ok(Runtime {
             engine,
+            ticker,
             cache,
             slots: pool.map(|runs| tokio::sync::Semaphore::new(runs as usize)),
             loaded: Default::default(),
@@ -375,6 +378,8 @@ impl Runtime {
         sandbox: &Sandbox,
     ) -> RunOutcome<C> {
         let limits = sandbox.limits;
+        // The epoch ticks while this run goes on (and the store lives).
+        let _ticking = self.ticker.as_ref().map(|t| t.start());
         // Held until the store (and with it the instance) is gone. Never closed, so never `Err`.
         let _slot = match &self.slots {
             Some(slots) => slots.acquire().await.ok(),
@@ -677,21 +682,72 @@ impl ResourceLimiter for Limiter {
     }
 }
 
+/// The thread that advances the engine's epoch, and how many runs need it.
+struct EpochTicker {
+    active: std::sync::atomic::AtomicUsize,
+    thread: std::thread::Thread,
+}
+
+/// Keeps the epoch ticking while it lives (one per run).
+struct Ticking(std::sync::Arc<EpochTicker>);
+
+impl EpochTicker {
+    fn start(self: &std::sync::Arc<Self>) -> Ticking {
+        self.active
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.thread.unpark();
+        Ticking(self.clone())
+    }
+}
+
+impl Drop for Ticking {
+    fn drop(&mut self) {
+        self.0
+            .active
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Most an idle epoch thread sleeps before it checks whether its engine is gone.
+const IDLE_TICKER_CHECK: Duration = Duration::from_secs(1);
+
 /// Advances the engine's epoch from an OS thread, so it ticks even when every tokio worker is
-/// busy running wasm. Holds a weak reference and ends with the engine.
-fn spawn_epoch_ticker(engine: &Engine) {
+/// busy running wasm. Only while a run is going: an idle process (a daemon between fire
+/// times) is not woken 100 times a second. Holds a weak reference and ends with the engine.
+fn spawn_epoch_ticker(engine: &Engine) -> Option<std::sync::Arc<EpochTicker>> {
     let weak = engine.weak();
+    let (handle, ready) = std::sync::mpsc::sync_channel::<std::sync::Arc<EpochTicker>>(1);
     let spawned = std::thread::Builder::new()
         .name("wasm-epoch".into())
         .spawn(move || {
+            let Ok(ticker) = ready.recv() else {
+                return;
+            };
             while let Some(engine) = weak.upgrade() {
+                if ticker.active.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    drop(engine);
+                    // `start` unparks: a run that begins meanwhile is not missed.
+                    std::thread::park_timeout(IDLE_TICKER_CHECK);
+                    continue;
+                }
                 engine.increment_epoch();
                 drop(engine);
                 std::thread::sleep(EPOCH_TICK);
             }
         });
-    if let Err(e) = spawned {
-        tracing::error!("cannot start the epoch thread, CPU limits will not work: {e}");
+    match spawned {
+        Ok(join) => {
+            let ticker = std::sync::Arc::new(EpochTicker {
+                active: Default::default(),
+                thread: join.thread().clone(),
+            });
+            let _ = handle.send(ticker.clone());
+            Some(ticker)
+        }
+        Err(e) => {
+            tracing::error!("cannot start the epoch thread, CPU limits will not work: {e}");
+            None
+        }
     }
 }
 

@@ -60,6 +60,37 @@ pub struct RunOptions {
     /// Plan the run (`run --plan`): reads go to Pleo, writes are recorded and never sent; the
     /// report carries the plan.
     pub plan: bool,
+    /// Params the host sets itself (a schedule's `scheduled_for`, its params): they override
+    /// pleo.toml's like `params`, but a plugin that never reads one is not warned about.
+    pub host_params: BTreeMap<String, String>,
+    /// Overrides of the plugin's limits for this run (a schedule's `limits`).
+    pub limits: Option<crate::config::RawLimits>,
+    /// The run's id in the audit log and the history (default: a new UUID).
+    pub run_id: Option<String>,
+    /// Called once the run has ended and its `run-end` audit record is written, whatever the
+    /// result: the run history hangs here.
+    pub on_end: Option<OnEnd>,
+}
+
+/// See [`RunOptions::on_end`].
+pub type OnEnd = Box<dyn FnOnce(&RunEnd<'_>) + Send>;
+
+/// How a run that started ended, for the history ([`RunOptions::on_end`]).
+pub struct RunEnd<'a> {
+    pub run_id: &'a str,
+    pub plugin: &'a str,
+    pub sha256: &'a str,
+    pub started_at: SystemTime,
+    pub out_dir: &'a Path,
+    /// `ok`, `failed` or `cancelled`, as in the audit.
+    pub result: &'a str,
+    pub exit_code: i32,
+    /// The summary, or the error line (redacted).
+    pub message: &'a str,
+    pub api_calls: u64,
+    pub retries: u64,
+    /// The HTTP status of the last error Pleo answered during the run, if any.
+    pub last_api_status: Option<u16>,
 }
 
 /// What a successful run produced.
@@ -427,24 +458,30 @@ impl Session {
         let pre = self.prepare(&plugin, &scopes)?;
 
         let from_command_line: Vec<String> = options.params.keys().cloned().collect();
+        let run_limits = options
+            .limits
+            .map_or(plugin_config.limits, |o| o.apply(plugin_config.limits));
         let grant = Grant {
             plugin: plugin.name.clone(),
             company_id: self.company_id.clone(),
             scopes,
             params,
-            limits: plugin_config.limits,
+            limits: run_limits,
             other_companies: self.config.companies.clone(),
             key_company: self.key_info.company_id.clone(),
         };
         let progress = options
             .progress
             .unwrap_or_else(|| std::sync::Arc::new(|_: &capabilities::Progress| {}));
-        let audit = RunAudit::new(
+        let mut audit = RunAudit::new(
             self.audit.clone(),
             &plugin.name,
             &plugin.sha256,
             &self.company_id,
         );
+        if let Some(id) = options.run_id {
+            audit.run_id = id;
+        }
         let inputs = crate::audit::RunInputs {
             params: grant.params.clone(),
             input_sha256: input_sha256.clone(),
@@ -453,7 +490,7 @@ impl Session {
         audit.start(
             &self.config.environment.to_string(),
             &grant.scopes,
-            &plugin_config.limits,
+            &run_limits,
             &inputs,
         );
         let caps = Caps::new(
@@ -470,7 +507,7 @@ impl Session {
             None => caps,
         };
         // Compiling counted against the wall clock; the run gets what is left of it.
-        let mut limits = plugin_config.limits;
+        let mut limits = run_limits;
         limits.wall = limits
             .wall
             .saturating_sub(plugin.compile_time)
@@ -533,6 +570,24 @@ impl Session {
             outcome.elapsed,
             &outcome.caps.totals,
         );
+        if let Some(on_end) = options.on_end {
+            on_end(&RunEnd {
+                run_id: &audit.run_id,
+                plugin: &plugin.name,
+                sha256: &plugin.sha256,
+                started_at,
+                out_dir: &out_dir,
+                result: verdict,
+                exit_code: code as i32,
+                message: &message,
+                api_calls: outcome.caps.api_calls(),
+                retries: outcome.caps.api_waits().retries,
+                last_api_status: match &outcome.caps.last_api_error {
+                    Some(ApiError::Status { status, .. }) => Some(*status),
+                    _ => None,
+                },
+            });
+        }
         result
     }
 
@@ -683,6 +738,11 @@ pub fn params_with_origin(
         .iter()
         .map(|(k, v)| (k.clone(), (v.clone(), Origin::Config)))
         .collect();
+    // A schedule's params (and `scheduled_for`, `last_success_for`) override pleo.toml's
+    // params of the plugin; `--param` overrides both.
+    for (k, v) in &options.host_params {
+        params.insert(k.clone(), (v.clone(), Origin::Host));
+    }
     for (k, v) in &options.params {
         params.insert(k.clone(), (v.clone(), Origin::CommandLine));
     }

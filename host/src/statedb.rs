@@ -1,6 +1,7 @@
 //! The host's state database: one SQLite file under `state_dir` (`pleo-host.db`) for what must
 //! survive a process: the journal of applied plans (see `apply`) and plugins' own small values
-//! (the `state` interface). Run history, schedules and leases join it later.
+//! (the `state` interface), the history of runs (`pleo-host runs`) and the daemon's
+//! fire-time leases.
 //!
 //! The schema evolves by [`MIGRATIONS`]: entry `n` (from 0) brings a database from
 //! `PRAGMA user_version = n` to `n + 1`. [`open`] applies the missing ones in order, all in one
@@ -53,6 +54,36 @@ pub const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL,
         PRIMARY KEY (plugin, company_id, key)
     ) STRICT;",
+    // 2: run history (`pleo-host runs`): every run, scheduled or by hand.
+    "CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        schedule TEXT,
+        plugin TEXT NOT NULL,
+        sha256 TEXT,
+        nominal_time TEXT,
+        nominal_unix INTEGER,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        result TEXT NOT NULL,
+        exit_code INTEGER,
+        message TEXT,
+        api_calls INTEGER NOT NULL DEFAULT 0,
+        retries INTEGER NOT NULL DEFAULT 0,
+        output_dir TEXT
+    );
+    CREATE INDEX runs_by_schedule ON runs (schedule, nominal_unix);",
+    // 3: fire-time leases of the daemon: one row per (schedule, nominal time) claimed by one
+    // daemon; a running lease that is not renewed before `expires_unix` may be taken over.
+    "CREATE TABLE schedule_fires (
+        schedule TEXT NOT NULL,
+        nominal_unix INTEGER NOT NULL,
+        nominal_time TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        state TEXT NOT NULL,
+        expires_unix INTEGER NOT NULL,
+        run_id TEXT,
+        PRIMARY KEY (schedule, nominal_unix)
+    );",
 ];
 
 /// A state database that cannot be used.
@@ -139,6 +170,12 @@ fn migrate(conn: &mut Connection) -> Result<(), Migration> {
 /// Now, as the database stores times: RFC 3339 UTC with milliseconds.
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// `<state_dir>/pleo-host.db`, with `state_dir` found as for the audit log
+/// ([`crate::session::state_dir`]); `None` when there is no place for it.
+pub fn path_for(config: &crate::config::Config) -> Option<PathBuf> {
+    crate::session::state_dir(config).map(|dir| dir.join(FILE_NAME))
 }
 
 #[cfg(test)]

@@ -46,6 +46,7 @@ async fn run(session: &Session, name: &str, out: &Path) -> Result<RunReport, Fai
         out_dir: Some(out.to_owned()),
         params: BTreeMap::new(),
         progress: None,
+        ..RunOptions::default()
     };
     session.run(name, options).await
 }

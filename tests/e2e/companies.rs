@@ -37,6 +37,7 @@ fn allowlisted_company_works_and_others_never_reach_pleo() {
                 out_dir: Some(out.clone()),
                 params: BTreeMap::from([("company".to_owned(), company.to_owned())]),
                 progress: None,
+                ..RunOptions::default()
             };
             let before = session.mock_requests().unwrap();
             session.run("snoop", options).await.unwrap();
@@ -207,6 +208,7 @@ fn another_company_s_objects_are_refused_by_id_and_never_written() {
             out_dir: Some(out.clone()),
             params,
             progress: None,
+            ..RunOptions::default()
         };
         session.run("trespass", options).await.unwrap();
 
@@ -315,6 +317,7 @@ fn the_allowed_company_s_objects_still_come_through() {
             out_dir: Some(out.clone()),
             params: own.params.clone(),
             progress: None,
+            ..RunOptions::default()
         };
         session.run("trespass", options).await.unwrap();
         // The writes were checked, then sent.

@@ -17,6 +17,7 @@ fn options(out: &Path, mode: &str) -> RunOptions {
         out_dir: Some(out.join(mode)),
         params: BTreeMap::from([("mode".to_owned(), mode.to_owned())]),
         progress: None,
+        ..RunOptions::default()
     }
 }
 

@@ -20,5 +20,6 @@ mod pool;
 mod promises;
 mod read_ahead;
 mod resilience;
+mod schedules;
 mod scopes;
 mod spend_report;

@@ -36,8 +36,7 @@ fn options(out: &Path, mode: &str, extra: &[(&str, &str)]) -> RunOptions {
         params,
         progress: None,
         cancel: None,
-        input: None,
-        plan: false,
+        ..RunOptions::default()
     }
 }
 

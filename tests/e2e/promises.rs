@@ -223,6 +223,7 @@ fn the_quick_start_summary_counts_the_audited_calls_and_lists_the_files_written(
     assert_eq!(
         names,
         [
+            "out/spend-report/report.html",
             "out/spend-report/spend-by-employee.csv",
             "out/spend-report/spend-by-month.csv"
         ]

@@ -99,7 +99,11 @@ fn spend_report_is_byte_identical_with_15_percent_faults() {
     let run = spend_report(clean.path(), "");
     assert_eq!(run.code, 0, "fault-free run; stderr:\n{}", run.stderr);
     let expected = report_files(clean.path());
-    assert_eq!(expected.len(), 2, "{expected:?}");
+    assert_eq!(
+        expected.len(),
+        3,
+        "two CSV files and report.html: {expected:?}"
+    );
 
     let faulty = tempdir();
     let run = spend_report(
@@ -549,6 +553,7 @@ fn export_everything(faults: &str) -> Exported {
                 out_dir: Some(dir.path().join("out")),
                 params: BTreeMap::new(),
                 progress: None,
+                ..RunOptions::default()
             };
             let report = session
                 .run("accounting-export", options)

@@ -221,3 +221,105 @@ fn quick_start_runs_without_any_config() {
         run.stdout
     );
 }
+
+/// A scheduled run's `period = previous-month` is the month before the schedule's local day of
+/// `scheduled_for`: 00:30 on July 1 in Copenhagen is still June 30 in UTC, and the report is
+/// for June, not May.
+#[test]
+fn previous_month_follows_the_schedules_local_day() {
+    let dir = tempdir();
+    let config = config(dir.path());
+    let run = run_in(
+        dir.path(),
+        &[
+            "run",
+            "spend-report",
+            "--config",
+            config.to_str().unwrap(),
+            "--param",
+            "period=previous-month",
+            "--param",
+            "scheduled_for=2026-07-01T00:30:00+02:00",
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "stderr:\n{}", run.stderr);
+    let out = dir.path().join("out/spend-report");
+    let (_, by_month) = expected("2026-06-01", "2026-06-30");
+    assert_eq!(read_csv(&out.join("spend-by-month.csv"), "month"), by_month);
+    assert!(by_month.keys().all(|(_, month)| month == "2026-06"));
+    assert!(
+        run.stdout.contains("2026-06-01..2026-06-30"),
+        "{}",
+        run.stdout
+    );
+
+    let bad = run_in(
+        dir.path(),
+        &[
+            "run",
+            "spend-report",
+            "--config",
+            config.to_str().unwrap(),
+            "-p",
+            "period=last-month",
+        ],
+        &[],
+    );
+    let line = bad.assert_clean_failure(1);
+    assert!(line.contains("previous-month"), "{line}");
+}
+
+/// report.html, written inside the sandbox (no fonts, no network), is one well-formed page:
+/// the mock's hostile first names (`=HYPERLINK("http://evil.example",...)`, quotes included)
+/// arrive as text, never as markup, and nothing is loaded from elsewhere.
+#[test]
+fn the_html_report_is_self_contained_and_escapes_names() {
+    let dir = tempdir();
+    let out = run_report(dir.path(), "2025-07-01", ANCHOR);
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    let doc = roxmltree::Document::parse_with_options(
+        &page,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("report.html is not well-formed: {e}"));
+    let elements: Vec<&str> = doc
+        .descendants()
+        .filter(|n| n.is_element())
+        .map(|n| n.tag_name().name())
+        .collect();
+    for forbidden in [
+        "script", "iframe", "object", "embed", "link", "img", "image",
+    ] {
+        assert!(
+            !elements.contains(&forbidden),
+            "<{forbidden}> in report.html"
+        );
+    }
+    assert!(
+        elements.iter().filter(|e| **e == "svg").count() >= 2,
+        "charts"
+    );
+    let cells: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "bdi")
+        .map(|n| n.text().unwrap_or_default().to_owned())
+        .collect();
+    assert!(
+        cells
+            .iter()
+            .any(|c| c.starts_with(r#"=HYPERLINK("http://evil.example","refund")"#)),
+        "the hostile name is shown as typed, as text: {cells:?}"
+    );
+    assert!(
+        !page.contains(r#"<td><bdi>=HYPERLINK("http"#),
+        "quotes escaped"
+    );
+    assert!(
+        !page.contains("src=") && !page.contains("url("),
+        "nothing loaded"
+    );
+}

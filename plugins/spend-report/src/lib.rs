@@ -1,10 +1,15 @@
-//! `spend-report`: spend per employee and per month, as two CSV files.
+//! `spend-report`: spend per employee and per month, as two CSV files and one HTML page.
 //!
 //! # Parameters
 //!
 //! * `from`, `to`: the period, inclusive UTC calendar days as `YYYY-MM-DD`. `to` defaults to
 //!   today (from the WASI clock); `from` to the first day of the month 11 months before `to`'s
 //!   month, so the default is twelve monthly buckets ending with the current, partial month.
+//! * `period`: instead of dates, `previous-month`, `month-to-date`, `last-12-months` or
+//!   `since-last-success`, relative to the day of `scheduled_for` (which the host's daemon
+//!   sets for every scheduled run, in the schedule's time zone), or today when run by hand.
+//!   `since-last-success` starts on the day of `last_success_for` (set by the daemon once a
+//!   run of the schedule has succeeded), else it is `last-12-months`.
 //!
 //! # What it does
 //!
@@ -20,6 +25,8 @@
 //!    (`month,currency,entries,amount`, sorted by month `YYYY-MM`, then currency). Names and
 //!    e-mail addresses are text cells of `pleo_plugin::csv`, so one typed as `=HYPERLINK(...)`
 //!    stays text in a spreadsheet.
+//! 4. Writes `/out/report.html`: totals, an SVG chart of spend by month and one of the top
+//!    employees for each of the (up to three) currencies with most entries; see `html`.
 //!
 //! # Spend rule
 //!
@@ -31,6 +38,7 @@
 //! Amounts are summed exactly in minor units and printed in major units with the currency's
 //! ISO 4217 number of decimals (`1500` JPY, `-0.05` EUR, `1.250` KWD).
 
+mod html;
 mod report;
 
 use std::collections::BTreeMap;
@@ -41,11 +49,12 @@ use pleo_plugin::accounting_entries_read::{
 use pleo_plugin::users_read::{self, EmployeeQuery};
 use pleo_plugin::{AccountingEntry, Date, Employee, Guest, Param, log, pages, params, progress};
 
-use report::{Period, Report};
+use report::{Period, Relative, Report, local_day};
 
 const OUT_DIR: &str = "/out";
 const BY_EMPLOYEE: &str = "spend-by-employee.csv";
 const BY_MONTH: &str = "spend-by-month.csv";
+const HTML: &str = "report.html";
 const PAGE_SIZE: u32 = 100;
 
 /// The parameters, as `pleo-host plugin inspect` shows them.
@@ -64,12 +73,9 @@ struct SpendReport;
 
 impl Guest for SpendReport {
     fn run() -> Result<String, String> {
-        let period = Period::new(
-            params::date("from")?,
-            params::date("to")?,
-            Date::today_utc(),
-        )?;
-        log::info(format!("spend report for {period}"));
+        let scheduled_for = params::get("scheduled_for").filter(|v| !v.trim().is_empty());
+        let (period, period_name) = choose_period(scheduled_for.as_deref())?;
+        log::info(format!("spend report for {period} ({period_name})"));
 
         let employees = list_employees().map_err(|e| format!("listing employees: {e}"))?;
         log::info(format!("{} employees", employees.len()));
@@ -82,7 +88,43 @@ impl Guest for SpendReport {
 
         write_out(BY_EMPLOYEE, &report.employee_csv(&employees))?;
         write_out(BY_MONTH, &report.month_csv())?;
-        Ok(report.summary(&period, &[BY_EMPLOYEE, BY_MONTH]))
+        let context = html::Context {
+            scheduled_for: scheduled_for.as_deref(),
+            period_name: &period_name,
+        };
+        write_out(HTML, &html::render(&report, &period, &employees, &context)?)?;
+        Ok(report.summary(&period, &[BY_EMPLOYEE, BY_MONTH, HTML]))
+    }
+}
+
+/// The period from `period`, or from `from`/`to`; and how it was chosen, for the page.
+fn choose_period(scheduled_for: Option<&str>) -> Result<(Period, String), String> {
+    let (from, to) = (params::date("from")?, params::date("to")?);
+    let reference = match scheduled_for {
+        Some(at) => local_day("scheduled_for", at)?,
+        None => Date::today_utc(),
+    };
+    match params::get("period").filter(|p| !p.trim().is_empty()) {
+        Some(_) if from.is_some() || to.is_some() => {
+            Err("give either `period` or `from`/`to`, not both".to_owned())
+        }
+        Some(name) => {
+            let relative: Relative = name.parse()?;
+            let last_success = params::get("last_success_for")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| local_day("last_success_for", &v))
+                .transpose()?;
+            let period = Period::relative(relative, reference, last_success);
+            Ok((period, name.trim().to_owned()))
+        }
+        None => {
+            let name = if from.is_some() || to.is_some() {
+                "from/to"
+            } else {
+                "last-12-months"
+            };
+            Ok((Period::new(from, to, reference)?, name.to_owned()))
+        }
     }
 }
 

@@ -14,6 +14,49 @@ pub struct Period {
     pub to: Date,
 }
 
+/// A period named relative to a reference day (`period = ...`), so a schedule needs no date
+/// arithmetic: the reference day is the day of `scheduled_for`, or today when run by hand.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Relative {
+    /// The whole calendar month before the reference day's month.
+    PreviousMonth,
+    /// The first of the reference day's month through the reference day.
+    MonthToDate,
+    /// Twelve monthly buckets ending with the reference day's (partial) month: the default.
+    Last12Months,
+    /// The day of the last successful scheduled run (`last_success_for`) through the reference
+    /// day; without one, as `last-12-months`.
+    SinceLastSuccess,
+}
+
+impl std::str::FromStr for Relative {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Relative, String> {
+        match s.trim() {
+            "previous-month" => Ok(Relative::PreviousMonth),
+            "month-to-date" => Ok(Relative::MonthToDate),
+            "last-12-months" => Ok(Relative::Last12Months),
+            "since-last-success" => Ok(Relative::SinceLastSuccess),
+            other => Err(format!(
+                "parameter `period`: unknown period {other:?} (one of previous-month, \
+                 month-to-date, last-12-months, since-last-success)"
+            )),
+        }
+    }
+}
+
+/// The calendar day of a `scheduled_for`/`last_success_for` parameter: an RFC 3339 time as
+/// the host writes it, in the schedule's time zone (`2026-12-01T06:00:00+01:00`). The day is
+/// the one written there, the schedule's local day, not the UTC day: a monthly run just after
+/// midnight in Copenhagen reports on the month that just ended there.
+pub fn local_day(name: &str, value: &str) -> Result<Date, String> {
+    let value = value.trim();
+    let bad = || format!("parameter `{name}`: expected an RFC 3339 time, got {value:?}");
+    pleo_plugin::utc_date(value).ok_or_else(bad)?;
+    value.get(..10).ok_or_else(bad)?.parse().map_err(|_| bad())
+}
+
 impl Period {
     /// `to` defaults to `today`, `from` to the first day of the month 11 months before `to`'s
     /// month: twelve monthly buckets, the last one possibly partial.
@@ -24,6 +67,22 @@ impl Period {
             return Err(format!("`from` ({from}) is after `to` ({to})"));
         }
         Ok(Period { from, to })
+    }
+
+    /// The period `relative` names, seen from `reference`. `last_success` is the day of the
+    /// last successful scheduled run, if any.
+    pub fn relative(relative: Relative, reference: Date, last_success: Option<Date>) -> Period {
+        let month = reference.first_of_month();
+        let (from, to) = match relative {
+            Relative::PreviousMonth => (month.add_months(-1), month.add_days(-1)),
+            Relative::MonthToDate => (month, reference),
+            Relative::Last12Months => (month.add_months(-11), reference),
+            Relative::SinceLastSuccess => match last_success {
+                Some(day) if day <= reference => (day, reference),
+                _ => (month.add_months(-11), reference),
+            },
+        };
+        Period { from, to }
     }
 
     /// `performedAtStart` and `performedAtEnd` for the search. Pleo documents them as "after"
@@ -73,10 +132,10 @@ impl Totals {
 #[derive(Debug, Default)]
 pub struct Report {
     /// Key: (employee id, `""` for none; currency).
-    by_employee: BTreeMap<(String, String), Totals>,
+    pub(crate) by_employee: BTreeMap<(String, String), Totals>,
     /// Key: (`YYYY-MM`, currency).
-    by_month: BTreeMap<(String, String), Totals>,
-    by_currency: BTreeMap<String, Totals>,
+    pub(crate) by_month: BTreeMap<(String, String), Totals>,
+    pub(crate) by_currency: BTreeMap<String, Totals>,
     /// Entries counted as spend.
     pub counted: u64,
     /// Entries left out by the spend rule.
@@ -257,6 +316,74 @@ mod tests {
                 "2025-01-01T00:00:00.000Z".to_owned()
             )
         );
+    }
+
+    #[test]
+    fn relative_periods_follow_the_reference_day() {
+        let p = |r: &str, day: &str, last: Option<&str>| {
+            let p = Period::relative(r.parse().unwrap(), d(day), last.map(d));
+            p.to_string()
+        };
+        assert_eq!(
+            p("previous-month", "2026-12-01", None),
+            "2026-11-01..2026-11-30"
+        );
+        assert_eq!(
+            p("previous-month", "2026-01-15", None),
+            "2025-12-01..2025-12-31"
+        );
+        assert_eq!(
+            p("previous-month", "2024-03-31", None),
+            "2024-02-01..2024-02-29"
+        );
+        assert_eq!(
+            p("month-to-date", "2026-03-01", None),
+            "2026-03-01..2026-03-01"
+        );
+        assert_eq!(
+            p("month-to-date", "2026-02-28", None),
+            "2026-02-01..2026-02-28"
+        );
+        assert_eq!(
+            p("last-12-months", "2026-11-26", None),
+            "2025-12-01..2026-11-26"
+        );
+        assert_eq!(
+            p("since-last-success", "2026-11-26", Some("2026-11-19")),
+            "2026-11-19..2026-11-26"
+        );
+        assert_eq!(
+            p("since-last-success", "2026-11-26", None),
+            "2025-12-01..2026-11-26",
+            "no success yet: the default twelve months"
+        );
+        assert_eq!(
+            p("since-last-success", "2026-11-26", Some("2027-01-01")),
+            "2025-12-01..2026-11-26",
+            "a last success after the reference day is ignored"
+        );
+        assert!(
+            "last-month"
+                .parse::<Relative>()
+                .unwrap_err()
+                .contains("previous-month")
+        );
+    }
+
+    #[test]
+    fn the_reference_day_is_the_schedules_local_day() {
+        assert_eq!(
+            local_day("scheduled_for", "2026-12-01T00:30:00+01:00"),
+            Ok(d("2026-12-01")),
+            "still November in UTC, but the schedule's day is December 1"
+        );
+        assert_eq!(
+            local_day("scheduled_for", " 2026-06-30T23:00:00Z "),
+            Ok(d("2026-06-30"))
+        );
+        for bad in ["2026-12-01", "tomorrow", "2026-12-01T25:00:00Z", ""] {
+            assert!(local_day("scheduled_for", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
