@@ -333,7 +333,7 @@ fn tool_failure(what: &str, why: &str) -> Failure {
 
 /// The report `pleo-host build` prints.
 pub fn describe(built: &Built) -> Result<String, Failure> {
-    let meta = crate::inspect::read_meta("plugin", &built.bytes)?;
+    let meta = crate::plugin_meta::read_meta("plugin", &built.bytes)?;
     let imports = component_imports(&built.bytes).map_err(|e| {
         Failure::new(
             ExitCode::Rejected,

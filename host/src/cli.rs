@@ -390,7 +390,7 @@ async fn run_for_report(
     // Declared parameters are checked before the key is read or Pleo is asked anything (the
     // session checks them again, for every caller).
     let source = crate::plugins::resolve(&config, plugin)?;
-    let meta = crate::inspect::read_meta(&source.name, &source.bytes)?;
+    let meta = crate::plugin_meta::read_meta(&source.name, &source.bytes)?;
     let plugin_config = crate::plugins::plugin_config(&config, &source.name);
     crate::plugin_meta::check_params(
         &source.name,
@@ -603,13 +603,13 @@ fn schedules(config: Option<&Path>, count: usize) -> Result<(), Failure> {
     let now = chrono::Utc::now();
     for s in &config.schedules {
         let overlap = match s.overlap {
-            crate::schedule::Overlap::Skip => "skip",
-            crate::schedule::Overlap::Queue => "queue",
+            crate::config::schedule::Overlap::Skip => "skip",
+            crate::config::schedule::Overlap::Queue => "queue",
         };
         let catch_up = match s.catch_up {
-            crate::schedule::CatchUp::None => "none".to_owned(),
-            crate::schedule::CatchUp::Latest => "latest".to_owned(),
-            crate::schedule::CatchUp::All(n) => format!("all (at most {n})"),
+            crate::config::schedule::CatchUp::None => "none".to_owned(),
+            crate::config::schedule::CatchUp::Latest => "latest".to_owned(),
+            crate::config::schedule::CatchUp::All(n) => format!("all (at most {n})"),
         };
         println!(
             "{}: {} `{}` in {} (overlap {overlap}, catch-up {catch_up})",
@@ -619,7 +619,7 @@ fn schedules(config: Option<&Path>, count: usize) -> Result<(), Failure> {
             let utc = fire.with_timezone(&chrono::Utc);
             println!(
                 "  {}  ({})",
-                crate::schedule::nominal_text(&fire),
+                crate::config::schedule::nominal_text(&fire),
                 utc.format("%Y-%m-%d %H:%M:%S UTC")
             );
         }
@@ -805,7 +805,7 @@ fn build_project(dir: &Path) -> Result<(), Failure> {
 fn help_params_of(plugin: &str, config: Option<&Path>) -> Result<(), Failure> {
     let config = load_config(config)?;
     let source = crate::plugins::resolve(&config, plugin)?;
-    let meta = crate::inspect::read_meta(&source.name, &source.bytes)?;
+    let meta = crate::plugin_meta::read_meta(&source.name, &source.bytes)?;
     let configured = crate::plugins::plugin_config(&config, &source.name).params;
     let mut out = format!("parameters of {}:\n", source.name);
     out.push_str(&crate::plugin_meta::render_params(meta.as_ref()));
@@ -1111,9 +1111,7 @@ fn init_logging(verbose: u8, quiet: bool, daemon: bool) {
     use tracing_subscriber::EnvFilter;
     let default = match (quiet, verbose) {
         (true, _) => "error",
-        (false, 0) if daemon => {
-            "warn,plugin=info,pleo_host::daemon=info,pleo_host::daemon_metrics=info"
-        }
+        (false, 0) if daemon => "warn,plugin=info,pleo_host::daemon=info",
         (false, 0) => "warn,plugin=info",
         (false, 1) => "debug,hyper=info,reqwest=info,cranelift=info,wasmtime=info",
         _ => "trace",

@@ -1,6 +1,8 @@
 //! `pleo.toml`: what the operator decides. Parsed strictly: an unknown key or a bad value is an
 //! error naming the file, the line and the key, never a silent default.
 
+pub mod schedule;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -163,9 +165,9 @@ struct RawConfig {
     #[serde(default)]
     plugins: BTreeMap<String, RawPlugin>,
     #[serde(default)]
-    schedules: Vec<crate::schedule::RawSchedule>,
+    schedules: Vec<crate::config::schedule::RawSchedule>,
     #[serde(default)]
-    daemon: crate::schedule::RawDaemon,
+    daemon: crate::config::schedule::RawDaemon,
 }
 
 /// What the operator configured for one plugin.
@@ -211,9 +213,9 @@ pub struct Config {
     pub client: ClientOptions,
     pub plugins: BTreeMap<String, PluginConfig>,
     /// `[[schedules]]`, run by `pleo-host daemon`.
-    pub schedules: Vec<crate::schedule::Schedule>,
+    pub schedules: Vec<crate::config::schedule::Schedule>,
     /// `[daemon]`.
-    pub daemon: crate::schedule::DaemonSettings,
+    pub daemon: crate::config::schedule::DaemonSettings,
 }
 
 /// A config file that cannot be used. Displays as one line: `file:line: cause`.
@@ -232,6 +234,25 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// `state_dir`, else `$XDG_STATE_HOME/pleo-host` or `~/.local/state/pleo-host`; `None` when
+    /// none of these is known.
+    pub fn state_dir(&self) -> Option<PathBuf> {
+        match &self.state_dir {
+            Some(dir) => Some(dir.clone()),
+            None => Some(
+                std::env::var_os("XDG_STATE_HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME")
+                            .filter(|v| !v.is_empty())
+                            .map(|h| PathBuf::from(h).join(".local/state"))
+                    })?
+                    .join("pleo-host"),
+            ),
+        }
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {
@@ -383,7 +404,7 @@ impl Config {
         }
 
         let (schedules, daemon) =
-            crate::schedule::build(raw.schedules, raw.daemon, &plugins, text, path)?;
+            crate::config::schedule::build(raw.schedules, raw.daemon, &plugins, text, path)?;
 
         Ok(Config {
             source: Some(path.to_owned()),

@@ -15,6 +15,8 @@
 //! * `on_failure` runs with the run's facts in its environment (never the key) and
 //!   `[daemon] listen` serves `/healthz` and Prometheus `/metrics`.
 
+mod metrics;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -26,10 +28,10 @@ use chrono_tz::Tz;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
+use crate::config::schedule::{self, Overlap, Schedule};
 use crate::error::{ExitCode, Failure};
 use crate::history::{Claim, History, RunRecord};
 use crate::runtime::Signal;
-use crate::schedule::{self, Overlap, Schedule};
 use crate::session::{RunEnd, RunOptions, Session};
 
 /// A fire time later than this is missed (the daemon was down or the machine asleep) and
@@ -92,22 +94,18 @@ pub async fn run(load: ConfigLoader) -> Result<(), Failure> {
         ),
         stopping: AtomicBool::new(false),
         cancel,
-        metrics: crate::daemon_metrics::Metrics::new(),
+        metrics: metrics::Metrics::new(),
         running: AtomicUsize::new(0),
         reload_lock: tokio::sync::Mutex::new(()),
     });
     let server = match config.daemon.listen {
-        Some(addr) => Some(
-            crate::daemon_metrics::serve(addr, shared.clone())
-                .await
-                .map_err(|e| {
-                    Failure::new(
-                        ExitCode::Config,
-                        format!("daemon.listen: cannot listen on {addr}: {e}"),
-                    )
-                    .hint("pick another address or port")
-                })?,
-        ),
+        Some(addr) => Some(metrics::serve(addr, shared.clone()).await.map_err(|e| {
+            Failure::new(
+                ExitCode::Config,
+                format!("daemon.listen: cannot listen on {addr}: {e}"),
+            )
+            .hint("pick another address or port")
+        })?),
         None => None,
     };
 
@@ -243,7 +241,7 @@ pub(crate) struct Shared {
     stopping: AtomicBool,
     /// Fires (after the grace period) to interrupt running plugins.
     cancel: watch::Receiver<Option<Signal>>,
-    pub(crate) metrics: crate::daemon_metrics::Metrics,
+    pub(crate) metrics: metrics::Metrics,
     pub(crate) running: AtomicUsize,
     /// One key re-read or reload at a time.
     reload_lock: tokio::sync::Mutex<()>,

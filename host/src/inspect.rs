@@ -128,16 +128,7 @@ pub fn inspect(
     })
 }
 
-/// The metadata section of a plugin; a section that breaks the rules refuses it (exit 5).
-pub fn read_meta(plugin: &str, wasm: &[u8]) -> Result<Option<PluginMeta>, Failure> {
-    plugin_meta::read(wasm).map_err(|why| {
-        Failure::new(
-            ExitCode::Rejected,
-            format!("plugin {plugin} refused: {}", crate::terminal::line(&why)),
-        )
-        .hint("rebuild it with the pleo-host SDK (`pleo-host build`)")
-    })
-}
+pub use crate::plugin_meta::read_meta;
 
 /// What the sandbox allows for a WASI interface.
 fn wasi_sandbox(interface: &str) -> &'static str {

@@ -12,7 +12,6 @@ pub mod config;
 pub mod cpu_meter;
 pub mod credential;
 pub mod daemon;
-pub mod daemon_metrics;
 pub mod error;
 pub mod first_party;
 pub mod history;
@@ -30,8 +29,78 @@ pub mod plugin_state;
 pub mod plugins;
 pub mod runtime;
 pub mod scaffold;
-pub mod schedule;
 pub mod scopes;
 pub mod session;
 pub mod statedb;
 pub mod terminal;
+
+/// The module map stays a tree: no module imports, directly or through others, a module that
+/// imports it (a circle makes every change touch both ends).
+#[cfg(test)]
+mod structure_tests {
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
+
+    /// `module -> modules it names as crate::X`, from the sources (tests left out).
+    fn imports() -> BTreeMap<String, BTreeSet<String>> {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut files = vec![src.clone()];
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let rel = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let module = rel.split(['/', '.']).next().unwrap().to_owned();
+            if matches!(module.as_str(), "lib" | "main") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            let entry = graph.entry(module.clone()).or_default();
+            for (i, _) in code.match_indices("crate::") {
+                let name: String = code[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() && name != module && name != "mock" {
+                    entry.insert(name);
+                }
+            }
+        }
+        graph
+    }
+
+    #[test]
+    fn no_module_imports_one_that_imports_it() {
+        let graph = imports();
+        let mut circles = Vec::new();
+        for start in graph.keys() {
+            // Depth-first from `start`: reaching `start` again is a circle.
+            let mut stack: Vec<Vec<&str>> = vec![vec![start]];
+            let mut seen = BTreeSet::new();
+            while let Some(path) = stack.pop() {
+                let last = *path.last().unwrap();
+                for next in graph.get(last).into_iter().flatten() {
+                    if next == start {
+                        circles.push(format!("{} -> {start}", path.join(" -> ")));
+                    } else if seen.insert(next.as_str()) {
+                        let mut longer = path.clone();
+                        longer.push(next);
+                        stack.push(longer);
+                    }
+                }
+            }
+        }
+        assert!(
+            circles.is_empty(),
+            "import circles:\n{}",
+            circles.join("\n")
+        );
+    }
+}

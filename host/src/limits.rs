@@ -2,7 +2,8 @@
 //! default ([`Limits::default`]), allowed range (the newtype of its field, checked while
 //! pleo.toml is read, so a bad value names file, line and key) and the setting a hint tells
 //! the operator to raise ([`Limit::key`]). The sandbox enforces them (`runtime`,
-//! `out_quota`, `capabilities`); config, audit and error messages take names from here.
+//! `out_quota`, `capabilities`) and reports a [`LimitExceeded`]; config, audit and error
+//! messages take names from here.
 
 use std::time::Duration;
 
@@ -99,6 +100,59 @@ impl Limit {
             Limit::Log => (limits.log_bytes >> 10) as f64,
             Limit::Wasm => (limits.wasm_bytes >> 20) as f64,
         }
+    }
+}
+
+/// The limits a run can hit, each with its own message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitExceeded {
+    #[error("memory limit of {} MiB reached (all memories and tables of the run together)", .0 >> 20)]
+    Memory(u64),
+    #[error("CPU budget of {0:?} used up (running wasm and serving its host calls)")]
+    Cpu(Duration),
+    #[error("wall-clock timeout of {0:?} reached")]
+    WallClock(Duration),
+    #[error("API call budget of {0} calls used up")]
+    ApiCalls(u64),
+    /// `written`: bytes the run wrote plus the refused write (a sparse write counts its gap).
+    #[error("output limit of {} MiB exceeded: the run tried to write {} bytes", .limit >> 20, .written)]
+    Output { limit: u64, written: u64 },
+    #[error("output limit of {limit} files and folders exceeded")]
+    OutputFiles { limit: u64 },
+    #[error("log limit of {} KiB used up (log lines and the summary of one run)", .0 >> 10)]
+    Log(u64),
+    #[error("the component is {size} bytes, over the limit of {} MiB", .limit >> 20)]
+    WasmSize { limit: u64, size: u64 },
+    #[error("compiling the component did not finish within the wall-clock limit of {0:?}")]
+    Compile(Duration),
+    #[error("the component defines {count} {what}, more than the {max} a run may create")]
+    Shape {
+        what: &'static str,
+        count: u64,
+        max: u64,
+    },
+}
+
+impl LimitExceeded {
+    /// The limit that would let the run go further (its key names the setting to raise).
+    pub fn limit(&self) -> Option<Limit> {
+        Some(match self {
+            LimitExceeded::Memory(_) => Limit::Memory,
+            LimitExceeded::Cpu(_) => Limit::Cpu,
+            LimitExceeded::WallClock(_) | LimitExceeded::Compile(_) => Limit::Wall,
+            LimitExceeded::ApiCalls(_) => Limit::ApiCalls,
+            LimitExceeded::Output { .. } => Limit::Output,
+            LimitExceeded::OutputFiles { .. } => Limit::OutputFiles,
+            LimitExceeded::Log(_) => Limit::Log,
+            LimitExceeded::WasmSize { .. } => Limit::Wasm,
+            // Fixed by the host: no setting raises them.
+            LimitExceeded::Shape { .. } => return None,
+        })
+    }
+
+    /// The `[limits]` key that would let the run go further.
+    pub fn setting(&self) -> Option<&'static str> {
+        self.limit().map(Limit::key)
     }
 }
 

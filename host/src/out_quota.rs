@@ -28,7 +28,7 @@ use wasmtime_wasi::p2::{
     DynOutputStream, FsError, FsResult, OutputStream, Pollable, StreamError, StreamResult,
 };
 
-use crate::runtime::LimitExceeded;
+use crate::limits::LimitExceeded;
 
 /// What one run may add to its output folder, and what it added so far. Shared by the store
 /// and the counting streams it hands out.

@@ -53,7 +53,7 @@ pub fn list(config: &Config) -> Result<Vec<Listed>, Failure> {
             approval: String::new(),
         };
         let read = crate::plugins::resolve(config, &name).and_then(|plugin| {
-            let meta = crate::inspect::read_meta(&name, &plugin.bytes)?;
+            let meta = crate::plugin_meta::read_meta(&name, &plugin.bytes)?;
             let imports = crate::authoring::component_imports(&plugin.bytes).map_err(|e| {
                 Failure::new(ExitCode::Rejected, format!("not a valid component: {e}"))
             })?;

@@ -393,6 +393,17 @@ fn leb128(out: &mut Vec<u8>, mut n: usize) {
     }
 }
 
+/// The metadata section of a plugin; a section that breaks the rules refuses it (exit 5).
+pub fn read_meta(plugin: &str, wasm: &[u8]) -> Result<Option<PluginMeta>, Failure> {
+    read(wasm).map_err(|why| {
+        Failure::new(
+            ExitCode::Rejected,
+            format!("plugin {plugin} refused: {}", crate::terminal::line(&why)),
+        )
+        .hint("rebuild it with the pleo-host SDK (`pleo-host build`)")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,8 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::cpu_meter::{CpuMeter, Metered};
-use crate::limits::{Limit, Limits};
+pub use crate::limits::LimitExceeded;
+use crate::limits::Limits;
 use crate::out_quota::{OutQuota, OutQuotaView};
 
 /// How often the epoch advances; the CPU budget is counted in these ticks.
@@ -75,59 +76,6 @@ impl std::fmt::Display for Signal {
 
 /// Fires once with the signal that should stop the run.
 pub type Cancel = tokio::sync::watch::Receiver<Option<Signal>>;
-
-/// The limits a run can hit, each with its own message.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LimitExceeded {
-    #[error("memory limit of {} MiB reached (all memories and tables of the run together)", .0 >> 20)]
-    Memory(u64),
-    #[error("CPU budget of {0:?} used up (running wasm and serving its host calls)")]
-    Cpu(Duration),
-    #[error("wall-clock timeout of {0:?} reached")]
-    WallClock(Duration),
-    #[error("API call budget of {0} calls used up")]
-    ApiCalls(u64),
-    /// `written`: bytes the run wrote plus the refused write (a sparse write counts its gap).
-    #[error("output limit of {} MiB exceeded: the run tried to write {} bytes", .limit >> 20, .written)]
-    Output { limit: u64, written: u64 },
-    #[error("output limit of {limit} files and folders exceeded")]
-    OutputFiles { limit: u64 },
-    #[error("log limit of {} KiB used up (log lines and the summary of one run)", .0 >> 10)]
-    Log(u64),
-    #[error("the component is {size} bytes, over the limit of {} MiB", .limit >> 20)]
-    WasmSize { limit: u64, size: u64 },
-    #[error("compiling the component did not finish within the wall-clock limit of {0:?}")]
-    Compile(Duration),
-    #[error("the component defines {count} {what}, more than the {max} a run may create")]
-    Shape {
-        what: &'static str,
-        count: u64,
-        max: u64,
-    },
-}
-
-impl LimitExceeded {
-    /// The limit that would let the run go further (its key names the setting to raise).
-    pub fn limit(&self) -> Option<Limit> {
-        Some(match self {
-            LimitExceeded::Memory(_) => Limit::Memory,
-            LimitExceeded::Cpu(_) => Limit::Cpu,
-            LimitExceeded::WallClock(_) | LimitExceeded::Compile(_) => Limit::Wall,
-            LimitExceeded::ApiCalls(_) => Limit::ApiCalls,
-            LimitExceeded::Output { .. } => Limit::Output,
-            LimitExceeded::OutputFiles { .. } => Limit::OutputFiles,
-            LimitExceeded::Log(_) => Limit::Log,
-            LimitExceeded::WasmSize { .. } => Limit::Wasm,
-            // Fixed by the host: no setting raises them.
-            LimitExceeded::Shape { .. } => return None,
-        })
-    }
-
-    /// The `[limits]` key that would let the run go further.
-    pub fn setting(&self) -> Option<&'static str> {
-        self.limit().map(Limit::key)
-    }
-}
 
 /// Most linear memories and tables one run may create (all instances of the component
 /// together). A Rust component uses one memory and a few tables.

@@ -414,7 +414,7 @@ impl Session {
     pub async fn run(&self, spec: &str, options: RunOptions) -> Result<RunReport, Failure> {
         let source = plugins::resolve(&self.config, spec)?;
         // Declared parameters are checked before anything is compiled or sent.
-        let meta = crate::inspect::read_meta(&source.name, &source.bytes)?;
+        let meta = crate::plugin_meta::read_meta(&source.name, &source.bytes)?;
         let params = crate::plugin_meta::check_params(
             &source.name,
             meta.as_ref(),
@@ -908,23 +908,9 @@ pub fn audit_path(config: &Config) -> Option<PathBuf> {
     Some(state_dir(config)?.join("audit.jsonl"))
 }
 
-/// `state_dir`, else `$XDG_STATE_HOME/pleo-host` or `~/.local/state/pleo-host`; `None` when
-/// none of these is known.
+/// `state_dir`, or `$XDG_STATE_HOME/pleo-host`, or `~/.local/state/pleo-host`.
 pub fn state_dir(config: &Config) -> Option<PathBuf> {
-    match &config.state_dir {
-        Some(dir) => Some(dir.clone()),
-        None => Some(
-            std::env::var_os("XDG_STATE_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME")
-                        .filter(|v| !v.is_empty())
-                        .map(|h| PathBuf::from(h).join(".local/state"))
-                })?
-                .join("pleo-host"),
-        ),
-    }
+    config.state_dir()
 }
 
 /// The state database (`<state_dir>/pleo-host.db`), opened and migrated.

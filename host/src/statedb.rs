@@ -173,9 +173,9 @@ pub fn now() -> String {
 }
 
 /// `<state_dir>/pleo-host.db`, with `state_dir` found as for the audit log
-/// ([`crate::session::state_dir`]); `None` when there is no place for it.
+/// ([`Config::state_dir`](crate::config::Config::state_dir)); `None` when there is no place for it.
 pub fn path_for(config: &crate::config::Config) -> Option<PathBuf> {
-    crate::session::state_dir(config).map(|dir| dir.join(FILE_NAME))
+    config.state_dir().map(|dir| dir.join(FILE_NAME))
 }
 
 #[cfg(test)]

@@ -688,8 +688,8 @@ mod config_tests {
             ),
             (
                 format!("{GOOD}limits = {{ memory_mb = 0 }}\n"),
-                2,
-                "schedules[0].limits.memory_mb",
+                5,
+                "schedules[0].limits.memory_mb: must be between 1 and 4096",
             ),
             (format!("{GOOD}cron_tz = \"UTC\"\n"), 5, "cron_tz"),
             (
