@@ -94,7 +94,8 @@ fn run_json_prints_one_object_for_success_and_failure() {
     assert_eq!(summary["exit_code"], 0);
     assert!(summary["api_calls"].as_u64().unwrap() > 2, "{summary}");
     assert_eq!(summary["retries"], 0);
-    assert_eq!(summary["files"].as_array().unwrap().len(), 2, "{summary}");
+    // The two CSVs and report.html.
+    assert_eq!(summary["files"].as_array().unwrap().len(), 3, "{summary}");
     assert!(summary["duration_seconds"].as_f64().unwrap() > 0.0);
 
     let run = run_in(

@@ -266,7 +266,8 @@ fn previous_month_follows_the_schedules_local_day() {
         ],
         &[],
     );
-    let line = bad.assert_clean_failure(1);
+    // The declared enum refuses it before the plugin starts (exit 2, usage).
+    let line = bad.assert_clean_failure(2);
     assert!(line.contains("previous-month"), "{line}");
 }
 

@@ -67,6 +67,24 @@ const PARAMS: &[Param] = &[
         "to",
         "last day of the period, inclusive (default: today, UTC)",
     ),
+    Param::one_of(
+        "period",
+        &[
+            "previous-month",
+            "month-to-date",
+            "last-12-months",
+            "since-last-success",
+        ],
+        "instead of from/to: a period relative to the day of scheduled_for (or today)",
+    ),
+    Param::string(
+        "scheduled_for",
+        "set by the daemon: the run's nominal time (RFC 3339 with the schedule's offset)",
+    ),
+    Param::string(
+        "last_success_for",
+        "set by the daemon: the nominal time of the schedule's last successful run",
+    ),
 ];
 
 struct SpendReport;
