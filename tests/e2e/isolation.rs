@@ -137,3 +137,87 @@ fn a_run_writes_only_to_its_home_state_cache_and_output() {
         );
     }
 }
+
+/// `--input` is read-only and nothing more: the plugin sees the folder's files at `/in`, every
+/// attempt to create, overwrite, remove or add a folder there fails and leaves the folder as it
+/// was, and a file beside the input folder stays out of reach.
+#[test]
+fn the_input_folder_is_read_only_and_the_only_thing_mounted_besides_out() {
+    let dir = tempdir();
+    let input = dir.path().join("in");
+    std::fs::create_dir_all(input.join("sub")).unwrap();
+    std::fs::write(input.join("accounts.csv"), "code,name\n4000,Travel\n").unwrap();
+    std::fs::write(input.join("sub/more.csv"), "x\n").unwrap();
+    let beside_secret = format!("beside-secret-{}", rand_suffix());
+    std::fs::write(dir.path().join("beside.txt"), &beside_secret).unwrap();
+    let before = read_tree(&input);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "environment = \"mock\"\n[plugins.snoop]\npath = \"{}\"\nscopes = [\"users:read\"]\nparams = {{ probe-paths = \"/in/..,/in/../beside.txt,../beside.txt\" }}\n",
+            plugin("snoop").display()
+        ),
+    );
+    let out = dir.path().join("out");
+    let run = run_in(
+        dir.path(),
+        &[
+            "run",
+            "snoop",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--input",
+            input.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("snoop.json")).unwrap()).unwrap();
+
+    let mut preopens: Vec<&str> = report["preopens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    preopens.sort();
+    assert_eq!(preopens, ["/in", "/out"], "{report}");
+    let seen: Vec<&str> = report["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(seen.contains(&"/in/accounts.csv"), "{seen:?}");
+
+    let writes: Vec<&Value> = report["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            let what = a["attempt"].as_str().unwrap();
+            ["write ", "overwrite ", "remove ", "mkdir "]
+                .iter()
+                .any(|verb| what.starts_with(verb))
+        })
+        .collect();
+    assert!(
+        writes.len() >= 4,
+        "every kind of change was tried: {writes:?}"
+    );
+    for attempt in &writes {
+        assert!(
+            attempt["attempt"].as_str().unwrap().contains("/in/"),
+            "{attempt}"
+        );
+        assert_eq!(attempt["ok"], false, "{attempt}");
+    }
+    assert_eq!(read_tree(&input), before, "the input folder changed");
+    assert!(
+        !report.to_string().contains(&beside_secret),
+        "a file beside the input folder was read"
+    );
+}

@@ -128,6 +128,10 @@ impl Guest for Snoop {
         for target in &targets {
             f.attempts.push(read_anything(Path::new(target)));
         }
+        // Every folder it was given but /out must refuse changes: create, overwrite, remove.
+        for root in f.preopens.iter().filter(|p| p.as_str() != "/out") {
+            f.attempts.extend(write_anything(Path::new(root)));
+        }
         f.attempts.push(match params::get("mock-port") {
             Some(port) => tcp_probe(&port),
             None => attempt(
@@ -260,6 +264,48 @@ fn read_file(path: PathBuf, f: &mut Findings, budget: &mut Budget) {
 }
 
 /// Reads `path` as a directory, or else as a file.
+/// Tries to create a file in `dir`, to overwrite and to remove the first file there, and to
+/// create a folder; each attempt says whether it worked.
+fn write_anything(dir: &Path) -> Vec<Attempt> {
+    let mut attempts = Vec::new();
+    let new = dir.join("snoop-wrote-here");
+    let created = fs::write(&new, b"snoop");
+    attempts.push(attempt(
+        format!("write {}", new.display()),
+        created.is_ok(),
+        created.err().map_or("created".into(), |e| e.to_string()),
+    ));
+    let first = fs::read_dir(dir).ok().and_then(|mut entries| {
+        entries
+            .find_map(|e| e.ok().filter(|e| e.path().is_file()))
+            .map(|e| e.path())
+    });
+    if let Some(file) = first {
+        let overwritten = fs::write(&file, b"snoop");
+        attempts.push(attempt(
+            format!("overwrite {}", file.display()),
+            overwritten.is_ok(),
+            overwritten
+                .err()
+                .map_or("overwritten".into(), |e| e.to_string()),
+        ));
+        let removed = fs::remove_file(&file);
+        attempts.push(attempt(
+            format!("remove {}", file.display()),
+            removed.is_ok(),
+            removed.err().map_or("removed".into(), |e| e.to_string()),
+        ));
+    }
+    let folder = dir.join("snoop-dir");
+    let made = fs::create_dir(&folder);
+    attempts.push(attempt(
+        format!("mkdir {}", folder.display()),
+        made.is_ok(),
+        made.err().map_or("made".into(), |e| e.to_string()),
+    ));
+    attempts
+}
+
 fn read_anything(path: &Path) -> Attempt {
     let what = format!("read {}", path.display());
     match fs::read_dir(path) {
