@@ -326,7 +326,14 @@ pub struct Recorder {
     planned: HashMap<String, Value>,
     /// Objects whose state before was recorded.
     seen: std::collections::HashSet<String>,
+    /// Bytes of request bodies recorded so far (see [`MAX_PLAN_BYTES`]).
+    body_bytes: u64,
 }
+
+/// Most bytes of request bodies one plan may hold. Every body comes from the plugin and stays
+/// in memory until the plan is written: without a cap, a plan run could make the host hold
+/// `api_calls` bodies of the largest size a host call can copy.
+pub const MAX_PLAN_BYTES: u64 = 64 << 20;
 
 impl Recorder {
     pub fn new(plan_id: String) -> Recorder {
@@ -335,7 +342,23 @@ impl Recorder {
             writes: Vec::new(),
             planned: HashMap::new(),
             seen: Default::default(),
+            body_bytes: 0,
         }
+    }
+
+    /// Counts `req`'s body against [`MAX_PLAN_BYTES`] and returns its size; `Err` (nothing
+    /// counted) once over it.
+    pub fn charge(&mut self, req: &ApiRequest) -> Result<u64, String> {
+        let bytes = req.body.as_ref().map_or(0, |b| b.to_string().len() as u64);
+        let total = self.body_bytes.saturating_add(bytes);
+        if total > MAX_PLAN_BYTES {
+            return Err(format!(
+                "the plan would hold more than {} MiB of request bodies; plan the migration in parts",
+                MAX_PLAN_BYTES >> 20
+            ));
+        }
+        self.body_bytes = total;
+        Ok(bytes)
     }
 
     pub fn writes(&self) -> &[PlannedWrite] {
@@ -687,6 +710,21 @@ pub fn input_sha256(path: &std::path::Path) -> std::io::Result<String> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_plan_holds_at_most_max_plan_bytes_of_bodies() {
+        let mut recorder = Recorder::new("p".into());
+        let body = serde_json::json!({ "name": "x".repeat(1 << 20) });
+        let req = ApiRequest::post("/v1/vendors", body);
+        let one = recorder.charge(&req).unwrap();
+        let fit = MAX_PLAN_BYTES / one;
+        for _ in 1..fit {
+            recorder.charge(&req).unwrap();
+        }
+        let refused = recorder.charge(&req).unwrap_err();
+        assert!(refused.contains("64 MiB"), "{refused}");
+        assert!(recorder.charge(&ApiRequest::get("/v1/vendors/x")).is_ok());
+    }
     use super::*;
 
     fn op<'a>(

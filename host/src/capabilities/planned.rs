@@ -46,6 +46,10 @@ impl Caps {
             None => None,
         };
         self.spend_call()?;
+        let bytes_out = match &mut self.plan {
+            Some(plan) => plan.charge(&req).map_err(super::invalid)?,
+            None => unreachable!("only called in a plan run"),
+        };
         let write = crate::plan::WriteOp {
             interface: op.interface_name(),
             function: op.function,
@@ -75,7 +79,7 @@ impl Caps {
             function: op.function,
             scope: Some(op.scope()),
             http: Some((op.method.as_str(), op.template)),
-            bytes_out: req.body.as_ref().map_or(0, |b| b.to_string().len() as u64),
+            bytes_out,
             outcome: "planned",
             object_id,
             plan_id,
