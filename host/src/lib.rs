@@ -61,7 +61,12 @@ mod structure_tests {
                 continue;
             }
             let text = std::fs::read_to_string(&path).unwrap();
-            let code = text.split("#[cfg(test)]").next().unwrap();
+            // Up to the inline test module (`#[cfg(test)]` then `mod name {`), which sits at the
+            // end of a file; other `#[cfg(test)]` items do not hide the imports after them.
+            let code = text
+                .match_indices("#[cfg(test)]\nmod ")
+                .find(|(i, _)| text[*i..].lines().nth(1).is_some_and(|l| l.ends_with('{')))
+                .map_or(text.as_str(), |(i, _)| &text[..i]);
             let entry = graph.entry(module.clone()).or_default();
             for (i, _) in code.match_indices("crate::") {
                 let name: String = code[i + 7..]
