@@ -387,24 +387,16 @@ async fn run_for_report(
     if let Some(file) = plan_file {
         check_plan_destination(file)?;
     }
-    // Declared parameters are checked before the key is read or Pleo is asked anything (the
-    // session checks them again, for every caller).
-    let source = crate::plugins::resolve(&config, plugin)?;
-    let meta = crate::plugin_meta::read_meta(&source.name, &source.bytes)?;
-    let plugin_config = crate::plugins::plugin_config(&config, &source.name);
-    crate::plugin_meta::check_params(
-        &source.name,
-        meta.as_ref(),
-        &crate::session::params_with_origin(&plugin_config, &options),
-    )?;
-    drop(source);
+    // Declared parameters are checked before the key is read or Pleo is asked anything.
+    let candidate = crate::admission::Candidate::resolve(&config, plugin)?;
+    let params = candidate.check_params(&options.host_params, &options.params)?;
     let history = open_history_for_run(&config);
     let session = Session::open(config).await?;
     let (progress, bar) = progress_sink();
     options.progress = Some(progress);
     options.cancel = Some(cancel_on_signals());
     options.on_end = history.map(record_hand_run);
-    let result = session.run(plugin, options).await;
+    let result = session.run_candidate(candidate, params, options).await;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
@@ -857,13 +849,12 @@ fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
         .hint("create one (see examples/) or pass --config"));
     };
     let runtime = crate::session::runtime_for(&config)?;
-    let plugin_source = crate::plugins::resolve(&config, plugin)?;
-    let limits = crate::plugins::plugin_config(&config, &plugin_source.name).limits;
-    let loaded = runtime
-        .load(&plugin_source.name, &plugin_source.bytes, &limits)
-        .map_err(crate::session::load_failure)?;
-    let imports = crate::plugins::classify_imports(&loaded.name, &loaded.imports)?;
-    let needed = imports.scopes();
+    let crate::admission::Loaded {
+        plugin: loaded,
+        needed,
+        config: plugin_config,
+        ..
+    } = crate::admission::Candidate::resolve(&config, plugin)?.load(&runtime)?;
     let lock_path = crate::approval::LockFile::path_for(&source);
     let mut lock = crate::approval::LockFile::load(&lock_path)
         .map_err(|e| Failure::new(ExitCode::Config, e))?;
@@ -894,7 +885,7 @@ fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
     if let Some(previous) = previous.filter(|p| p.sha256 != loaded.sha256) {
         println!("  replaces sha256 {}", previous.sha256);
     }
-    let granted = crate::plugins::plugin_config(&config, &loaded.name).scopes;
+    let granted = plugin_config.scopes;
     let ungranted: Vec<&String> = needed.iter().filter(|s| !granted.contains(s)).collect();
     if !ungranted.is_empty() {
         println!(

@@ -211,6 +211,20 @@ pub fn redact_for_logs(text: &str) -> String {
         .fold(text.to_owned(), |text, r| r.redact(&text))
 }
 
+/// A key that cannot be read is the operator's to fix: exit 4, with where to look.
+impl From<CredentialError> for crate::error::Failure {
+    fn from(e: CredentialError) -> Self {
+        let hint = match &e {
+            CredentialError::NotConfigured(_) => "see README: Configuration, [key]",
+            CredentialError::EnvMissing(_) => {
+                "export the variable or point [key] at a file or command"
+            }
+            _ => "check the [key] section of pleo.toml",
+        };
+        crate::error::Failure::new(crate::error::ExitCode::Credential, e.to_string()).hint(hint)
+    }
+}
+
 /// A key source that cannot give a usable key. Messages never contain the key.
 #[derive(Debug, thiserror::Error)]
 pub enum CredentialError {

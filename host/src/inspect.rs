@@ -3,14 +3,13 @@
 
 use serde::Serialize;
 
-use crate::approval::{LockFile, Refusal};
+use crate::admission::{Candidate, Loaded, granted_scopes};
+use crate::approval::Refusal;
 use crate::config::Config;
-use crate::error::{ExitCode, Failure};
+use crate::error::Failure;
 use crate::plugin_meta::{self, PluginMeta};
-use crate::plugins;
 use crate::runtime::Runtime;
 use crate::scopes::{self, ScopeSet};
-use crate::session::granted_scopes;
 
 /// Everything a reviewer needs to decide whether a plugin may run.
 #[derive(Debug, Serialize)]
@@ -68,15 +67,17 @@ pub fn inspect(
     spec: &str,
     key_scopes: Option<&ScopeSet>,
 ) -> Result<Inspection, Failure> {
-    let source = plugins::resolve(config, spec)?;
-    let metadata = read_meta(&source.name, &source.bytes)?;
-    let plugin_config = plugins::plugin_config(config, &source.name);
-    let plugin = runtime
-        .load(&source.name, &source.bytes, &plugin_config.limits)
-        .map_err(crate::session::load_failure)?;
-    let imports = plugins::classify_imports(&plugin.name, &plugin.imports)?;
-    let needed = imports.scopes();
-    let granted = granted_scopes(config, &plugin_config, &needed);
+    let loaded = Candidate::resolve(config, spec)?.load(runtime)?;
+    let granted = granted_scopes(config, &loaded.config, &loaded.needed);
+    let approval = approval_state(config, &loaded)?;
+    let Loaded {
+        plugin,
+        config: plugin_config,
+        meta: metadata,
+        imports,
+        needed: _,
+        size_bytes,
+    } = loaded;
     let wit = plugin
         .imports
         .iter()
@@ -87,7 +88,7 @@ pub fn inspect(
     Ok(Inspection {
         metadata,
         sha256: plugin.sha256.clone(),
-        size_bytes: source.bytes.len() as u64,
+        size_bytes,
         wit,
         environment: config.environment.to_string(),
         scopes: imports
@@ -123,7 +124,7 @@ pub fn inspect(
                 st::MAX_BYTES >> 10
             )
         }),
-        approval: approval_state(config, &plugin.name, &plugin.sha256, &needed)?,
+        approval,
         plugin: plugin.name,
     })
 }
@@ -150,21 +151,15 @@ fn wasi_sandbox(interface: &str) -> &'static str {
     }
 }
 
-fn approval_state(
-    config: &Config,
-    plugin: &str,
-    sha256: &str,
-    needed: &ScopeSet,
-) -> Result<ApprovalState, Failure> {
-    let Some(lock_path) = config.source.as_deref().map(LockFile::path_for) else {
+fn approval_state(config: &Config, loaded: &Loaded) -> Result<ApprovalState, Failure> {
+    let Some(check) = loaded.approval(config)? else {
         return Ok(ApprovalState {
             required: false,
             status: "not required".into(),
             details: vec![],
         });
     };
-    let lock = LockFile::load(&lock_path).map_err(|e| Failure::new(ExitCode::Config, e))?;
-    let (status, details) = match lock.check(plugin, sha256, needed) {
+    let (status, details) = match check {
         Ok(()) => ("approved", vec![]),
         Err(refusal @ Refusal::NotApproved { .. }) => ("not approved", refusal.details()),
         Err(refusal) => ("changed since approval", refusal.details()),

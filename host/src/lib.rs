@@ -1,6 +1,7 @@
 //! pleo-host runs sandboxed WebAssembly plugins against the Pleo API while holding the API key
 //! itself. Data flows one way: config -> credential -> client -> capabilities -> plugin.
 
+pub mod admission;
 pub mod apply;
 pub mod approval;
 pub mod audit;

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::error::{ExitCode, Failure};
+
 /// Per-run limits. Every field may be set globally in `[limits]` and per plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
@@ -153,6 +155,18 @@ impl LimitExceeded {
     /// The `[limits]` key that would let the run go further.
     pub fn setting(&self) -> Option<&'static str> {
         self.limit().map(Limit::key)
+    }
+
+    /// The exit-6 failure of a load or run that hit this limit; the hint names the setting to
+    /// raise, or says the bound is the host's own.
+    pub fn failure(&self, message: String) -> Failure {
+        let failure = Failure::new(ExitCode::Limit, message);
+        match self.setting() {
+            Some(setting) => failure.hint(format!(
+                "if the plugin needs more, raise limits.{setting} in its pleo.toml section"
+            )),
+            None => failure.hint("this bound is fixed by the host; the plugin must stay within it"),
+        }
     }
 }
 

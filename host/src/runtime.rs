@@ -17,6 +17,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::cpu_meter::{CpuMeter, Metered};
+use crate::error::{ExitCode, Failure};
 pub use crate::limits::LimitExceeded;
 use crate::limits::Limits;
 use crate::out_quota::{OutQuota, OutQuotaView};
@@ -38,6 +39,18 @@ pub enum LoadError {
     /// Refused before compiling: too big, or more memories or tables than a run may create.
     #[error("{0}")]
     Limit(LimitExceeded),
+}
+
+/// A plugin file that cannot be loaded: not a component (exit 5), or over a limit (exit 6).
+impl From<LoadError> for Failure {
+    fn from(e: LoadError) -> Failure {
+        let message = crate::terminal::line(&e.to_string()).into_owned();
+        match &e {
+            LoadError::Limit(limit) => limit.failure(message),
+            _ => Failure::new(ExitCode::Rejected, message)
+                .hint("plugins are WebAssembly components built for wasm32-wasip2 against wit/"),
+        }
+    }
 }
 
 /// Why a run did not produce the plugin's own answer.

@@ -8,25 +8,22 @@ use crate::bindings::PluginPre;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use crate::approval::{LockFile, Refusal};
+use crate::admission::{Admitted, Candidate, Loaded};
 use crate::audit::{AuditLog, RunAudit};
 use crate::capabilities::{self, Caps, Grant, ProgressSink};
-use crate::config::{Config, Environment, PluginConfig};
+use crate::config::{Config, Environment};
 use crate::credential::{self, CredentialError, Redactor};
 use crate::error::{ExitCode, Failure};
 #[cfg(feature = "mock")]
 use crate::mock::MockServer;
 use crate::output::{self, OutputFile};
 use crate::pleo::{ApiError, Introspection, PleoClient};
-use crate::plugins;
-use crate::runtime::{
-    Cancel, LoadError, LoadedPlugin, RunError, RunOutcome, RunState, Runtime, Sandbox,
-};
+use crate::runtime::{Cancel, LoadedPlugin, RunError, RunOutcome, RunState, Runtime, Sandbox};
 use crate::scopes::ScopeSet;
 use crate::terminal;
 
 /// A plugin linked with the interfaces of its effective scopes, ready to instantiate.
-type Prepared = PluginPre<RunState<Caps>>;
+pub type Prepared = PluginPre<RunState<Caps>>;
 
 /// The host, connected to one Pleo environment with one key.
 pub struct Session {
@@ -115,16 +112,18 @@ pub struct RunReport {
 impl Session {
     /// Reads the key, starts the mock if asked for, and asks Pleo who the key belongs to.
     pub async fn open(config: Config) -> Result<Session, Failure> {
+        let runtime = runtime_for(&config)?;
+        Session::with_runtime(config, runtime).await
+    }
+
+    /// [`Session::open`] with a runtime of the caller's (the bench's instance pool).
+    pub async fn with_runtime(config: Config, runtime: Runtime) -> Result<Session, Failure> {
         let key = match (&config.key, config.environment) {
-            (Some(source), _) => credential::load(source).map_err(credential_failure)?,
+            (Some(source), _) => credential::load(source)?,
             #[cfg(feature = "mock")]
-            (None, Environment::Mock) => {
-                credential::ApiKey::new(crate::mock::MOCK_API_KEY).map_err(credential_failure)?
-            }
+            (None, Environment::Mock) => credential::ApiKey::new(crate::mock::MOCK_API_KEY)?,
             (None, env) => {
-                return Err(credential_failure(CredentialError::NotConfigured(
-                    env.to_string(),
-                )));
+                return Err(CredentialError::NotConfigured(env.to_string()).into());
             }
         };
         let redactor = key.redactor();
@@ -191,7 +190,6 @@ impl Session {
         };
         tracing::debug!(environment = %config.environment, %company_id, scopes = ?key_info.scopes, "connected");
 
-        let runtime = runtime_for(&config)?;
         Ok(Session {
             config,
             runtime,
@@ -312,21 +310,43 @@ impl Session {
         self.client.request_count()
     }
 
-    /// Loads and compiles a plugin by first-party name, configured name, or `.wasm` path.
-    pub fn load_plugin(&self, spec: &str) -> Result<(LoadedPlugin, PluginConfig), Failure> {
-        self.load_source(plugins::resolve(&self.config, spec)?)
+    /// Admits a loaded plugin for this key: its effective scopes (key ∩ grant ∩ imports),
+    /// and its approval when the config requires one.
+    pub fn admit(&self, loaded: Loaded) -> Result<Admitted, Failure> {
+        let scopes = loaded.check_scopes(&self.config, &self.key_info.scopes)?;
+        loaded.check_approval(&self.config)?;
+        Ok(Admitted { loaded, scopes })
     }
 
-    fn load_source(
+    /// What one run of a plugin may do: its scopes, params and limits, for this company.
+    pub fn grant(
         &self,
-        source: plugins::PluginSource,
-    ) -> Result<(LoadedPlugin, PluginConfig), Failure> {
-        let plugin_config = plugins::plugin_config(&self.config, &source.name);
-        let plugin = self
-            .runtime
-            .load(&source.name, &source.bytes, &plugin_config.limits)
-            .map_err(load_failure)?;
-        Ok((plugin, plugin_config))
+        plugin: &str,
+        scopes: ScopeSet,
+        params: BTreeMap<String, String>,
+        limits: crate::limits::Limits,
+    ) -> Grant {
+        Grant {
+            plugin: plugin.to_owned(),
+            company_id: self.company_id.clone(),
+            scopes,
+            params,
+            limits,
+            other_companies: self.config.companies.clone(),
+            key_company: self.key_info.company_id.clone(),
+        }
+    }
+
+    /// The capabilities of one run: its grant, over the session's client (which shares the
+    /// pool and the key's rate limiter, and counts this run's waits).
+    pub fn caps(&self, grant: Grant, progress: ProgressSink, audit: Option<RunAudit>) -> Caps {
+        Caps::new(
+            grant,
+            self.client.for_run(None),
+            self.redactor.clone(),
+            progress,
+            audit,
+        )
     }
 
     /// Scopes of the API key, as `/v1/introspect` reported them.
@@ -334,98 +354,26 @@ impl Session {
         &self.key_info.scopes
     }
 
-    /// Effective scopes of a plugin: key ∩ grant ∩ imports. Refuses the plugin, with one line
-    /// per missing scope saying whether the grant or the key lacks it.
-    pub fn effective_scopes(
-        &self,
-        plugin: &LoadedPlugin,
-        plugin_config: &PluginConfig,
-    ) -> Result<ScopeSet, Failure> {
-        let needed = plugins::classify_imports(&plugin.name, &plugin.imports)?.scopes();
-        let granted = granted_scopes(&self.config, plugin_config, &needed);
-        let missing: Vec<String> = needed
-            .iter()
-            .filter_map(|scope| {
-                let (grant, key) = (
-                    granted.contains(scope),
-                    self.key_info.scopes.contains(scope),
-                );
-                let why = match (grant, key) {
-                    (true, true) => return None,
-                    (false, true) => format!(
-                        "not granted to it in {} (the key has it)",
-                        self.config.describe_source()
-                    ),
-                    (true, false) => "granted, but the API key does not have it".to_owned(),
-                    (false, false) => format!(
-                        "not granted to it in {}, and the API key does not have it",
-                        self.config.describe_source()
-                    ),
-                };
-                Some(format!("{scope}: {why}"))
-            })
-            .collect();
-        if !missing.is_empty() {
-            let name = &plugin.name;
-            let list = needed
-                .iter()
-                .map(|s| format!("\"{s}\""))
-                .collect::<Vec<_>>()
-                .join(", ");
-            return Err(Failure::new(
-                ExitCode::Rejected,
-                format!(
-                    "plugin {name} refused: it imports {} interface(s) whose scope it may not use",
-                    missing.len()
-                ),
-            )
-            .details(missing)
-            .hint(format!(
-                "grant in pleo.toml: [plugins.{name}] scopes = [{list}], with a key that has them"
-            )));
-        }
-        Ok(needed)
-    }
-
-    /// Refuses a plugin whose bytes or needed scopes differ from what the operator approved.
-    /// The mock environment skips this unless `require_approval = true`.
-    pub fn check_approval(&self, plugin: &LoadedPlugin, needed: &ScopeSet) -> Result<(), Failure> {
-        let Some(lock_path) = self.lock_path().filter(|_| self.config.require_approval) else {
-            return Ok(());
-        };
-        let lock = LockFile::load(&lock_path).map_err(|e| Failure::new(ExitCode::Config, e))?;
-        lock.check(&plugin.name, &plugin.sha256, needed).map_err(|refusal| {
-            let what = match refusal {
-                Refusal::NotApproved { .. } => "is not approved",
-                Refusal::Changed { .. } => "changed since it was approved",
-            };
-            Failure::new(ExitCode::Rejected, format!("plugin {} {what} ({})", plugin.name, lock_path.display()))
-                .details(refusal.details())
-                .hint(format!("review it with `pleo-host plugin inspect {0}`, then `pleo-host plugin approve {0}`", plugin.name))
-        })
-    }
-
-    /// `pleo.lock` beside the config file; none when running on defaults.
-    pub fn lock_path(&self) -> Option<PathBuf> {
-        self.config.source.as_deref().map(LockFile::path_for)
-    }
-
-    /// Runs a plugin to completion within its limits.
+    /// Runs a plugin to completion within its limits: every phase, from finding the plugin.
     pub async fn run(&self, spec: &str, options: RunOptions) -> Result<RunReport, Failure> {
-        let source = plugins::resolve(&self.config, spec)?;
-        // Declared parameters are checked before anything is compiled or sent.
-        let meta = crate::plugin_meta::read_meta(&source.name, &source.bytes)?;
-        let params = crate::plugin_meta::check_params(
-            &source.name,
-            meta.as_ref(),
-            &params_with_origin(
-                &plugins::plugin_config(&self.config, &source.name),
-                &options,
-            ),
-        )?;
-        let (plugin, plugin_config) = self.load_source(source)?;
-        let scopes = self.effective_scopes(&plugin, &plugin_config)?;
-        self.check_approval(&plugin, &scopes)?;
+        let candidate = Candidate::resolve(&self.config, spec)?;
+        let params = candidate.check_params(&options.host_params, &options.params)?;
+        self.run_candidate(candidate, params, options).await
+    }
+
+    /// Runs a plugin whose params were already checked (`run` checks them before the key is
+    /// read): load, admit, prepare, run.
+    pub async fn run_candidate(
+        &self,
+        candidate: Candidate,
+        params: BTreeMap<String, String>,
+        options: RunOptions,
+    ) -> Result<RunReport, Failure> {
+        let admitted = self.admit(candidate.load(&self.runtime)?)?;
+        let pre = self.prepare(&admitted)?;
+        let Admitted { loaded, scopes } = admitted;
+        let plugin = loaded.plugin;
+        let plugin_config = loaded.config;
         let out_dir = self.out_dir(&plugin.name, options.out_dir.as_deref())?;
         let in_dir = self.input_dir(
             &plugin.name,
@@ -445,31 +393,17 @@ impl Session {
             None => None,
         };
         let plan_id = options.plan.then(|| uuid::Uuid::new_v4().to_string());
-        let uses_state = plugin
-            .imports
-            .iter()
-            .any(|i| i.starts_with(&format!("{}/state@", crate::scopes::WIT_PACKAGE)));
-        let state = if uses_state {
+        let state = if loaded.imports.services.iter().any(|s| s == "state") {
             crate::plugin_state::StateStore::new(self.state_db()?, &plugin.name, options.plan)
         } else {
             crate::plugin_state::StateStore::none()
         };
 
-        let pre = self.prepare(&plugin, &scopes)?;
-
         let from_command_line: Vec<String> = options.params.keys().cloned().collect();
         let run_limits = options
             .limits
             .map_or(plugin_config.limits, |o| o.apply(plugin_config.limits));
-        let grant = Grant {
-            plugin: plugin.name.clone(),
-            company_id: self.company_id.clone(),
-            scopes,
-            params,
-            limits: run_limits,
-            other_companies: self.config.companies.clone(),
-            key_company: self.key_info.company_id.clone(),
-        };
+        let grant = self.grant(&plugin.name, scopes, params, run_limits);
         let progress = options
             .progress
             .unwrap_or_else(|| std::sync::Arc::new(|_: &capabilities::Progress| {}));
@@ -493,15 +427,9 @@ impl Session {
             &run_limits,
             &inputs,
         );
-        let caps = Caps::new(
-            grant,
-            // Shares the pool and the key's rate limiter; counts this run's waits.
-            self.client.for_run(None),
-            self.redactor.clone(),
-            progress,
-            Some(audit.clone()),
-        )
-        .with_state(state);
+        let caps = self
+            .caps(grant, progress, Some(audit.clone()))
+            .with_state(state);
         let caps = match &plan_id {
             Some(id) => caps.with_plan(crate::plan::Recorder::new(id.clone())),
             None => caps,
@@ -640,7 +568,8 @@ impl Session {
 
     /// Links a plugin with exactly the interfaces of its effective scopes. Cached per plugin
     /// hash and scope set, so a process that runs a plugin again skips linking.
-    fn prepare(&self, plugin: &LoadedPlugin, scopes: &ScopeSet) -> Result<Prepared, Failure> {
+    pub fn prepare(&self, admitted: &Admitted) -> Result<Prepared, Failure> {
+        let (plugin, scopes) = (&admitted.loaded.plugin, &admitted.scopes);
         let key = (plugin.sha256.clone(), scopes.clone());
         if let Some(pre) = self
             .prepared
@@ -727,42 +656,6 @@ impl Session {
     }
 }
 
-/// A run's parameters: pleo.toml's, overridden by the command line's, each with its origin.
-pub fn params_with_origin(
-    plugin_config: &PluginConfig,
-    options: &RunOptions,
-) -> BTreeMap<String, (String, crate::plugin_meta::Origin)> {
-    use crate::plugin_meta::Origin;
-    let mut params: BTreeMap<_, _> = plugin_config
-        .params
-        .iter()
-        .map(|(k, v)| (k.clone(), (v.clone(), Origin::Config)))
-        .collect();
-    // A schedule's params (and `scheduled_for`, `last_success_for`) override pleo.toml's
-    // params of the plugin; `--param` overrides both.
-    for (k, v) in &options.host_params {
-        params.insert(k.clone(), (v.clone(), Origin::Host));
-    }
-    for (k, v) in &options.params {
-        params.insert(k.clone(), (v.clone(), Origin::CommandLine));
-    }
-    params
-}
-
-/// What the operator granted a plugin. Without a pleo.toml only the mock is reachable, and a
-/// plugin is granted what it asks for; with one, exactly the scopes listed under its name.
-pub fn granted_scopes(
-    config: &Config,
-    plugin_config: &PluginConfig,
-    needed: &ScopeSet,
-) -> ScopeSet {
-    if config.source.is_none() {
-        needed.clone()
-    } else {
-        plugin_config.scopes.iter().cloned().collect()
-    }
-}
-
 /// Finds an output folder the plugin could not write to before the plugin does its work:
 /// creates and removes a probe file.
 /// Starts the embedded mock Pleo API on a free loopback port, accepting the configured key.
@@ -812,7 +705,7 @@ fn run_failure(plugin: &str, e: &RunError, redactor: &Redactor) -> Failure {
         .unwrap_or_default();
     let message = terminal::line(&redactor.redact(message)).into_owned();
     match e {
-        RunError::Limit(limit) => limit_failure(message, limit),
+        RunError::Limit(limit) => limit.failure(message),
         RunError::Cancelled(signal) => Failure::new(cancel_code(*signal), message)
             .hint("the run was interrupted; what it wrote to Pleo before stays written"),
         RunError::Instantiate(_) => Failure::new(ExitCode::Rejected, message),
@@ -827,35 +720,6 @@ fn cancel_code(signal: crate::runtime::Signal) -> ExitCode {
         crate::runtime::Signal::Interrupt => ExitCode::Interrupted,
         crate::runtime::Signal::Terminate => ExitCode::Terminated,
     }
-}
-
-fn limit_failure(message: String, limit: &crate::runtime::LimitExceeded) -> Failure {
-    let failure = Failure::new(ExitCode::Limit, message);
-    match limit.setting() {
-        Some(setting) => failure.hint(format!(
-            "if the plugin needs more, raise limits.{setting} in its pleo.toml section"
-        )),
-        None => failure.hint("this bound is fixed by the host; the plugin must stay within it"),
-    }
-}
-
-/// A plugin file that cannot be loaded: not a component (exit 5), or over a limit (exit 6).
-pub fn load_failure(e: LoadError) -> Failure {
-    let message = terminal::line(&e.to_string()).into_owned();
-    match &e {
-        LoadError::Limit(limit) => limit_failure(message, limit),
-        _ => Failure::new(ExitCode::Rejected, message)
-            .hint("plugins are WebAssembly components built for wasm32-wasip2 against wit/"),
-    }
-}
-
-fn credential_failure(e: CredentialError) -> Failure {
-    let hint = match &e {
-        CredentialError::NotConfigured(_) => "see README: Configuration, [key]",
-        CredentialError::EnvMissing(_) => "export the variable or point [key] at a file or command",
-        _ => "check the [key] section of pleo.toml",
-    };
-    Failure::new(ExitCode::Credential, e.to_string()).hint(hint)
 }
 
 fn introspect_failure(e: &ApiError, environment: Environment, redactor: &Redactor) -> Failure {
