@@ -18,11 +18,10 @@ use uuid::Uuid;
 
 use super::data::{CompanyData, ser_uuid};
 use super::error::{ApiError, json_response};
-use super::handlers::{Data, RawQuery, Result, Shared, ok, path_uuid, query_pairs};
+use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate};
-use super::rest::{
-    Body, IdPath, body_company, created, empty, json_body, required, string_set, uuid_set,
-};
+use super::rest::{Data, Result, Shared, ok};
+use super::rest::{body_company, created, empty, required, string_set, uuid_set};
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::Books;
@@ -180,10 +179,12 @@ fn sort_key(a: &AccountRecord, key: &str) -> SortValue {
     }
 }
 
-async fn search_accounts(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    let query = query_pairs(query)?;
+async fn search_accounts(
+    State(state): Shared,
+    Pairs(query): Pairs,
+    Json(body): Json<SearchBody>,
+) -> Result<Response> {
     let page = PageRequest::parse(&query, &PAGING)?;
-    let body: SearchBody = json_body(body)?;
     let company = body_company(&state, body.company_id)?;
     let no_category = required(
         body.exclude_if_assigned_to_category,
@@ -238,8 +239,7 @@ fn find(books: &Books, id: Uuid) -> Result<(usize, usize)> {
         .ok_or_else(|| ApiError::not_found("ACCOUNT_NOT_FOUND", format!("Account {id} not found")))
 }
 
-async fn get_account(State(state): Shared, path: IdPath) -> Result<Response> {
-    let id = path_uuid(path, "accountId")?;
+async fn get_account(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let books = state.store.lock();
     let (c, i) = find(&books, id)?;
     ok(&books.companies[c].master.accounts[i])
@@ -360,8 +360,7 @@ fn new_account(company_id: Uuid, external_id: String, fields: Fields) -> Account
     a
 }
 
-async fn create_account(State(state): Shared, body: Body) -> Result<Response> {
-    let body: AccountBody = json_body(body)?;
+async fn create_account(State(state): Shared, Json(body): Json<AccountBody>) -> Result<Response> {
     let company = body_company(&state, body.company_id.clone())?;
     let external_id = external_id(&body)?;
     let mut books = state.store.lock();
@@ -445,8 +444,7 @@ fn batch_reasons(
     reasons
 }
 
-async fn create_batch(State(state): Shared, body: Body) -> Result<Response> {
-    let body: BatchBody = json_body(body)?;
+async fn create_batch(State(state): Shared, Json(body): Json<BatchBody>) -> Result<Response> {
     let company = body_company(&state, body.company_id)?;
     let items = required(body.items, "items")?;
     if items.is_empty() || items.len() > MAX_BATCH {
@@ -486,9 +484,11 @@ async fn create_batch(State(state): Shared, body: Body) -> Result<Response> {
     created(result)
 }
 
-async fn update_account(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    let id = path_uuid(path, "accountId")?;
-    let body: AccountBody = json_body(body)?;
+async fn update_account(
+    State(state): Shared,
+    Ids([id]): Ids<1>,
+    Json(body): Json<AccountBody>,
+) -> Result<Response> {
     let mut books = state.store.lock();
     let (c, i) = find(&books, id)?;
     let fields = Fields::from_body(&body, &tax_code_ids(&books, c))?;
@@ -497,8 +497,7 @@ async fn update_account(State(state): Shared, path: IdPath, body: Body) -> Resul
     ok(&*account)
 }
 
-async fn delete_account(State(state): Shared, path: IdPath) -> Result<Response> {
-    let id = path_uuid(path, "accountId")?;
+async fn delete_account(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let mut books = state.store.lock();
     let (c, i) = find(&books, id)?;
     let entries = &state.data.companies[c].entries;

@@ -29,10 +29,11 @@ use super::data::{
 };
 use super::error::{ApiError, json_response};
 use super::exports::{ExportJob, open_job};
-use super::handlers::{RawQuery, Result, Shared, query_pairs, query_uuid};
+use super::extract::Pairs;
 use super::master::MasterData;
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate};
 use super::receipts::{FileType, presigned_url};
+use super::rest::{Result, Shared, query_uuid};
 use super::server::AppState;
 use super::tax_codes::TaxType;
 
@@ -558,8 +559,7 @@ fn entry_key(e: &AccountingEntry, key: &str) -> SortValue {
     }
 }
 
-async fn list_export_items(State(state): Shared, query: RawQuery) -> Result<Response> {
-    let query = query_pairs(query)?;
+async fn list_export_items(State(state): Shared, Pairs(query): Pairs) -> Result<Response> {
     let page = PageRequest::parse(&query, &PAGING)?;
     let Some(job_id) = query_uuid(&query, "job_id")? else {
         return Err(ApiError::BadParameter("job_id is required".into()));

@@ -41,9 +41,10 @@ use uuid::Uuid;
 use super::clock::shifted;
 use super::data::{AccountingEntry, CompanyData, ExportStatus, Status, ser_opt_uuid, ser_uuid};
 use super::error::{ApiError, json_response};
-use super::handlers::{RawQuery, Result, Shared, ok, parse_uuid, path_uuid, query_pairs};
+use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
-use super::rest::{Body, IdPath, body_company, created, empty, json_body, query_company, required};
+use super::rest::{Result, Shared, ok, parse_uuid};
+use super::rest::{body_company, created, empty, query_company, required};
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::{Books, CompanyBooks};
@@ -341,8 +342,7 @@ fn job_key(j: &ExportJob, key: &str) -> SortValue {
     }
 }
 
-async fn list_jobs(State(state): Shared, query: RawQuery) -> Result<Response> {
-    let query = query_pairs(query)?;
+async fn list_jobs(State(state): Shared, Pairs(query): Pairs) -> Result<Response> {
     let page = PageRequest::parse(&query, &JOB_PAGING)?;
     let company = query_company(&state, &query)?;
     // `statuses` is an exploded array (`statuses=pending&statuses=in_progress`); a
@@ -375,8 +375,7 @@ async fn list_jobs(State(state): Shared, query: RawQuery) -> Result<Response> {
     ))
 }
 
-async fn get_job(State(state): Shared, path: IdPath) -> Result<Response> {
-    let id = path_uuid(path, "jobId")?;
+async fn get_job(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let (books, c, j) = open_job(&state, id)?;
     ok(&books.companies[c].export_jobs[j])
 }
@@ -398,8 +397,7 @@ struct CreateOptions {
     vendor_based_bookkeeping: Option<bool>,
 }
 
-async fn create_job(State(state): Shared, body: Body) -> Result<Response> {
-    let body: CreateBody = json_body(body)?;
+async fn create_job(State(state): Shared, Json(body): Json<CreateBody>) -> Result<Response> {
     let company = body_company(&state, body.company_id)?;
     let data = &state.data.companies[company];
     let raw_ids = required(body.accounting_entry_ids, "accountingEntryIds")?;
@@ -507,8 +505,7 @@ fn event_job_id(body: &EventBody) -> Result<Uuid> {
     parse_uuid(raw, "jobId").map_err(|_| ApiError::BadBody("jobId must be a UUID".into()))
 }
 
-async fn post_event(State(state): Shared, body: Body) -> Result<Response> {
-    let body: EventBody = json_body(body)?;
+async fn post_event(State(state): Shared, Json(body): Json<EventBody>) -> Result<Response> {
     let id = event_job_id(&body)?;
     let raw_event = required(body.event.clone(), "event")?;
     let event = Event::parse(&raw_event).ok_or_else(|| {
@@ -580,9 +577,11 @@ fn item_key(i: &ExportJobItem, key: &str) -> SortValue {
     }
 }
 
-async fn list_items(State(state): Shared, path: IdPath, query: RawQuery) -> Result<Response> {
-    let id = path_uuid(path, "jobId")?;
-    let query = query_pairs(query)?;
+async fn list_items(
+    State(state): Shared,
+    Ids([id]): Ids<1>,
+    Pairs(query): Pairs,
+) -> Result<Response> {
     let page = PageRequest::parse(&query, &ITEM_PAGING)?;
     let status = match single(&query, "status")?.filter(|s| !s.is_empty()) {
         Some(raw) => Some(ItemStatus::parse(raw).ok_or_else(|| {
@@ -682,9 +681,11 @@ struct UpdateResult {
     errors: Vec<UpdateError>,
 }
 
-async fn update_items(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    let id = path_uuid(path, "jobId")?;
-    let updates: Vec<ItemUpdateBody> = json_body(body)?;
+async fn update_items(
+    State(state): Shared,
+    Ids([id]): Ids<1>,
+    Json(updates): Json<Vec<ItemUpdateBody>>,
+) -> Result<Response> {
     let updates = updates
         .into_iter()
         .map(ItemUpdate::check)

@@ -49,25 +49,34 @@
 //! vendors), which act on exactly one company named by `company_id` (`companyId` in bodies);
 //! tag groups can also be listed by `organization_id`.
 //!
-//! Module map: `catalog` (static names and vendors), `seed` (generation), `data`
-//! (the model), `server` (listener, auth), `handlers` (routes), `paging`
-//! (cursors), `search` (accounting-entry filters), `error` (error bodies), `faults`
+//! Module map. One module per family, each with its routes and handlers: `identity`
+//! (introspect, installation), `companies`, `employees`, `entries` (search with its filters
+//! in `entries/search`, and by id), `receipts`, `exports` (jobs, items, events),
+//! `export_items`, `vendors`, `accounts`, `tags`, `tax_codes`. Shared by all of them:
+//! `extract` (path ids, query pairs and JSON bodies, with Pleo's 400 for a bad one), `rest`
+//! (answers, company checks, body fields, the 404/405 fallbacks), `paging` (cursors),
+//! `error` (error bodies). The data: `catalog` (static names and vendors), `seed` (the
+//! dataset's generation: companies, employees and their entries are made together, since
+//! entries follow the employees' spending), `data` (the model), `master` (master data and
+//! the seeding of receipts, master data and export jobs), `clock`, `store` (live state).
+//! Serving: `server` (listener, auth), `scopes` (Pleo's scope per route), `faults`
 //! (injected 429/503/dropped connections/latency and a per-key rate limit, see
-//! [`FaultConfig`]), `clock`, `store` (live state), `rest` (helpers of the routes below),
-//! `master` (master data and the seeding of receipts, master data and export jobs),
-//! `receipts`, `exports` (jobs, items, events), `export_items`, `vendors`, `accounts`,
-//! `tags`, `tax_codes`, `recorder` (keeps every exchange for tests, see
-//! [`MockConfig::record`]).
+//! [`FaultConfig`]), `rate_limit`, `settings`, `recorder` (keeps every exchange for tests,
+//! see [`MockConfig::record`]).
 
 mod accounts;
 mod catalog;
 mod clock;
+mod companies;
 mod data;
+mod employees;
+mod entries;
 mod error;
 mod export_items;
 mod exports;
+mod extract;
 mod faults;
-mod handlers;
+mod identity;
 mod master;
 mod paging;
 mod rate_limit;
@@ -75,7 +84,6 @@ mod receipts;
 mod recorder;
 mod rest;
 pub mod scopes;
-mod search;
 mod seed;
 mod server;
 pub mod settings;

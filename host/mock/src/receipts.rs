@@ -10,8 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -24,12 +23,10 @@ use uuid::Uuid;
 
 use super::data::{AccountingEntry, Family, SubFamily, ser_opt_uuid, ser_uuid};
 use super::error::{ApiError, json_response};
-use super::handlers::{
-    RawQuery, Result, Shared, check_organization, companies, ok, parse_uuid, path_uuid,
-    query_pairs, query_uuid,
-};
+use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
-use super::rest::{Body, IdPath, json_body, required, uuid_set};
+use super::rest::{Result, Shared, check_organization, companies, ok, query_uuid};
+use super::rest::{required, uuid_set};
 use super::seed::new_id;
 use super::server::AppState;
 
@@ -311,9 +308,11 @@ fn live_entry(state: &AppState, id: Uuid) -> Result<&AccountingEntry> {
     }
 }
 
-async fn list_receipts(State(state): Shared, path: IdPath, query: RawQuery) -> Result<Response> {
-    let entry = path_uuid(path, "accountingEntryId")?;
-    let query = query_pairs(query)?;
+async fn list_receipts(
+    State(state): Shared,
+    Ids([entry]): Ids<1>,
+    Pairs(query): Pairs,
+) -> Result<Response> {
     let page = PageRequest::parse(&query, &PAGING)?;
     let file_type = file_type(&query)?;
     // `source` is an exploded array; a comma-separated value is read as several.
@@ -342,14 +341,9 @@ async fn list_receipts(State(state): Shared, path: IdPath, query: RawQuery) -> R
 
 async fn get_receipt(
     State(state): Shared,
-    path: std::result::Result<Path<(String, String)>, PathRejection>,
-    query: RawQuery,
+    Ids([entry, receipt]): Ids<2>,
+    Pairs(query): Pairs,
 ) -> Result<Response> {
-    let Path((entry, receipt)) =
-        path.map_err(|_| ApiError::BadParameter("ids must be UUIDs".into()))?;
-    let entry = parse_uuid(&entry, "accountingEntryId")?;
-    let receipt = parse_uuid(&receipt, "receiptId")?;
-    let query = query_pairs(query)?;
     let file_type = file_type(&query)?;
     live_entry(&state, entry)?;
     match state.data.receipt(receipt) {
@@ -375,8 +369,11 @@ struct SearchBody {
     file_type: Option<FileType>,
 }
 
-async fn search_receipts(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    let query = query_pairs(query)?;
+async fn search_receipts(
+    State(state): Shared,
+    Pairs(query): Pairs,
+    Json(body): Json<SearchBody>,
+) -> Result<Response> {
     let page = PageRequest::parse(&query, &PAGING)?;
     let named_organization = check_organization(&state, &query)?;
     let covered = companies(&state, &query, "company_id")?;
@@ -389,7 +386,6 @@ async fn search_receipts(State(state): Shared, query: RawQuery, body: Body) -> R
             "company_id is required if organization_id is not provided".into(),
         ));
     }
-    let body: SearchBody = json_body(body)?;
     let include_deleted = required(body.include_deleted, "includeDeleted")?;
     let entries = uuid_set(body.accounting_entry_ids, "accountingEntryIds", usize::MAX)?;
     let employees = uuid_set(body.employee_ids, "employeeIds", usize::MAX)?;

@@ -2,39 +2,20 @@
 //! request acts on, and answers without a body.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::Path;
-use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use axum::extract::State;
+use axum::http::{Method, Uri};
+
+use super::data::CompanyData;
 use super::error::{ApiError, json_response};
-use super::handlers::{Data, Result, parse_uuid, query_uuid};
+use super::paging::single;
 use super::server::AppState;
-
-pub(super) type Body = std::result::Result<Bytes, BytesRejection>;
-pub(super) type IdPath = std::result::Result<Path<String>, PathRejection>;
-
-/// The JSON body, required; 400 `VALIDATION_FAILED` if it is missing or malformed.
-pub(super) fn json_body<T: DeserializeOwned>(body: Body) -> Result<T> {
-    let body = body.map_err(|_| ApiError::BadBody("request body could not be read".into()))?;
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::BadBody("a JSON request body is required".into()));
-    }
-    serde_json::from_slice(&body).map_err(|e| ApiError::BadBody(format!("invalid request: {e}")))
-}
-
-/// The JSON body if there is one (search bodies are optional), else the default.
-pub(super) fn optional_json_body<T: DeserializeOwned + Default>(body: Body) -> Result<T> {
-    match body {
-        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(T::default()),
-        other => json_body(other),
-    }
-}
 
 /// A field the document marks required; absent or `null` is a 400.
 pub(super) fn required<T>(value: Option<T>, name: &str) -> Result<T> {
@@ -139,4 +120,85 @@ pub(super) fn is_currency(code: &str) -> bool {
 /// ISO 3166 alpha-2 (two capital letters), or Pleo's `UNDEFINED`.
 pub(super) fn is_country(code: &str) -> bool {
     code == "UNDEFINED" || (code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()))
+}
+
+pub(super) type Shared = State<Arc<AppState>>;
+pub(super) type Result<T> = std::result::Result<T, ApiError>;
+
+/// `{"data": ...}`.
+#[derive(Serialize)]
+pub(super) struct Data<T> {
+    pub data: T,
+}
+
+pub(super) fn ok<T: Serialize>(data: T) -> Result<Response> {
+    Ok(json_response(StatusCode::OK, &Data { data }))
+}
+
+/// A hyphenated UUID; 400 otherwise.
+pub(super) fn parse_uuid(raw: &str, name: &str) -> Result<Uuid> {
+    let raw = raw.trim();
+    Uuid::try_parse(raw)
+        .ok()
+        .filter(|_| raw.len() == 36)
+        .ok_or_else(|| ApiError::BadParameter(format!("{name} must be a UUID")))
+}
+
+/// An optional id in the query; an empty value counts as absent.
+pub(super) fn query_uuid(query: &[(String, String)], name: &str) -> Result<Option<Uuid>> {
+    match single(query, name)?.filter(|v| !v.trim().is_empty()) {
+        Some(raw) => parse_uuid(raw, name).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The companies a company-scoped request covers. A company named by the `name`
+/// query parameter must be one the key covers (403 otherwise) and is the only one;
+/// leaving it out means every company the key covers (just its own company unless
+/// it is an organization-level key).
+pub(super) fn companies<'a>(
+    state: &'a AppState,
+    query: &[(String, String)],
+    name: &str,
+) -> Result<Vec<&'a CompanyData>> {
+    match query_uuid(query, name)? {
+        Some(id) => match state.data.company_data(id) {
+            Some(c) => Ok(vec![c]),
+            None => Err(ApiError::Forbidden(format!(
+                "the API key has no access to company {id}"
+            ))),
+        },
+        None => Ok(state.data.companies.iter().collect()),
+    }
+}
+
+/// 403 if `organization_id` names an organization other than the key's; true if
+/// it was given (and is the key's).
+pub(super) fn check_organization(state: &AppState, query: &[(String, String)]) -> Result<bool> {
+    match query_uuid(query, "organization_id")? {
+        Some(id) if Some(id) != state.data.organization_id() => Err(ApiError::Forbidden(format!(
+            "the API key has no access to organization {id}"
+        ))),
+        Some(_) => Ok(true),
+        None => Ok(false),
+    }
+}
+
+pub(super) fn parse_bool(raw: Option<&str>, name: &str) -> Result<bool> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(false),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(_) => Err(ApiError::BadParameter(format!(
+            "{name} must be true or false"
+        ))),
+    }
+}
+
+pub(super) async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found("NOT_FOUND", format!("No endpoint {method} {}", uri.path()))
+}
+
+pub(super) async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }

@@ -11,7 +11,6 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use base64::Engine;
 use tokio::net::{TcpListener, TcpSocket};
@@ -25,7 +24,7 @@ use super::faults::{self, FaultCounts, Faults};
 use super::master::MasterData;
 use super::scopes::{self, Needs};
 use super::store::Store;
-use super::{MockConfig, handlers};
+use super::{MockConfig, rest};
 
 /// Queue of not-yet-accepted connections; the OS default of 128 is too small
 /// for load tests that open many connections at once.
@@ -267,20 +266,10 @@ fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
 /// Fault injection sits between counting and auth: injected faults are counted.
 fn router(state: Arc<AppState>, requests: Arc<AtomicU64>, faults: Arc<Faults>) -> Router {
     Router::new()
-        .route("/v1/introspect", get(handlers::introspect))
-        .route("/v1/installations/me", get(handlers::installation))
-        .route("/v1/companies", get(handlers::list_companies))
-        .route("/v1/companies/{company_id}", get(handlers::get_company))
-        .route("/v2/employees", get(handlers::list_employees))
-        .route("/v2/employees/{employee_id}", get(handlers::get_employee))
-        .route(
-            "/v1/accounting-entries:search",
-            post(handlers::search_entries),
-        )
-        .route(
-            "/v1/accounting-entries/{entry_id}",
-            get(handlers::get_entry),
-        )
+        .merge(super::identity::routes())
+        .merge(super::companies::routes())
+        .merge(super::employees::routes())
+        .merge(super::entries::routes())
         .merge(super::receipts::routes())
         .merge(super::exports::routes())
         .merge(super::export_items::routes())
@@ -288,8 +277,8 @@ fn router(state: Arc<AppState>, requests: Arc<AtomicU64>, faults: Arc<Faults>) -
         .merge(super::accounts::routes())
         .merge(super::tags::routes())
         .merge(super::tax_codes::routes())
-        .fallback(handlers::no_route)
-        .method_not_allowed_fallback(handlers::wrong_method)
+        .fallback(rest::no_route)
+        .method_not_allowed_fallback(rest::wrong_method)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(faults, faults::inject))
         .layer(middleware::from_fn_with_state(requests, count))

@@ -20,14 +20,10 @@ use uuid::Uuid;
 use super::clock::shifted;
 use super::data::{CompanyData, ser_uuid};
 use super::error::{ApiError, json_response};
-use super::handlers::{
-    RawQuery, Result, Shared, check_organization, ok, parse_bool, path_uuid, query_pairs,
-    query_uuid,
-};
+use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
-use super::rest::{
-    Body, IdPath, created, json_body, non_blank, one_company, query_company, required,
-};
+use super::rest::{Result, Shared, check_organization, ok, parse_bool, query_uuid};
+use super::rest::{created, non_blank, one_company, query_company, required};
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::Books;
@@ -166,8 +162,7 @@ fn find_tag(books: &Books, id: Uuid) -> Result<(usize, usize)> {
 // Tag groups
 // ---------------------------------------------------------------------------
 
-async fn list_groups(State(state): Shared, query: RawQuery) -> Result<Response> {
-    let query = query_pairs(query)?;
+async fn list_groups(State(state): Shared, Pairs(query): Pairs) -> Result<Response> {
     // "either the company_id or the organization_id query parameter MUST be provided";
     // company_id wins when both are.
     let companies: Vec<usize> = match query_uuid(&query, "company_id")? {
@@ -205,8 +200,7 @@ async fn list_groups(State(state): Shared, query: RawQuery) -> Result<Response> 
     ok(groups)
 }
 
-async fn get_group(State(state): Shared, path: IdPath) -> Result<Response> {
-    let id = path_uuid(path, "groupId")?;
+async fn get_group(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let books = state.store.lock();
     let (c, i) = find_group(&books, id)?;
     ok(&books.companies[c].master.tag_groups[i])
@@ -236,10 +230,12 @@ fn check_group_code(groups: &[TagGroupRecord], code: &str, except: Option<Uuid>)
     Ok(())
 }
 
-async fn create_group(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    let query = query_pairs(query)?;
+async fn create_group(
+    State(state): Shared,
+    Pairs(query): Pairs,
+    Json(body): Json<GroupBody>,
+) -> Result<Response> {
     let company = query_company(&state, &query)?;
-    let body: GroupBody = json_body(body)?;
     let archived = required(body.archived, "archived")?;
     let code = non_blank(body.code, "code")?;
     let name = non_blank(body.name, "name")?;
@@ -261,9 +257,11 @@ async fn create_group(State(state): Shared, query: RawQuery, body: Body) -> Resu
     created(group)
 }
 
-async fn update_group(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    let id = path_uuid(path, "groupId")?;
-    let body: GroupBody = json_body(body)?;
+async fn update_group(
+    State(state): Shared,
+    Ids([id]): Ids<1>,
+    Json(body): Json<GroupBody>,
+) -> Result<Response> {
     let archived = required(body.archived, "archived")?;
     let code = non_blank(body.code, "code")?;
     let name = non_blank(body.name, "name")?;
@@ -295,9 +293,11 @@ fn tag_key(t: &TagRecord, key: &str) -> SortValue {
     }
 }
 
-async fn list_tags(State(state): Shared, path: IdPath, query: RawQuery) -> Result<Response> {
-    let group = path_uuid(path, "groupId")?;
-    let query = query_pairs(query)?;
+async fn list_tags(
+    State(state): Shared,
+    Ids([group]): Ids<1>,
+    Pairs(query): Pairs,
+) -> Result<Response> {
     let page = PageRequest::parse(&query, &TAG_PAGING)?;
     let include_archived = parse_bool(single(&query, "include_archived")?, "include_archived")?;
     let books = state.store.lock();
@@ -314,8 +314,7 @@ async fn list_tags(State(state): Shared, path: IdPath, query: RawQuery) -> Resul
     ))
 }
 
-async fn get_tag(State(state): Shared, path: IdPath) -> Result<Response> {
-    let id = path_uuid(path, "tagId")?;
+async fn get_tag(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let books = state.store.lock();
     let (c, i) = find_tag(&books, id)?;
     ok(&books.companies[c].master.tags[i])
@@ -344,9 +343,11 @@ fn check_tag_code(tags: &[TagRecord], group: Uuid, code: &str, except: Option<Uu
     Ok(())
 }
 
-async fn create_tag(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    let group = path_uuid(path, "groupId")?;
-    let body: TagBody = json_body(body)?;
+async fn create_tag(
+    State(state): Shared,
+    Ids([group]): Ids<1>,
+    Json(body): Json<TagBody>,
+) -> Result<Response> {
     let archived = required(body.archived, "archived")?;
     let code = non_blank(body.code, "code")?;
     let now = state.store.now();
@@ -367,9 +368,11 @@ async fn create_tag(State(state): Shared, path: IdPath, body: Body) -> Result<Re
     created(tag)
 }
 
-async fn update_tag(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    let id = path_uuid(path, "tagId")?;
-    let body: TagBody = json_body(body)?;
+async fn update_tag(
+    State(state): Shared,
+    Ids([id]): Ids<1>,
+    Json(body): Json<TagBody>,
+) -> Result<Response> {
     let archived = required(body.archived, "archived")?;
     let code = non_blank(body.code, "code")?;
     let now = state.store.now();

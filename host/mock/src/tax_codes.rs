@@ -17,12 +17,10 @@ use uuid::Uuid;
 use super::clock::shifted;
 use super::data::{CompanyData, ser_uuid};
 use super::error::{ApiError, json_response};
-use super::handlers::{RawQuery, Result, Shared, ok, path_uuid, query_pairs};
+use super::extract::{Ids, Json, OptionalJson, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate};
-use super::rest::{
-    Body, IdPath, body_company, created, json_body, non_blank, optional_json_body, query_company,
-    required, uuid_set,
-};
+use super::rest::{Result, Shared, ok};
+use super::rest::{body_company, created, non_blank, query_company, required, uuid_set};
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::Books;
@@ -155,11 +153,13 @@ fn sort_key(t: &TaxCodeRecord, key: &str) -> SortValue {
     }
 }
 
-async fn search_tax_codes(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    let query = query_pairs(query)?;
+async fn search_tax_codes(
+    State(state): Shared,
+    Pairs(query): Pairs,
+    OptionalJson(body): OptionalJson<SearchBody>,
+) -> Result<Response> {
     let page = PageRequest::parse(&query, &PAGING)?;
     let company = query_company(&state, &query)?;
-    let body: SearchBody = optional_json_body(body)?;
     let ids = uuid_set(body.tax_code_ids, "taxCodeIds", usize::MAX)?;
     let books = state.store.lock();
     let codes: Vec<&TaxCodeRecord> = books.companies[company]
@@ -187,8 +187,7 @@ fn find(books: &Books, id: Uuid) -> Result<(usize, usize)> {
     })
 }
 
-async fn get_tax_code(State(state): Shared, path: IdPath) -> Result<Response> {
-    let id = path_uuid(path, "taxCodeId")?;
+async fn get_tax_code(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let books = state.store.lock();
     let (c, i) = find(&books, id)?;
     ok(&books.companies[c].master.tax_codes[i])
@@ -270,8 +269,7 @@ fn check_code_free(
     Ok(())
 }
 
-async fn create_tax_code(State(state): Shared, body: Body) -> Result<Response> {
-    let body: TaxCodeBody = json_body(body)?;
+async fn create_tax_code(State(state): Shared, Json(body): Json<TaxCodeBody>) -> Result<Response> {
     let company = body_company(&state, body.company_id.clone())?;
     let fields = Fields::from_body(body)?;
     let now = state.store.now();
@@ -297,9 +295,11 @@ async fn create_tax_code(State(state): Shared, body: Body) -> Result<Response> {
     created(record)
 }
 
-async fn update_tax_code(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    let id = path_uuid(path, "taxCodeId")?;
-    let body: TaxCodeBody = json_body(body)?;
+async fn update_tax_code(
+    State(state): Shared,
+    Ids([id]): Ids<1>,
+    Json(body): Json<TaxCodeBody>,
+) -> Result<Response> {
     let company = body_company(&state, body.company_id.clone())?;
     let fields = Fields::from_body(body)?;
     let now = state.store.now();

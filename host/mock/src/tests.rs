@@ -1104,3 +1104,50 @@ async fn errors_do_not_echo_by_default() {
         );
     }
 }
+
+/// Every bad path id and body gets Pleo's 400 `{type, message}` from the one
+/// place that maps axum's rejections (`extract.rs`), naming the parameter at fault.
+#[tokio::test]
+async fn bad_ids_queries_and_bodies_are_pleo_400s() {
+    let api = Api::start(cfg()).await;
+    let (status, body) = api.get("/v1/accounting-entries/not-a-uuid", &[]).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "PARAMETER_VALIDATION_FAILED",
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("entry_id"),
+        "{body}"
+    );
+
+    // Of two ids, the bad one is named.
+    let entry = uuid::Uuid::new_v4().to_string();
+    let path = format!("/v1/accounting-entries/{entry}/receipts/nope");
+    let (status, body) = api.get(&path, &[]).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::BAD_REQUEST,
+        "PARAMETER_VALIDATION_FAILED",
+    );
+    assert!(
+        body["message"].as_str().unwrap().contains("receipt_id"),
+        "{body}"
+    );
+
+    // A required JSON body that is missing, then one that is not JSON.
+    let company = api.get("/v1/introspect", &[]).await.1["data"]["companyId"].clone();
+    let company = company.as_str().unwrap_or_default().to_owned();
+    for raw in ["", "{not json"] {
+        let req = api
+            .http
+            .post(api.url("/v1/vendors", &[("company_id", &company)]))
+            .header(AUTHORIZATION, &api.auth)
+            .header(CONTENT_TYPE, "application/json")
+            .body(raw);
+        let (status, body) = api.send(req).await;
+        assert_error(status, &body, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    }
+}

@@ -20,11 +20,12 @@ use uuid::Uuid;
 use super::clock::shifted;
 use super::data::{CompanyData, ser_uuid};
 use super::error::{ApiError, json_response};
-use super::handlers::{self, RawQuery, Result, Shared, ok, parse_uuid, query_pairs, query_uuid};
+use super::extract::{Ids, Json, OptionalJson, Pairs, RawBody, Text, parse};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate};
+use super::rest::{self, Result, Shared, ok, parse_uuid, query_uuid};
 use super::rest::{
-    Body, IdPath, body_company, created, empty, is_country, is_currency, json_body, non_blank,
-    one_company, optional_json_body, required, string_set, uuid_set,
+    body_company, created, empty, is_country, is_currency, non_blank, one_company, required,
+    string_set, uuid_set,
 };
 use super::seed::new_id;
 use super::server::AppState;
@@ -227,14 +228,16 @@ fn within(filter: &Option<HashSet<String>>, value: Option<&String>) -> bool {
         .is_none_or(|set| value.is_some_and(|v| set.contains(v)))
 }
 
-async fn search_vendors(State(state): Shared, query: RawQuery, body: Body) -> Result<Response> {
-    let query = query_pairs(query)?;
+async fn search_vendors(
+    State(state): Shared,
+    Pairs(query): Pairs,
+    OptionalJson(body): OptionalJson<SearchBody>,
+) -> Result<Response> {
     let page = PageRequest::parse(&query, &PAGING)?;
     let Some(company) = query_uuid(&query, "company_id")? else {
         return Err(ApiError::BadParameter("company_id is required".into()));
     };
     let company = one_company(&state, Some(company), "company_id")?;
-    let body: SearchBody = optional_json_body(body)?;
     let ids = uuid_set(body.ids, "ids", MAX_FILTER)?;
     let codes = string_set(body.codes, "codes", MAX_FILTER)?;
     let external_ids = string_set(body.external_ids, "externalIds", MAX_FILTER)?;
@@ -277,8 +280,7 @@ fn vendor_id(raw: &str) -> Result<Uuid> {
     parse_uuid(raw, "id")
 }
 
-async fn get_vendor(State(state): Shared, path: IdPath) -> Result<Response> {
-    let id = super::handlers::path_uuid(path, "id")?;
+async fn get_vendor(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let books = state.store.lock();
     let (c, i) = find(&books, id)?;
     ok(&books.companies[c].master.vendors[i])
@@ -321,8 +323,7 @@ fn common_fields(body: &VendorBody) -> Result<(String, String)> {
     Ok((name, currency))
 }
 
-async fn create_vendor(State(state): Shared, body: Body) -> Result<Response> {
-    let body: VendorBody = json_body(body)?;
+async fn create_vendor(State(state): Shared, Json(body): Json<VendorBody>) -> Result<Response> {
     let company = body_company(&state, body.company_id.clone())?;
     let (name, currency) = common_fields(&body)?;
     let now = state.store.now();
@@ -353,9 +354,11 @@ async fn create_vendor(State(state): Shared, body: Body) -> Result<Response> {
     created(vendor)
 }
 
-async fn update_vendor(State(state): Shared, path: IdPath, body: Body) -> Result<Response> {
-    let id = super::handlers::path_uuid(path, "id")?;
-    let body: VendorBody = json_body(body)?;
+async fn update_vendor(
+    State(state): Shared,
+    Ids([id]): Ids<1>,
+    Json(body): Json<VendorBody>,
+) -> Result<Response> {
     let company = body_company(&state, body.company_id.clone())?;
     let (name, currency) = common_fields(&body)?;
     let external_id = non_blank(body.external_id, "externalId")?;
@@ -400,20 +403,19 @@ async fn vendor_action(
     State(state): Shared,
     method: Method,
     uri: Uri,
-    path: IdPath,
-    body: Body,
+    Text(raw): Text,
+    RawBody(body): RawBody,
 ) -> Result<Response> {
-    let raw = path.map(|p| p.0).unwrap_or_default();
     let Some((id, action)) = raw.split_once(':') else {
-        return Err(handlers::wrong_method(method, uri).await);
+        return Err(rest::wrong_method(method, uri).await);
     };
     if action != "archive" && action != "activate" {
-        return Err(handlers::no_route(method, uri).await);
+        return Err(rest::no_route(method, uri).await);
     }
     let id = vendor_id(id)?;
     let activate = match action {
         "activate" => {
-            let body: ActivateBody = json_body(body)?;
+            let body: ActivateBody = parse(&body)?;
             Some((non_blank(body.external_id, "externalId")?, body.code))
         }
         _ => None,

@@ -11,8 +11,8 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::data::{AccountingEntry, ExportStatus, Family, ReviewStatus, Status, SubFamily};
-use super::error::ApiError;
+use crate::data::{AccountingEntry, ExportStatus, Family, ReviewStatus, Status, SubFamily};
+use crate::error::ApiError;
 
 /// The documented `maxItems` of the id arrays.
 const MAX_ITEMS: usize = 100;
