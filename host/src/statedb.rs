@@ -15,6 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, TransactionBehavior};
 
 /// File name of the database inside `state_dir`.
@@ -124,6 +125,17 @@ pub fn open(path: &Path) -> Result<Connection, StateDbError> {
     conn.busy_timeout(Duration::from_secs(10)).map_err(sqlite)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(sqlite)?;
+    // A process that records one run must not pay for a checkpoint (fsyncs of the WAL and
+    // the database) on its way out: on a busy 2-core machine that was half of a warm `run`
+    // (median 30.7 ms against 15.6 ms without). Instead the WAL is checkpointed by whichever
+    // commit takes it past 64 pages, so the next process's recovery scan stays short, and
+    // its file is cut back to 1 MiB after a big transaction (a long apply).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(sqlite)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 64)
+        .map_err(sqlite)?;
+    conn.pragma_update(None, "journal_size_limit", 1 << 20)
+        .map_err(sqlite)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(sqlite)?;
     migrate(&mut conn).map_err(|e| match e {
@@ -203,6 +215,9 @@ mod tests {
         )
         .unwrap();
         drop(conn);
+        // Closing did not checkpoint (no fsyncs on a run's way out): the WAL is still there.
+        let wal = path.with_extension("db-wal");
+        assert!(wal.metadata().is_ok_and(|m| m.len() > 0), "no WAL left");
         // Opening again applies nothing and keeps the data.
         let conn = open(&path).unwrap();
         assert_eq!(version(&conn), MIGRATIONS.len() as i64);
