@@ -543,6 +543,10 @@ struct Outcome {
     message: String,
     out_dir: PathBuf,
     last_api_status: Option<u16>,
+    api_calls: u64,
+    retries: u64,
+    api_statuses: crate::pleo::StatusCounts,
+    rate_limit_wait: Duration,
 }
 
 /// One run of a fire time: folder, params, the plugin, history, `latest` and pruning.
@@ -608,6 +612,10 @@ async fn run_once(shared: &Arc<Shared>, schedule: &Schedule, at: &DateTime<Tz>) 
                 message: end.message.to_owned(),
                 out_dir: end.out_dir.to_owned(),
                 last_api_status: end.last_api_status,
+                api_calls: end.api_calls,
+                retries: end.retries,
+                api_statuses: end.api_statuses.clone(),
+                rate_limit_wait: end.rate_limit_wait,
             });
         }) as crate::session::OnEnd
     };
@@ -654,31 +662,36 @@ async fn run_once(shared: &Arc<Shared>, schedule: &Schedule, at: &DateTime<Tz>) 
                 message: failure.message.clone(),
                 out_dir: out_dir.clone(),
                 last_api_status: None,
+                api_calls: 0,
+                retries: 0,
+                api_statuses: Default::default(),
+                rate_limit_wait: Duration::ZERO,
             }
         }
     };
     match &result {
         Ok(report) => {
             tracing::info!(schedule = %schedule.name, scheduled_for = %nominal, run_id = %run_id, files = report.files.len(), "run finished");
-            shared.metrics.run_ended(
-                &schedule.name,
-                "ok",
-                seconds,
-                report.api_calls,
-                report.api_waits.retries,
-            );
-            shared
-                .metrics
-                .rate_limit_wait(&schedule.name, report.api_waits.throttle_wait.as_secs_f64());
             point_latest(&schedule_dir, &out_dir);
         }
         Err(failure) => {
             tracing::error!(schedule = %schedule.name, scheduled_for = %nominal, run_id = %run_id, exit_code = failure.code as i32, "run {}: {}", outcome.result, failure.message);
-            shared
-                .metrics
-                .run_ended(&schedule.name, &outcome.result, seconds, 0, 0);
         }
     }
+    // Whatever the result: a failed run's calls, retries and statuses are what to look at.
+    shared.metrics.run_ended(
+        &schedule.name,
+        &outcome.result,
+        seconds,
+        outcome.api_calls,
+        outcome.retries,
+    );
+    shared
+        .metrics
+        .rate_limit_wait(&schedule.name, outcome.rate_limit_wait.as_secs_f64());
+    shared
+        .metrics
+        .pleo_requests(&schedule.name, &outcome.api_statuses);
     if let Some(keep) = schedule.keep {
         prune(&schedule_dir, keep as usize, &out_dir);
     }
