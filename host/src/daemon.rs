@@ -497,8 +497,14 @@ async fn run_fire(shared: &Arc<Shared>, schedule: &Schedule, at: DateTime<Tz>) {
     if outcome.last_api_status == Some(401) && !shared.stopping.load(Ordering::SeqCst) {
         // The key may have been rotated: read it again, once, and run again with it.
         tracing::warn!(schedule = %schedule.name, "Pleo refused the key (401): reading it again");
-        if reread_key(shared).await {
-            outcome = run_once(shared, schedule, &at).await;
+        match reread_key(shared).await {
+            Ok(()) => outcome = run_once(shared, schedule, &at).await,
+            Err(refusal) => {
+                // The run stays failed; its history row and the failure hook say why and
+                // what to do, rather than the plugin's own words about a 401.
+                outcome.message = refusal;
+                mark_refused(shared, &outcome);
+            }
         }
     }
     shared.running.fetch_sub(1, Ordering::SeqCst);
@@ -516,21 +522,33 @@ async fn run_fire(shared: &Arc<Shared>, schedule: &Schedule, at: DateTime<Tz>) {
     }
 }
 
-/// Opens a new session with the current config: the key is read again. `false` (logged)
-/// when that does not work.
-async fn reread_key(shared: &Arc<Shared>) -> bool {
+/// Opens a new session with the current config: the key is read again. When that does not
+/// work, the refusal (which environment, what to do) as one line, also logged.
+async fn reread_key(shared: &Arc<Shared>) -> Result<(), String> {
     let _one = shared.reload_lock.lock().await;
     match Session::open(shared.config()).await {
         Ok(session) => {
             *shared.session.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(session);
-            true
+            Ok(())
         }
         Err(failure) => {
-            tracing::error!(
-                "the key read again does not work either: {}",
-                failure.message
-            );
-            false
+            let line = match &failure.hint {
+                Some(hint) => format!("{}; {hint}", failure.message),
+                None => failure.message.clone(),
+            };
+            tracing::error!("the key read again does not work either: {line}");
+            Err(line)
+        }
+    }
+}
+
+/// Puts the refusal of the key read again into the failed run's history row.
+fn mark_refused(shared: &Shared, outcome: &Outcome) {
+    let rows = shared.history.get(&outcome.run_id).unwrap_or_default();
+    if let Some(mut row) = rows.into_iter().find(|r| r.id == outcome.run_id) {
+        row.message = Some(cut(&outcome.message));
+        if let Err(e) = shared.history.record(&row) {
+            tracing::error!("state database: {e}");
         }
     }
 }
