@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -62,6 +63,11 @@ enum Command {
         /// `pleo-host apply`.
         #[arg(long, value_name = "FILE")]
         plan: Option<PathBuf>,
+        /// After SIGTERM or Ctrl-C, how long the plugin may go on before it is interrupted
+        /// (default: `[daemon] grace_seconds` of pleo.toml, else 30); a second signal
+        /// interrupts at once.
+        #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+        grace_seconds: Option<Duration>,
     },
     /// Send the writes of a plan made with `run --plan`, exactly and once (resumable).
     Apply {
@@ -198,6 +204,13 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
     }
 }
 
+fn parse_seconds(s: &str) -> Result<Duration, String> {
+    let value: f64 = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
+    crate::limits::Seconds::try_from(value).map(|seconds| seconds.0)
+}
+
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -237,9 +250,10 @@ pub fn main() -> i32 {
                 plan,
                 help_params,
                 json,
+                grace_seconds,
             } => {
                 if help_params {
-                    let _ = (out, params, input, plan, json);
+                    let _ = (out, params, input, plan, json, grace_seconds);
                     help_params_of(&plugin, config.as_deref())
                 } else {
                     let options = RunOptions {
@@ -249,17 +263,20 @@ pub fn main() -> i32 {
                         plan: plan.is_some(),
                         ..RunOptions::default()
                     };
+                    let how = HandRun {
+                        plan_file: plan,
+                        grace: grace_seconds,
+                    };
                     if json {
                         let started = std::time::Instant::now();
                         let result =
-                            run_for_report(&plugin, config.as_deref(), options, plan.as_deref())
-                                .await;
+                            run_for_report(&plugin, config.as_deref(), options, &how).await;
                         let summary =
                             crate::plugin_list::run_summary(&plugin, &result, started.elapsed());
                         println!("{}", terminal::json(&summary.to_string()));
                         result.map(|_| ())
                     } else {
-                        run(&plugin, config.as_deref(), options, plan, cli.verbose > 0).await
+                        run(&plugin, config.as_deref(), options, how, cli.verbose > 0).await
                     }
                 }
             }
@@ -342,16 +359,24 @@ pub fn main() -> i32 {
     }
 }
 
+/// What `run` was asked besides the plugin's options.
+struct HandRun {
+    /// `--plan FILE`.
+    plan_file: Option<PathBuf>,
+    /// `--grace-seconds`, over `[daemon] grace_seconds`.
+    grace: Option<Duration>,
+}
+
 async fn run(
     plugin: &str,
     config: Option<&Path>,
     options: RunOptions,
-    plan_file: Option<PathBuf>,
+    how: HandRun,
     verbose: bool,
 ) -> Result<(), Failure> {
-    let report = run_for_report(plugin, config, options, plan_file.as_deref()).await?;
+    let report = run_for_report(plugin, config, options, &how).await?;
     print_report(&report);
-    if let (Some(file), Some(plan)) = (plan_file, &report.plan) {
+    if let (Some(file), Some(plan)) = (how.plan_file, &report.plan) {
         print!("{}", terminal::text(&plan.summary(verbose)));
         println!("plan written to {}", file.display());
         if !plan.writes.is_empty() {
@@ -380,9 +405,11 @@ async fn run_for_report(
     plugin: &str,
     config: Option<&Path>,
     mut options: RunOptions,
-    plan_file: Option<&Path>,
+    how: &HandRun,
 ) -> Result<RunReport, Failure> {
+    let plan_file = how.plan_file.as_deref();
     let config = load_config(config)?;
+    let grace = how.grace.unwrap_or(config.daemon.grace);
     // A plan file that cannot be written is found before the plugin runs.
     if let Some(file) = plan_file {
         check_plan_destination(file)?;
@@ -394,7 +421,7 @@ async fn run_for_report(
     let session = Session::open(config).await?;
     let (progress, bar) = progress_sink();
     options.progress = Some(progress);
-    options.cancel = Some(cancel_on_signals());
+    options.cancel = Some(cancel_on_signals(grace));
     options.on_end = history.map(record_hand_run);
     let result = session.run_candidate(candidate, params, options).await;
     if let Some(bar) = bar {
@@ -815,27 +842,45 @@ fn help_params_of(plugin: &str, config: Option<&Path>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// A [`Cancel`](crate::runtime::Cancel) that fires on the first SIGINT or SIGTERM, so the run
-/// ends with its audit record and a clear line instead of the process dying mid-run.
-fn cancel_on_signals() -> crate::runtime::Cancel {
+/// A [`Cancel`](crate::runtime::Cancel) for a run by hand: on the first SIGINT or SIGTERM the
+/// plugin gets `grace` to finish (a run that does is what it was: ok or failed), then it is
+/// interrupted and the run ends with its audit record and a clear line instead of the process
+/// dying mid-run. A second signal interrupts at once.
+fn cancel_on_signals(grace: Duration) -> crate::runtime::Cancel {
     use crate::runtime::Signal;
     use tokio::signal::unix::{SignalKind, signal};
     let (fire, cancel) = tokio::sync::watch::channel(None);
-    let listen = |kind: SignalKind, what: Signal| {
-        let fire = fire.clone();
-        match signal(kind) {
-            Ok(mut stream) => {
-                tokio::spawn(async move {
-                    if stream.recv().await.is_some() {
-                        let _ = fire.send(Some(what));
-                    }
-                });
-            }
-            Err(e) => tracing::warn!("cannot listen for {what}: {e}"),
+    let streams = signal(SignalKind::interrupt()).and_then(|interrupt| {
+        signal(SignalKind::terminate()).map(|terminate| (interrupt, terminate))
+    });
+    let (mut interrupt, mut terminate) = match streams {
+        Ok(streams) => streams,
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGINT and SIGTERM: {e}");
+            return cancel;
         }
     };
-    listen(SignalKind::interrupt(), Signal::Interrupt);
-    listen(SignalKind::terminate(), Signal::Terminate);
+    tokio::spawn(async move {
+        let first = tokio::select! {
+            Some(()) = interrupt.recv() => Signal::Interrupt,
+            Some(()) = terminate.recv() => Signal::Terminate,
+            else => return,
+        };
+        if !grace.is_zero() {
+            tracing::warn!(
+                "{first}: the plugin may finish within {}s, then it is interrupted; signal again to interrupt it now",
+                grace.as_secs_f64()
+            );
+            tokio::select! {
+                _ = tokio::time::sleep(grace) => {}
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        let _ = fire.send(Some(first));
+        // Keeps the sender, so the run's receiver never sees it gone.
+        std::future::pending::<()>().await;
+    });
     cancel
 }
 

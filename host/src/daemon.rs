@@ -497,8 +497,14 @@ async fn run_fire(shared: &Arc<Shared>, schedule: &Schedule, at: DateTime<Tz>) {
     if outcome.last_api_status == Some(401) && !shared.stopping.load(Ordering::SeqCst) {
         // The key may have been rotated: read it again, once, and run again with it.
         tracing::warn!(schedule = %schedule.name, "Pleo refused the key (401): reading it again");
-        if reread_key(shared).await {
-            outcome = run_once(shared, schedule, &at).await;
+        match reread_key(shared).await {
+            Ok(()) => outcome = run_once(shared, schedule, &at).await,
+            Err(refusal) => {
+                // The run stays failed; its history row and the failure hook say why and
+                // what to do, rather than the plugin's own words about a 401.
+                outcome.message = refusal;
+                mark_refused(shared, &outcome);
+            }
         }
     }
     shared.running.fetch_sub(1, Ordering::SeqCst);
@@ -516,21 +522,33 @@ async fn run_fire(shared: &Arc<Shared>, schedule: &Schedule, at: DateTime<Tz>) {
     }
 }
 
-/// Opens a new session with the current config: the key is read again. `false` (logged)
-/// when that does not work.
-async fn reread_key(shared: &Arc<Shared>) -> bool {
+/// Opens a new session with the current config: the key is read again. When that does not
+/// work, the refusal (which environment, what to do) as one line, also logged.
+async fn reread_key(shared: &Arc<Shared>) -> Result<(), String> {
     let _one = shared.reload_lock.lock().await;
     match Session::open(shared.config()).await {
         Ok(session) => {
             *shared.session.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(session);
-            true
+            Ok(())
         }
         Err(failure) => {
-            tracing::error!(
-                "the key read again does not work either: {}",
-                failure.message
-            );
-            false
+            let line = match &failure.hint {
+                Some(hint) => format!("{}; {hint}", failure.message),
+                None => failure.message.clone(),
+            };
+            tracing::error!("the key read again does not work either: {line}");
+            Err(line)
+        }
+    }
+}
+
+/// Puts the refusal of the key read again into the failed run's history row.
+fn mark_refused(shared: &Shared, outcome: &Outcome) {
+    let rows = shared.history.get(&outcome.run_id).unwrap_or_default();
+    if let Some(mut row) = rows.into_iter().find(|r| r.id == outcome.run_id) {
+        row.message = Some(cut(&outcome.message));
+        if let Err(e) = shared.history.record(&row) {
+            tracing::error!("state database: {e}");
         }
     }
 }
@@ -543,6 +561,10 @@ struct Outcome {
     message: String,
     out_dir: PathBuf,
     last_api_status: Option<u16>,
+    api_calls: u64,
+    retries: u64,
+    api_statuses: crate::pleo::StatusCounts,
+    rate_limit_wait: Duration,
 }
 
 /// One run of a fire time: folder, params, the plugin, history, `latest` and pruning.
@@ -608,6 +630,10 @@ async fn run_once(shared: &Arc<Shared>, schedule: &Schedule, at: &DateTime<Tz>) 
                 message: end.message.to_owned(),
                 out_dir: end.out_dir.to_owned(),
                 last_api_status: end.last_api_status,
+                api_calls: end.api_calls,
+                retries: end.retries,
+                api_statuses: end.api_statuses.clone(),
+                rate_limit_wait: end.rate_limit_wait,
             });
         }) as crate::session::OnEnd
     };
@@ -654,31 +680,36 @@ async fn run_once(shared: &Arc<Shared>, schedule: &Schedule, at: &DateTime<Tz>) 
                 message: failure.message.clone(),
                 out_dir: out_dir.clone(),
                 last_api_status: None,
+                api_calls: 0,
+                retries: 0,
+                api_statuses: Default::default(),
+                rate_limit_wait: Duration::ZERO,
             }
         }
     };
     match &result {
         Ok(report) => {
             tracing::info!(schedule = %schedule.name, scheduled_for = %nominal, run_id = %run_id, files = report.files.len(), "run finished");
-            shared.metrics.run_ended(
-                &schedule.name,
-                "ok",
-                seconds,
-                report.api_calls,
-                report.api_waits.retries,
-            );
-            shared
-                .metrics
-                .rate_limit_wait(&schedule.name, report.api_waits.throttle_wait.as_secs_f64());
             point_latest(&schedule_dir, &out_dir);
         }
         Err(failure) => {
             tracing::error!(schedule = %schedule.name, scheduled_for = %nominal, run_id = %run_id, exit_code = failure.code as i32, "run {}: {}", outcome.result, failure.message);
-            shared
-                .metrics
-                .run_ended(&schedule.name, &outcome.result, seconds, 0, 0);
         }
     }
+    // Whatever the result: a failed run's calls, retries and statuses are what to look at.
+    shared.metrics.run_ended(
+        &schedule.name,
+        &outcome.result,
+        seconds,
+        outcome.api_calls,
+        outcome.retries,
+    );
+    shared
+        .metrics
+        .rate_limit_wait(&schedule.name, outcome.rate_limit_wait.as_secs_f64());
+    shared
+        .metrics
+        .pleo_requests(&schedule.name, &outcome.api_statuses);
     if let Some(keep) = schedule.keep {
         prune(&schedule_dir, keep as usize, &out_dir);
     }

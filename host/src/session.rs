@@ -86,6 +86,10 @@ pub struct RunEnd<'a> {
     pub message: &'a str,
     pub api_calls: u64,
     pub retries: u64,
+    /// The run's HTTP requests to Pleo by the status of the answer (`None`: no answer).
+    pub api_statuses: crate::pleo::StatusCounts,
+    /// Time the run's calls waited for the key's rate limiter.
+    pub rate_limit_wait: Duration,
     /// The HTTP status of the last error Pleo answered during the run, if any.
     pub last_api_status: Option<u16>,
 }
@@ -510,6 +514,8 @@ impl Session {
                 message: &message,
                 api_calls: outcome.caps.api_calls(),
                 retries: outcome.caps.api_waits().retries,
+                api_statuses: outcome.caps.api_statuses(),
+                rate_limit_wait: outcome.caps.api_waits().throttle_wait,
                 last_api_status: match &outcome.caps.last_api_error {
                     Some(ApiError::Status { status, .. }) => Some(*status),
                     _ => None,

@@ -381,13 +381,23 @@ fn control_characters_from_a_plugin_never_reach_the_terminal_or_the_audit() {
     }
 }
 
+/// The runs by hand in the state database of a `config` folder, newest first.
+fn history(dir: &Path) -> Vec<pleo_host::history::RunRecord> {
+    pleo_host::history::History::open(&dir.join("state/pleo-host.db"))
+        .unwrap()
+        .list(None, 100)
+        .unwrap()
+}
+
+/// A plugin that does not finish within `[daemon] grace_seconds` after SIGTERM is interrupted:
+/// exit 143, `cancelled` in the audit and the history.
 #[test]
 fn sigterm_mid_run_records_cancelled_and_exits_143() {
     let dir = tempdir();
     let cfg = config(
         dir.path(),
         &format!(
-            "[plugins.hostile]\npath = \"{}\"\nparams = {{ mode = \"sleep\" }}\n",
+            "[daemon]\ngrace_seconds = 0.5\n[plugins.hostile]\npath = \"{}\"\nparams = {{ mode = \"sleep\" }}\n",
             plugin("hostile").display()
         ),
     );
@@ -417,9 +427,88 @@ fn sigterm_mid_run_records_cancelled_and_exits_143() {
         stderr.contains("error: plugin hostile: cancelled by SIGTERM"),
         "{stderr}"
     );
+    assert!(
+        stderr.contains("SIGTERM: the plugin may finish within 0.5s"),
+        "{stderr}"
+    );
     let end = run_end(dir.path());
     assert_eq!(end["result"], "cancelled", "{end}");
     assert_eq!(end["exit_code"], 143, "{end}");
+    let runs = history(dir.path());
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].result, "cancelled", "{runs:?}");
+    assert_eq!(runs[0].exit_code, Some(143), "{runs:?}");
+    assert_eq!(runs[0].id, end["run_id"].as_str().unwrap());
+}
+
+/// SIGTERM while the plugin works: it gets the grace period, and a run that finishes within it
+/// is what it was: exit 0, its output complete, `ok` in the audit and the history. The plugin
+/// finishes only when the test creates `/in/go`, after the host has taken the signal.
+#[test]
+fn sigterm_within_the_grace_period_lets_the_run_finish() {
+    let dir = tempdir();
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[daemon]\ngrace_seconds = 600\n[plugins.hostile]\npath = \"{}\"\n\
+             params = {{ mode = \"wait-for-go\" }}\n",
+            plugin("hostile").display()
+        ),
+    );
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    let stderr_file = dir.path().join("run.stderr");
+    let out = dir.path().join("out");
+    let mut child = command_in(
+        dir.path(),
+        &[
+            "run",
+            "hostile",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--input",
+            "in",
+            "--out",
+            "out",
+        ],
+        &[],
+    )
+    .stdout(Stdio::piped())
+    .stderr(std::fs::File::create(&stderr_file).unwrap())
+    .spawn()
+    .unwrap();
+    let stderr = || std::fs::read_to_string(&stderr_file).unwrap_or_default();
+    let started = (0..2400).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        out.join("started.txt").exists()
+    });
+    assert!(started, "the plugin started:\n{}", stderr());
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let heard = (0..2400).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        stderr().contains("SIGTERM: the plugin may finish within 600s")
+    });
+    assert!(heard, "the host took the signal:\n{}", stderr());
+    std::fs::write(input.join("go"), "").unwrap();
+    let done = wait_bounded(&mut child);
+    assert_eq!(done.status.code(), Some(0), "{}", stderr());
+    assert_eq!(
+        std::fs::read_to_string(out.join("done.txt")).unwrap(),
+        "done"
+    );
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(stdout.contains("finished after /in/go"), "{stdout}");
+    assert!(stdout.contains("done.txt"), "files written: {stdout}");
+    let end = run_end(dir.path());
+    assert_eq!(end["result"], "ok", "{end}");
+    assert_eq!(end["exit_code"], 0, "{end}");
+    let runs = history(dir.path());
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(
+        (runs[0].result.as_str(), runs[0].exit_code),
+        ("ok", Some(0))
+    );
 }
 
 /// Waits for a child, killing it if it has not ended after two minutes (a hang guard, not a

@@ -339,6 +339,17 @@ fn every_injected_fault_costs_exactly_one_retry_and_changes_nothing() {
         assert_eq!(stats.retries, injected, "{stats:?} {faults:?}");
         assert_eq!(stats.requests, faulty.request_count());
         assert_eq!(stats.requests, expected.len() as u64 + injected);
+        // Every attempt by how it ended (the daemon's `pleo_host_pleo_requests_total`).
+        let statuses: Vec<(Option<u16>, u64)> = client.run_statuses().into_iter().collect();
+        assert_eq!(
+            statuses,
+            [
+                (None, faults.dropped),
+                (Some(200), expected.len() as u64),
+                (Some(429), faults.too_many_requests),
+                (Some(503), faults.unavailable),
+            ]
+        );
     });
 }
 

@@ -609,3 +609,323 @@ fn catch_up_runs_the_missed_fire_times_after_downtime() {
     let order: Vec<i64> = by_start.iter().map(|r| r.nominal_unix.unwrap()).collect();
     assert_eq!(order, nominal);
 }
+
+/// A mock Pleo in the test process (`base_url`), recording every exchange, so a test can
+/// switch the key it accepts and count what the daemon's client sent.
+struct Pleo {
+    server: pleo_host::mock::MockServer,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl Pleo {
+    fn start(key: &str, faults: pleo_host::mock::FaultConfig) -> Pleo {
+        let rt = crate::common::tokio();
+        let config = pleo_host::mock::MockConfig {
+            api_key: key.to_owned(),
+            record: true,
+            faults,
+            ..pleo_host::mock::MockConfig::default()
+        };
+        let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = rt
+            .block_on(pleo_host::mock::MockServer::start(bind, config))
+            .unwrap();
+        Pleo { server, _rt: rt }
+    }
+
+    /// (path, status) of every exchange so far, oldest first.
+    fn exchanges(&self) -> Vec<(String, u16)> {
+        self.server
+            .exchanges()
+            .into_iter()
+            .map(|e| (e.path, e.status))
+            .collect()
+    }
+}
+
+/// Writes a 0600 key file.
+fn write_key(file: &Path, key: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::write(file, key).unwrap();
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// A spend-report schedule on `cron` against `pleo`, with the key in `pleo.key`; `daemon`:
+/// more lines of `[daemon]`.
+fn spend_config(pleo: &Pleo, cron: &str, daemon: &str) -> String {
+    format!(
+        "state_dir = \"state\"\nenvironment = \"mock\"\nbase_url = \"{}\"\n\
+         [key]\nfile = \"pleo.key\"\n\
+         [client]\nbackoff_seconds = 0.01\nmax_backoff_seconds = 0.05\nmax_attempts = 8\n\
+         [daemon]\ngrace_seconds = 0.5\n{daemon}\
+         [plugins.spend-report]\nscopes = [\"users:read\", \"accounting-entries:read\"]\n\
+         [[schedules]]\nname = \"spend\"\nplugin = \"spend-report\"\ncron = \"{cron}\"\n\
+         params = {{ period = \"month-to-date\" }}\n",
+        pleo.server.base_url()
+    )
+}
+
+/// A run whose key Pleo stops accepting (rotated) reads the key file again, once, and runs
+/// again with the new key; when the key read again is refused too, the run stays failed and
+/// its history row says the key was refused, for which environment and what to do.
+#[test]
+fn a_401_reads_the_key_again_once() {
+    // The refusal of the key read again: which environment, and (checked below) what to do.
+    const REFUSED: &str = "Pleo mock refused the API key (401)";
+    let pleo = Pleo::start("reread-key-one-0001", Default::default());
+    let dir = tempdir();
+    let key_file = dir.path().join("pleo.key");
+    write_key(&key_file, "reread-key-one-0001");
+    write_config(dir.path(), &spend_config(&pleo, "* * * * * *", ""));
+    let daemon = Daemon::start(dir.path(), &[]);
+    wait_for(&daemon, "a run with the first key", || {
+        (!runs_with(dir.path(), "ok").is_empty()).then_some(())
+    });
+
+    // Rotated in Pleo and in the key file, without SIGHUP.
+    write_key(&key_file, "reread-key-two-0002");
+    let switched = pleo.exchanges().len();
+    pleo.server.accept_key("reread-key-two-0002");
+    let retried = wait_for(&daemon, "a run refused and run again", || {
+        let all = runs(dir.path());
+        all.iter()
+            .find(|r| r.result == "failed")
+            .and_then(|failed| {
+                let again: Vec<&RunRecord> = all
+                    .iter()
+                    .filter(|r| r.nominal_time == failed.nominal_time && r.id != failed.id)
+                    .collect();
+                (again.len() == 1 && again[0].result == "ok")
+                    .then(|| (failed.clone(), again[0].clone()))
+            })
+    });
+    let (failed, again) = retried;
+    assert_eq!(failed.exit_code, Some(7), "{failed:?}");
+    assert!(again.api_calls > 0, "{again:?}");
+
+    // A key Pleo refuses: read again, refused again, the run fails.
+    write_key(&key_file, "reread-key-bad-0003");
+    let second_switch = pleo.exchanges().len();
+    pleo.server.accept_key("reread-key-four-0004");
+    let refused = wait_for(&daemon, "a run whose key read again is refused", || {
+        runs(dir.path()).into_iter().find(|r| {
+            r.result == "failed" && r.message.as_deref().is_some_and(|m| m.contains(REFUSED))
+        })
+    });
+    let (code, log) = daemon.stop();
+    assert_eq!(code, 0, "{log}");
+    let exchanges = pleo.exchanges();
+
+    // Exactly one run of the rotation's nominal time was refused and exactly one ran again.
+    let all = runs(dir.path());
+    let of_nominal: Vec<&RunRecord> = all
+        .iter()
+        .filter(|r| r.nominal_time == failed.nominal_time)
+        .collect();
+    assert_eq!(of_nominal.len(), 2, "{of_nominal:?}");
+    // On the wire: after the rotation, 401s (the old key), then one introspection of the key
+    // read again (accepted), then only accepted requests until the second switch.
+    // (Answers to requests that were in flight at the switch may come first, accepted.)
+    let rotation = &exchanges[switched..second_switch];
+    let refused_from = rotation
+        .iter()
+        .position(|(_, status)| *status == 401)
+        .expect("the old key is refused");
+    let reread = rotation
+        .iter()
+        .position(|(path, status)| path == "/v1/introspect" && *status == 200)
+        .expect("the key read again is checked with Pleo");
+    assert!(
+        rotation[..refused_from].iter().all(|(_, s)| *s == 200),
+        "{rotation:?}"
+    );
+    assert!(
+        rotation[refused_from..reread]
+            .iter()
+            .all(|(_, s)| *s == 401),
+        "{rotation:?}"
+    );
+    assert!(
+        rotation[reread + 1..].iter().all(|(_, s)| *s == 200),
+        "{rotation:?}"
+    );
+    assert_eq!(
+        rotation
+            .iter()
+            .filter(|(p, _)| p == "/v1/introspect")
+            .count(),
+        1,
+        "one re-read: {rotation:?}"
+    );
+
+    let message = refused.message.clone().unwrap();
+    assert!(message.contains(REFUSED), "{message}");
+    assert!(message.contains("rotate the key"), "what to do: {message}");
+    assert_eq!(refused.exit_code, Some(7), "{refused:?}");
+    // Each refused run read the key once: one refused introspection per refused run.
+    let refused_runs = all
+        .iter()
+        .filter(|r| r.message.as_deref().is_some_and(|m| m.contains(REFUSED)))
+        .count();
+    let refused_checks = exchanges[second_switch..]
+        .iter()
+        .filter(|(p, s)| p == "/v1/introspect" && *s == 401)
+        .count();
+    assert_eq!(refused_checks, refused_runs, "{log}");
+    assert!(
+        log.contains("the key read again does not work either"),
+        "{log}"
+    );
+    for key in [
+        "reread-key-one",
+        "reread-key-two",
+        "reread-key-bad",
+        "reread-key-four",
+    ] {
+        assert!(!log.contains(key), "a key in the log:\n{log}");
+        assert!(
+            all.iter()
+                .all(|r| !r.message.as_deref().unwrap_or("").contains(key)),
+            "a key in the history"
+        );
+    }
+}
+
+/// A GET of `path` on the daemon's metrics server: the body.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+/// The value of one sample line of Prometheus text (`name{labels} value`), 0 if absent.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+/// `/metrics` of a real daemon has every metric the README lists, and counts Pleo's answers by
+/// status as the client got them: exactly the 503s and 200s the mock sent to the runs.
+#[test]
+fn metrics_count_runs_and_pleo_requests_by_status() {
+    let faults = pleo_host::mock::FaultConfig {
+        seed: 11,
+        global: pleo_host::mock::FaultRates {
+            unavailable: 0.2,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let pleo = Pleo::start("metrics-key-0001", faults);
+    let dir = tempdir();
+    write_key(&dir.path().join("pleo.key"), "metrics-key-0001");
+    let listen = "listen = \"127.0.0.1:0\"\n";
+    write_config(dir.path(), &spend_config(&pleo, "* * * * * *", listen));
+    let daemon = Daemon::start(dir.path(), &[]);
+    let addr = wait_for(&daemon, "the metrics server", || {
+        let log = daemon.stderr();
+        let rest = log.split("/metrics on http://").nth(1)?;
+        Some(rest.split_whitespace().next()?.to_owned())
+    });
+    wait_for(&daemon, "runs that met 503s", || {
+        let done = runs(dir.path())
+            .iter()
+            .filter(|r| r.result == "ok" || r.result == "failed")
+            .count();
+        (done >= 2 && pleo.server.fault_counts().unavailable >= 1).then_some(())
+    });
+    // No more fire times (a yearly schedule), so the figures settle.
+    write_config(dir.path(), &spend_config(&pleo, "0 0 1 1 *", listen));
+    daemon.signal(libc::SIGHUP);
+    let text = wait_for(&daemon, "settled metrics", || {
+        let health: serde_json::Value = serde_json::from_str(&http_get(&addr, "/healthz")).unwrap();
+        let first = http_get(&addr, "/metrics");
+        std::thread::sleep(Duration::from_millis(500));
+        let quiet = health["running"] == 0
+            && runs_with(dir.path(), "running").is_empty()
+            && daemon.stderr().contains("configuration and key reloaded");
+        (quiet && http_get(&addr, "/metrics") == first).then_some(first)
+    });
+    let exchanges = pleo.exchanges();
+    let (code, log) = daemon.stop();
+    assert_eq!(code, 0, "{log}");
+
+    // What the runs sent (the key checks at start and reload are no run's).
+    let sent = |status: u16| {
+        exchanges
+            .iter()
+            .filter(|(p, s)| p != "/v1/introspect" && *s == status)
+            .count() as f64
+    };
+    let by_status = |status: &str| {
+        sample(
+            &text,
+            &format!("pleo_host_pleo_requests_total{{schedule=\"spend\",status=\"{status}\"}}"),
+        )
+    };
+    assert!(sent(503) >= 1.0, "{exchanges:?}");
+    assert_eq!(by_status("503"), sent(503), "{text}");
+    assert_eq!(by_status("200"), sent(200), "{text}");
+    let all = runs(dir.path());
+    let ok = all.iter().filter(|r| r.result == "ok").count() as f64;
+    assert_eq!(
+        sample(
+            &text,
+            "pleo_host_runs_total{schedule=\"spend\",result=\"ok\"}"
+        ),
+        ok,
+        "{text}"
+    );
+    let calls: u64 = all.iter().map(|r| r.api_calls).sum();
+    let retries: u64 = all.iter().map(|r| r.retries).sum();
+    assert_eq!(
+        sample(&text, "pleo_host_pleo_api_calls_total{schedule=\"spend\"}"),
+        calls as f64
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "pleo_host_pleo_api_retries_total{schedule=\"spend\"}"
+        ),
+        retries as f64
+    );
+    let finished = all.iter().filter(|r| r.result != "skipped").count() as f64;
+    assert_eq!(
+        sample(
+            &text,
+            "pleo_host_run_duration_seconds_count{schedule=\"spend\"}"
+        ),
+        finished,
+        "{text}"
+    );
+    assert!(
+        text.contains("pleo_host_rate_limit_wait_seconds_total{schedule=\"spend\"} "),
+        "{text}"
+    );
+    use chrono::Datelike;
+    let next = sample(
+        &text,
+        "pleo_host_next_fire_timestamp_seconds{schedule=\"spend\"}",
+    );
+    let new_year = chrono::NaiveDate::from_ymd_opt(chrono::Utc::now().year() + 1, 1, 1)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc()
+        .timestamp() as f64;
+    assert_eq!(next, new_year, "the reloaded schedule's next fire time");
+    assert_eq!(
+        sample(&text, "pleo_host_config_reloads_total{result=\"ok\"}"),
+        1.0
+    );
+}

@@ -2,8 +2,8 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -39,7 +39,8 @@ pub(super) struct AppState {
     /// What write calls change, and the mock's clock.
     pub store: Arc<Store>,
     pub scopes: Vec<String>,
-    api_key: String,
+    /// Switched by [`MockServer::accept_key`].
+    api_key: Arc<RwLock<String>>,
 }
 
 impl AppState {
@@ -63,13 +64,14 @@ impl AppState {
         let Some((scheme, token)) = value.trim().split_once(' ') else {
             return false;
         };
-        if !scheme.eq_ignore_ascii_case("basic") || self.api_key.is_empty() {
+        let api_key = self.api_key.read().unwrap_or_else(PoisonError::into_inner);
+        if !scheme.eq_ignore_ascii_case("basic") || api_key.is_empty() {
             return false;
         }
         let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(token.trim()) else {
             return false;
         };
-        let expected = format!("{}:", self.api_key);
+        let expected = format!("{api_key}:");
         constant_time_eq(&decoded, expected.as_bytes())
     }
 }
@@ -89,6 +91,7 @@ pub struct MockServer {
     store: Arc<Store>,
     requests: Arc<AtomicU64>,
     faults: Arc<Faults>,
+    api_key: Arc<RwLock<String>>,
     pub(super) recorder: super::recorder::Recorder,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
@@ -107,11 +110,12 @@ impl MockServer {
         let addr = listener.local_addr()?;
         let requests = Arc::new(AtomicU64::new(0));
         let store = Arc::new(Store::new(data.clone()));
+        let api_key = Arc::new(RwLock::new(cfg.api_key));
         let state = Arc::new(AppState {
             data: data.clone(),
             store: store.clone(),
             scopes: cfg.scopes,
-            api_key: cfg.api_key,
+            api_key: api_key.clone(),
         });
         let app = with_latency(router(state, requests.clone(), faults.clone()), cfg.latency);
         let app = error::with_authorization_echo(app, cfg.echo_authorization);
@@ -138,6 +142,7 @@ impl MockServer {
             store,
             requests,
             faults,
+            api_key,
             recorder,
             stop: Some(stop),
             task: Some(task),
@@ -161,6 +166,12 @@ impl MockServer {
     /// Every HTTP request received so far, rejected ones included.
     pub fn request_count(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
+    }
+
+    /// From now on, accepts `key` and refuses every other one (401), as Pleo does after a key
+    /// was rotated.
+    pub fn accept_key(&self, key: &str) {
+        *self.api_key.write().unwrap_or_else(PoisonError::into_inner) = key.to_owned();
     }
 
     /// Faults injected so far, by kind.
@@ -344,7 +355,7 @@ mod tests {
             store: Arc::new(Store::new(data.clone())),
             data,
             scopes: vec![],
-            api_key: key.into(),
+            api_key: Arc::new(RwLock::new(key.into())),
         }
     }
 

@@ -173,6 +173,11 @@ impl Caps {
         self.client.run_stats()
     }
 
+    /// This run's Pleo requests by the status of the answer.
+    pub fn api_statuses(&self) -> crate::pleo::StatusCounts {
+        self.client.run_statuses()
+    }
+
     /// Records a host call in the audit log and the run totals. Every call that reached Pleo
     /// is one record (their number is bounded by `api_calls`); refused calls are recorded one
     /// by one up to [`MAX_REFUSALS_RECORDED`] a run and only counted after that.

@@ -33,6 +33,7 @@ pub struct Metrics {
     duration: Family<Labels, Histogram, fn() -> Histogram>,
     api_calls: Family<Labels, Counter>,
     retries: Family<Labels, Counter>,
+    requests: Family<Labels, Counter>,
     rate_limit_wait: Family<Labels, Counter<f64, AtomicU64>>,
     next_fire: Family<Labels, Gauge>,
     reloads: Family<Labels, Counter>,
@@ -58,7 +59,7 @@ impl Metrics {
         let api_calls = Family::<Labels, Counter>::default();
         registry.register(
             "pleo_api_calls",
-            "Pleo API calls made by each schedule's successful runs",
+            "Pleo API calls made by each schedule's runs",
             api_calls.clone(),
         );
         let retries = Family::<Labels, Counter>::default();
@@ -66,6 +67,13 @@ impl Metrics {
             "pleo_api_retries",
             "Pleo API calls repeated after a 429, 5xx or network error",
             retries.clone(),
+        );
+        let requests = Family::<Labels, Counter>::default();
+        registry.register(
+            "pleo_requests",
+            "HTTP requests to Pleo by each schedule's runs, by the status of the answer \
+             (`transport`: no answer came)",
+            requests.clone(),
         );
         let rate_limit_wait = Family::<Labels, Counter<f64, AtomicU64>>::default();
         registry.register(
@@ -91,6 +99,7 @@ impl Metrics {
             duration,
             api_calls,
             retries,
+            requests,
             rate_limit_wait,
             next_fire,
             reloads,
@@ -116,6 +125,16 @@ impl Metrics {
         self.retries
             .get_or_create(&Self::schedule(schedule))
             .inc_by(retries);
+    }
+
+    /// Counts a run's HTTP requests to Pleo by status, as the client saw the answers.
+    pub fn pleo_requests(&self, schedule: &str, statuses: &crate::pleo::StatusCounts) {
+        for (status, count) in statuses {
+            let mut labels = Self::schedule(schedule);
+            let status = status.map_or_else(|| "transport".to_owned(), |s| s.to_string());
+            labels.push(("status".to_owned(), status));
+            self.requests.get_or_create(&labels).inc_by(*count);
+        }
     }
 
     pub fn rate_limit_wait(&self, schedule: &str, seconds: f64) {
@@ -204,6 +223,12 @@ mod tests {
         m.run_ended("monthly", "ok", 1.5, 38, 2);
         m.run_ended("monthly", "skipped", 0.0, 0, 0);
         m.next_fire("monthly", 1_800_000_000);
+        m.pleo_requests(
+            "monthly",
+            &[(Some(200), 36), (Some(503), 2), (None, 1)]
+                .into_iter()
+                .collect(),
+        );
         let text = m.encode().unwrap();
         assert!(
             text.contains("pleo_host_runs_total{schedule=\"monthly\",result=\"ok\"} 1"),
@@ -211,6 +236,12 @@ mod tests {
         );
         assert!(text.contains("pleo_host_runs_total{schedule=\"monthly\",result=\"skipped\"} 1"));
         assert!(text.contains("pleo_host_pleo_api_calls_total{schedule=\"monthly\"} 38"));
+        assert!(
+            text.contains("pleo_host_pleo_requests_total{schedule=\"monthly\",status=\"503\"} 2")
+        );
+        assert!(text.contains(
+            "pleo_host_pleo_requests_total{schedule=\"monthly\",status=\"transport\"} 1"
+        ));
         assert!(text.contains("pleo_host_run_duration_seconds_count{schedule=\"monthly\"} 1"));
         assert!(
             text.contains("pleo_host_next_fire_timestamp_seconds{schedule=\"monthly\"} 1800000000")

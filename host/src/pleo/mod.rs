@@ -11,6 +11,7 @@
 pub mod rate_limit;
 pub mod retry;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -161,6 +162,11 @@ pub struct WaitStats {
     pub throttle_wait: Duration,
 }
 
+/// Attempts by how they ended: the HTTP status Pleo answered with, or `None` when no answer
+/// came (connection, DNS, TLS, timeout). At most 901 keys: a status is 100..=999 by
+/// construction of [`StatusCode`].
+pub type StatusCounts = BTreeMap<Option<u16>, u64>;
+
 #[derive(Debug, Default)]
 struct Counters {
     requests: AtomicU64,
@@ -168,6 +174,7 @@ struct Counters {
     retry_wait_us: AtomicU64,
     throttled: AtomicU64,
     throttle_wait_us: AtomicU64,
+    statuses: Mutex<StatusCounts>,
 }
 
 impl Counters {
@@ -371,6 +378,28 @@ impl PleoClient {
         self.totals.snapshot()
     }
 
+    /// Attempts of this run (a client from [`PleoClient::for_run`]) by status, else of the
+    /// client and all its clones.
+    pub fn run_statuses(&self) -> StatusCounts {
+        self.run
+            .as_ref()
+            .unwrap_or(&self.totals)
+            .statuses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn count_status(&self, status: Option<u16>) {
+        self.count(|c| {
+            *c.statuses
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(status)
+                .or_default() += 1;
+        });
+    }
+
     fn count(&self, update: impl Fn(&Counters)) {
         update(&self.totals);
         if let Some(run) = &self.run {
@@ -515,8 +544,15 @@ impl PleoClient {
                         .map_err(|e| permanent(ApiError::Decode(e.to_string())))?,
                 );
         }
-        let response = builder.send().await.map_err(transport_error)?;
+        let response = match builder.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                self.count_status(None);
+                return Err(transport_error(e));
+            }
+        };
         let status = response.status();
+        self.count_status(Some(status.as_u16()));
         let retry_after = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)

@@ -17,7 +17,9 @@
 //!   link; returns `Ok` naming
 //!   which were refused, `Err` if any was made;
 //! * `sparse`: seeks to 1 TiB in `/out/sparse.bin` and writes one byte;
-//! * `ok`: returns `Ok("ok")` at once.
+//! * `ok`: returns `Ok("ok")` at once;
+//! * `wait-for-go`: writes `/out/started.txt`, waits (at most 10 minutes) until `/in/go`
+//!   exists, then writes `/out/done.txt` and returns `Ok`: a test decides when it finishes.
 //!
 //! It calls no Pleo interface, so it imports only `params` and `log` (plus WASI).
 
@@ -67,6 +69,7 @@ impl Guest for Hostile {
                     .map_err(|e| format!("depth: {e}"))?;
                 raw::deep_tree(depth)
             }
+            "wait-for-go" => wait_for_go(),
             "links" => raw::links(),
             "sparse" => sparse(),
             other => Err(format!(
@@ -74,6 +77,18 @@ impl Guest for Hostile {
             )),
         }
     }
+}
+
+fn wait_for_go() -> Result<String, String> {
+    std::fs::write("/out/started.txt", "started").map_err(|e| format!("started.txt: {e}"))?;
+    for _ in 0..30_000 {
+        if std::fs::exists("/in/go").unwrap_or(false) {
+            std::fs::write("/out/done.txt", "done").map_err(|e| format!("done.txt: {e}"))?;
+            return Ok("finished after /in/go".into());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Err("no /in/go after 10 minutes".into())
 }
 
 /// Writes `mib` MiB to `path`, 1 MiB per write; how far it got.
