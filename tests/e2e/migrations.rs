@@ -358,7 +358,6 @@ fn apply_killed_at_random_points_under_faults_resumes_with_every_write_once() {
         }
         assert_eq!(out.code, 7, "{}", out.stderr);
     }
-    assert!(resumed);
     // The mock's record, the dropped answers included (it keeps the answer it made): each
     // vendor made exactly once, and never sent again once made (the mock's own 409 on a
     // repeated externalId must not be what keeps it single).
@@ -385,12 +384,13 @@ fn apply_killed_at_random_points_under_faults_resumes_with_every_write_once() {
         .filter(|i| !created.contains_key(&format!("CRASH-{i:04}")))
         .collect();
     let duplicated: Vec<(&String, &usize)> = created.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(missing.is_empty(), "lost: {missing:?}");
-    assert!(duplicated.is_empty(), "duplicated: {duplicated:?}");
     assert!(
         repeated_after_made.is_empty(),
         "sent again after it was made: {repeated_after_made:?}"
     );
+    assert!(duplicated.is_empty(), "duplicated: {duplicated:?}");
+    assert!(missing.is_empty(), "lost: {missing:?}");
+    assert!(resumed, "the resumed apply never finished");
     assert_eq!(created.len(), VENDORS);
     assert!(
         made_with_answer_dropped > 0,
