@@ -332,8 +332,11 @@ pub async fn apply(session: &Session, checked: Checked) -> Result<ApplyReport, F
         let req = crate::plan::to_api_request(&request)
             .map_err(|cause| refused(format!("plan {} write #{}: {cause}", plan.id, w.seq + 1)))?;
         // Sent before, answer never recorded: it may have been made. Look before sending again.
+        let done_so_far = report.skipped + report.sent + report.reconciled;
         if state != "planned"
-            && let Some(id) = find_existing(&client, w, &request).await
+            && let Some(id) = find_existing(&client, w, &request)
+                .await
+                .map_err(|e| lookup_failed(session, plan, w, &e, done_so_far))?
         {
             mark(&db, plan, w, "done", Some(&id), None)?;
             learn(&mut ids, w, Some(&id));
@@ -378,7 +381,12 @@ pub async fn apply(session: &Session, checked: Checked) -> Result<ApplyReport, F
                     // connection, a 5xx after the fact), or made by an earlier attempt (409).
                     let maybe_made = matches!(&e, ApiError::Unreachable(_))
                         || matches!(status, Some(409) | Some(500..));
-                    if maybe_made && let Some(id) = find_existing(&client, w, &request).await {
+                    let done_so_far = report.skipped + report.sent + report.reconciled;
+                    if maybe_made
+                        && let Some(id) = find_existing(&client, w, &request)
+                            .await
+                            .map_err(|e| lookup_failed(session, plan, w, &e, done_so_far))?
+                    {
                         mark(&db, plan, w, "done", Some(&id), None)?;
                         learn(&mut ids, w, Some(&id));
                         record(Some(w), "reconciled", status, code, Some(&id), latency);
@@ -527,17 +535,44 @@ fn object_id(w: &PlannedWrite, ids: &HashMap<String, String>, body: &[u8]) -> Op
         })
 }
 
+/// Stops an apply whose lookup of a maybe-made write got no answer: sending the write again
+/// could make it twice. Its journal entry stays `sent`, so the next apply looks again.
+fn lookup_failed(
+    session: &Session,
+    plan: &PlanFile,
+    w: &PlannedWrite,
+    e: &ApiError,
+    done: usize,
+) -> Failure {
+    let cause = session.redactor().redact(&e.to_string());
+    Failure::new(
+        ExitCode::PleoApi,
+        format!(
+            "write #{} of plan {} may have been made, and looking it up failed: {} ({} of {} writes done)",
+            w.seq + 1,
+            plan.id,
+            crate::terminal::line(&cause),
+            done,
+            plan.writes.len()
+        ),
+    )
+    .hint("run apply again: it looks the write up again before sending it")
+}
+
 /// Looks a created object up by its natural key, for a create whose answer was lost.
-/// `None`: not found (or not a create with a natural key): it must be sent.
+/// `Ok(None)`: Pleo says it is not there (or it is not a create with a natural key): it must
+/// be sent. `Err`: no answer from Pleo (network, 429, 5xx), so nobody knows.
 async fn find_existing(
     client: &PleoClient,
     w: &PlannedWrite,
     request: &crate::plan::PlannedRequest,
-) -> Option<String> {
+) -> Result<Option<String>, ApiError> {
     if w.action != "create" {
-        return None;
+        return Ok(None);
     }
-    let key = w.natural_key.as_ref()?;
+    let Some(key) = w.natural_key.as_ref() else {
+        return Ok(None);
+    };
     let company = w.company_id.clone();
     let value = key.value.clone();
     let matches = |object: &Value| object.get(&key.field).and_then(Value::as_str) == Some(&value);
@@ -570,17 +605,29 @@ async fn find_existing(
         ApiRequest::post("/v0/tax-codes:search", json!({ "code": value }))
             .query("company_id", company)
     } else {
-        return None;
+        return Ok(None);
     };
-    // Pages of a list walked with `after`; a lookup that fails counts as not found only when
-    // Pleo answered (a network failure here makes the apply stop instead, see the caller).
+    // Pages of a list walked with `after`. A lookup counts as not found only when Pleo
+    // answered: a refusal (4xx but 429) or an answer without the object.
     let mut req = lookup;
     for _ in 0..100 {
-        let body = client.send(&req).await.ok()?;
-        let answer: Value = serde_json::from_slice(&body).ok()?;
-        let items = answer.get("data")?.as_array()?;
+        let body = match client.send(&req).await {
+            Ok(body) => body,
+            Err(ApiError::Status { status, .. })
+                if (400..500).contains(&status) && status != 429 =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let Ok(answer) = serde_json::from_slice::<Value>(&body) else {
+            return Ok(None);
+        };
+        let Some(items) = answer.get("data").and_then(Value::as_array) else {
+            return Ok(None);
+        };
         if let Some(found) = items.iter().find(|o| matches(o)) {
-            return found.get("id").and_then(Value::as_str).map(str::to_owned);
+            return Ok(found.get("id").and_then(Value::as_str).map(str::to_owned));
         }
         let next = answer
             .pointer("/pagination/endCursor")
@@ -590,11 +637,14 @@ async fn find_existing(
                     .pointer("/pagination/hasNextPage")
                     .and_then(Value::as_bool)
                     == Some(true)
-            })?;
+            });
+        let Some(next) = next else {
+            return Ok(None);
+        };
         req.query.retain(|(k, _)| *k != "after");
         req = req.query("after", next.to_owned());
     }
-    None
+    Ok(None)
 }
 
 /// `apply --status`: each write's state.

@@ -1202,12 +1202,20 @@ struct MockFaultArgs {
     /// Share of requests (0..1) whose connection is closed without an answer.
     #[arg(long = "fault-drop", value_name = "SHARE", default_value_t = 0.0)]
     drop: f64,
+    /// Share of requests (0..1) handled (a write is made) whose connection is then closed
+    /// without the answer.
+    #[arg(
+        long = "fault-drop-answer",
+        value_name = "SHARE",
+        default_value_t = 0.0
+    )]
+    drop_answer: f64,
     /// Milliseconds added to every request.
     #[arg(long = "fault-latency-ms", value_name = "MS", default_value_t = 0)]
     latency_ms: u64,
     /// Faults of some routes instead of the ones above, e.g.
     /// `/v1/accounting-entries:search,503=0.5,latency-ms=200` (keys 429, 503, drop,
-    /// latency-ms, retry-after; unset ones as above); repeatable, the first match wins.
+    /// drop-answer, latency-ms, retry-after; unset ones as above); repeatable, the first match wins.
     #[arg(long = "route-faults", value_name = "PATH,KEY=VALUE,...")]
     routes: Vec<String>,
 }
@@ -1235,6 +1243,7 @@ impl MockFaultArgs {
             retry_after_seconds: Some(self.retry_after),
             unavailable: Some(share("--fault-503", self.unavailable)?),
             drop: Some(share("--fault-drop", self.drop)?),
+            drop_answer: Some(share("--fault-drop-answer", self.drop_answer)?),
             latency_seconds: Some(Seconds(std::time::Duration::from_millis(self.latency_ms))),
             routes,
         };

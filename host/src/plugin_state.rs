@@ -50,6 +50,10 @@ impl StateStore {
     }
 
     pub fn get(&self, company: &str, key: &str) -> Result<Option<String>, String> {
+        // No stored key is longer: a plugin's huge key never reaches the database.
+        if key.len() > MAX_KEY {
+            return Ok(None);
+        }
         if let Some(overlay) = &self.overlay
             && let Some(value) = overlay.get(&(company.to_owned(), key.to_owned()))
         {
@@ -150,6 +154,9 @@ impl StateStore {
     }
 
     pub fn delete(&mut self, company: &str, key: &str) -> Result<bool, String> {
+        if key.len() > MAX_KEY {
+            return Ok(false);
+        }
         let existed = self.get(company, key)?.is_some();
         if let Some(overlay) = &mut self.overlay {
             overlay.insert((company.to_owned(), key.to_owned()), None);
@@ -166,6 +173,9 @@ impl StateStore {
     }
 
     pub fn list(&self, company: &str, prefix: &str) -> Result<Vec<String>, String> {
+        if prefix.len() > MAX_KEY {
+            return Ok(Vec::new());
+        }
         let Some(conn) = self.conn() else {
             return Ok(Vec::new());
         };
@@ -219,6 +229,10 @@ mod tests {
         assert!(store.set("c", "", "v").is_err());
         assert!(store.set("c", &"k".repeat(MAX_KEY + 1), "v").is_err());
         assert!(store.set("c", "k", &"v".repeat(MAX_VALUE + 1)).is_err());
+        let long = "k".repeat(MAX_KEY + 1);
+        assert_eq!(store.get("c", &long).unwrap(), None);
+        assert!(!store.delete("c", &long).unwrap());
+        assert!(store.list("c", &long).unwrap().is_empty());
         let big = "v".repeat(MAX_VALUE);
         for i in 0..15 {
             store.set("c", &format!("k{i}"), &big).unwrap();

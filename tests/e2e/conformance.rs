@@ -258,6 +258,7 @@ fn exchange(method: &str, path: &str, query: Option<&str>, status: u16, body: Va
         status,
         response_content_type: Some("application/json;charset=UTF-8".into()),
         response_body: serde_json::to_vec(&body).unwrap().into(),
+        answer_dropped: false,
     }
 }
 

@@ -277,10 +277,14 @@ impl Seeded {
 
 #[test]
 fn apply_killed_at_random_points_under_faults_resumes_with_every_write_once() {
+    const VENDORS: usize = 300;
+    // 15 % of requests fail; a third of those after the mock has made the write (its answer
+    // is dropped), which apply must find by natural key before it sends anything again.
     let rates = FaultRates {
         too_many_requests: 0.03,
-        unavailable: 0.06,
-        drop: 0.06,
+        unavailable: 0.04,
+        drop: 0.03,
+        drop_answer: 0.05,
         ..FaultRates::default()
     };
     let pleo = Pleo::start(FaultConfig {
@@ -292,7 +296,7 @@ fn apply_killed_at_random_points_under_faults_resumes_with_every_write_once() {
         &pleo,
         "[client]\nbackoff_seconds = 0.01\nmax_backoff_seconds = 0.05\nmax_attempts = 8\n",
     );
-    // 120 vendors to create, nothing else.
+    // VENDORS vendors to create, nothing else: enough for 20 kills before the apply is done.
     for f in [
         "accounts.csv",
         "tag-groups.csv",
@@ -302,13 +306,13 @@ fn apply_killed_at_random_points_under_faults_resumes_with_every_write_once() {
         std::fs::remove_file(dir.path().join("in").join(f)).unwrap();
     }
     let mut csv = String::from("external_id,name,default_currency\n");
-    for i in 0..120 {
+    for i in 0..VENDORS {
         csv.push_str(&format!("CRASH-{i:04},Crash test vendor {i:04},EUR\n"));
     }
     std::fs::write(dir.path().join("in/vendors.csv"), csv).unwrap();
     let (out, planned) = plan(dir.path(), "plan.json");
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(writes_of(&planned.unwrap()).len(), 120);
+    assert_eq!(writes_of(&planned.unwrap()).len(), VENDORS);
     assert_eq!(pleo.write_requests(), 0);
 
     let mut rng = Seeded(0x5eed_1234_abcd);
@@ -340,7 +344,10 @@ fn apply_killed_at_random_points_under_faults_resumes_with_every_write_once() {
             }
         }
     }
-    assert!(kills >= 20 || finished, "kills {kills}");
+    assert!(
+        kills >= 20,
+        "only {kills} kills (apply finished: {finished})"
+    );
     // Resume until done (a fault may still end one apply).
     let mut resumed = false;
     for _ in 0..10 {
@@ -351,29 +358,56 @@ fn apply_killed_at_random_points_under_faults_resumes_with_every_write_once() {
         }
         assert_eq!(out.code, 7, "{}", out.stderr);
     }
-    assert!(resumed);
+    // The mock's record, the dropped answers included (it keeps the answer it made): each
+    // vendor made exactly once, and never sent again once made (the mock's own 409 on a
+    // repeated externalId must not be what keeps it single).
     let mut created = std::collections::BTreeMap::<String, usize>::new();
-    for (method, path, body) in pleo.writes() {
-        if method == "POST" && path == "/v1/vendors" {
-            *created
-                .entry(body["externalId"].as_str().unwrap().to_owned())
-                .or_default() += 1;
+    let mut repeated_after_made = Vec::new();
+    let mut made_with_answer_dropped = 0;
+    for e in pleo.server.exchanges() {
+        if e.method != "POST" || e.path != "/v1/vendors" {
+            continue;
+        }
+        let body: Value = serde_json::from_slice(&e.request_body).unwrap();
+        let key = body["externalId"].as_str().unwrap().to_owned();
+        if created.contains_key(&key) {
+            repeated_after_made.push(key.clone());
+        }
+        if (200..300).contains(&e.status) {
+            *created.entry(key).or_default() += 1;
+            if e.answer_dropped {
+                made_with_answer_dropped += 1;
+            }
         }
     }
-    let missing: Vec<usize> = (0..120)
+    let missing: Vec<usize> = (0..VENDORS)
         .filter(|i| !created.contains_key(&format!("CRASH-{i:04}")))
         .collect();
     let duplicated: Vec<(&String, &usize)> = created.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(missing.is_empty(), "lost: {missing:?}");
+    assert!(
+        repeated_after_made.is_empty(),
+        "sent again after it was made: {repeated_after_made:?}"
+    );
     assert!(duplicated.is_empty(), "duplicated: {duplicated:?}");
-    assert_eq!(created.len(), 120);
+    assert!(missing.is_empty(), "lost: {missing:?}");
+    assert!(resumed, "the resumed apply never finished");
+    assert_eq!(created.len(), VENDORS);
+    assert!(
+        made_with_answer_dropped > 0,
+        "no vendor's answer was dropped after it was made: the test proves nothing"
+    );
     let status = apply(dir.path(), &["plan.json", "--status"]);
     assert!(
-        status.stdout.contains("120 of 120 writes done"),
+        status
+            .stdout
+            .contains(&format!("{VENDORS} of {VENDORS} writes done")),
         "{}",
         status.stdout
     );
-    eprintln!("crash test: {kills} kills");
+    eprintln!(
+        "crash test: {kills} kills, {made_with_answer_dropped} creates whose answer was dropped, faults {:?}",
+        pleo.server.fault_counts()
+    );
 }
 
 fn bad_input(name: &str, content: &[u8]) -> (Outcome, String, usize) {

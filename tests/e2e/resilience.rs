@@ -220,7 +220,11 @@ fn mock_api_refuses_bad_fault_flags() {
                 "--fault-drop",
                 "0.6",
             ],
-            "too_many_requests + unavailable + drop must be at most 1",
+            "too_many_requests + unavailable + drop + drop_answer must be at most 1",
+        ),
+        (
+            &["mock-api", "--port", "0", "--fault-drop-answer", "2"][..],
+            "--fault-drop-answer: must be a share between 0 and 1, not 2",
         ),
         (
             &[
@@ -320,6 +324,7 @@ fn every_injected_fault_costs_exactly_one_retry_and_changes_nothing() {
                 retry_after: 0,
                 unavailable: 0.1,
                 drop: 0.1,
+                drop_answer: 0.0,
                 latency: Duration::ZERO,
             },
             ..FaultConfig::default()

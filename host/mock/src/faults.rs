@@ -3,6 +3,8 @@
 //!
 //! * a share of requests answered `429 Too Many Requests` with `Retry-After`, `503 Service
 //!   Unavailable`, or dropped (the connection is closed without an answer);
+//! * a share of requests handled first and then dropped: a write is made, but its answer never
+//!   reaches the client (what a crash-safe client must reconcile before sending it again);
 //! * added latency;
 //! * a per-key rate limit that answers 429 with `Retry-After` once a key goes over it.
 //!
@@ -44,6 +46,9 @@ pub struct FaultRates {
     pub unavailable: f64,
     /// Share of requests whose connection is closed without an answer.
     pub drop: f64,
+    /// Share of requests that are handled (a write is made) and whose connection is then
+    /// closed without the answer.
+    pub drop_answer: f64,
     /// Added before handling each request (faulty ones included).
     pub latency: Duration,
 }
@@ -55,6 +60,7 @@ impl Default for FaultRates {
             retry_after: 1,
             unavailable: 0.0,
             drop: 0.0,
+            drop_answer: 0.0,
             latency: Duration::ZERO,
         }
     }
@@ -62,7 +68,10 @@ impl Default for FaultRates {
 
 impl FaultRates {
     fn any(&self) -> bool {
-        self.too_many_requests > 0.0 || self.unavailable > 0.0 || self.drop > 0.0
+        self.too_many_requests > 0.0
+            || self.unavailable > 0.0
+            || self.drop > 0.0
+            || self.drop_answer > 0.0
     }
 
     /// Each share is within 0..=1 and together they are at most 1.
@@ -71,6 +80,7 @@ impl FaultRates {
             ("too_many_requests", self.too_many_requests),
             ("unavailable", self.unavailable),
             ("drop", self.drop),
+            ("drop_answer", self.drop_answer),
         ];
         for (name, share) in shares {
             if !(0.0..=1.0).contains(&share) {
@@ -80,7 +90,7 @@ impl FaultRates {
         let total: f64 = shares.iter().map(|(_, s)| s).sum();
         if total > 1.0 + 1e-9 {
             return Err(format!(
-                "too_many_requests + unavailable + drop must be at most 1, not {total}"
+                "too_many_requests + unavailable + drop + drop_answer must be at most 1, not {total}"
             ));
         }
         Ok(())
@@ -170,6 +180,8 @@ pub struct FaultCounts {
     pub unavailable: u64,
     /// Connections closed without an answer.
     pub dropped: u64,
+    /// Requests handled whose connection was then closed without the answer.
+    pub answers_dropped: u64,
     /// Requests that waited for the added latency.
     pub delayed: u64,
     /// 429s of the per-key rate limit.
@@ -181,7 +193,12 @@ enum Fault {
     TooManyRequests,
     Unavailable,
     Drop,
+    DropAnswer,
 }
+
+/// Marks a response that was made but never sent (in its extensions), for the recorder.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AnswerDropped;
 
 /// Keys the per-key limit remembers at once (see [`Faults::over_limit`]).
 const MAX_LIMITED_KEYS: usize = 1024;
@@ -195,6 +212,7 @@ pub(super) struct Faults {
     too_many_requests: AtomicU64,
     unavailable: AtomicU64,
     dropped: AtomicU64,
+    answers_dropped: AtomicU64,
     delayed: AtomicU64,
     rate_limited: AtomicU64,
 }
@@ -208,6 +226,7 @@ impl Faults {
             too_many_requests: AtomicU64::new(0),
             unavailable: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
+            answers_dropped: AtomicU64::new(0),
             delayed: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
         }
@@ -219,6 +238,7 @@ impl Faults {
             too_many_requests: get(&self.too_many_requests),
             unavailable: get(&self.unavailable),
             dropped: get(&self.dropped),
+            answers_dropped: get(&self.answers_dropped),
             delayed: get(&self.delayed),
             rate_limited: get(&self.rate_limited),
         }
@@ -239,7 +259,11 @@ impl Faults {
             return Some(Fault::Unavailable);
         }
         bound += rates.drop;
-        (x < bound).then_some(Fault::Drop)
+        if x < bound {
+            return Some(Fault::Drop);
+        }
+        bound += rates.drop_answer;
+        (x < bound).then_some(Fault::DropAnswer)
     }
 
     /// `Some(wait)` if the request's key is over the per-key limit.
@@ -297,6 +321,24 @@ pub(super) async fn inject(
                 "SERVICE_UNAVAILABLE",
                 "Service temporarily unavailable (injected fault)".into(),
             )
+        }
+        Some(Fault::DropAnswer) => {
+            let connection = req.extensions().get::<ConnectInfo<Connection>>().cloned();
+            // The handler runs to the end (a write is made); only then is the line cut.
+            let mut response = next.run(req).await;
+            faults.answers_dropped.fetch_add(1, Ordering::Relaxed);
+            match connection {
+                Some(ConnectInfo(connection)) => {
+                    connection.drop_now();
+                    response.extensions_mut().insert(AnswerDropped);
+                    response
+                }
+                None => error_body(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "SERVICE_UNAVAILABLE",
+                    "answer dropped after handling (injected fault)".into(),
+                ),
+            }
         }
         Some(Fault::Drop) => {
             faults.dropped.fetch_add(1, Ordering::Relaxed);
@@ -610,6 +652,61 @@ mod tests {
             }
         );
         assert_eq!(server.request_count(), 4, "faulty requests are counted too");
+    }
+
+    #[tokio::test]
+    async fn a_dropped_answer_comes_after_the_write_is_made() {
+        let cfg = MockConfig {
+            entries: 10,
+            employees: 2,
+            record: true,
+            faults: FaultConfig {
+                routes: vec![RouteFaults {
+                    path: "/v1/vendors".into(),
+                    rates: FaultRates {
+                        drop_answer: 1.0,
+                        ..FaultRates::default()
+                    },
+                }],
+                ..FaultConfig::default()
+            },
+            ..MockConfig::default()
+        };
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:", cfg.api_key))
+        );
+        let server = MockServer::start(SocketAddr::from(([127, 0, 0, 1], 0)), cfg)
+            .await
+            .expect("mock starts");
+        let company = server.dataset().company.id;
+        let before = server.master_data(company).unwrap().vendors.len();
+        let sent = reqwest::Client::new()
+            .post(format!("{}/v1/vendors", server.base_url()))
+            .header(header::AUTHORIZATION, &auth)
+            .json(&serde_json::json!({
+                "companyId": company.to_string(),
+                "name": "Answer lost ApS",
+                "defaultCurrency": "DKK",
+                "externalId": "LOST-1",
+            }))
+            .send()
+            .await;
+        assert!(sent.is_err(), "the client gets no answer: {sent:?}");
+        let vendors = server.master_data(company).unwrap().vendors;
+        assert_eq!(vendors.len(), before + 1, "the write was made");
+        assert!(
+            vendors
+                .iter()
+                .any(|v| v.external_id.as_deref() == Some("LOST-1"))
+        );
+        assert_eq!(server.fault_counts().answers_dropped, 1);
+        let exchanges = server.exchanges();
+        let [exchange] = &exchanges[..] else {
+            panic!("{exchanges:?}")
+        };
+        assert_eq!(exchange.status, 201, "the record keeps the answer made");
+        assert!(exchange.answer_dropped);
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::MockServer;
 use super::error::ApiError;
+use super::faults::AnswerDropped;
 
 /// One request the mock answered, and its answer, as they went over the wire.
 #[derive(Clone, Debug)]
@@ -31,6 +32,9 @@ pub struct Exchange {
     pub status: u16,
     pub response_content_type: Option<String>,
     pub response_body: Bytes,
+    /// The mock made this answer (and any write it reports) but closed the connection instead
+    /// of sending it: the `drop_answer` fault.
+    pub answer_dropped: bool,
 }
 
 impl Exchange {
@@ -66,6 +70,18 @@ impl MockServer {
             None => Vec::new(),
         }
     }
+
+    /// The exchanges after the first `from`, so that a watcher polling the record copies only
+    /// what is new.
+    pub fn exchanges_since(&self, from: usize) -> Vec<Exchange> {
+        match &self.recorder.0 {
+            Some(log) => {
+                let log = log.lock().unwrap_or_else(PoisonError::into_inner);
+                log.get(from..).map_or_else(Vec::new, <[Exchange]>::to_vec)
+            }
+            None => Vec::new(),
+        }
+    }
 }
 
 async fn record(State(log): State<Log>, req: Request, next: Next) -> Response {
@@ -83,6 +99,7 @@ async fn record(State(log): State<Log>, req: Request, next: Next) -> Response {
         status: 0,
         response_content_type: None,
         response_body: Bytes::new(),
+        answer_dropped: false,
     };
     // Buffering changes nothing for the handlers: they read whole bodies anyway, and their
     // own size limit still applies to the rebuilt body.
@@ -96,6 +113,7 @@ async fn record(State(log): State<Log>, req: Request, next: Next) -> Response {
     };
     let (mut parts, body) = response.into_parts();
     exchange.status = parts.status.as_u16();
+    exchange.answer_dropped = parts.extensions.get::<AnswerDropped>().is_some();
     exchange.response_content_type = content_type(&parts.headers);
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => {

@@ -89,6 +89,9 @@ pub struct MockFaults {
     pub unavailable: Option<Share>,
     /// Share of requests whose connection is closed without an answer.
     pub drop: Option<Share>,
+    /// Share of requests handled (a write is made) whose connection is then closed without
+    /// the answer.
+    pub drop_answer: Option<Share>,
     /// Added to every request.
     pub latency_seconds: Option<Seconds>,
     /// Per-route faults; the first whose `path` matches applies.
@@ -109,24 +112,31 @@ pub struct MockRouteFaults {
     pub retry_after_seconds: Option<u32>,
     pub unavailable: Option<Share>,
     pub drop: Option<Share>,
+    pub drop_answer: Option<Share>,
     pub latency_seconds: Option<Seconds>,
 }
 
-/// `base` with the settings that are present replacing its values.
-fn fault_rates(
-    base: FaultRates,
+/// The keys one fault rule may set; unset ones keep the values of the rule below it.
+struct RuleKeys {
     too_many_requests: Option<Share>,
     retry_after_seconds: Option<u32>,
     unavailable: Option<Share>,
     drop: Option<Share>,
+    drop_answer: Option<Share>,
     latency: Option<Seconds>,
-) -> FaultRates {
+}
+
+/// `base` with the settings that are present replacing its values.
+fn fault_rates(base: FaultRates, keys: RuleKeys) -> FaultRates {
     FaultRates {
-        too_many_requests: too_many_requests.map_or(base.too_many_requests, |s| s.0),
-        retry_after: retry_after_seconds.unwrap_or(base.retry_after),
-        unavailable: unavailable.map_or(base.unavailable, |s| s.0),
-        drop: drop.map_or(base.drop, |s| s.0),
-        latency: latency.map_or(base.latency, |s| s.0),
+        too_many_requests: keys
+            .too_many_requests
+            .map_or(base.too_many_requests, |s| s.0),
+        retry_after: keys.retry_after_seconds.unwrap_or(base.retry_after),
+        unavailable: keys.unavailable.map_or(base.unavailable, |s| s.0),
+        drop: keys.drop.map_or(base.drop, |s| s.0),
+        drop_answer: keys.drop_answer.map_or(base.drop_answer, |s| s.0),
+        latency: keys.latency.map_or(base.latency, |s| s.0),
     }
 }
 
@@ -153,11 +163,14 @@ impl MockSettings {
         let faults = self.faults.clone().unwrap_or_default();
         let global = fault_rates(
             FaultRates::default(),
-            faults.too_many_requests,
-            faults.retry_after_seconds,
-            faults.unavailable,
-            faults.drop,
-            faults.latency_seconds,
+            RuleKeys {
+                too_many_requests: faults.too_many_requests,
+                retry_after_seconds: faults.retry_after_seconds,
+                unavailable: faults.unavailable,
+                drop: faults.drop,
+                drop_answer: faults.drop_answer,
+                latency: faults.latency_seconds,
+            },
         );
         let routes = faults
             .routes
@@ -166,11 +179,14 @@ impl MockSettings {
                 path: r.path.clone(),
                 rates: fault_rates(
                     global,
-                    r.too_many_requests,
-                    r.retry_after_seconds,
-                    r.unavailable,
-                    r.drop,
-                    r.latency_seconds,
+                    RuleKeys {
+                        too_many_requests: r.too_many_requests,
+                        retry_after_seconds: r.retry_after_seconds,
+                        unavailable: r.unavailable,
+                        drop: r.drop,
+                        drop_answer: r.drop_answer,
+                        latency: r.latency_seconds,
+                    },
                 ),
             })
             .collect();
@@ -187,7 +203,7 @@ impl MockSettings {
 
 impl MockRouteFaults {
     /// A rule as the `--route-faults` flag gives it: `PATH,KEY=VALUE,...` with keys `429`,
-    /// `503`, `drop` (shares), `latency-ms` and `retry-after`; unset keys inherit.
+    /// `503`, `drop`, `drop-answer` (shares), `latency-ms` and `retry-after`; unset keys inherit.
     pub fn parse_flag(spec: &str) -> Result<MockRouteFaults, String> {
         let mut parts = spec.split(',');
         let path = parts.next().unwrap_or_default().trim().to_owned();
@@ -197,6 +213,7 @@ impl MockRouteFaults {
             retry_after_seconds: None,
             unavailable: None,
             drop: None,
+            drop_answer: None,
             latency_seconds: None,
         };
         for part in parts {
@@ -211,6 +228,7 @@ impl MockRouteFaults {
                 "429" => rule.too_many_requests = share()?,
                 "503" => rule.unavailable = share()?,
                 "drop" => rule.drop = share()?,
+                "drop-answer" => rule.drop_answer = share()?,
                 "latency-ms" => {
                     let ms: u64 = value
                         .parse()
@@ -251,6 +269,7 @@ mod tests {
             retry_after_seconds: None,
             unavailable: Some(Share(0.5)),
             drop: None,
+            drop_answer: None,
             latency_seconds: Some(Seconds(Duration::from_millis(200))),
         }
     }
@@ -260,6 +279,7 @@ mod tests {
         for (spec, part) in [
             ("/x,503=2", "503=2"),
             ("/x,drop=lots", "drop=lots"),
+            ("/x,drop-answer=2", "drop-answer=2"),
             ("/x,colour=red", "colour=red"),
             ("/x,latency-ms=-1", "latency-ms=-1"),
         ] {

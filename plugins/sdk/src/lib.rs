@@ -43,6 +43,8 @@
 //!   accounts, tax and [`MoneyModel`] amounts; the master data [`Vendor`], [`Account`] (and
 //!   [`AccountBatch`]), [`TagGroup`], [`Tag`] and [`TaxCode`]. [`Data`] unwraps Pleo's `{data}`.
 //! * [`log`], [`progress`] and [`params`]: thin helpers over the host's interfaces.
+//! * [`state`]: small values kept between runs per plugin and company, plain or typed
+//!   ([`state::get_json`], [`state::set_json`]).
 //! * [`Date`]: calendar dates for parameters and for bucketing timestamps.
 //! * [`csv`]: CSV files for spreadsheets, with text cells that cannot become formulas.
 //!
@@ -61,6 +63,7 @@ pub mod money;
 mod paging;
 pub mod params;
 pub mod progress;
+pub mod state;
 
 /// Bindings generated from `wit/` (world `plugin`). Prefer the re-exports at the crate root.
 pub mod bindings {

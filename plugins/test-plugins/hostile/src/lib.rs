@@ -20,13 +20,27 @@
 //! * `ok`: returns `Ok("ok")` at once;
 //! * `wait-for-go`: writes `/out/started.txt`, waits (at most 10 minutes) until `/in/go`
 //!   exists, then writes `/out/done.txt` and returns `Ok`: a test decides when it finishes.
+//! * `state-count`: adds 1 to the typed counter `count` in its state and returns `count N`;
+//! * `state-set`: stores `size` bytes (default 1) under `key` (default `k`); `Err` with the
+//!   host's refusal;
+//! * `state-fill`: stores values of `size` bytes under `fill-0`, `fill-1`, ... until the host
+//!   refuses one; returns `Err` with how many it stored and the refusal;
+//! * `state-show`: returns every key of its state with the value's length;
+//! * `state-delete`: deletes `key`; says whether it was there.
 //!
-//! It calls no Pleo interface, so it imports only `params` and `log` (plus WASI).
+//! It calls no Pleo interface, so it imports only `params`, `log` and `state` (plus WASI).
 
 use std::hint::black_box;
 use std::io::{Seek, SeekFrom, Write};
 
-use pleo_plugin::{Guest, log, params};
+use pleo_plugin::{Guest, log, params, state};
+
+/// The `size` parameter: bytes of a state value (default 1).
+fn size() -> Result<usize, String> {
+    params::get_or("size", "1")
+        .parse()
+        .map_err(|e| format!("size: {e}"))
+}
 
 struct Hostile;
 
@@ -36,6 +50,35 @@ impl Guest for Hostile {
         log::info(format!("hostile: mode {mode}"));
         match mode.as_str() {
             "ok" => Ok("ok".into()),
+            "state-count" => {
+                let count = state::get_json::<u64>("count")?.unwrap_or(0) + 1;
+                state::set_json("count", &count)?;
+                Ok(format!("count {count}"))
+            }
+            "state-set" => {
+                let key = params::get_or("key", "k");
+                state::set(&key, &"v".repeat(size()?))?;
+                Ok(format!("set {} bytes", size()?))
+            }
+            "state-fill" => {
+                let value = "v".repeat(size()?);
+                let mut n = 0;
+                loop {
+                    if let Err(e) = state::set(&format!("fill-{n}"), &value) {
+                        return Err(format!("stored {n} values, then: {e}"));
+                    }
+                    n += 1;
+                }
+            }
+            "state-show" => Ok(state::keys("")
+                .iter()
+                .map(|k| format!("{k}={}", state::get(k).map_or(0, |v| v.len())))
+                .collect::<Vec<_>>()
+                .join(" ")),
+            "state-delete" => {
+                let key = params::get_or("key", "k");
+                Ok(format!("deleted {key}: {}", state::delete(&key)))
+            }
             "spin" => spin(),
             "membomb" => membomb(),
             "sleep" => {
