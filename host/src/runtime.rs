@@ -100,8 +100,13 @@ pub struct LoadedPlugin {
 /// implements it for the `plugin` world). The runtime only starts it: it never names a world,
 /// an interface or a capability, so it depends on no bindings.
 pub trait Prepared<T>: Sync {
-    /// Instantiates the plugin in `store` and calls its `run` export.
-    fn start(&self, store: &mut Store<T>) -> impl std::future::Future<Output = Started> + Send;
+    /// Instantiates the plugin in `store` and calls its `run` export; sets `instantiated` to
+    /// the moment the instance was ready (for the figures, e.g. an interpreter's start-up).
+    fn start(
+        &self,
+        store: &mut Store<T>,
+        instantiated: &mut Option<Instant>,
+    ) -> impl std::future::Future<Output = Started> + Send;
 }
 
 /// How far [`Prepared::start`] got.
@@ -159,6 +164,8 @@ pub struct RunOutcome<C> {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub elapsed: Duration,
+    /// Of `elapsed`, the time until the instance was ready to run (`None`: it never was).
+    pub instantiate: Option<Duration>,
     pub caps: C,
 }
 
@@ -376,6 +383,7 @@ impl Runtime {
                     stdout: Vec::new(),
                     stderr: Vec::new(),
                     elapsed: Duration::ZERO,
+                    instantiate: None,
                     caps,
                 };
             }
@@ -424,8 +432,9 @@ impl Runtime {
         });
 
         let started = Instant::now();
+        let mut instantiated = None;
         let call = async {
-            match pre.start(&mut store).await {
+            match pre.start(&mut store, &mut instantiated).await {
                 Started::NotInstantiated(e) => Err((true, e)),
                 Started::Trapped(e) => Err((false, e)),
                 Started::Ran(answer) => Ok(answer),
@@ -471,6 +480,7 @@ impl Runtime {
             stdout: stdout.contents().to_vec(),
             stderr: stderr.contents().to_vec(),
             elapsed,
+            instantiate: instantiated.map(|at| at.duration_since(started)),
             caps: store.into_data().caps,
         }
     }
