@@ -13,7 +13,10 @@
 //!    without the call, timed inside the plugin;
 //! 5. concurrency: many runs at once against a mock that answers after a fixed latency, vs
 //!    the same walks from a plain reqwest client and vs the latency-bound ideal;
-//! 6. memory: peak RSS of the Quick start run (`pleo-host run spend-report`).
+//! 6. memory: peak RSS of the Quick start run (`pleo-host run spend-report`);
+//! 7. languages (only with `--lang LANG=PATH,...`, see `scripts/bench-languages`): the same
+//!    report built in Rust, Python and JavaScript: component size, first compile, cached start,
+//!    instantiation and the report's run, each in fresh processes, against the Rust build.
 //!
 //! Run it with `scripts/bench`, which calls
 //! `cargo bench --profile dev --bench sandbox -- [options]` (see `--help`). The dev profile is
@@ -93,6 +96,19 @@ struct Args {
     /// Only these scenarios: export, startup, instantiate, hostcall, concurrency, memory.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
+    /// The same report built in other languages, as LANG=PATH of a component (the
+    /// `languages` scenario; `scripts/bench-languages` builds the top-spenders examples).
+    #[arg(long = "lang", value_delimiter = ',')]
+    langs: Vec<String>,
+    /// Fresh processes per figure of the `languages` scenario.
+    #[arg(long, default_value_t = 3)]
+    lang_runs: usize,
+    /// Whole `pleo-host run` processes per language, interleaved across languages.
+    #[arg(long, default_value_t = 10)]
+    lang_process_runs: usize,
+    /// Internal: the component a `languages` child process loads.
+    #[arg(long, hide = true)]
+    lang_wasm: Option<PathBuf>,
     /// Internal: run one in-process scenario and print its figures as JSON.
     #[arg(long, hide = true)]
     child: Option<String>,
@@ -112,6 +128,7 @@ const SCENARIOS: &[&str] = &[
     "startup",
     "instantiate",
     "hostcall",
+    "languages",
     "concurrency",
     "memory",
 ];
@@ -193,6 +210,11 @@ fn parent(args: &Args) -> Res<()> {
         }
     }
     let wanted = |name: &str| args.only.is_empty() || args.only.iter().any(|o| o == name);
+    if args.only.iter().any(|o| o == "languages") && args.langs.is_empty() {
+        return Err("the languages scenario needs --lang LANG=PATH,... \
+                    (scripts/bench-languages builds and passes them)"
+            .into());
+    }
     let work = tempfile::Builder::new()
         .prefix("pleo-bench-")
         .tempdir()
@@ -391,6 +413,42 @@ fn parent(args: &Args) -> Res<()> {
         }
         details.insert("concurrency", Value::Object(f));
     }
+    if wanted("languages") && !args.langs.is_empty() {
+        eprintln!("bench: languages ({})...", args.langs.join(", "));
+        let f = languages(args, work.path())?;
+        let rust = f.get("rust");
+        for (lang, figures) in f.as_object().into_iter().flatten() {
+            let figure = |key: &str| num(figures, key);
+            let vs_rust = |key: &str| rust.and_then(|r| r.get(key)).and_then(Value::as_f64);
+            for (key, what, unit) in [
+                ("size_kib", "component size", "KiB"),
+                ("compile_ms", "first compile (empty cache)", "ms"),
+                (
+                    "load_ms",
+                    "cached start (read, hash, load from the compile cache)",
+                    "ms",
+                ),
+                ("instantiate_ms", "instantiate", "ms"),
+                ("run_ms", "instantiate + run the report, in-process", "ms"),
+                (
+                    "process_ms",
+                    "pleo-host run --json, whole process (cached)",
+                    "ms",
+                ),
+            ] {
+                let mut row = Row::new(&format!("{lang}: {what}"), figure(key)?, unit);
+                if let Some(rust) = vs_rust(key).filter(|_| lang != "rust") {
+                    row = row.baseline("rust", rust);
+                }
+                if key == "process_ms" && lang != "rust" {
+                    let rust = vs_rust(key).unwrap_or(f64::NAN);
+                    row = row.target("<= 1.5x rust", figure(key)? <= 1.5 * rust);
+                }
+                rows.push(row);
+            }
+        }
+        details.insert("languages", f);
+    }
     if wanted("memory") {
         eprintln!("bench: memory...");
         let f = memory(work.path())?;
@@ -479,9 +537,15 @@ fn num(figures: &Value, key: &str) -> Res<f64> {
 
 /// Runs this binary as `--child name` and returns the JSON object it printed last.
 fn run_child(name: &str, cache_dir: &Path) -> Res<Value> {
+    run_child_with(name, cache_dir, &[])
+}
+
+/// [`run_child`] with more arguments for the child.
+fn run_child_with(name: &str, cache_dir: &Path, extra: &[&std::ffi::OsStr]) -> Res<Value> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let out = Command::new(exe)
         .args(std::env::args_os().skip(1))
+        .args(extra)
         .arg("--child")
         .arg(name)
         .arg("--cache-dir")
@@ -844,6 +908,7 @@ fn child(name: &str, args: &Args) -> Res<()> {
             "concurrency-pooled" => concurrency(args, &cache, Alloc::Pooled).await,
             "concurrency-native" => concurrency_native(args).await,
             "phases" => phases(&cache).await,
+            "lang-compile" | "lang-run" => language_child(name, args, &cache).await,
             "warm-cache" => {
                 let wasm = std::fs::read(plugin_path("bench")).map_err(|e| e.to_string())?;
                 let runtime = Runtime::new(Some(&cache)).map_err(|e| e.to_string())?;
@@ -918,6 +983,18 @@ impl Host {
         alloc: Alloc,
         read_ahead: bool,
     ) -> Res<Host> {
+        Host::for_plugin(base_url, cache, alloc, read_ahead, &plugin_path("bench")).await
+    }
+
+    /// The host set up for the component at `wasm` (a plugin of the `plugin` world that reads
+    /// accounting entries).
+    async fn for_plugin(
+        base_url: &str,
+        cache: &Path,
+        alloc: Alloc,
+        read_ahead: bool,
+        wasm: &Path,
+    ) -> Res<Host> {
         let work = tempfile::Builder::new()
             .prefix("pleo-bench-host-")
             .tempdir()
@@ -939,8 +1016,7 @@ impl Host {
         let session = Session::with_runtime(config, alloc.runtime(cache)?)
             .await
             .map_err(|e| e.message)?;
-        let spec = plugin_path("bench");
-        let spec = spec.to_str().ok_or("plugin path is not UTF-8")?;
+        let spec = wasm.to_str().ok_or("plugin path is not UTF-8")?;
         let loaded = Candidate::resolve(session.config(), spec)
             .and_then(|candidate| candidate.load(session.runtime()))
             .map_err(|e| e.message)?;
@@ -965,6 +1041,11 @@ impl Host {
 
     /// One run of the plugin with these parameters; its summary, or why there is none.
     async fn run(&self, params: &[(&str, String)]) -> Res<String> {
+        self.run_timed(params).await.map(|(summary, _, _)| summary)
+    }
+
+    /// [`Host::run`], with the time to instantiate and the time of the whole run.
+    async fn run_timed(&self, params: &[(&str, String)]) -> Res<(String, Duration, Duration)> {
         let grant = self.session.grant(
             self.admitted.loaded.name(),
             self.admitted.scopes.clone(),
@@ -982,8 +1063,9 @@ impl Host {
             .runtime()
             .run(&self.pre, caps, &self.sandbox)
             .await;
+        let instantiate = outcome.instantiate.unwrap_or_default();
         match outcome.result {
-            Ok(Ok(summary)) => Ok(summary),
+            Ok(Ok(summary)) => Ok((summary, instantiate, outcome.elapsed)),
             Ok(Err(cause)) => Err(format!("the plugin failed: {cause}")),
             Err(e) => Err(format!("the run failed: {e}")),
         }
@@ -1542,4 +1624,125 @@ async fn phases(cache: &Path) -> Res<Value> {
     drop(pooled);
     step("engine_with_instance_pool_drop_ms", t);
     Ok(Value::Object(phases))
+}
+
+// -------------------------------------------------------------------------------------------
+// Languages: the same report (the top-spenders examples) in Rust, Python and JavaScript.
+// -------------------------------------------------------------------------------------------
+
+/// The report's parameters, as `tests/e2e/authoring.rs` runs it.
+const LANG_PARAMS: [(&str, &str); 3] = [("from", "2026-03-01"), ("to", "2026-08-31"), ("top", "7")];
+/// The day the mock's 12 months of data end on, so every run sees the same data.
+const LANG_ANCHOR: &str = "2026-10-31";
+
+/// Per language: component size; first compile, cached start, instantiation and an
+/// in-process run of the report, each in a fresh process (median of `--lang-runs`, at least
+/// 3); whole `pleo-host run` processes, interleaved across languages so that the machine's
+/// drift hits all alike (median of `--lang-process-runs`). All values are kept in `*_all`.
+fn languages(args: &Args, work: &Path) -> Res<Value> {
+    let n = args.lang_runs.max(3);
+    let mut all = serde_json::Map::new();
+    let mut process_dirs = Vec::new();
+    for spec in &args.langs {
+        let (lang, path) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--lang {spec}: expected LANG=PATH"))?;
+        let wasm = std::fs::canonicalize(path).map_err(|e| format!("{path}: {e}"))?;
+        let size = std::fs::metadata(&wasm).map_err(|e| e.to_string())?.len();
+        let dir = work.join(format!("lang-{lang}"));
+        let cache = dir.join("cache");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let wasm_arg = [std::ffi::OsStr::new("--lang-wasm"), wasm.as_os_str()];
+        let mut times: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+        for _ in 0..n {
+            let _ = std::fs::remove_dir_all(&cache);
+            let f = run_child_with("lang-compile", &cache, &wasm_arg)?;
+            times
+                .entry("compile_ms")
+                .or_default()
+                .push(num(&f, "compile_ms")?);
+        }
+        for _ in 0..n {
+            let f = run_child_with("lang-run", &cache, &wasm_arg)?;
+            for key in ["load_ms", "instantiate_ms", "run_ms"] {
+                times.entry(key).or_default().push(num(&f, key)?);
+            }
+        }
+        let config = format!(
+            "cache_dir = \"cache\"\noutput_dir = \"out\"\n\n[plugins.top-spenders]\npath = {}\n\
+             scopes = [\"{ENTRIES_SCOPE}\"]\n\n[mock]\nanchor = \"{LANG_ANCHOR}\"\n",
+            toml_string(&wasm)?
+        );
+        std::fs::write(dir.join("pleo.toml"), config).map_err(|e| e.to_string())?;
+        process_dirs.push((lang.to_owned(), dir));
+        let mut figures = serde_json::Map::new();
+        figures.insert("size_bytes".into(), json!(size));
+        figures.insert("size_kib".into(), json!(size as f64 / 1024.0));
+        for (name, values) in times {
+            figures.insert(format!("{name}_all"), json!(values));
+            figures.insert(name.into(), json!(median(values)));
+        }
+        all.insert(lang.to_owned(), Value::Object(figures));
+    }
+    let mut process: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for _ in 0..args.lang_process_runs.max(3) {
+        for (lang, dir) in &process_dirs {
+            let mut cmd = Command::new(host_bin());
+            cmd.args([
+                "-q",
+                "run",
+                "top-spenders",
+                "--config",
+                "pleo.toml",
+                "--json",
+            ]);
+            for (name, value) in LANG_PARAMS {
+                cmd.arg("--param").arg(format!("{name}={value}"));
+            }
+            let exited = run_measured(cmd, dir, &[])?;
+            expect_success(&format!("pleo-host run ({lang})"), &exited, dir)?;
+            process.entry(lang).or_default().push(ms(exited.wall));
+        }
+    }
+    for (lang, values) in process {
+        if let Some(Value::Object(figures)) = all.get_mut(lang) {
+            figures.insert("process_ms_all".into(), json!(values));
+            figures.insert("process_ms".into(), json!(median(values)));
+        }
+    }
+    Ok(Value::Object(all))
+}
+
+/// A `languages` child: `lang-compile` compiles the component into an empty cache;
+/// `lang-run` loads it from the warm cache, then runs the report once against a mock in this
+/// process and reports the instantiation and the whole run.
+async fn language_child(name: &str, args: &Args, cache: &Path) -> Res<Value> {
+    let path = args.lang_wasm.as_deref().ok_or("--lang-wasm missing")?;
+    let started = Instant::now();
+    let runtime = Runtime::new(Some(cache)).map_err(|e| e.to_string())?;
+    let wasm = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    runtime
+        .load("lang", &wasm, &Limits::default())
+        .map_err(|e| e.to_string())?;
+    let loaded = ms(started.elapsed());
+    if name == "lang-compile" {
+        return Ok(json!({ "compile_ms": loaded }));
+    }
+    drop(runtime);
+    let anchor = LANG_ANCHOR.parse().map_err(|e| format!("{e}"))?;
+    let mock = start_mock(MockConfig {
+        anchor,
+        ..MockConfig::default()
+    })
+    .await?;
+    let host = Host::for_plugin(&mock.base_url(), cache, Alloc::OnDemand, true, path).await?;
+    let params: Vec<(&str, String)> = LANG_PARAMS
+        .iter()
+        .map(|(name, value)| (*name, (*value).to_owned()))
+        .collect();
+    let (summary, instantiate, run) = host.run_timed(&params).await?;
+    if !summary.starts_with("top ") {
+        return Err(format!("unexpected summary: {summary}"));
+    }
+    Ok(json!({ "load_ms": loaded, "instantiate_ms": ms(instantiate), "run_ms": ms(run) }))
 }

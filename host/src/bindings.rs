@@ -42,11 +42,16 @@ impl From<pleo::plugin::types::PleoError> for HostError {
 
 /// The `plugin` world's entry point, for the runtime: instantiate, then call `run`.
 impl<T: Send + 'static> runtime::Prepared<T> for PluginPre<T> {
-    async fn start(&self, store: &mut wasmtime::Store<T>) -> Started {
+    async fn start(
+        &self,
+        store: &mut wasmtime::Store<T>,
+        instantiated: &mut Option<std::time::Instant>,
+    ) -> Started {
         let instance = match self.instantiate_async(&mut *store).await {
             Ok(instance) => instance,
             Err(e) => return Started::NotInstantiated(e),
         };
+        *instantiated = Some(std::time::Instant::now());
         match instance.call_run(&mut *store).await {
             Ok(answer) => Started::Ran(answer),
             Err(e) => Started::Trapped(e),

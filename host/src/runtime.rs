@@ -113,8 +113,13 @@ pub struct LoadedPlugin {
 /// implements it for the `plugin` world). The runtime only starts it: it never names a world,
 /// an interface or a capability, so it depends on no bindings.
 pub trait Prepared<T>: Sync {
-    /// Instantiates the plugin in `store` and calls its `run` export.
-    fn start(&self, store: &mut Store<T>) -> impl std::future::Future<Output = Started> + Send;
+    /// Instantiates the plugin in `store` and calls its `run` export; sets `instantiated` to
+    /// the moment the instance was ready (for the figures, e.g. an interpreter's start-up).
+    fn start(
+        &self,
+        store: &mut Store<T>,
+        instantiated: &mut Option<Instant>,
+    ) -> impl std::future::Future<Output = Started> + Send;
 }
 
 /// How far [`Prepared::start`] got.
@@ -172,6 +177,8 @@ pub struct RunOutcome<C> {
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
     pub elapsed: Duration,
+    /// Of `elapsed`, the time until the instance was ready to run (`None`: it never was).
+    pub instantiate: Option<Duration>,
     pub caps: C,
 }
 
@@ -269,7 +276,9 @@ impl Runtime {
                 size: wasm.len() as u64,
             }));
         }
-        let sha256 = hex::encode(Sha256::digest(wasm));
+        // Hashed once: an interpreter's component (Python, JavaScript) is 13-18 MB.
+        let digest: [u8; 32] = Sha256::digest(wasm).into();
+        let sha256 = hex::encode(digest);
         let known = self
             .loaded
             .lock()
@@ -281,13 +290,24 @@ impl Runtime {
             Some(component) => component,
             None => {
                 let started = Instant::now();
-                check_shape(wasm).map_err(|e| match e {
-                    Shape::Invalid(cause) => LoadError::Invalid(name.into(), cause),
-                    Shape::Over(limit) => LoadError::Limit(limit),
-                })?;
-                let component = self
-                    .compile(wasm, limits.wall)?
-                    .map_err(|e| LoadError::Invalid(name.into(), first_line(&format!("{e:#}"))))?;
+                // A compiled copy in the cache passed the shape check when this host compiled
+                // it: loading it needs no parse of the wasm, no copy of it and no thread.
+                let cached = self
+                    .cache
+                    .as_ref()
+                    .and_then(|cache| cache.cached(&self.engine, &digest));
+                let component = match cached {
+                    Some(component) => component,
+                    None => {
+                        check_shape(wasm).map_err(|e| match e {
+                            Shape::Invalid(cause) => LoadError::Invalid(name.into(), cause),
+                            Shape::Over(limit) => LoadError::Limit(limit),
+                        })?;
+                        self.compile(wasm, digest, limits.wall)?.map_err(|e| {
+                            LoadError::Invalid(name.into(), first_line(&format!("{e:#}")))
+                        })?
+                    }
+                };
                 let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
                 loaded.insert(sha256.clone(), component.clone());
                 compile_time = started.elapsed();
@@ -312,6 +332,7 @@ impl Runtime {
     fn compile(
         &self,
         wasm: &[u8],
+        digest: [u8; 32],
         deadline: Duration,
     ) -> Result<wasmtime::Result<Component>, LoadError> {
         let (engine, cache, wasm) = (self.engine.clone(), self.cache.clone(), wasm.to_vec());
@@ -320,7 +341,7 @@ impl Runtime {
             .name("wasm-compile".into())
             .spawn(move || {
                 let compiled = match &cache {
-                    Some(cache) => cache.load(&engine, &wasm),
+                    Some(cache) => cache.load(&engine, &wasm, &digest),
                     None => Component::new(&engine, &wasm),
                 };
                 let _ = done.send(compiled);
@@ -375,6 +396,7 @@ impl Runtime {
                     stdout: Vec::new(),
                     stderr: Vec::new(),
                     elapsed: Duration::ZERO,
+                    instantiate: None,
                     caps,
                 };
             }
@@ -423,8 +445,9 @@ impl Runtime {
         });
 
         let started = Instant::now();
+        let mut instantiated = None;
         let call = async {
-            match pre.start(&mut store).await {
+            match pre.start(&mut store, &mut instantiated).await {
                 Started::NotInstantiated(e) => Err((true, e)),
                 Started::Trapped(e) => Err((false, e)),
                 Started::Ran(answer) => Ok(answer),
@@ -470,6 +493,7 @@ impl Runtime {
             stdout: stdout.contents().to_vec(),
             stderr: stderr.contents().to_vec(),
             elapsed,
+            instantiate: instantiated.map(|at| at.duration_since(started)),
             caps: store.into_data().caps,
         }
     }
@@ -744,27 +768,40 @@ impl ComponentCache {
         })
     }
 
-    fn path_for(&self, wasm: &[u8]) -> PathBuf {
+    /// The entry's path, from the wasm's SHA-256 (`digest`).
+    fn path_for(&self, digest: &[u8; 32]) -> PathBuf {
         let mut h = Sha256::new();
         h.update(self.engine_key);
-        h.update(Sha256::digest(wasm));
+        h.update(digest);
         self.dir
             .join(format!("{}.cwasm", hex::encode(h.finalize())))
     }
 
-    fn load(&self, engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Component> {
-        let path = self.path_for(wasm);
-        if path.exists() {
-            // SAFETY: files in the cache folder are written only by this host (below), from
-            // wasm it compiled itself, published by an atomic rename and never modified.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok(component),
-                Err(e) => {
-                    tracing::debug!("recompiling: cached {} unusable: {e}", path.display());
-                    let _ = std::fs::remove_file(&path);
-                }
+    /// The compiled component of the wasm whose SHA-256 is `digest`, if the cache has a usable
+    /// one (an unusable entry is removed).
+    fn cached(&self, engine: &Engine, digest: &[u8; 32]) -> Option<Component> {
+        let path = self.path_for(digest);
+        if !path.exists() {
+            return None;
+        }
+        // SAFETY: files in the cache folder are written only by this host (below), from
+        // wasm it compiled itself, published by an atomic rename and never modified.
+        match unsafe { Component::deserialize_file(engine, &path) } {
+            Ok(component) => Some(component),
+            Err(e) => {
+                tracing::debug!("recompiling: cached {} unusable: {e}", path.display());
+                let _ = std::fs::remove_file(&path);
+                None
             }
         }
+    }
+
+    /// The cached compilation of `wasm` (SHA-256 `digest`), else a new one, written to the cache.
+    fn load(&self, engine: &Engine, wasm: &[u8], digest: &[u8; 32]) -> wasmtime::Result<Component> {
+        if let Some(component) = self.cached(engine, digest) {
+            return Ok(component);
+        }
+        let path = self.path_for(digest);
         let compiled = engine.precompile_component(wasm)?;
         // Unique temp name: two processes compiling the same plugin never share a file.
         let tmp = path.with_extension(format!(
@@ -806,6 +843,10 @@ mod cache_tests {
         Engine::new(&config).unwrap()
     }
 
+    fn digest(wasm: &[u8]) -> [u8; 32] {
+        Sha256::digest(wasm).into()
+    }
+
     /// The `.cwasm` files in `dir`, and whatever else is there.
     fn entries(dir: &Path) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -829,7 +870,7 @@ mod cache_tests {
         let (engine, wasm) = (engine(true), component());
         ComponentCache::new(&engine, dir.path())
             .unwrap()
-            .load(&engine, &wasm)
+            .load(&engine, &wasm, &digest(&wasm))
             .unwrap();
         let entry = only_entry(dir.path());
         let written = std::fs::metadata(&entry).unwrap();
@@ -838,7 +879,7 @@ mod cache_tests {
         // a rewrite would publish a new file (a new inode) by rename.
         ComponentCache::new(&engine, dir.path())
             .unwrap()
-            .load(&engine, &wasm)
+            .load(&engine, &wasm, &digest(&wasm))
             .unwrap();
         assert_eq!(only_entry(dir.path()), entry);
         let after = std::fs::metadata(&entry).unwrap();
@@ -852,14 +893,14 @@ mod cache_tests {
         let dir = tempfile::tempdir().unwrap();
         let (engine, wasm) = (engine(true), component());
         let cache = ComponentCache::new(&engine, dir.path()).unwrap();
-        cache.load(&engine, &wasm).unwrap();
+        cache.load(&engine, &wasm, &digest(&wasm)).unwrap();
         let entry = only_entry(dir.path());
         let good = std::fs::read(&entry).unwrap();
         std::fs::write(&entry, b"not a compiled component").unwrap();
 
         let component = ComponentCache::new(&engine, dir.path())
             .unwrap()
-            .load(&engine, &wasm)
+            .load(&engine, &wasm, &digest(&wasm))
             .expect("a corrupt entry is recompiled, not an error");
         assert_eq!(component.component_type().imports(&engine).count(), 0);
         assert_eq!(only_entry(dir.path()), entry);
@@ -881,7 +922,7 @@ mod cache_tests {
             ComponentCache::new(&slow, dir.path()).unwrap().engine_key,
             "the engines differ in a setting their compilations depend on"
         );
-        cache.load(&fast, &wasm).unwrap();
+        cache.load(&fast, &wasm, &digest(&wasm)).unwrap();
         let first = only_entry(dir.path());
         let written = std::fs::metadata(&first).unwrap();
 
@@ -889,7 +930,7 @@ mod cache_tests {
         // leaves the first one as it was.
         ComponentCache::new(&slow, dir.path())
             .unwrap()
-            .load(&slow, &wasm)
+            .load(&slow, &wasm, &digest(&wasm))
             .unwrap();
         let files = entries(dir.path());
         assert_eq!(files.len(), 2, "{files:?}");

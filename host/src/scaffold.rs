@@ -66,6 +66,7 @@ publish = false
 wit-bindgen = "0.63"
 serde = { version = "1", features = ["derive"] }
 serde_json = "1"
+time = { version = "0.3.41", default-features = false, features = ["std", "parsing"] }
 "#;
 
 const PYTHON_SDK: &[(&str, &str)] = files!("../../plugins/sdk-python/": "pleo_plugin.py");
@@ -281,7 +282,12 @@ mod tests {
         let workspace = read("../plugins/Cargo.toml");
         let ours: toml::Table = RUST_SDK_MANIFEST.parse().unwrap();
         let deps = &workspace["workspace"]["dependencies"];
-        for name in ["wit-bindgen", "serde", "serde_json"] {
+        // Every dependency of the in-repo SDK, and no other, at the workspace's version.
+        let sdk = read("../plugins/sdk/Cargo.toml");
+        let names: Vec<&String> = sdk["dependencies"].as_table().unwrap().keys().collect();
+        let our_names: Vec<&String> = ours["dependencies"].as_table().unwrap().keys().collect();
+        assert_eq!(our_names, names);
+        for name in names {
             assert_eq!(ours["dependencies"][name], deps[name], "{name}");
         }
         assert_eq!(

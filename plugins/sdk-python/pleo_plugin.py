@@ -108,7 +108,8 @@ class Record(dict):
 
 def decode(text: str) -> Any:
     """Pleo JSON (an object or a list of them) as `Record`s."""
-    return Record.wrap(_json.loads(text))
+    # The C decoder builds each object as a Record directly: no second walk in Python.
+    return _json.loads(text, object_hook=Record)
 
 
 T = TypeVar("T")

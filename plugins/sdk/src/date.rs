@@ -1,115 +1,113 @@
-//! Calendar dates (proleptic Gregorian, UTC), without a date-time library.
+//! Calendar dates (proleptic Gregorian, UTC) on the `time` crate: the SDK's [`Date`] keeps the
+//! small API the reports use (`YYYY-MM-DD` only, years 0–9999 from text, months clamped) and
+//! converts to and from [`time::Date`] for anything more.
 
 use std::fmt;
 use std::str::FromStr;
-use std::time::{SystemTime, UNIX_EPOCH};
+
+use time::format_description::well_known::Rfc3339;
+use time::{Month, OffsetDateTime, UtcOffset};
 
 /// A calendar date. Orders chronologically; prints and parses as `YYYY-MM-DD`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    year: i32,
-    month: u8,
-    day: u8,
-}
+pub struct Date(time::Date);
+
+/// 1970-01-01 as a Julian day number.
+const UNIX_EPOCH_JULIAN_DAY: i64 = 2_440_588;
 
 impl Date {
     /// The date, if it exists (`month` 1–12, `day` within the month; years 0–9999).
     pub fn new(year: i32, month: u32, day: u32) -> Option<Date> {
-        let valid = (0..=9999).contains(&year)
-            && (1..=12).contains(&month)
-            && day >= 1
-            && day <= days_in_month(year, month as u8) as u32;
-        valid.then_some(Date {
-            year,
-            month: month as u8,
-            day: day as u8,
-        })
+        if !(0..=9999).contains(&year) {
+            return None;
+        }
+        let month = Month::try_from(u8::try_from(month).ok()?).ok()?;
+        let day = u8::try_from(day).ok()?;
+        time::Date::from_calendar_date(year, month, day)
+            .ok()
+            .map(Date)
     }
 
     pub fn year(self) -> i32 {
-        self.year
+        self.0.year()
     }
 
     pub fn month(self) -> u32 {
-        self.month as u32
+        u8::from(self.0.month()).into()
     }
 
     pub fn day(self) -> u32 {
-        self.day as u32
+        self.0.day().into()
     }
 
     /// Today in UTC, from the system (in a plugin: the WASI wall clock).
     pub fn today_utc() -> Date {
-        let days = match SystemTime::now().duration_since(UNIX_EPOCH) {
-            Ok(since) => (since.as_secs() / 86_400) as i64,
-            Err(before) => -(before.duration().as_secs().div_ceil(86_400) as i64),
-        };
-        Date::from_days_since_epoch(days)
+        Date(OffsetDateTime::now_utc().date())
     }
 
-    /// The date `days` days after 1970-01-01 (negative: before).
+    /// The date `days` days after 1970-01-01 (negative: before), within `time`'s range of
+    /// years ±9999 (beyond it: its first or last day).
     pub fn from_days_since_epoch(days: i64) -> Date {
-        // Count from 0000-03-01 in 400-year eras, so that leap days fall at the end of a year.
-        let days = days + 719_468;
-        let era = days.div_euclid(146_097);
-        let day_of_era = days.rem_euclid(146_097);
-        let year_of_era =
-            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let month_from_march = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-        let month = if month_from_march < 10 {
-            month_from_march + 3
-        } else {
-            month_from_march - 9
-        };
-        let year = year_of_era + era * 400 + i64::from(month <= 2);
-        Date {
-            year: year as i32,
-            month: month as u8,
-            day: day as u8,
-        }
+        let min = i64::from(time::Date::MIN.to_julian_day());
+        let max = i64::from(time::Date::MAX.to_julian_day());
+        let julian = days.saturating_add(UNIX_EPOCH_JULIAN_DAY).clamp(min, max);
+        // In range by the clamp, so the conversion and the constructor cannot fail.
+        Date(time::Date::from_julian_day(julian as i32).unwrap_or(time::Date::MIN))
     }
 
     /// Days since 1970-01-01 (negative: before). Inverse of [`Date::from_days_since_epoch`].
     pub fn days_since_epoch(self) -> i64 {
-        let (month, day) = (i64::from(self.month), i64::from(self.day));
-        let year = i64::from(self.year) - i64::from(month <= 2);
-        let era = year.div_euclid(400);
-        let year_of_era = year.rem_euclid(400);
-        let month_from_march = (month + 9) % 12;
-        let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-        era * 146_097 + day_of_era - 719_468
+        i64::from(self.0.to_julian_day()) - UNIX_EPOCH_JULIAN_DAY
     }
 
     /// The date `days` days later (earlier if negative).
     pub fn add_days(self, days: i64) -> Date {
-        Date::from_days_since_epoch(self.days_since_epoch() + days)
+        Date::from_days_since_epoch(self.days_since_epoch().saturating_add(days))
     }
 
     /// The first day of this date's month.
     pub fn first_of_month(self) -> Date {
-        Date { day: 1, ..self }
+        Date(self.0.replace_day(1).unwrap_or(self.0))
     }
 
     /// The same day `months` months later (earlier if negative), clamped to the month's end.
     pub fn add_months(self, months: i32) -> Date {
-        let index = self.year * 12 + (self.month as i32 - 1) + months;
-        let (year, month) = (index.div_euclid(12), (index.rem_euclid(12) + 1) as u8);
-        let day = self.day.min(days_in_month(year, month));
-        Date { year, month, day }
+        // Months since year 0, kept within `time`'s years ±9999.
+        let index = (i64::from(self.year()) * 12 + i64::from(self.month()) - 1 + i64::from(months))
+            .clamp(-9999 * 12, 9999 * 12 + 11);
+        let (year, month) = (index.div_euclid(12) as i32, index.rem_euclid(12) as u8 + 1);
+        let month = Month::try_from(month).unwrap_or(Month::January);
+        let day = self.0.day().min(time::util::days_in_month(month, year));
+        Date(time::Date::from_calendar_date(year, month, day).unwrap_or(self.0))
     }
 
     /// The month as `YYYY-MM`.
     pub fn month_key(self) -> String {
-        format!("{:04}-{:02}", self.year, self.month)
+        format!("{:04}-{:02}", self.year(), self.month())
+    }
+}
+
+impl From<Date> for time::Date {
+    fn from(date: Date) -> time::Date {
+        date.0
+    }
+}
+
+impl From<time::Date> for Date {
+    fn from(date: time::Date) -> Date {
+        Date(date)
     }
 }
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        write!(
+            f,
+            "{:04}-{:02}-{:02}",
+            self.year(),
+            self.month(),
+            self.day()
+        )
     }
 }
 
@@ -119,6 +117,7 @@ impl FromStr for Date {
     /// Parses exactly `YYYY-MM-DD`.
     fn from_str(s: &str) -> Result<Date, String> {
         let bad = || format!("expected a date as YYYY-MM-DD, got {s:?}");
+        // The shape is checked here: ISO 8601 parsers also take `+YYYYYY`, week dates and more.
         let b = s.as_bytes();
         let shape_ok = b.len() == 10
             && b[4] == b'-'
@@ -137,60 +136,9 @@ impl FromStr for Date {
 /// The UTC calendar date of an RFC 3339 timestamp such as `2025-03-31T23:30:00-02:00` (which
 /// is `2025-04-01` in UTC). Fractional seconds are allowed; `None` if `ts` is not RFC 3339.
 pub fn utc_date(ts: &str) -> Option<Date> {
-    let date: Date = ts.get(..10)?.parse().ok()?;
-    let rest = ts.get(10..)?;
-    let rest = rest.strip_prefix(['T', 't', ' '])?;
-    let b = rest.as_bytes();
-    let two = |i: usize| -> Option<i64> {
-        let digits = b.get(i..i + 2)?;
-        digits
-            .iter()
-            .all(u8::is_ascii_digit)
-            .then(|| i64::from((digits[0] - b'0') * 10 + (digits[1] - b'0')))
-    };
-    let (hour, minute, _second) = (two(0)?, two(3)?, two(6)?);
-    if b.get(2) != Some(&b':') || b.get(5) != Some(&b':') || hour > 23 || minute > 59 {
-        return None;
-    }
-    let mut zone = &rest[8..];
-    if let Some(fraction) = zone.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        zone = &fraction[digits..];
-    }
-    let offset_minutes = match zone.as_bytes() {
-        [b'Z' | b'z'] => 0,
-        [sign @ (b'+' | b'-'), _, _, b':', _, _] => {
-            let zb = zone.as_bytes();
-            let digits = |i: usize| -> Option<i64> {
-                zb[i..i + 2]
-                    .iter()
-                    .all(u8::is_ascii_digit)
-                    .then(|| i64::from((zb[i] - b'0') * 10 + (zb[i + 1] - b'0')))
-            };
-            let minutes = digits(1)? * 60 + digits(4)?;
-            if *sign == b'-' { -minutes } else { minutes }
-        }
-        _ => return None,
-    };
-    // Local time minus the offset is UTC; only the whole-day carry matters for the date.
-    let utc_minutes = hour * 60 + minute - offset_minutes;
-    Some(date.add_days(utc_minutes.div_euclid(24 * 60)))
-}
-
-fn is_leap(year: i32) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i32, month: u8) -> u8 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    let moment = OffsetDateTime::parse(ts, &Rfc3339).ok()?;
+    // `checked_`: 9999-12-31T23:59:59-01:00 is past `time`'s last year in UTC (`None`, no panic).
+    Some(Date(moment.checked_to_offset(UtcOffset::UTC)?.date()))
 }
 
 #[cfg(test)]
@@ -266,5 +214,28 @@ mod tests {
         ] {
             assert_eq!(utc_date(bad), None, "{bad}");
         }
+        // Past the last representable year in UTC: no date, and no panic.
+        assert_eq!(utc_date("9999-12-31T23:59:59-01:00"), None);
+        assert_eq!(
+            utc_date("0000-01-01T00:00:00+01:00"),
+            Some(d("0000-01-01").add_days(-1))
+        );
+    }
+
+    #[test]
+    fn arithmetic_saturates_at_the_ends_of_time() {
+        let last = d("9999-12-31");
+        assert_eq!(last.add_days(i64::MAX), Date::from(time::Date::MAX));
+        assert_eq!(last.add_months(i32::MAX), last);
+        assert_eq!(last.add_months(1), last);
+        assert_eq!(
+            d("0000-01-31").add_months(i32::MIN),
+            d("0000-01-31").add_months(-9999 * 12)
+        );
+        assert_eq!(
+            d("0000-01-01").add_days(i64::MIN),
+            Date::from(time::Date::MIN)
+        );
+        assert_eq!(time::Date::from(last).year(), 9999);
     }
 }
