@@ -17,14 +17,16 @@
 //!   link; returns `Ok` naming
 //!   which were refused, `Err` if any was made;
 //! * `sparse`: seeks to 1 TiB in `/out/sparse.bin` and writes one byte;
+//! * `echo`: writes param `text` to its log, stdout, stderr and progress, then returns it as
+//!   its summary (a plugin that got hold of key-like text and tries to leak it);
 //! * `ok`: returns `Ok("ok")` at once.
 //!
-//! It calls no Pleo interface, so it imports only `params` and `log` (plus WASI).
+//! It calls no Pleo interface, so it imports only `params`, `log` and `progress` (plus WASI).
 
 use std::hint::black_box;
 use std::io::{Seek, SeekFrom, Write};
 
-use pleo_plugin::{Guest, log, params};
+use pleo_plugin::{Guest, log, params, progress};
 
 struct Hostile;
 
@@ -34,6 +36,14 @@ impl Guest for Hostile {
         log::info(format!("hostile: mode {mode}"));
         match mode.as_str() {
             "ok" => Ok("ok".into()),
+            "echo" => {
+                let text = params::get_or("text", "");
+                log::warn(format!("log says {text}"));
+                println!("stdout says {text}");
+                eprintln!("stderr says {text}");
+                progress::report(1, Some(1), &format!("progress says {text}"));
+                Ok(format!("summary says {text}"))
+            }
             "spin" => spin(),
             "membomb" => membomb(),
             "sleep" => {
