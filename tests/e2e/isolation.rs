@@ -116,8 +116,20 @@ fn rand_suffix() -> String {
 #[test]
 fn a_run_writes_only_to_its_home_state_cache_and_output() {
     let dir = tempdir();
+    // Outside its folder, where a run that ignored HOME/XDG would write: the invoking user's
+    // state, cache and config folders of pleo-host stay as they were.
+    let user_home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let outside = [
+        user_home.join(".local/state/pleo-host"),
+        user_home.join(".cache/pleo-host"),
+        user_home.join(".config/pleo-host"),
+    ];
+    let before: Vec<_> = outside.iter().map(|p| listing(p)).collect();
     let run = crate::common::run_in(dir.path(), &["run", "spend-report"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    for (path, before) in outside.iter().zip(before) {
+        assert_eq!(listing(path), before, "{} changed", path.display());
+    }
     let home = dir.path().join(".home");
     let audit = home.join(".local/state/pleo-host/audit.jsonl");
     assert!(audit.is_file(), "audit in XDG_STATE_HOME");
@@ -142,6 +154,23 @@ fn a_run_writes_only_to_its_home_state_cache_and_output() {
             path.display()
         );
     }
+}
+
+/// Paths, sizes and modification times of everything under `dir` (empty if it is missing).
+fn listing(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+            found.push((entry.path(), meta.len(), meta.modified().ok()));
+        }
+    }
+    found.sort();
+    found
 }
 
 /// `--input` is read-only and nothing more: the plugin sees the folder's files at `/in`, every
