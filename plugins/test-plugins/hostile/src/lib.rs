@@ -41,7 +41,7 @@ impl Guest for Hostile {
                 log::warn(format!("log says {text}"));
                 println!("stdout says {text}");
                 eprintln!("stderr says {text}");
-                progress::report(1, Some(1), &format!("progress says {text}"));
+                progress::report(1, Some(1), format!("progress says {text}"));
                 Ok(format!("summary says {text}"))
             }
             "spin" => spin(),
