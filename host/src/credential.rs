@@ -497,4 +497,22 @@ mod tests {
         register_for_logs(&ApiKey::new(&key).unwrap().redactor());
         assert_eq!(redact_for_logs(&line), "sent [REDACTED] twice: [REDACTED]");
     }
+
+    /// Inside a longer base64 text the characters that also encode the bytes before the key
+    /// are kept; hiding starts with the first character that depends on the key alone.
+    #[test]
+    fn base64_text_around_the_key_is_kept() {
+        let key = "pls_live_Zx81qQm4R7tY2vWk";
+        let r = ApiKey::new(key).unwrap().redactor();
+        for (prefix, kept) in [(&[0u8][..], 2), (&[0u8, 0][..], 3)] {
+            let mut bytes = prefix.to_vec();
+            bytes.extend_from_slice(format!("{key}:").as_bytes());
+            let encoded = BASE64.encode(&bytes);
+            let out = r.redact(&encoded);
+            assert!(
+                out.starts_with(&format!("{}[REDACTED]", &encoded[..kept])),
+                "{encoded} -> {out}"
+            );
+        }
+    }
 }
