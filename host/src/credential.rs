@@ -453,4 +453,80 @@ mod tests {
         assert!(read_key_file(&path).unwrap().matches("k-123"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn a_key_must_be_non_empty_text_without_control_characters_or_colons() {
+        assert!(matches!(ApiKey::new(" \n"), Err(CredentialError::Empty)));
+        for bad in ["pls:abc", "pls\u{7}abc", "pls\tabc"] {
+            assert!(
+                matches!(ApiKey::new(bad), Err(CredentialError::Malformed)),
+                "{bad:?}"
+            );
+        }
+        let key = ApiKey::new("pls_ok").unwrap();
+        assert!(key.matches("pls_ok") && !key.matches("pls_other"));
+    }
+
+    #[test]
+    fn load_reads_each_source() {
+        // Cargo sets CARGO_PKG_NAME for every test run.
+        assert!(
+            load(&KeySource::Env("CARGO_PKG_NAME".into()))
+                .unwrap()
+                .matches("pleo-host")
+        );
+        assert!(matches!(
+            load(&KeySource::Env("PLEO_TEST_SURELY_UNSET_VARIABLE".into())),
+            Err(CredentialError::EnvMissing(v)) if v == "PLEO_TEST_SURELY_UNSET_VARIABLE"
+        ));
+        let cmd = KeySource::Command(vec![
+            "sh".into(),
+            "-c".into(),
+            "printf ' pls_cmd \\n'".into(),
+        ]);
+        assert!(load(&cmd).unwrap().matches("pls_cmd"));
+    }
+
+    /// Keys shorter than the window are matched whole, every time they appear; touching
+    /// hidden runs become one `[REDACTED]`.
+    #[test]
+    fn short_keys_and_repeated_keys_are_hidden_whole() {
+        let r = ApiKey::new("k-12345").unwrap().redactor();
+        assert_eq!(
+            r.redact("a k-12345 b k-12345 c"),
+            "a [REDACTED] b [REDACTED] c"
+        );
+        assert_eq!(r.redact("k-1234"), "k-1234");
+        let key = "pls_live_Zx81qQm4R7tY2vWk";
+        let r = ApiKey::new(key).unwrap().redactor();
+        assert_eq!(r.redact(&format!("<{key}{key}>")), "<[REDACTED]>");
+        assert_eq!(r.redact(""), "");
+    }
+
+    #[test]
+    fn the_log_redacts_every_registered_key() {
+        let key = format!("pls_logged_{}", std::process::id());
+        let line = format!("sent {key} twice: {key}");
+        assert_eq!(redact_for_logs("nothing secret"), "nothing secret");
+        register_for_logs(&ApiKey::new(&key).unwrap().redactor());
+        assert_eq!(redact_for_logs(&line), "sent [REDACTED] twice: [REDACTED]");
+    }
+
+    /// Inside a longer base64 text the characters that also encode the bytes before the key
+    /// are kept; hiding starts with the first character that depends on the key alone.
+    #[test]
+    fn base64_text_around_the_key_is_kept() {
+        let key = "pls_live_Zx81qQm4R7tY2vWk";
+        let r = ApiKey::new(key).unwrap().redactor();
+        for (prefix, kept) in [(&[0u8][..], 2), (&[0u8, 0][..], 3)] {
+            let mut bytes = prefix.to_vec();
+            bytes.extend_from_slice(format!("{key}:").as_bytes());
+            let encoded = BASE64.encode(&bytes);
+            let out = r.redact(&encoded);
+            assert!(
+                out.starts_with(&format!("{}[REDACTED]", &encoded[..kept])),
+                "{encoded} -> {out}"
+            );
+        }
+    }
 }

@@ -112,4 +112,20 @@ mod tests {
         let table: BTreeSet<&str> = INTERFACE_SCOPES.iter().map(|(i, _)| *i).collect();
         assert_eq!(imports, table);
     }
+
+    /// `known()` (listed in the config error for an unknown scope) is every scope of the table,
+    /// once, sorted; a scope outside it is not known; `/v1/introspect`'s scope string splits on
+    /// any whitespace.
+    #[test]
+    fn known_scopes_and_the_introspect_list() {
+        let table: BTreeSet<&str> = INTERFACE_SCOPES.iter().map(|(_, s)| *s).collect();
+        assert_eq!(known(), table.into_iter().collect::<Vec<_>>());
+        assert!(!is_known("users:admin") && !is_known(""));
+        let parsed = parse_list(" users:read\n vendors:write\tusers:read ");
+        assert_eq!(
+            parsed.into_iter().collect::<Vec<_>>(),
+            ["users:read", "vendors:write"]
+        );
+        assert!(parse_list("").is_empty());
+    }
 }

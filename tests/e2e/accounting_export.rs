@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use pleo_host::error::{ExitCode, Failure};
 use pleo_host::mock::{
-    Dataset, Exchange, ExportJob, ItemStatus, JobStatus, MockConfig, MockServer,
+    AccountRecord, Dataset, Exchange, ExportJob, ItemStatus, JobStatus, MasterData, MockConfig,
+    MockServer, TaxType,
 };
 use pleo_host::session::{RunOptions, RunReport, Session};
 use serde_json::Value;
@@ -145,6 +146,8 @@ fn check_exported(mock: &MockServer, job_id: Uuid, out: &Path, failed: &BTreeSet
     assert!(csv.starts_with("line_id,journal_id,job_id,accounting_entry_id,"));
     assert_no_formulas(&format!("journal-{job_id}.csv"), &csv);
     let data = mock.dataset();
+    let master = mock.master_data(job.company_id).unwrap();
+    check_csv_rows(&csv, &jsonl);
     let mut sums: BTreeMap<Uuid, (String, i64)> = BTreeMap::new();
     let mut lines = 0;
     for line in jsonl.lines() {
@@ -160,7 +163,7 @@ fn check_exported(mock: &MockServer, job_id: Uuid, out: &Path, failed: &BTreeSet
             amount_minor,
             "{line}"
         );
-        assert!(!v["account"].as_str().unwrap().is_empty(), "{line}");
+        check_line(&data, &master, &v);
         let line_id = v["line_id"].as_str().unwrap();
         assert!(
             csv.contains(&format!("\n{line_id},")),
@@ -188,6 +191,154 @@ fn check_exported(mock: &MockServer, job_id: Uuid, out: &Path, failed: &BTreeSet
             (&wallet.currency, wallet.minors),
             "{entry}"
         );
+    }
+}
+
+/// One journal line against the mock's own entry and master data: the line of the entry it
+/// names (the n-th split line, or the entry itself), its account's code (or ERP id) and name,
+/// the wallet's contra account, the tax code with a tax amount computed here from its rate and
+/// kind, the net amount, the supplier amount, and the UTC day of the booking date.
+fn check_line(data: &Dataset, master: &MasterData, v: &Value) {
+    let entry_id: Uuid = v["accounting_entry_id"].as_str().unwrap().parse().unwrap();
+    let e = data.entry(entry_id).unwrap();
+    let n: usize = v["line_id"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('-')
+        .unwrap()
+        .1
+        .parse()
+        .unwrap();
+    let wallet = e.total_bill_value.as_ref().unwrap_or(&e.transaction_value);
+    let (account_id, tax_code_id, supplier, gross) = if e.split_items.is_empty() {
+        assert_eq!(n, 1, "{v}");
+        (e.account_id, e.tax_code_id, &e.transaction_value, wallet)
+    } else {
+        let s = &e.split_items[n - 1];
+        assert_eq!(v["entry_line_id"], s.id.to_string(), "{v}");
+        (
+            s.account_id,
+            s.tax_code_id,
+            &s.transaction_value,
+            &s.total_bill_value,
+        )
+    };
+    let number = |a: &AccountRecord| {
+        [a.code.as_deref(), Some(a.external_id.as_str())]
+            .into_iter()
+            .flatten()
+            .map(str::trim)
+            .find(|c| !c.is_empty())
+            .map(str::to_owned)
+    };
+    let account = master
+        .accounts
+        .iter()
+        .find(|a| Some(a.id) == account_id)
+        .unwrap();
+    assert_eq!(
+        v["account"].as_str().map(str::to_owned),
+        number(account),
+        "{v}"
+    );
+    assert_eq!(v["account_name"], account.name, "{v}");
+    let contra = master
+        .accounts
+        .iter()
+        .find(|a| a.contra_account && !a.archived)
+        .and_then(number);
+    assert!(contra.is_some(), "the mock has a contra account");
+    assert_eq!(
+        v["contra_account"].as_str().map(str::to_owned),
+        contra,
+        "{v}"
+    );
+
+    assert_eq!(v["currency"], wallet.currency, "{v}");
+    assert_eq!(v["amount_minor"], gross.minors, "{v}");
+    assert_eq!(v["supplier_currency"], supplier.currency, "{v}");
+    assert_eq!(v["supplier_amount_minor"], supplier.minors, "{v}");
+    assert_eq!(
+        minors(
+            v["supplier_amount"].as_str().unwrap(),
+            exponent(&supplier.currency)
+        ),
+        supplier.minors,
+        "{v}"
+    );
+    let tax = master.tax_codes.iter().find(|t| Some(t.id) == tax_code_id);
+    let g = gross.minors as f64;
+    let (tax_minor, net) = match tax.map(|t| (t.rate, t.kind)) {
+        None => (None, gross.minors),
+        Some((rate, TaxType::Inclusive)) => {
+            let tax = (g * rate / (1.0 + rate)).round() as i64;
+            (Some(tax), gross.minors - tax)
+        }
+        Some((rate, _)) => (Some((g * rate).round() as i64), gross.minors),
+    };
+    assert_eq!(
+        v["tax_code"].as_str(),
+        tax.and_then(|t| t.code.as_deref()),
+        "{v}"
+    );
+    assert_eq!(v["tax_amount_minor"].as_i64(), tax_minor, "{v}");
+    if let Some(minor) = tax_minor {
+        let text = v["tax_amount"].as_str().unwrap();
+        assert_eq!(minors(text, exponent(&wallet.currency)), minor, "{v}");
+    }
+    assert_eq!(v["net_amount_minor"], net, "{v}");
+    assert_eq!(
+        minors(
+            v["net_amount"].as_str().unwrap(),
+            exponent(&wallet.currency)
+        ),
+        net,
+        "{v}"
+    );
+    let booked = e
+        .bookkeeping_date
+        .or(e.settled_at)
+        .unwrap_or(e.performed_at);
+    assert_eq!(v["date"], booked.format("%Y-%m-%d").to_string(), "{v}");
+}
+
+/// Every CSV row holds the same fields as the JSON line with its `line_id` (the JSON lines are
+/// checked against the mock), in the same order; numbers and ids as they are.
+fn check_csv_rows(csv: &str, jsonl: &str) {
+    let records = parse_csv(csv);
+    let header = &records[0];
+    let json: Vec<Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), json.len() + 1);
+    for (row, v) in records[1..].iter().zip(&json) {
+        assert_eq!(row.len(), header.len(), "{row:?}");
+        for (name, cell) in header.iter().zip(row) {
+            let expected = match &v[name.as_str()] {
+                Value::Null => String::new(),
+                // Text as it is, or neutralised against formulas: a `'` in front.
+                Value::String(s) if cell != s => {
+                    assert_eq!(cell.strip_prefix('\''), Some(s.as_str()), "{name}");
+                    continue;
+                }
+                Value::String(s) => s.clone(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(tags) => tags
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{}={}",
+                            t["group"].as_str().unwrap(),
+                            t["code"].as_str().unwrap()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                other => panic!("{name}: {other}"),
+            };
+            assert_eq!(cell, &expected, "{name} of {}", v["line_id"]);
+        }
     }
 }
 

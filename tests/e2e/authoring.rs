@@ -86,8 +86,9 @@ const PERIOD: [&str; 6] = [
 /// The mock's data is generated for the 12 months up to this day, whatever today is.
 const MOCK: &str = "\n[mock]\nanchor = \"2026-10-31\"\n";
 
-/// Builds an example and runs it for [`PERIOD`]; returns the summary line and the CSV.
-fn build_and_run(example: &str) -> (String, String) {
+/// Builds an example and runs it for [`PERIOD`] in DKK, JPY (no decimals) and KWD (three);
+/// returns the summary line and the CSV of each run.
+fn build_and_run(example: &str) -> Vec<(String, String)> {
     let dir = tempdir();
     let project = copy_example(example, dir.path());
     let config = project.join("pleo.toml");
@@ -106,18 +107,25 @@ fn build_and_run(example: &str) -> (String, String) {
         "{example}: {}",
         built.stdout
     );
-    let mut args = vec!["run", "top-spenders"];
-    args.extend(PERIOD);
-    let ran = run(&project, &args);
-    assert_eq!(ran.code, 0, "{example}: run failed:\n{}", ran.stderr);
-    let summary = ran
-        .stdout
-        .lines()
-        .nth(1)
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let csv = std::fs::read_to_string(project.join("out/top-spenders/top-spenders.csv")).unwrap();
+    let mut results = Vec::new();
+    for currency in CURRENCIES {
+        let mut args = vec!["run", "top-spenders"];
+        args.extend(PERIOD);
+        let param = format!("currency={currency}");
+        args.extend(["--param", &param]);
+        let ran = run(&project, &args);
+        assert_eq!(ran.code, 0, "{example}: run failed:\n{}", ran.stderr);
+        let summary = ran
+            .stdout
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let csv =
+            std::fs::read_to_string(project.join("out/top-spenders/top-spenders.csv")).unwrap();
+        results.push((summary, csv));
+    }
 
     // The declaration made it into the component, whatever the language.
     let inspect = run(
@@ -138,18 +146,61 @@ fn build_and_run(example: &str) -> (String, String) {
     let bad = run(&project, &["run", "top-spenders", "--param", "tpo=3"]);
     bad.assert_clean_failure(2);
     assert!(bad.stderr.contains("did you mean `top`?"), "{}", bad.stderr);
-    (summary, csv)
+    results
+}
+
+const CURRENCIES: [&str; 3] = ["DKK", "JPY", "KWD"];
+
+/// The ranking the README describes, computed here from the mock's own data: spend (not
+/// deleted, cancelled, rejected or a reimbursement) in `currency` performed in [`PERIOD`], by
+/// employee, largest first, amounts in the currency's own decimals.
+fn expected_csv(currency: &str, decimals: u32) -> String {
+    let data = pleo_host::mock::Dataset::seed(&pleo_host::mock::MockConfig {
+        anchor: "2026-10-31".parse().unwrap(),
+        ..Default::default()
+    });
+    let entries = serde_json::to_value(&data.entries).unwrap();
+    let mut totals: std::collections::BTreeMap<String, (u64, i64)> = Default::default();
+    for e in entries.as_array().unwrap() {
+        let day = &e["performedAt"].as_str().unwrap()[..10];
+        if e["deletedAt"].is_null()
+            && !["CANCELLED", "REJECTED"].contains(&e["status"].as_str().unwrap())
+            && e["family"] != "REIMBURSEMENT"
+            && ("2026-03-01"..="2026-08-31").contains(&day)
+            && e["transactionValue"]["currency"] == currency
+        {
+            let slot = totals
+                .entry(e["employeeId"].as_str().unwrap_or("").to_owned())
+                .or_default();
+            slot.0 += 1;
+            slot.1 += e["transactionValue"]["minors"].as_i64().unwrap();
+        }
+    }
+    let mut ranked: Vec<_> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(&b.0)));
+    let unit = 10_i64.pow(decimals);
+    let mut csv = String::from("rank,employee_id,entries,amount\n");
+    for (i, (id, (n, minors))) in ranked.into_iter().take(7).enumerate() {
+        let amount = match decimals {
+            0 => minors.to_string(),
+            d => format!("{}.{:0d$}", minors / unit, minors % unit, d = d as usize),
+        };
+        csv.push_str(&format!("{},{id},{n},{amount}\n", i + 1));
+    }
+    csv
 }
 
 #[test]
 fn the_top_spenders_examples_agree_across_languages() {
-    let (rust_summary, rust_csv) = build_and_run("rust-top-spenders");
-    assert!(rust_summary.starts_with("top 7 of "), "{rust_summary}");
-    assert_eq!(rust_csv.lines().count(), 8, "{rust_csv}");
+    let rust = build_and_run("rust-top-spenders");
+    assert!(rust[0].0.starts_with("top 7 of "), "{}", rust[0].0);
+    assert_eq!(rust[0].1.lines().count(), 8, "{}", rust[0].1);
+    // 1234 JPY prints as 1234 and 1.234 KWD as 1.234, as the data says.
+    for ((currency, decimals), (_, csv)) in CURRENCIES.iter().zip([2, 0, 3]).zip(&rust) {
+        assert_eq!(csv, &expected_csv(currency, decimals), "{currency}");
+    }
     for example in ["python-top-spenders", "js-top-spenders"] {
-        let (summary, csv) = build_and_run(example);
-        assert_eq!(summary, rust_summary, "{example}");
-        assert_eq!(csv, rust_csv, "{example}");
+        assert_eq!(build_and_run(example), rust, "{example}");
     }
 }
 

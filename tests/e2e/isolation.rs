@@ -55,11 +55,17 @@ fn canary_key_never_reaches_the_plugin_or_any_output() {
     // The key is in none of the host's output (summary, log, plugin stdout/stderr) ...
     assert!(!run.stdout.contains(&canary), "stdout leaks the key");
     assert!(!run.stderr.contains(&canary), "host log leaks the key");
-    assert!(
-        run.stderr.contains("plugin"),
-        "the plugin's own output reached the host log: {}",
-        run.stderr
-    );
+    // snoop prints its findings on stdout and stderr and logs them in chunks: they reach the
+    // host log under its name (the host's own lines never say `stream=`).
+    for stream in ["stream=\"stdout\"", "stream=\"stderr\""] {
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.contains(stream) && l.contains("\"attempts\"")),
+            "snoop's {stream} is not in the host log: {}",
+            run.stderr
+        );
+    }
     // ... nor in anything the plugin wrote.
     let files = read_tree(&out);
     assert!(!files.is_empty(), "snoop wrote its findings");
@@ -110,8 +116,20 @@ fn rand_suffix() -> String {
 #[test]
 fn a_run_writes_only_to_its_home_state_cache_and_output() {
     let dir = tempdir();
+    // Outside its folder, where a run that ignored HOME/XDG would write: the invoking user's
+    // state, cache and config folders of pleo-host stay as they were.
+    let user_home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let outside = [
+        user_home.join(".local/state/pleo-host"),
+        user_home.join(".cache/pleo-host"),
+        user_home.join(".config/pleo-host"),
+    ];
+    let before: Vec<_> = outside.iter().map(|p| listing(p)).collect();
     let run = crate::common::run_in(dir.path(), &["run", "spend-report"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    for (path, before) in outside.iter().zip(before) {
+        assert_eq!(listing(path), before, "{} changed", path.display());
+    }
     let home = dir.path().join(".home");
     let audit = home.join(".local/state/pleo-host/audit.jsonl");
     assert!(audit.is_file(), "audit in XDG_STATE_HOME");
@@ -136,6 +154,23 @@ fn a_run_writes_only_to_its_home_state_cache_and_output() {
             path.display()
         );
     }
+}
+
+/// Paths, sizes and modification times of everything under `dir` (empty if it is missing).
+fn listing(dir: &std::path::Path) -> Vec<(std::path::PathBuf, u64, Option<std::time::SystemTime>)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(folder) = stack.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                stack.push(entry.path());
+            }
+            found.push((entry.path(), meta.len(), meta.modified().ok()));
+        }
+    }
+    found.sort();
+    found
 }
 
 /// `--input` is read-only and nothing more: the plugin sees the folder's files at `/in`, every
@@ -219,5 +254,54 @@ fn the_input_folder_is_read_only_and_the_only_thing_mounted_besides_out() {
     assert!(
         !report.to_string().contains(&beside_secret),
         "a file beside the input folder was read"
+    );
+}
+
+/// Key-like text a plugin got hold of is redacted from everything it sends out: its log calls,
+/// stdout, stderr, progress lines and summary (the second line of defence the README promises).
+#[test]
+fn key_text_a_plugin_prints_is_redacted_from_its_log_stdout_stderr_and_summary() {
+    use base64::Engine as _;
+    let canary = format!("pls_echo{}_{}", std::process::id(), rand_suffix());
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{canary}:"));
+    // A run of 8 characters from inside the key is enough to be hidden.
+    let slice = &canary[3..13];
+    let dir = tempdir();
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "environment = \"mock\"\n[key]\nenv = \"PLEO_CANARY_KEY\"\n[plugins.hostile]\npath = \"{}\"\nparams = {{ mode = \"echo\", text = \"<{canary}|{basic}|{slice}>\" }}\n",
+            plugin("hostile").display()
+        ),
+    );
+    let run = run_in(
+        dir.path(),
+        &["run", "hostile", "--config", config.to_str().unwrap()],
+        &[("PLEO_CANARY_KEY", &canary)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    // Each of the three forms is replaced (the last characters of the base64 form, shorter
+    // than a run of 8, may stay).
+    let redacted = |l: &str| l.contains("<[REDACTED]|[REDACTED]") && l.contains("|[REDACTED]>");
+    for (what, text) in [("stdout", &run.stdout), ("log", &run.stderr)] {
+        assert!(!text.contains(slice), "{what} leaks the key: {text}");
+        assert!(
+            !text.contains(&basic[..12]),
+            "{what} leaks the Basic form: {text}"
+        );
+    }
+    for said in ["log says", "stdout says", "stderr says", "progress says"] {
+        assert!(
+            run.stderr.lines().any(|l| l.contains(said) && redacted(l)),
+            "no redacted `{said}` line in the log: {}",
+            run.stderr
+        );
+    }
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.contains("summary says") && redacted(l)),
+        "{}",
+        run.stdout
     );
 }

@@ -1,4 +1,5 @@
-//! README promises without a test of their own elsewhere: the exit codes of the command line,
+//! README promises without a test of their own elsewhere: the exit codes of the command line
+//! (1, 2, 4, 70),
 //! the audit of a failed run, the Quick start summary, the example configurations and the
 //! compile cache.
 
@@ -103,6 +104,34 @@ fn a_failing_key_command_exits_with_4() {
         !dir.path().join("state/audit.jsonl").exists(),
         "no plugin ran without a key"
     );
+}
+
+/// A fault of the host itself (here: a run history it cannot read back) exits with 70, one
+/// `error:` line, no panic.
+#[test]
+fn an_internal_error_exits_with_70_and_one_error_line() {
+    let dir = tempdir();
+    let cfg = config(dir.path(), "");
+    let cfg = cfg.to_str().unwrap();
+    let listed = run_in(dir.path(), &["runs", "--config", cfg], &[]);
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    // A row the host never writes: a count that is not a number.
+    let db = std::fs::read_dir(dir.path().join("state"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "db"))
+        .expect("the state database");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute(
+            "INSERT INTO runs (id, plugin, started_at, result, api_calls) \
+             VALUES ('r1', 'spend-report', '2026-01-01T00:00:00Z', 'ok', 'many')",
+            [],
+        )
+        .unwrap();
+    let run = run_in(dir.path(), &["runs", "--config", cfg], &[]);
+    let error = run.assert_clean_failure(70);
+    assert!(error.contains("cannot read the run history"), "{error}");
 }
 
 // The audit of a failed run (README, "Permissions, approval, audit").

@@ -167,6 +167,25 @@ fn csv_totals_match_the_seeded_data() {
         read_csv(&out.join("spend-by-employee.csv"), "employee_id"),
         by_employee
     );
+    // The 0- and 3-decimal currencies are in the period and print in their own units: whole
+    // yen, dinar with three decimals (`read_csv` parsed each amount with its exponent).
+    for currency in ["JPY", "KWD"] {
+        assert!(
+            by_month.keys().any(|(c, _)| c == currency),
+            "{currency} in the period: {by_month:?}"
+        );
+    }
+    let records = parse_csv(&std::fs::read_to_string(out.join("spend-by-month.csv")).unwrap());
+    for record in &records[1..] {
+        let (currency, amount) = (record[1].as_str(), record[3].as_str());
+        let (_, expected) = by_month[&(currency.to_owned(), record[0].clone())];
+        let printed = match currency {
+            "JPY" => expected.to_string(),
+            "KWD" => format!("{}.{:03}", expected / 1000, expected % 1000),
+            _ => format!("{}.{:02}", expected / 100, expected % 100),
+        };
+        assert_eq!(amount, printed, "{record:?}");
+    }
 }
 
 /// The mock's employees include `=HYPERLINK(...)` and `@SUM(...)` first names: the report must

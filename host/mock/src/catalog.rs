@@ -345,6 +345,13 @@ pub(super) const VENDORS: &[VendorSpec] = &[
     v("Contentful GmbH", ("DE", "EUR"), ("2230", "EU-RC"), (400, 2100), Bill, 2),
     // Pleo's own fee.
     v("Pleo Technologies A/S", ("DK", "DKK"), ("2350", "DK25"), (2990, 4990), Pleo, 1),
+    // Currencies without and with three decimals, so reports meet every ISO 4217 exponent
+    // (last, and with ids from their own generator, so the other vendors and the employees
+    // stay as they were before these were added).
+    v("Tokyo Metro", ("JP", "JPY"), ("2300", "FOREIGN"), (180, 1200), InStore, 3),
+    v("Hotel Gracery Shinjuku", ("JP", "JPY"), ("2310", "FOREIGN"), (14000, 32000), InStore, 2),
+    v("Kuwait Airways", ("KW", "KWD"), ("2210", "FOREIGN"), (45, 320), Online, 2),
+    v("Jumeirah Messilah Beach", ("KW", "KWD"), ("2310", "FOREIGN"), (60, 140), InStore, 2),
 ];
 
 /// Indicative rates to DKK; each entry jitters them slightly.
@@ -354,7 +361,18 @@ pub(super) const FX_TO_DKK: &[(&str, f64)] = &[
     ("SEK", 0.655),
     ("GBP", 8.62),
     ("USD", 6.88),
+    ("JPY", 0.0445),
+    ("KWD", 22.4),
 ];
+
+/// Decimals of the currencies in [`VENDORS`] (ISO 4217 minor unit); the mock's own table.
+pub(super) fn decimals(currency: &str) -> u32 {
+    match currency {
+        "JPY" | "ISK" => 0,
+        "KWD" | "BHD" => 3,
+        _ => 2,
+    }
+}
 
 /// Danish mileage rate in øre per km and per diem in øre per day.
 pub(super) const MILEAGE_ORE_PER_KM: i64 = 381;

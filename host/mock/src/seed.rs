@@ -189,18 +189,20 @@ fn pick_weighted(rng: &mut StdRng, weights: &[f64], total: f64) -> Option<usize>
     weights.iter().rposition(|w| *w > 0.0)
 }
 
-/// A price in minor units, skewed towards the cheap end of the range like real spend.
-fn price(rng: &mut StdRng, min_major: i64, max_major: i64) -> i64 {
+/// A price in minor units of a currency with `decimals` decimals, skewed towards the cheap end
+/// of the range like real spend.
+fn price(rng: &mut StdRng, min_major: i64, max_major: i64, decimals: u32) -> i64 {
     let u: f64 = rng.random();
     let span = (max_major - min_major).max(0) as f64;
     let major = min_major as f64 + span * u * u;
-    let cents = match rng.random_range(0..4) {
+    let unit = 10_i64.pow(decimals);
+    let fraction = match rng.random_range(0..4) {
         0 => 0,
-        1 => 50,
-        2 => 95,
-        _ => rng.random_range(0..100),
+        1 => unit / 2,
+        2 => unit - unit / 20,
+        _ => rng.random_range(0..unit),
     };
-    (major as i64) * 100 + cents
+    (major as i64) * unit + fraction
 }
 
 /// Lower-case ASCII for e-mail addresses ("Søren Møller" -> "soren.moller").
@@ -343,14 +345,20 @@ impl Refs {
             vendors: Vec::new(),
             vendor_specs: Vec::new(),
         };
+        let mut side = StdRng::seed_from_u64(rng.clone().random());
         for (i, spec) in catalog::VENDORS.iter().enumerate() {
             let account = refs.accounts.iter().find(|a| a.code == spec.account);
             let tax = refs.tax_codes.iter().find(|t| t.code == spec.tax);
             let (Some(account), Some(tax)) = (account, tax) else {
                 continue; // a catalog typo must not break seeding
             };
+            let id = if catalog::decimals(spec.currency) == 2 {
+                new_id(rng)
+            } else {
+                new_id(&mut side)
+            };
             let vendor = Vendor {
-                id: new_id(rng),
+                id,
                 name: spec.name.to_string(),
                 external_id: format!("V-{}", 1001 + i),
                 country: spec.country.to_string(),
@@ -721,7 +729,12 @@ impl<'a> EntryGen<'a> {
         let spec = self.seed.vendor_specs[vendor];
         Money {
             currency: spec.currency.to_string(),
-            minors: price(self.rng, spec.min, spec.max),
+            minors: price(
+                self.rng,
+                spec.min,
+                spec.max,
+                catalog::decimals(spec.currency),
+            ),
         }
     }
 
@@ -1140,7 +1153,9 @@ impl<'a> EntryGen<'a> {
             return value.minors;
         }
         let jitter = 1.0 + (self.rng.random::<f64>() - 0.5) * 0.03;
-        (value.minors as f64 * rate * jitter).round() as i64
+        // Øre from minor units of a currency that may have 0 or 3 decimals.
+        let major = value.minors as f64 / 10_f64.powi(catalog::decimals(&value.currency) as i32);
+        (major * 100.0 * rate * jitter).round() as i64
     }
 
     /// Cost-center tag from the employee, a project tag now and then.
@@ -1413,7 +1428,7 @@ mod tests {
         ] {
             assert!(count(&|e| e.family == family) > 0, "{family:?}");
         }
-        for currency in ["DKK", "EUR", "SEK", "GBP", "USD"] {
+        for currency in ["DKK", "EUR", "SEK", "GBP", "USD", "JPY", "KWD"] {
             assert!(
                 count(&|e| e.transaction_value.currency == currency) > 0,
                 "{currency}"
@@ -1438,6 +1453,44 @@ mod tests {
         assert!(named('=') && named('@'));
         assert!(ds.vendors.iter().any(|v| v.name.starts_with("=HYPERLINK(")));
         assert!(count(&|e| e.note.as_ref().is_some_and(|n| n.starts_with('+'))) > 0);
+    }
+
+    /// JPY amounts are whole yen and KWD amounts have three decimals: minor units follow each
+    /// currency's exponent, and the DKK value converts from the right power of ten.
+    #[test]
+    fn zero_and_three_decimal_currencies_are_in_their_own_minor_units() {
+        let ds = Dataset::seed(&cfg());
+        for (currency, rate, scale) in [("JPY", 0.0445, 1.0), ("KWD", 22.4, 1000.0)] {
+            let (lo, hi) = catalog::VENDORS
+                .iter()
+                .filter(|v| v.currency == currency)
+                .fold((i64::MAX, 0), |(lo, hi), v| (lo.min(v.min), hi.max(v.max)));
+            let entries: Vec<_> = ds
+                .entries
+                .iter()
+                .filter(|e| e.transaction_value.currency == currency)
+                .collect();
+            assert!(entries.len() > 3, "{currency}: {}", entries.len());
+            for e in entries {
+                let major = e.transaction_value.minors as f64 / scale;
+                assert!(
+                    (lo as f64..(hi + 1) as f64).contains(&major),
+                    "{currency} {major} outside {lo}..={hi}"
+                );
+                let dkk = e.total_bill_value.as_ref().unwrap();
+                assert_eq!(dkk.currency, "DKK");
+                let expected = major * rate * 100.0;
+                let off = (dkk.minors as f64 - expected).abs() / expected;
+                assert!(off < 0.02, "{currency} {major} -> {} øre", dkk.minors);
+            }
+        }
+        // Some KWD amounts use the third decimal.
+        assert!(
+            ds.entries
+                .iter()
+                .any(|e| e.transaction_value.currency == "KWD"
+                    && e.transaction_value.minors % 10 != 0)
+        );
     }
 
     #[test]

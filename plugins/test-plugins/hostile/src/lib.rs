@@ -18,6 +18,8 @@
 //!   which were refused, `Err` if any was made;
 //! * `sparse`: seeks to 1 TiB in `/out/sparse.bin` and writes one byte;
 //! * `ok`: returns `Ok("ok")` at once;
+//! * `echo`: writes param `text` to its log, stdout, stderr and progress, then returns it as
+//!   its summary (a plugin that got hold of key-like text and tries to leak it);
 //! * `wait-for-go`: writes `/out/started.txt`, waits (at most 10 minutes) until `/in/go`
 //!   exists, then writes `/out/done.txt` and returns `Ok`: a test decides when it finishes.
 //! * `state-count`: adds 1 to the typed counter `count` in its state and returns `count N`;
@@ -28,12 +30,13 @@
 //! * `state-show`: returns every key of its state with the value's length;
 //! * `state-delete`: deletes `key`; says whether it was there.
 //!
-//! It calls no Pleo interface, so it imports only `params`, `log` and `state` (plus WASI).
+//! It calls no Pleo interface, so it imports only `params`, `log`, `progress` and `state`
+//! (plus WASI).
 
 use std::hint::black_box;
 use std::io::{Seek, SeekFrom, Write};
 
-use pleo_plugin::{Guest, log, params, state};
+use pleo_plugin::{Guest, log, params, progress, state};
 
 /// The `size` parameter: bytes of a state value (default 1).
 fn size() -> Result<usize, String> {
@@ -78,6 +81,14 @@ impl Guest for Hostile {
             "state-delete" => {
                 let key = params::get_or("key", "k");
                 Ok(format!("deleted {key}: {}", state::delete(&key)))
+            }
+            "echo" => {
+                let text = params::get_or("text", "");
+                log::warn(format!("log says {text}"));
+                println!("stdout says {text}");
+                eprintln!("stderr says {text}");
+                progress::report(1, Some(1), format!("progress says {text}"));
+                Ok(format!("summary says {text}"))
             }
             "spin" => spin(),
             "membomb" => membomb(),
