@@ -232,8 +232,51 @@ mod tests {
         std::fs::write(&path, "[plugins.p]\nsha256 = \"aa\"\nsurprise = 1\n").unwrap();
         let err = LockFile::load(&path).unwrap_err();
         assert!(
-            err.contains("pleo.lock:") && err.contains("surprise"),
+            err.contains("pleo.lock:3:") && err.contains("surprise"),
             "{err}"
         );
+    }
+
+    /// Bytes and scopes are each enough to refuse: a new build with the approved scopes, and
+    /// the approved build asking for one scope more or one less.
+    #[test]
+    fn any_change_of_bytes_or_scopes_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lock = LockFile::load(&dir.path().join(LOCK_FILE)).unwrap();
+        let approval = Approval {
+            sha256: "aa".into(),
+            scopes: vec!["users:read".into(), "tags:read".into()],
+            wit: "pleo:plugin@0.1.0".into(),
+            approved_at: "2026-11-26T00:00:00Z".into(),
+        };
+        lock.approve("p", approval).unwrap();
+        let approved = scopes(&["users:read", "tags:read"]);
+        assert_eq!(lock.check("p", "aa", &approved), Ok(()));
+        assert!(lock.check("p", "bb", &approved).is_err(), "new bytes");
+        let more = scopes(&["users:read", "tags:read", "vendors:write"]);
+        assert!(lock.check("p", "aa", &more).is_err(), "a scope added");
+        let fewer = scopes(&["users:read"]);
+        assert!(lock.check("p", "aa", &fewer).is_err(), "a scope removed");
+        assert!(
+            matches!(
+                lock.check("q", "aa", &approved),
+                Err(Refusal::NotApproved { .. })
+            ),
+            "another plugin's approval is not this one's"
+        );
+    }
+
+    #[test]
+    fn the_lock_sits_beside_the_config_and_an_unreadable_one_is_an_error() {
+        assert_eq!(
+            LockFile::path_for(Path::new("conf/pleo.toml")),
+            Path::new("conf").join(LOCK_FILE)
+        );
+        // A folder where the lock file should be is not "no approvals yet".
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(LOCK_FILE);
+        std::fs::create_dir(&path).unwrap();
+        let err = LockFile::load(&path).unwrap_err();
+        assert!(err.contains("cannot be read"), "{err}");
     }
 }
