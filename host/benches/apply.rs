@@ -40,6 +40,9 @@ struct Args {
     /// Skip the kill and resume part.
     #[arg(long)]
     no_resume: bool,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
