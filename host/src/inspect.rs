@@ -70,6 +70,7 @@ pub fn inspect(
     let loaded = Candidate::resolve(config, spec)?.load(runtime)?;
     let granted = granted_scopes(config, &loaded.config, &loaded.needed);
     let approval = approval_state(config, &loaded)?;
+    let uses_state = loaded.uses_state();
     let Loaded {
         plugin,
         config: plugin_config,
@@ -114,7 +115,7 @@ pub fn inspect(
             .input
             .as_ref()
             .map(|p| p.display().to_string()),
-        state: imports.services.iter().any(|s| s == "state").then(|| {
+        state: uses_state.then(|| {
             use crate::plugin_state as st;
             format!(
                 "kept per plugin and company in the state database: keys up to {} bytes, values up to {} KiB, at most {} keys and {} KiB",

@@ -376,6 +376,7 @@ impl Session {
         let admitted = self.admit(candidate.load(&self.runtime)?)?;
         let pre = self.prepare(&admitted)?;
         let Admitted { loaded, scopes } = admitted;
+        let uses_state = loaded.uses_state();
         let plugin = loaded.plugin;
         let plugin_config = loaded.config;
         let out_dir = self.out_dir(&plugin.name, options.out_dir.as_deref())?;
@@ -397,7 +398,7 @@ impl Session {
             None => None,
         };
         let plan_id = options.plan.then(|| uuid::Uuid::new_v4().to_string());
-        let state = if loaded.imports.services.iter().any(|s| s == "state") {
+        let state = if uses_state {
             crate::plugin_state::StateStore::new(self.state_db()?, &plugin.name, options.plan)
         } else {
             crate::plugin_state::StateStore::none()
