@@ -1199,6 +1199,9 @@ struct MockFaultArgs {
     /// Share of requests (0..1) answered 503.
     #[arg(long = "fault-503", value_name = "SHARE", default_value_t = 0.0)]
     unavailable: f64,
+    /// Share of requests (0..1) answered 500.
+    #[arg(long = "fault-500", value_name = "SHARE", default_value_t = 0.0)]
+    internal_error: f64,
     /// Share of requests (0..1) whose connection is closed without an answer.
     #[arg(long = "fault-drop", value_name = "SHARE", default_value_t = 0.0)]
     drop: f64,
@@ -1214,8 +1217,8 @@ struct MockFaultArgs {
     #[arg(long = "fault-latency-ms", value_name = "MS", default_value_t = 0)]
     latency_ms: u64,
     /// Faults of some routes instead of the ones above, e.g.
-    /// `/v1/accounting-entries:search,503=0.5,latency-ms=200` (keys 429, 503, drop,
-    /// drop-answer, latency-ms, retry-after; unset ones as above); repeatable, the first match wins.
+    /// `/v1/accounting-entries:search,503=0.5,latency-ms=200` (keys 429, 503, 500,
+    /// drop, drop-answer, latency-ms, retry-after; unset ones as above); repeatable, the first match wins.
     #[arg(long = "route-faults", value_name = "PATH,KEY=VALUE,...")]
     routes: Vec<String>,
 }
@@ -1242,6 +1245,7 @@ impl MockFaultArgs {
             too_many_requests: Some(share("--fault-429", self.too_many_requests)?),
             retry_after_seconds: Some(self.retry_after),
             unavailable: Some(share("--fault-503", self.unavailable)?),
+            internal_error: Some(share("--fault-500", self.internal_error)?),
             drop: Some(share("--fault-drop", self.drop)?),
             drop_answer: Some(share("--fault-drop-answer", self.drop_answer)?),
             latency_seconds: Some(Seconds(std::time::Duration::from_millis(self.latency_ms))),

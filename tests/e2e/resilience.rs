@@ -15,6 +15,7 @@ use pleo_host::credential::ApiKey;
 use pleo_host::mock::{
     ExportJob, FaultConfig, FaultRates, MOCK_API_KEY, MockConfig, MockServer, RouteFaults,
 };
+use pleo_host::pleo::retry::Repeat;
 use pleo_host::pleo::{
     ApiError, ApiRequest, ClientOptions, PleoClient, RateLimit, RetryPolicy, WaitEvent,
 };
@@ -220,7 +221,11 @@ fn mock_api_refuses_bad_fault_flags() {
                 "--fault-drop",
                 "0.6",
             ],
-            "too_many_requests + unavailable + drop + drop_answer must be at most 1",
+            "too_many_requests + unavailable + internal_error + drop + drop_answer must be at most 1",
+        ),
+        (
+            &["mock-api", "--port", "0", "--fault-500", "1.01"][..],
+            "--fault-500: must be a share between 0 and 1, not 1.01",
         ),
         (
             &["mock-api", "--port", "0", "--fault-drop-answer", "2"][..],
@@ -316,13 +321,15 @@ fn every_injected_fault_costs_exactly_one_retry_and_changes_nothing() {
             .await
             .unwrap();
 
-        // 30 % faults: about one request in three fails; 10 attempts are plenty.
+        // 40 % faults: about two requests in five fail; 12 attempts are plenty. A read is
+        // repeated after a 500 too (Pleo's errors page: try again later).
         let faulty = start_mock(FaultConfig {
             seed: 11,
             global: FaultRates {
                 too_many_requests: 0.1,
                 retry_after: 0,
                 unavailable: 0.1,
+                internal_error: 0.1,
                 drop: 0.1,
                 drop_answer: 0.0,
                 latency: Duration::ZERO,
@@ -330,14 +337,18 @@ fn every_injected_fault_costs_exactly_one_retry_and_changes_nothing() {
             ..FaultConfig::default()
         })
         .await;
-        let client = client(&faulty, quick_retries(10));
+        let client = client(&faulty, quick_retries(12));
         let got = all_employees(&client).await.unwrap();
         assert_eq!(got, expected);
 
         let faults = faulty.fault_counts();
-        let injected = faults.too_many_requests + faults.unavailable + faults.dropped;
+        let injected =
+            faults.too_many_requests + faults.unavailable + faults.internal_errors + faults.dropped;
         assert!(
-            faults.too_many_requests > 0 && faults.unavailable > 0 && faults.dropped > 0,
+            faults.too_many_requests > 0
+                && faults.unavailable > 0
+                && faults.internal_errors > 0
+                && faults.dropped > 0,
             "{faults:?}"
         );
         let stats = client.stats();
@@ -352,6 +363,7 @@ fn every_injected_fault_costs_exactly_one_retry_and_changes_nothing() {
                 (None, faults.dropped),
                 (Some(200), expected.len() as u64),
                 (Some(429), faults.too_many_requests),
+                (Some(500), faults.internal_errors),
                 (Some(503), faults.unavailable),
             ]
         );
@@ -435,7 +447,7 @@ fn writes_are_repeated_after_a_lost_answer_only_when_marked_idempotent() {
         .await;
         let client = client(&mock, quick_retries(4));
         let write = ApiRequest::post(path, serde_json::json!({"event": "started"}));
-        assert!(!write.is_safe_to_repeat());
+        assert_eq!(write.repeat(), Repeat::Write);
         let err = client.send(&write).await.unwrap_err();
         assert!(matches!(err, ApiError::Unreachable(_)), "{err:?}");
         assert_eq!(mock.request_count(), 1, "an unsafe write is sent once");
@@ -448,7 +460,10 @@ fn writes_are_repeated_after_a_lost_answer_only_when_marked_idempotent() {
         assert_eq!(mock.request_count(), 1 + 4);
 
         // The read-only search is safe to repeat although it is a POST.
-        assert!(ApiRequest::post(SEARCH, serde_json::json!({})).is_safe_to_repeat());
+        assert_eq!(
+            ApiRequest::post(SEARCH, serde_json::json!({})).repeat(),
+            Repeat::Read
+        );
     });
 }
 

@@ -44,6 +44,8 @@ pub struct FaultRates {
     pub retry_after: u32,
     /// Share of requests answered 503.
     pub unavailable: f64,
+    /// Share of requests answered 500 (before they are handled).
+    pub internal_error: f64,
     /// Share of requests whose connection is closed without an answer.
     pub drop: f64,
     /// Share of requests that are handled (a write is made) and whose connection is then
@@ -59,6 +61,7 @@ impl Default for FaultRates {
             too_many_requests: 0.0,
             retry_after: 1,
             unavailable: 0.0,
+            internal_error: 0.0,
             drop: 0.0,
             drop_answer: 0.0,
             latency: Duration::ZERO,
@@ -70,6 +73,7 @@ impl FaultRates {
     fn any(&self) -> bool {
         self.too_many_requests > 0.0
             || self.unavailable > 0.0
+            || self.internal_error > 0.0
             || self.drop > 0.0
             || self.drop_answer > 0.0
     }
@@ -79,6 +83,7 @@ impl FaultRates {
         let shares = [
             ("too_many_requests", self.too_many_requests),
             ("unavailable", self.unavailable),
+            ("internal_error", self.internal_error),
             ("drop", self.drop),
             ("drop_answer", self.drop_answer),
         ];
@@ -90,7 +95,7 @@ impl FaultRates {
         let total: f64 = shares.iter().map(|(_, s)| s).sum();
         if total > 1.0 + 1e-9 {
             return Err(format!(
-                "too_many_requests + unavailable + drop + drop_answer must be at most 1, not {total}"
+                "too_many_requests + unavailable + internal_error + drop + drop_answer must be at most 1, not {total}"
             ));
         }
         Ok(())
@@ -178,6 +183,8 @@ pub struct FaultCounts {
     pub too_many_requests: u64,
     /// Random 503s.
     pub unavailable: u64,
+    /// Random 500s.
+    pub internal_errors: u64,
     /// Connections closed without an answer.
     pub dropped: u64,
     /// Requests handled whose connection was then closed without the answer.
@@ -194,6 +201,7 @@ enum Fault {
     Unavailable,
     Drop,
     DropAnswer,
+    InternalError,
 }
 
 /// Marks a response that was made but never sent (in its extensions), for the recorder.
@@ -211,6 +219,7 @@ pub(super) struct Faults {
     buckets: Mutex<HashMap<HeaderValue, Gcra>>,
     too_many_requests: AtomicU64,
     unavailable: AtomicU64,
+    internal_errors: AtomicU64,
     dropped: AtomicU64,
     answers_dropped: AtomicU64,
     delayed: AtomicU64,
@@ -225,6 +234,7 @@ impl Faults {
             buckets: Mutex::default(),
             too_many_requests: AtomicU64::new(0),
             unavailable: AtomicU64::new(0),
+            internal_errors: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             answers_dropped: AtomicU64::new(0),
             delayed: AtomicU64::new(0),
@@ -237,6 +247,7 @@ impl Faults {
         FaultCounts {
             too_many_requests: get(&self.too_many_requests),
             unavailable: get(&self.unavailable),
+            internal_errors: get(&self.internal_errors),
             dropped: get(&self.dropped),
             answers_dropped: get(&self.answers_dropped),
             delayed: get(&self.delayed),
@@ -257,6 +268,10 @@ impl Faults {
         bound += rates.unavailable;
         if x < bound {
             return Some(Fault::Unavailable);
+        }
+        bound += rates.internal_error;
+        if x < bound {
+            return Some(Fault::InternalError);
         }
         bound += rates.drop;
         if x < bound {
@@ -320,6 +335,14 @@ pub(super) async fn inject(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",
                 "Service temporarily unavailable (injected fault)".into(),
+            )
+        }
+        Some(Fault::InternalError) => {
+            faults.internal_errors.fetch_add(1, Ordering::Relaxed);
+            error_body(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL_SERVER_ERROR",
+                "Internal server error (injected fault)".into(),
             )
         }
         Some(Fault::DropAnswer) => {
@@ -557,7 +580,10 @@ mod tests {
             seed: 42,
             ..FaultConfig::default()
         };
-        let r = rates(0.1, 0.2, 0.3);
+        let r = FaultRates {
+            internal_error: 0.15,
+            ..rates(0.1, 0.2, 0.3)
+        };
         let sequence = |faults: &Faults| -> Vec<Option<u8>> {
             (0..10_000)
                 .map(|_| faults.draw(&r).map(|f| f as u8))
@@ -570,7 +596,14 @@ mod tests {
         let share = |kind: Option<u8>| {
             first.iter().filter(|f| **f == kind).count() as f64 / first.len() as f64
         };
-        for (kind, want) in [(Some(0), 0.1), (Some(1), 0.2), (Some(2), 0.3), (None, 0.4)] {
+        let kinds = [
+            (Some(Fault::TooManyRequests as u8), 0.1),
+            (Some(Fault::Unavailable as u8), 0.2),
+            (Some(Fault::Drop as u8), 0.3),
+            (Some(Fault::InternalError as u8), 0.15),
+            (None, 0.25),
+        ];
+        for (kind, want) in kinds {
             assert!(
                 (share(kind) - want).abs() < 0.02,
                 "{kind:?}: {}",

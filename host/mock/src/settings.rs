@@ -87,6 +87,8 @@ pub struct MockFaults {
     pub retry_after_seconds: Option<u32>,
     /// Share of requests answered 503.
     pub unavailable: Option<Share>,
+    /// Share of requests answered 500.
+    pub internal_error: Option<Share>,
     /// Share of requests whose connection is closed without an answer.
     pub drop: Option<Share>,
     /// Share of requests handled (a write is made) whose connection is then closed without
@@ -111,6 +113,7 @@ pub struct MockRouteFaults {
     pub too_many_requests: Option<Share>,
     pub retry_after_seconds: Option<u32>,
     pub unavailable: Option<Share>,
+    pub internal_error: Option<Share>,
     pub drop: Option<Share>,
     pub drop_answer: Option<Share>,
     pub latency_seconds: Option<Seconds>,
@@ -121,6 +124,7 @@ struct RuleKeys {
     too_many_requests: Option<Share>,
     retry_after_seconds: Option<u32>,
     unavailable: Option<Share>,
+    internal_error: Option<Share>,
     drop: Option<Share>,
     drop_answer: Option<Share>,
     latency: Option<Seconds>,
@@ -134,6 +138,7 @@ fn fault_rates(base: FaultRates, keys: RuleKeys) -> FaultRates {
             .map_or(base.too_many_requests, |s| s.0),
         retry_after: keys.retry_after_seconds.unwrap_or(base.retry_after),
         unavailable: keys.unavailable.map_or(base.unavailable, |s| s.0),
+        internal_error: keys.internal_error.map_or(base.internal_error, |s| s.0),
         drop: keys.drop.map_or(base.drop, |s| s.0),
         drop_answer: keys.drop_answer.map_or(base.drop_answer, |s| s.0),
         latency: keys.latency.map_or(base.latency, |s| s.0),
@@ -167,6 +172,7 @@ impl MockSettings {
                 too_many_requests: faults.too_many_requests,
                 retry_after_seconds: faults.retry_after_seconds,
                 unavailable: faults.unavailable,
+                internal_error: faults.internal_error,
                 drop: faults.drop,
                 drop_answer: faults.drop_answer,
                 latency: faults.latency_seconds,
@@ -183,6 +189,7 @@ impl MockSettings {
                         too_many_requests: r.too_many_requests,
                         retry_after_seconds: r.retry_after_seconds,
                         unavailable: r.unavailable,
+                        internal_error: r.internal_error,
                         drop: r.drop,
                         drop_answer: r.drop_answer,
                         latency: r.latency_seconds,
@@ -203,7 +210,7 @@ impl MockSettings {
 
 impl MockRouteFaults {
     /// A rule as the `--route-faults` flag gives it: `PATH,KEY=VALUE,...` with keys `429`,
-    /// `503`, `drop`, `drop-answer` (shares), `latency-ms` and `retry-after`; unset keys inherit.
+    /// `503`, `500`, `drop`, `drop-answer` (shares), `latency-ms` and `retry-after`; unset keys inherit.
     pub fn parse_flag(spec: &str) -> Result<MockRouteFaults, String> {
         let mut parts = spec.split(',');
         let path = parts.next().unwrap_or_default().trim().to_owned();
@@ -212,6 +219,7 @@ impl MockRouteFaults {
             too_many_requests: None,
             retry_after_seconds: None,
             unavailable: None,
+            internal_error: None,
             drop: None,
             drop_answer: None,
             latency_seconds: None,
@@ -227,6 +235,7 @@ impl MockRouteFaults {
             match key.trim() {
                 "429" => rule.too_many_requests = share()?,
                 "503" => rule.unavailable = share()?,
+                "500" => rule.internal_error = share()?,
                 "drop" => rule.drop = share()?,
                 "drop-answer" => rule.drop_answer = share()?,
                 "latency-ms" => {
@@ -268,6 +277,7 @@ mod tests {
             too_many_requests: None,
             retry_after_seconds: None,
             unavailable: Some(Share(0.5)),
+            internal_error: None,
             drop: None,
             drop_answer: None,
             latency_seconds: Some(Seconds(Duration::from_millis(200))),

@@ -5,7 +5,7 @@
 //! Every request goes through [`PleoClient::send`]: it waits for a token from the key's rate
 //! limiter ([`rate_limit`], shared by every client of the process that uses the key), sends
 //! over the one connection pool, and repeats transient failures as the [`retry`] policy says
-//! (only for requests that are safe to repeat, see [`ApiRequest::is_safe_to_repeat`]). Waits
+//! (only for requests that are safe to repeat, see [`ApiRequest::repeat`]). Waits
 //! are counted ([`WaitStats`]) and announced to an optional [`WaitHook`].
 
 pub mod rate_limit;
@@ -28,7 +28,7 @@ use crate::credential::{ApiKey, Redactor};
 pub use rate_limit::RateLimit;
 use rate_limit::RateLimiter;
 pub use retry::RetryPolicy;
-use retry::{Failure, Verdict};
+use retry::{Failure, Repeat, Verdict};
 
 /// How the client talks to Pleo: `[client]` in pleo.toml.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,14 +136,18 @@ impl ApiRequest {
         self
     }
 
-    /// Whether sending this request twice has the effect of sending it once: reads (`GET`,
-    /// `HEAD`), the read-only `POST …:search` endpoints, and writes marked
-    /// [`idempotent`](Self::idempotent).
-    pub fn is_safe_to_repeat(&self) -> bool {
-        self.method == Method::GET
+    /// What sending this request twice may do: reads (`GET`, `HEAD` and the read-only
+    /// `POST …:search` endpoints) change nothing, writes marked
+    /// [`idempotent`](Self::idempotent) act once, any other write may act twice.
+    pub fn repeat(&self) -> Repeat {
+        let read = self.method == Method::GET
             || self.method == Method::HEAD
-            || (self.method == Method::POST && self.path.ends_with(":search"))
-            || self.idempotent
+            || (self.method == Method::POST && self.path.ends_with(":search"));
+        match (read, self.idempotent) {
+            (true, _) => Repeat::Read,
+            (false, true) => Repeat::IdempotentWrite,
+            (false, false) => Repeat::Write,
+        }
     }
 }
 
@@ -423,7 +427,7 @@ impl PleoClient {
     /// 202, 204), for the audit.
     pub async fn exchange(&self, req: &ApiRequest) -> Result<Reply, ApiError> {
         let policy = self.options.retry;
-        let safe = req.is_safe_to_repeat();
+        let repeat = req.repeat();
         let started = Instant::now();
         let mut waited = Duration::ZERO;
         let mut attempt = 1;
@@ -446,7 +450,7 @@ impl PleoClient {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .random::<f64>();
-            match policy.next(failure, safe, attempt, waited, draw) {
+            match policy.next(failure, repeat, attempt, waited, draw) {
                 Verdict::Retry(wait) => {
                     tracing::info!(
                         "{} {}: {error}; retry {attempt} of {} in {:.1}s",
@@ -472,7 +476,7 @@ impl PleoClient {
                     attempt += 1;
                 }
                 Verdict::GiveUp => {
-                    if failure.is_transient(safe) {
+                    if failure.is_transient(repeat) {
                         tracing::warn!(
                             "{} {}: giving up after {attempt} attempt(s) in {:.1}s: {error}",
                             req.method,
@@ -824,12 +828,15 @@ mod tests {
             (put.method.clone(), put.body.is_some()),
             (Method::PUT, true)
         );
-        assert!(!put.is_safe_to_repeat());
-        assert!(put.idempotent().is_safe_to_repeat());
+        assert_eq!(put.repeat(), Repeat::Write);
+        assert_eq!(put.idempotent().repeat(), Repeat::IdempotentWrite);
         let delete = ApiRequest::delete("/v1/x/1");
         assert_eq!((delete.method, delete.body), (Method::DELETE, None));
         let action = ApiRequest::post_empty("/v1/vendors/1:archive");
-        assert!(!action.is_safe_to_repeat());
+        assert_eq!(action.repeat(), Repeat::Write);
         assert_eq!((action.method, action.body), (Method::POST, None));
+        let search = ApiRequest::post("/v1/vendors:search", serde_json::json!({}));
+        assert_eq!(search.repeat(), Repeat::Read);
+        assert_eq!(ApiRequest::get("/v1/x").repeat(), Repeat::Read);
     }
 }

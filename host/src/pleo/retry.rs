@@ -31,6 +31,17 @@ impl Default for RetryPolicy {
     }
 }
 
+/// What repeating a request may do, which decides the failures it is repeated after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// A read: repeating it changes nothing.
+    Read,
+    /// A write that Pleo applies twice with the same effect as once.
+    IdempotentWrite,
+    /// Any other write: a second one may act twice.
+    Write,
+}
+
 /// How an attempt failed, reduced to what the decision to repeat it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -49,20 +60,22 @@ pub enum Failure {
 }
 
 impl Failure {
-    /// Whether repeating can help, for a request that is safe to repeat (`safe`) or not.
+    /// Whether repeating can help, for a request of kind `repeat`.
     ///
     /// Any request is repeated after a 429 (a rate limiter refuses before the request is
     /// processed) or when it never left this host. 502/503/504 and lost answers are repeated
-    /// only for safe requests: a gateway may time out on a request that Pleo went on to
-    /// process. 400/401/403/404/409/422 and every other status are never repeated: the same
-    /// request gets the same answer.
-    pub fn is_transient(self, safe: bool) -> bool {
+    /// for reads and idempotent writes: a gateway may time out on a request that Pleo went on
+    /// to process. A 500 is repeated for reads only (Pleo's errors page says to try again
+    /// later; a write that failed half-way may have acted). 400/401/403/404/409/422 and every
+    /// other status are never repeated: the same request gets the same answer.
+    pub fn is_transient(self, repeat: Repeat) -> bool {
         match self {
             Failure::Status { status: 429, .. } | Failure::NotConnected => true,
+            Failure::Status { status: 500, .. } => repeat == Repeat::Read,
             Failure::Status {
                 status: 502..=504, ..
             }
-            | Failure::NoAnswer => safe,
+            | Failure::NoAnswer => repeat != Repeat::Write,
             Failure::Status { .. } | Failure::Permanent => false,
         }
     }
@@ -105,12 +118,12 @@ impl RetryPolicy {
     pub fn next(
         &self,
         failure: Failure,
-        safe: bool,
+        repeat: Repeat,
         attempt: u32,
         waited: Duration,
         unit: f64,
     ) -> Verdict {
-        if !failure.is_transient(safe) || attempt >= self.max_attempts {
+        if !failure.is_transient(repeat) || attempt >= self.max_attempts {
             return Verdict::GiveUp;
         }
         let backoff = self.backoff(attempt, unit);
@@ -168,6 +181,7 @@ fn parse_http_date(value: &str) -> Option<DateTime<Utc>> {
 
 #[cfg(test)]
 mod tests {
+    use super::Repeat::{IdempotentWrite, Read, Write};
     use super::*;
 
     const SEC: Duration = Duration::from_secs(1);
@@ -206,6 +220,7 @@ mod tests {
         let p = policy();
         for failure in [
             status(429),
+            status(500),
             status(502),
             status(503),
             status(504),
@@ -213,7 +228,7 @@ mod tests {
             Failure::NoAnswer,
         ] {
             assert_eq!(
-                p.next(failure, true, 2, Duration::ZERO, 0.5),
+                p.next(failure, Read, 2, Duration::ZERO, 0.5),
                 Verdict::Retry(Duration::from_millis(100)),
                 "{failure:?}"
             );
@@ -223,15 +238,15 @@ mod tests {
     #[test]
     fn client_errors_and_other_statuses_are_never_retried() {
         let p = policy();
-        for code in [400, 401, 403, 404, 409, 413, 422, 500, 501] {
+        for code in [400, 401, 403, 404, 409, 413, 422, 501] {
             assert_eq!(
-                p.next(status(code), true, 1, Duration::ZERO, 0.5),
+                p.next(status(code), Read, 1, Duration::ZERO, 0.5),
                 Verdict::GiveUp,
                 "{code}"
             );
         }
         assert_eq!(
-            p.next(Failure::Permanent, true, 1, Duration::ZERO, 0.5),
+            p.next(Failure::Permanent, Read, 1, Duration::ZERO, 0.5),
             Verdict::GiveUp
         );
     }
@@ -239,9 +254,10 @@ mod tests {
     #[test]
     fn unsafe_requests_are_retried_only_when_they_cannot_have_been_processed() {
         let p = policy();
-        let retried = |f| matches!(p.next(f, false, 1, Duration::ZERO, 0.5), Verdict::Retry(_));
+        let retried = |f| matches!(p.next(f, Write, 1, Duration::ZERO, 0.5), Verdict::Retry(_));
         assert!(retried(status(429)));
         assert!(retried(Failure::NotConnected));
+        assert!(!retried(status(500)));
         assert!(!retried(status(502)));
         assert!(!retried(status(503)));
         assert!(!retried(status(504)));
@@ -249,14 +265,37 @@ mod tests {
     }
 
     #[test]
+    fn idempotent_writes_are_retried_after_a_gateway_error_but_not_after_a_500() {
+        let p = policy();
+        let retried = |f| {
+            matches!(
+                p.next(f, IdempotentWrite, 1, Duration::ZERO, 0.5),
+                Verdict::Retry(_)
+            )
+        };
+        for failure in [
+            status(429),
+            status(502),
+            status(503),
+            status(504),
+            Failure::NotConnected,
+            Failure::NoAnswer,
+        ] {
+            assert!(retried(failure), "{failure:?}");
+        }
+        // A 500 may come from a write that acted half-way: only reads repeat it.
+        assert!(!retried(status(500)));
+    }
+
+    #[test]
     fn attempts_are_bounded() {
         let p = policy();
         assert!(matches!(
-            p.next(status(503), true, 4, Duration::ZERO, 0.5),
+            p.next(status(503), Read, 4, Duration::ZERO, 0.5),
             Verdict::Retry(_)
         ));
         assert_eq!(
-            p.next(status(503), true, 5, Duration::ZERO, 0.5),
+            p.next(status(503), Read, 5, Duration::ZERO, 0.5),
             Verdict::GiveUp
         );
         let once = RetryPolicy {
@@ -264,7 +303,7 @@ mod tests {
             ..p
         };
         assert_eq!(
-            once.next(status(503), true, 1, Duration::ZERO, 0.0),
+            once.next(status(503), Read, 1, Duration::ZERO, 0.0),
             Verdict::GiveUp
         );
     }
@@ -277,22 +316,22 @@ mod tests {
             retry_after: Some(Duration::from_secs(secs)),
         };
         assert_eq!(
-            p.next(limited(3), true, 1, Duration::ZERO, 0.9),
+            p.next(limited(3), Read, 1, Duration::ZERO, 0.9),
             Verdict::Retry(3 * SEC)
         );
         // A backoff longer than Retry-After wins.
         assert_eq!(
-            p.next(limited(0), true, 4, Duration::ZERO, 0.5),
+            p.next(limited(0), Read, 4, Duration::ZERO, 0.5),
             Verdict::Retry(Duration::from_millis(400))
         );
         // Waiting 3 s more after 8 s would exceed the 10 s budget: give up now, not later.
-        assert_eq!(p.next(limited(3), true, 2, 8 * SEC, 0.5), Verdict::GiveUp);
+        assert_eq!(p.next(limited(3), Read, 2, 8 * SEC, 0.5), Verdict::GiveUp);
         assert_eq!(
-            p.next(limited(60), true, 1, Duration::ZERO, 0.5),
+            p.next(limited(60), Read, 1, Duration::ZERO, 0.5),
             Verdict::GiveUp
         );
         assert_eq!(
-            p.next(limited(2), true, 2, 8 * SEC, 0.5),
+            p.next(limited(2), Read, 2, 8 * SEC, 0.5),
             Verdict::Retry(2 * SEC)
         );
     }
