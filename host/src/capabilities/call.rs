@@ -148,6 +148,19 @@ fn wrong_ids(template: &str) -> HostError {
     )))
 }
 
+/// Why a reply does not reach the plugin: Pleo's answer could not be read, or it holds an
+/// object of a company the run may not see.
+enum Rejected {
+    Api(ApiError),
+    Owner(HostError),
+}
+
+impl From<ApiError> for Rejected {
+    fn from(e: ApiError) -> Self {
+        Rejected::Api(e)
+    }
+}
+
 /// What a successful Pleo call returned.
 pub(super) enum Answer {
     Page(crate::pleo::Page),
@@ -209,43 +222,33 @@ impl Caps {
             Effect::Read => self.send_read(op, &req).await,
             Effect::Idempotent | Effect::Once => (self.send_write(op, &req).await, false),
         };
-        let answer = reply.and_then(|reply| {
-            let answer = match op.answer {
-                Want::Page => {
-                    let page = pleo::decode_page(&reply.body)?;
-                    self.read_ahead_from(op, &req, page.next_cursor.as_deref());
-                    Answer::Page(page)
+        let latency = started.elapsed();
+        let accepted = match reply {
+            Ok(reply) => match self.accept(op, &req, &reply.body).await {
+                Ok(answer) => Ok((reply.status, answer)),
+                Err(Rejected::Owner(refusal)) => {
+                    Err((Some(reply.status), Rejected::Owner(refusal)))
                 }
-                Want::Object => Answer::Text(pleo::decode_object(&reply.body)?),
-                Want::List => Answer::Text(pleo::decode_list(&reply.body)?),
-                Want::Json => Answer::Text(pleo::decode_json_object(&reply.body)?),
-                // Whatever a 2xx carries here (Pleo documents none) is not the plugin's.
-                Want::Nothing => Answer::Nothing,
-            };
-            Ok((reply.status, answer))
-        });
+                Err(e) => Err((None, e)),
+            },
+            Err(e) => Err((None, Rejected::Api(e))),
+        };
         let mut call = Call {
             interface: op.interface_name(),
             function: op.function,
             scope: Some(op.scope()),
             // The row the request was built from: what the audit says went out, did.
             http: Some((op.method.as_str(), op.template)),
-            latency: started.elapsed(),
+            latency,
             retries,
             read_ahead,
             bytes_out,
             ..Call::default()
         };
         self.totals.api_calls += 1;
-        match answer {
+        match accepted {
             Ok((status, answer)) => {
                 call.status = Some(status);
-                // Another company's object is dropped here, before the plugin sees any of it.
-                if let Err(refusal) = self.check_answer(op, &answer).await {
-                    call.outcome = host_outcome(&refusal);
-                    self.record(call);
-                    return Err(refusal);
-                }
                 call.outcome = "ok";
                 if op.effect != Effect::Read {
                     call.object_id = super::planned::written_object(op, &req, &answer);
@@ -258,7 +261,14 @@ impl Caps {
                 self.record(call);
                 Ok(answer)
             }
-            Err(e) => {
+            // Another company's object: dropped here, before the plugin sees any of it.
+            Err((status, Rejected::Owner(refusal))) => {
+                call.status = status;
+                call.outcome = host_outcome(&refusal);
+                self.record(call);
+                Err(refusal)
+            }
+            Err((_, Rejected::Api(e))) => {
                 if let ApiError::Status { status, code, .. } = &e {
                     call.status = Some(*status);
                     call.error_type = Some(code.clone());
@@ -269,6 +279,40 @@ impl Caps {
                 Err(err)
             }
         }
+    }
+
+    /// What the plugin gets of a successful reply, decoded by the row's shape, once every
+    /// object in it is known to belong to an allowed company. A page is read once for its
+    /// envelope and its owners together (`pleo_scan`).
+    async fn accept(
+        &mut self,
+        op: &'static Op,
+        req: &ApiRequest,
+        body: &[u8],
+    ) -> Result<Answer, Rejected> {
+        let answer = match op.answer {
+            Want::Page => {
+                let page = pleo::scan_page(body, op.owner_field())?;
+                self.read_ahead_from(op, req, page.next_cursor.as_deref());
+                self.check_owned(op, page.objects)
+                    .await
+                    .map_err(Rejected::Owner)?;
+                return Ok(Answer::Page(pleo::Page {
+                    data: page.data.to_owned(),
+                    next_cursor: page.next_cursor,
+                    total: page.total,
+                }));
+            }
+            Want::Object => Answer::Text(pleo::decode_object(body)?),
+            Want::List => Answer::Text(pleo::decode_list(body)?),
+            Want::Json => Answer::Text(pleo::decode_json_object(body)?),
+            // Whatever a 2xx carries here (Pleo documents none) is not the plugin's.
+            Want::Nothing => Answer::Nothing,
+        };
+        self.check_answer(op, &answer)
+            .await
+            .map_err(Rejected::Owner)?;
+        Ok(answer)
     }
 
     /// A read: the page read ahead for it if there is one, else sent now. `true` when it was

@@ -32,7 +32,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use pleo_scan::Owned;
 use serde_json::Value;
 
 use super::call::{Answer, fill};
@@ -237,7 +237,7 @@ impl Caps {
     /// After a successful answer: every object in it must belong to an allowed company, or
     /// the whole answer is dropped and the plugin gets `not-allowed`.
     pub(super) async fn check_answer(&mut self, op: &Op, answer: &Answer) -> Result<(), HostError> {
-        let Returns::Objects(kind) = op.returns else {
+        let Some(field) = op.owner_field() else {
             return Ok(());
         };
         let text = match answer {
@@ -245,11 +245,24 @@ impl Caps {
             Answer::Text(text) => text,
             Answer::Nothing => return Ok(()),
         };
-        let (field, parent) = match kind.owner {
-            Owner::Company(field) => (field, None),
-            Owner::Parent(field, parent) => (field, Some(parent)),
+        self.check_owned(op, objects(text, field)?).await
+    }
+
+    /// Every object of an answer (read by `pleo_scan` for the row's owner field) must belong
+    /// to an allowed company.
+    pub(super) async fn check_owned(
+        &mut self,
+        op: &Op,
+        objects: Vec<Owned<'_>>,
+    ) -> Result<(), HostError> {
+        let Returns::Objects(kind) = op.returns else {
+            return Ok(());
         };
-        for object in objects(text, field)? {
+        let parent = match kind.owner {
+            Owner::Company(_) => None,
+            Owner::Parent(_, parent) => Some(parent),
+        };
+        for object in objects {
             let company: Cow<str> = match (object.owner, parent) {
                 (Some(company), None) => company,
                 // A key that reaches one allowed company only: the parent is that company's.
@@ -380,190 +393,12 @@ impl Caps {
     }
 }
 
-/// What one object of an answer says of itself: its `id` and its owner field, when they are
-/// strings. Read without building the object (a page of 100 entries is ~100 KB of JSON, and
-/// building it as a `Value` was most of the host's CPU per page): borrowed from the answer's
-/// text, the other fields skipped.
-#[derive(Debug, Default, PartialEq)]
-pub(crate) struct Owned<'a> {
-    pub id: Option<Cow<'a, str>>,
-    pub owner: Option<Cow<'a, str>>,
-}
-
 /// The objects of an answer's JSON text (the items of an array, or the one object), each as
-/// its `id` and its `owner_field`. An item that is not an object has neither.
+/// its `id` and its `owner_field` (see `pleo_scan`).
 pub(crate) fn objects<'a>(text: &'a str, owner_field: &str) -> Result<Vec<Owned<'a>>, HostError> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let objects = Objects { owner_field }
-        .deserialize(&mut de)
-        .and_then(|objects| de.end().map(|()| objects));
-    objects.map_err(|_| {
+    pleo_scan::objects(text, owner_field).map_err(|_| {
         not_allowed("the answer is not a JSON object or array, so its owner cannot be checked")
     })
-}
-
-/// The top of an answer: an array of objects, or one object.
-struct Objects<'f> {
-    owner_field: &'f str,
-}
-
-impl<'de> DeserializeSeed<'de> for Objects<'_> {
-    type Value = Vec<Owned<'de>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Objects<'_> {
-    type Value = Vec<Owned<'de>>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON object or array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
-        let item = Item {
-            owner_field: self.owner_field,
-        };
-        while let Some(owned) = seq.next_element_seed(Item { ..item })? {
-            items.push(owned);
-        }
-        Ok(items)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let item = Item {
-            owner_field: self.owner_field,
-        };
-        Ok(vec![item.visit_map(map)?])
-    }
-}
-
-/// One item: its `id` and owner field, anything else skipped.
-#[derive(Clone, Copy)]
-struct Item<'f> {
-    owner_field: &'f str,
-}
-
-impl<'de> DeserializeSeed<'de> for Item<'_> {
-    type Value = Owned<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        // Not an object: nothing to read, and the owner check refuses it.
-        Ok(match d.deserialize_any(MaybeStr(Some(self)))? {
-            Scanned::Object(owned) => owned,
-            Scanned::Str(_) | Scanned::Other => Owned::default(),
-        })
-    }
-}
-
-impl<'de> Item<'_> {
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Owned<'de>, A::Error> {
-        let mut owned = Owned::default();
-        while let Some(key) = map.next_key_seed(MaybeStr(None))? {
-            let Scanned::Str(key) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            let (is_id, is_owner) = (key == "id", key == self.owner_field);
-            if !is_id && !is_owner {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            // A repeated key counts as its last value, as a parsed object would keep it.
-            let value = match map.next_value_seed(MaybeStr(None))? {
-                Scanned::Str(value) => Some(value),
-                Scanned::Object(_) | Scanned::Other => None,
-            };
-            if is_id {
-                owned.id = value.clone();
-            }
-            if is_owner {
-                owned.owner = value;
-            }
-        }
-        Ok(owned)
-    }
-}
-
-/// What a scanned value is: a string (borrowed where the text has no escapes), an object read
-/// as an [`Item`] (when scanning items), or anything else, skipped.
-enum Scanned<'de> {
-    Str(Cow<'de, str>),
-    Object(Owned<'de>),
-    Other,
-}
-
-/// Scans one value; with an [`Item`], an object is read as one.
-struct MaybeStr<'f>(Option<Item<'f>>);
-
-impl<'de> DeserializeSeed<'de> for MaybeStr<'_> {
-    type Value = Scanned<'de>;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for MaybeStr<'_> {
-    type Value = Scanned<'de>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Scanned::Str(Cow::Borrowed(v)))
-    }
-
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Scanned::Str(Cow::Owned(v.to_owned())))
-    }
-
-    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-        Ok(Scanned::Str(Cow::Owned(v)))
-    }
-
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Scanned::Other)
-    }
-
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Scanned::Other)
-    }
-
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Scanned::Other)
-    }
-
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Scanned::Other)
-    }
-
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Scanned::Other)
-    }
-
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
-        Ok(Scanned::Other)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(Scanned::Other)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        match self.0 {
-            Some(item) => Ok(Scanned::Object(item.visit_map(map)?)),
-            None => {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scanned::Other)
-            }
-        }
-    }
 }
 
 /// The id a request names its target by, from the path (matched against the template) or body.

@@ -17,8 +17,8 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::ownership::{
-    ACCOUNT, COMPANY, EMPLOYEE, ENTRY, EXPORT_ITEM, EXPORT_JOB, EXPORT_JOB_ITEM, IdAt, RECEIPT,
-    Returns, TAG, TAG_GROUP, TAX_CODE, Target, VENDOR,
+    ACCOUNT, COMPANY, EMPLOYEE, ENTRY, EXPORT_ITEM, EXPORT_JOB, EXPORT_JOB_ITEM, IdAt, Owner,
+    RECEIPT, Returns, TAG, TAG_GROUP, TAX_CODE, Target, VENDOR,
 };
 use super::{Caps, caps};
 use crate::bindings::pleo::plugin::{
@@ -69,6 +69,17 @@ impl Op {
 
     pub fn interface_name(&self) -> &'static str {
         self.interface.name
+    }
+
+    /// The field of each object of the answer that names its owner (or its owner's parent),
+    /// when the answer holds objects with an owner.
+    pub fn owner_field(&self) -> Option<&'static str> {
+        match self.returns {
+            Returns::Objects(kind) => match kind.owner {
+                Owner::Company(field) | Owner::Parent(field, _) => Some(field),
+            },
+            Returns::Unowned => None,
+        }
     }
 }
 

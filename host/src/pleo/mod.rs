@@ -665,39 +665,21 @@ pub fn decode_json_object(body: &[u8]) -> Result<String, ApiError> {
 
 /// The body of a cursor-paginated list (`{"data": [...], "pagination": {...}}`).
 pub fn decode_page(body: &[u8]) -> Result<Page, ApiError> {
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct PageInfo {
-        has_next_page: bool,
-        end_cursor: Option<String>,
-        total: Option<u64>,
-    }
-    #[derive(Deserialize)]
-    struct Envelope<'a> {
-        #[serde(borrow)]
-        data: &'a RawValue,
-        pagination: PageInfo,
-    }
-    let env: Envelope = serde_json::from_slice(body).map_err(decode_error)?;
-    if !env.data.get().starts_with('[') {
-        return Err(ApiError::Decode(
-            "`data` of a list response is not an array".into(),
-        ));
-    }
-    let next_cursor = match (env.pagination.has_next_page, env.pagination.end_cursor) {
-        (true, Some(cursor)) => Some(cursor),
-        (true, None) => {
-            return Err(ApiError::Decode(
-                "hasNextPage is true but endCursor is missing".into(),
-            ));
-        }
-        (false, _) => None,
-    };
+    let page = scan_page(body, None)?;
     Ok(Page {
-        data: env.data.get().to_owned(),
-        next_cursor,
-        total: env.pagination.total,
+        data: page.data.to_owned(),
+        next_cursor: page.next_cursor,
+        total: page.total,
     })
+}
+
+/// A page read in one pass, borrowed from `body`: with `owner_field`, also the `id` and that
+/// field of every item (see `pleo_scan`).
+pub fn scan_page<'a>(
+    body: &'a [u8],
+    owner_field: Option<&str>,
+) -> Result<pleo_scan::Page<'a>, ApiError> {
+    pleo_scan::page(body, owner_field).map_err(|e| ApiError::Decode(e.to_string()))
 }
 
 fn transport_error(e: reqwest::Error) -> (ApiError, Failure) {

@@ -1,0 +1,155 @@
+use serde_json::Value;
+
+use super::*;
+
+/// What a reader that builds the whole answer would say: `data`'s text and the pagination.
+fn parsed(body: &str) -> (String, Option<String>, Option<u64>) {
+    #[derive(Deserialize)]
+    struct Full<'a> {
+        #[serde(borrow)]
+        data: &'a RawValue,
+        pagination: PageInfo,
+    }
+    let full: Full = serde_json::from_str(body).unwrap();
+    let cursor = full
+        .pagination
+        .has_next_page
+        .then_some(full.pagination.end_cursor)
+        .flatten();
+    (full.data.get().to_owned(), cursor, full.pagination.total)
+}
+
+#[test]
+fn the_one_pass_finds_the_data_a_full_parse_finds() {
+    let data = r#"[{"id":"e1","companyId":"c1","note":"] , \"data\": [","x":{"a":[1,{}]}}, {"id":"e2","companyId":"c2"}]"#;
+    let pagination = r#"{"hasNextPage":true,"endCursor":"AB]\"C","total":2}"#;
+    let bodies = [
+        format!(r#"{{"data":{data},"pagination":{pagination}}}"#),
+        format!(r#"{{"pagination":{pagination},"data":{data}}}"#),
+        format!("{{ \"data\" :\n\t{data} ,\n \"pagination\" : {pagination} }}\n"),
+        format!("  {{\"pagination\":{pagination} , \"data\"  :  {data}  }}  "),
+        format!(r#"{{"x":[1,"]"],"data":{data},"y":{{"data":[]}},"pagination":{pagination}}}"#),
+        // Keys written with escapes: found by a second read, the same text.
+        format!(r#"{{"d\u0061ta":{data},"pagination":{pagination}}}"#),
+        format!(r#"{{"data":{data},"p\u0061gination":{pagination}}}"#),
+        format!(r#"{{"data":[],"pagination":{pagination}}}"#),
+        format!(r#"{{"data":[ ],"pagination":{pagination}}}"#),
+    ];
+    for body in &bodies {
+        // Found by the one pass unless a key around `data` was written with escapes.
+        let escaped = body.contains("\\u0061");
+        assert_eq!(found(body) == Found::Lost, escaped, "{body}");
+        let page = page(body.as_bytes(), Some("companyId")).unwrap();
+        let (want_data, want_cursor, want_total) = parsed(body);
+        assert_eq!(page.data, want_data, "{body}");
+        assert_eq!(page.next_cursor, want_cursor, "{body}");
+        assert_eq!(page.total, want_total, "{body}");
+        let items: Vec<Value> = serde_json::from_str(&want_data).unwrap();
+        assert_eq!(page.objects.len(), items.len(), "{body}");
+        for (item, owned) in items.iter().zip(&page.objects) {
+            let string = |field: &str| item.get(field).and_then(Value::as_str);
+            assert_eq!(owned.id.as_deref(), string("id"), "{body}");
+            assert_eq!(owned.owner.as_deref(), string("companyId"), "{body}");
+        }
+    }
+}
+
+/// Where the one pass placed `data`, without the second read.
+fn found(body: &str) -> Found {
+    let mut de = serde_json::Deserializer::from_str(body);
+    let envelope = Envelope {
+        text: body,
+        owner_field: None,
+    };
+    envelope.deserialize(&mut de).unwrap().data.unwrap().0
+}
+
+#[test]
+fn without_an_owner_field_no_objects_are_read() {
+    let body = br#"{"data":[{"id":"e1","companyId":"c1"}],"pagination":{"hasNextPage":false}}"#;
+    let page = page(body, None).unwrap();
+    assert_eq!(page.data, r#"[{"id":"e1","companyId":"c1"}]"#);
+    assert!(page.objects.is_empty());
+    assert_eq!((page.next_cursor, page.total), (None, None));
+}
+
+#[test]
+fn what_is_not_a_page_is_refused() {
+    let refused = |body: &str| page(body.as_bytes(), Some("companyId")).unwrap_err().0;
+    let ok_pagination = r#""pagination":{"hasNextPage":false}"#;
+    assert!(refused(&format!(r#"{{"data":{{}},{ok_pagination}}}"#)).contains(DATA_NOT_AN_ARRAY));
+    assert!(refused(&format!(r#"{{"data":"[]",{ok_pagination}}}"#)).contains(DATA_NOT_AN_ARRAY));
+    assert!(refused(&format!(r#"{{"data":null,{ok_pagination}}}"#)).contains(DATA_NOT_AN_ARRAY));
+    assert!(refused(&format!(r#"{{{ok_pagination}}}"#)).contains("missing field `data`"));
+    assert!(refused(r#"{"data":[]}"#).contains("missing field `pagination`"));
+    assert!(
+        refused(r#"{"data":[],"pagination":{"hasNextPage":true}}"#)
+            .contains("endCursor is missing")
+    );
+    // A second `data` would let the owner check and the plugin read different arrays.
+    assert!(
+        refused(&format!(
+            r#"{{"data":[],{ok_pagination},"data":[{{"companyId":"x"}}]}}"#
+        ))
+        .contains("duplicate field `data`")
+    );
+    assert!(
+        refused(&format!(r#"{{"data":[],{ok_pagination},{ok_pagination}}}"#)).contains("duplicate")
+    );
+    assert!(refused(&format!(r#"{{"data":[],{ok_pagination}}} x"#)).contains("trailing"));
+    assert!(refused(&format!(r#"{{"data":[{ok_pagination}}}"#)).len() > 0);
+    assert!(refused("[]").contains("expected"));
+    assert!(
+        page(
+            b"{\"data\":[\"\xff\"],\"pagination\":{\"hasNextPage\":false}}",
+            None
+        )
+        .is_err()
+    );
+}
+
+#[test]
+fn answers_split_into_objects() {
+    assert_eq!(
+        objects(r#"[{"a":1},{"a":2}]"#, "companyId").unwrap().len(),
+        2
+    );
+    assert_eq!(objects(r#"{"a":1}"#, "companyId").unwrap().len(), 1);
+    assert!(objects("3", "companyId").is_err());
+    assert!(objects(r#"[{"a":1}] x"#, "companyId").is_err());
+    assert!(objects(r#"[{"a":1}"#, "companyId").is_err());
+}
+
+/// The scan reads what a parsed object would say of its id and owner, for every shape an
+/// item can take: the field missing, null, not a string, repeated, escaped, nested.
+#[test]
+fn the_scan_reads_what_a_parsed_object_says() {
+    let text = r#"[
+        {"id": "e1", "companyId": "c1", "note": {"companyId": "nested"}, "tags": [1, {}]},
+        {"id": "e2"},
+        {"id": "e3", "companyId": null},
+        {"id": 4, "companyId": 7},
+        {"companyId": "first", "companyId": "c\u0032", "id": "e\"5"},
+        {"companyId": "c1", "companyId": null},
+        "not an object", 3, null, [{"companyId": "c1"}]
+    ]"#;
+    let parsed: Vec<Value> = serde_json::from_str(text).unwrap();
+    let scanned = objects(text, "companyId").unwrap();
+    assert_eq!(scanned.len(), parsed.len());
+    for (value, owned) in parsed.iter().zip(&scanned) {
+        let string = |field: &str| value.get(field).and_then(Value::as_str);
+        assert_eq!(owned.id.as_deref(), string("id"), "{value}");
+        assert_eq!(owned.owner.as_deref(), string("companyId"), "{value}");
+    }
+    assert_eq!(scanned[4].owner.as_deref(), Some("c2"));
+    // A company is its own owner: `id` is both.
+    let companies = objects(r#"{"id": "c9", "name": "x"}"#, "id").unwrap();
+    assert_eq!(companies[0].owner.as_deref(), Some("c9"));
+    assert_eq!(companies[0].id.as_deref(), Some("c9"));
+    // A page's items are read the same way.
+    let body = format!(r#"{{"data":{text},"pagination":{{"hasNextPage":false}}}}"#);
+    assert_eq!(
+        page(body.as_bytes(), Some("companyId")).unwrap().objects,
+        scanned
+    );
+}
