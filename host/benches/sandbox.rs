@@ -44,8 +44,7 @@ use pleo_host::mock::{MOCK_API_KEY, MockConfig, MockServer};
 use pleo_host::pleo::{ClientOptions, PleoClient, RateLimit};
 use pleo_host::runtime::{Runtime, Sandbox};
 use pleo_host::session::{Prepared, RunOptions, Session};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
+use pleo_bench_native::NativeClient;
 use serde_json::{Value, json};
 
 type Res<T> = Result<T, String>;
@@ -1188,7 +1187,7 @@ async fn export(args: &Args, cache: &Path) -> Res<Value> {
     let mock = MockProcess::start(args.entries, 0)?;
     let host = Host::new(&mock.base_url, cache, Alloc::OnDemand).await?;
     let host_without = Host::with_read_ahead(&mock.base_url, cache, Alloc::OnDemand, false).await?;
-    let native = NativeClient::new(&mock.base_url, host.session.company_id())?;
+    let native = NativeClient::new(&mock.base_url, host.session.company_id(), MOCK_API_KEY)?;
     let plugin_params = [param("mode", "pages"), param("limit", PAGE_SIZE)];
     let warm_up = [
         param("mode", "pages"),
@@ -1259,82 +1258,6 @@ fn entries_seen(summary: &str) -> Res<u64> {
         .next()
         .and_then(|n| n.parse::<u64>().ok())
         .ok_or_else(|| format!("unexpected summary {summary:?}"))
-}
-
-/// The baseline of the export: the same requests as the host sends, from a plain program.
-struct NativeClient {
-    http: reqwest::Client,
-    url: String,
-    company_id: String,
-    auth: String,
-}
-
-impl NativeClient {
-    fn new(base_url: &str, company_id: &str) -> Res<NativeClient> {
-        use base64::Engine as _;
-        let http = reqwest::Client::builder()
-            .build()
-            .map_err(|e| e.to_string())?;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{MOCK_API_KEY}:"));
-        Ok(NativeClient {
-            http,
-            url: format!("{base_url}/v1/accounting-entries:search"),
-            company_id: company_id.into(),
-            auth: format!("Basic {token}"),
-        })
-    }
-
-    /// Pages through the entries (`limit` a page; all, or `max_pages`), decoding each page;
-    /// the entry count.
-    async fn export(&self, limit: u32, max_pages: Option<u64>) -> Res<u64> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct PageInfo {
-            has_next_page: bool,
-            end_cursor: Option<String>,
-        }
-        #[derive(Deserialize)]
-        struct Envelope {
-            data: Vec<IgnoredAny>,
-            pagination: PageInfo,
-        }
-        let (mut entries, mut pages) = (0u64, 0u64);
-        let mut after: Option<String> = None;
-        loop {
-            let mut query = vec![
-                ("company_id", self.company_id.clone()),
-                ("limit", limit.to_string()),
-            ];
-            if let Some(cursor) = &after {
-                query.push(("after", cursor.clone()));
-            }
-            let response = self
-                .http
-                .post(&self.url)
-                .header("authorization", &self.auth)
-                .header("accept", "application/json")
-                .header("content-type", "application/json;charset=UTF-8")
-                .query(&query)
-                .body(r#"{"includeDeleted":false}"#)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            if !response.status().is_success() {
-                return Err(format!("the mock answered {}", response.status()));
-            }
-            let body = response.bytes().await.map_err(|e| e.to_string())?;
-            let page: Envelope = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
-            entries += page.data.len() as u64;
-            pages += 1;
-            match page.pagination {
-                PageInfo {
-                    has_next_page: true,
-                    end_cursor: Some(cursor),
-                } if max_pages.is_none_or(|max| pages < max) => after = Some(cursor),
-                _ => return Ok(entries),
-            }
-        }
-    }
 }
 
 /// Instantiation (3.): `Runtime::run` on a prepared `InstancePre`, a no-op plugin, in a loop,
@@ -1510,7 +1433,7 @@ async fn concurrency_native(args: &Args) -> Res<Value> {
         .map_err(|e| e.to_string())?
         .company_id
         .ok_or("the mock's key has no company")?;
-    let native = Arc::new(NativeClient::new(&mock.base_url, &company_id)?);
+    let native = Arc::new(NativeClient::new(&mock.base_url, &company_id, MOCK_API_KEY)?);
     let (limit, pages) = (args.concurrency_page_size, args.pages_per_run);
     let expected = native.export(limit, Some(pages)).await?;
     let (started, cpu_before) = (Instant::now(), cpu_time());
