@@ -36,6 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
+use pleo_bench_native::NativeClient;
 use pleo_host::admission::{Admitted, Candidate};
 use pleo_host::capabilities;
 use pleo_host::config::{Config, Limits};
@@ -44,7 +45,6 @@ use pleo_host::mock::{MOCK_API_KEY, MockConfig, MockServer};
 use pleo_host::pleo::{ClientOptions, PleoClient, RateLimit};
 use pleo_host::runtime::{Runtime, Sandbox};
 use pleo_host::session::{Prepared, RunOptions, Session};
-use pleo_bench_native::NativeClient;
 use serde_json::{Value, json};
 
 type Res<T> = Result<T, String>;
@@ -1433,7 +1433,11 @@ async fn concurrency_native(args: &Args) -> Res<Value> {
         .map_err(|e| e.to_string())?
         .company_id
         .ok_or("the mock's key has no company")?;
-    let native = Arc::new(NativeClient::new(&mock.base_url, &company_id, MOCK_API_KEY)?);
+    let native = Arc::new(NativeClient::new(
+        &mock.base_url,
+        &company_id,
+        MOCK_API_KEY,
+    )?);
     let (limit, pages) = (args.concurrency_page_size, args.pages_per_run);
     let expected = native.export(limit, Some(pages)).await?;
     let (started, cpu_before) = (Instant::now(), cpu_time());
