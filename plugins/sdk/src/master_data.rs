@@ -45,6 +45,18 @@ pub struct Account {
     pub code: Option<String>,
     /// The accounting system's id of the account's tax code (not Pleo's id, not a rate).
     pub tax_code_external_id: Option<String>,
+    /// The integration's own data about the account (Pleo's `metadata`: each value an object).
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Account {
+    /// `metadata` as the JSON text `accounts-write` takes, so an update keeps what is there
+    /// (an update without it leaves the account without metadata).
+    pub fn metadata_json(&self) -> Option<String> {
+        self.metadata
+            .as_ref()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string())
+    }
 }
 
 /// What `accounts-write.create-accounts` made: decode its answer as
