@@ -153,6 +153,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(batch.data.created[0].code.as_deref(), Some("6100"));
+        assert_eq!(batch.data.created[0].metadata_json(), None);
+
+        let account: Account = serde_json::from_str(
+            r#"{"id":"a1","companyId":"c1","externalId":"A-1","name":"Travel",
+                "archived":false,"metadata":{"erp":{"dimension":7}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            account.metadata_json().as_deref(),
+            Some(r#"{"erp":{"dimension":7}}"#)
+        );
         assert_eq!(batch.data.failed[0].reasons, ["EXTERNAL_ID_ALREADY_EXISTS"]);
         assert_eq!(batch.data.failed[0].request["externalId"], "A-2");
     }
