@@ -210,6 +210,92 @@ fn wit_functions() -> BTreeMap<String, Vec<String>> {
     functions
 }
 
+/// `(method, path, reason)` of every row of `tests/openapi/EXCLUDED.md`.
+fn exclusions() -> Vec<(String, String, String)> {
+    let path = openapi::docs_dir().join("EXCLUDED.md");
+    let text = std::fs::read_to_string(&path).expect("tests/openapi/EXCLUDED.md is readable");
+    text.lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line
+                .trim()
+                .trim_matches('|')
+                .split('|')
+                .map(str::trim)
+                .collect();
+            match cells.as_slice() {
+                [method, path, reason]
+                    if ["GET", "POST", "PUT", "DELETE", "PATCH"].contains(method) =>
+                {
+                    Some((method.to_string(), path.to_string(), reason.to_string()))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// Every documented operation that Pleo does not deprecate is either in the host's call table
+/// or excluded in `tests/openapi/EXCLUDED.md` with a reason; every exclusion names a
+/// documented operation that the call table does not cover. So an operation Pleo adds to a
+/// document, or a row that is removed, shows up here.
+#[test]
+fn every_documented_operation_is_covered_or_excluded() {
+    let spec = Spec::load();
+    let documented: BTreeSet<(String, String)> = spec
+        .operations()
+        .iter()
+        .filter(|op| !op.deprecated)
+        .map(|op| (op.method.clone(), op.template.clone()))
+        .collect();
+    let covered: BTreeSet<(String, String)> = pleo_host::capabilities::operations()
+        .map(|op| (op.method.to_owned(), op.template.to_owned()))
+        .collect();
+    let mut excluded = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (method, path, reason) in exclusions() {
+        let key = (method, path);
+        if reason.len() < 20 {
+            problems.push(format!("excluded without a reason: {} {}", key.0, key.1));
+        }
+        if !documented.contains(&key) {
+            problems.push(format!(
+                "excluded but no documented, non-deprecated operation: {} {}",
+                key.0, key.1
+            ));
+        }
+        if covered.contains(&key) {
+            problems.push(format!(
+                "excluded and in the call table: {} {}",
+                key.0, key.1
+            ));
+        }
+        if !excluded.insert(key.clone()) {
+            problems.push(format!("excluded twice: {} {}", key.0, key.1));
+        }
+    }
+    for key in &covered {
+        if !spec
+            .operations()
+            .iter()
+            .any(|op| (&op.method, &op.template) == (&key.0, &key.1))
+        {
+            problems.push(format!(
+                "in the call table but not documented: {} {}",
+                key.0, key.1
+            ));
+        }
+    }
+    for key in documented.difference(&covered) {
+        if !excluded.contains(key) {
+            problems.push(format!(
+                "neither in the call table nor in tests/openapi/EXCLUDED.md: {} {}",
+                key.0, key.1
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn every_documented_schema_compiles() {
     let spec = Spec::load();

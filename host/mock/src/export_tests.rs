@@ -787,3 +787,51 @@ async fn export_paging_bounds_and_scopes() {
         "UNAUTHORIZED",
     );
 }
+
+/// `GET /v3/export-job-items?accounting_entry_id=`: the entry's item in the latest job that
+/// holds it; a new job with the entry takes over; an entry in no job is 404.
+#[tokio::test]
+async fn the_item_of_an_entry_is_the_one_of_its_latest_job() {
+    let c = Client::start(cfg()).await;
+    let ds = c.server.dataset();
+    let company = ds.company.id.to_string();
+    let job = oldest_pending(&ds);
+    let entry = job.items[0].accounting_entry_id;
+    let latest = ds.companies[0]
+        .export_jobs
+        .iter()
+        .filter(|j| j.items.iter().any(|i| i.accounting_entry_id == entry))
+        .max_by_key(|j| j.created_at)
+        .map(|j| j.id.to_string())
+        .unwrap_or_default();
+    let entry = entry.to_string();
+    let query = [
+        ("company_id", company.as_str()),
+        ("accounting_entry_id", entry.as_str()),
+    ];
+    let (status, item) = c.get("/v3/export-job-items", &query).await;
+    assert_eq!(status, StatusCode::OK, "{item}");
+    assert_eq!(item["data"]["accountingEntryId"], entry.as_str());
+    assert_eq!(item["data"]["exportJobId"], latest.as_str());
+
+    let body = json!({"companyId": company, "accountingEntryIds": [entry]});
+    let (status, created) = c.post("/v3/export-jobs", &[], &body).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, item) = c.get("/v3/export-job-items", &query).await;
+    assert_eq!(item["data"]["exportJobId"], created["data"]["id"]);
+    assert_eq!(item["data"]["status"], "pending");
+
+    let unknown = [(
+        "accounting_entry_id",
+        "00000000-0000-4000-8000-000000000001",
+    )];
+    assert_error(
+        &c.get("/v3/export-job-items", &unknown).await,
+        StatusCode::NOT_FOUND,
+        "EXPORT_ENTRY_NOT_FOUND",
+    );
+    assert_eq!(
+        c.get("/v3/export-job-items", &[]).await.0,
+        StatusCode::BAD_REQUEST
+    );
+}

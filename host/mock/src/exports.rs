@@ -21,6 +21,10 @@
 //!   clock): it becomes `failed` with `failureReasonType` `job_expired`;
 //! * when a job finishes, items never reported become `abandoned`.
 //!
+//! `GET /v3/export-job-items?accounting_entry_id=` (hidden in Pleo's docs, `x-exclude`) answers
+//! the entry's item in its latest job (by `createdAt`), 404 `EXPORT_ENTRY_NOT_FOUND` if no job
+//! holds it.
+//!
 //! The event body names the job `jobId` (the reference) or `exportJobId` (Pleo's how-to
 //! pages); both are accepted.
 
@@ -44,7 +48,7 @@ use super::error::{ApiError, json_response};
 use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
 use super::rest::{Result, Shared, ok, parse_uuid};
-use super::rest::{body_company, created, empty, query_company, required};
+use super::rest::{body_company, created, empty, query_company, query_uuid, required};
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::{Books, CompanyBooks};
@@ -294,6 +298,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
             get(list_items).put(update_items),
         )
         .route("/v3/export-job-events", post(post_event))
+        .route("/v3/export-job-items", get(get_item_of_entry))
 }
 
 fn not_found(id: Uuid) -> ApiError {
@@ -902,4 +907,37 @@ pub(super) fn seed(
         jobs.push(job);
     }
     jobs
+}
+
+/// `GET /v3/export-job-items`: the item of `accounting_entry_id` in the latest job that holds
+/// it, among the jobs of `company_id` (every company of the key without it).
+async fn get_item_of_entry(State(state): Shared, Pairs(query): Pairs) -> Result<Response> {
+    let entry = query_uuid(&query, "accounting_entry_id")?
+        .ok_or_else(|| ApiError::BadParameter("accounting_entry_id is required".into()))?;
+    let company = match query_uuid(&query, "company_id")? {
+        Some(_) => Some(query_company(&state, &query)?),
+        None => None,
+    };
+    let now = state.store.now();
+    let mut books = state.store.lock();
+    expire(&mut books, now);
+    let item = books
+        .companies
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| company.is_none_or(|only| only == *c))
+        .flat_map(|(_, b)| &b.export_jobs)
+        .filter_map(|job| {
+            let item = job.items.iter().find(|i| i.accounting_entry_id == entry);
+            item.map(|item| (job.created_at, item))
+        })
+        .max_by_key(|(created, _)| *created)
+        .map(|(_, item)| item);
+    match item {
+        Some(item) => ok(item),
+        None => Err(ApiError::not_found(
+            "EXPORT_ENTRY_NOT_FOUND",
+            format!("Export Job Item not found for accounting entry {entry}"),
+        )),
+    }
 }

@@ -71,6 +71,7 @@ mod companies;
 mod data;
 mod employees;
 mod entries;
+mod entry_core;
 mod error;
 mod export_items;
 mod exports;

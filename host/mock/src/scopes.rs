@@ -58,6 +58,11 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/v1/accounting-entries:search", ENTRIES_READ),
     r("GET", "/v1/accounting-entries/{entry_id}", ENTRIES_READ),
     r(
+        "GET",
+        "/v1/accounting-entries/{entry_id}/core",
+        ENTRIES_READ,
+    ),
+    r(
         "POST",
         "/v1/accounting-entries/receipts:search",
         ENTRIES_READ,
@@ -78,6 +83,7 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v3/export-jobs/{job_id}/items", JOBS_READ),
     r("PUT", "/v3/export-jobs/{job_id}/items", JOBS_WRITE),
     r("POST", "/v3/export-job-events", JOBS_WRITE),
+    r("GET", "/v3/export-job-items", JOBS_READ),
     r("GET", "/v3/export-items", ITEMS_READ),
     r("POST", "/v1/vendors:search", VENDORS_READ),
     r("GET", "/v1/vendors/{vendor_id}", VENDORS_READ),

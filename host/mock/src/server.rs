@@ -281,6 +281,7 @@ fn router(state: Arc<AppState>, requests: Arc<AtomicU64>, faults: Arc<Faults>) -
         .merge(super::companies::routes())
         .merge(super::employees::routes())
         .merge(super::entries::routes())
+        .merge(super::entry_core::routes())
         .merge(super::receipts::routes())
         .merge(super::exports::routes())
         .merge(super::export_items::routes())

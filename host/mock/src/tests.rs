@@ -580,6 +580,50 @@ fn regex_like_base32(s: &str) -> bool {
             .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b) || b == b'=' || b == b'~')
 }
 
+/// `GET /v1/accounting-entries/{id}/core` is the entry of `GET /v1/accounting-entries/{id}`
+/// without the fields only V1 has (tags, split items, attendees), with `fees`; a deleted
+/// entry only with `include_deleted=true`.
+#[tokio::test]
+async fn an_entry_core_is_the_entry_without_the_v1_fields() {
+    let api = Api::start(cfg()).await;
+    let ds = api.server.dataset();
+    let find = |deleted: bool| {
+        ds.entries
+            .iter()
+            .find(|e| e.deleted_at.is_some() == deleted)
+            .map(|e| e.id.to_string())
+            .unwrap_or_default()
+    };
+    let live = find(false);
+    let (_, entry) = api
+        .get(&format!("/v1/accounting-entries/{live}"), &[])
+        .await;
+    let (status, core) = api
+        .get(&format!("/v1/accounting-entries/{live}/core"), &[])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{core}");
+    let mut expected = entry["data"].clone();
+    for only_v1 in ["attendees", "splitItems", "tags"] {
+        assert!(expected.get(only_v1).is_some(), "the entry has {only_v1}");
+        expected.as_object_mut().map(|o| o.remove(only_v1));
+    }
+    expected["fees"] = serde_json::json!({});
+    assert_eq!(core["data"], expected);
+
+    let deleted = find(true);
+    let path = format!("/v1/accounting-entries/{deleted}/core");
+    let (status, body) = api.get(&path, &[]).await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::NOT_FOUND,
+        "ACCOUNTING_ENTRY_NOT_FOUND",
+    );
+    let (status, body) = api.get(&path, &[("include_deleted", "true")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body["data"]["deletedAt"].is_string());
+}
+
 #[tokio::test]
 async fn single_entries_and_deleted_ones() {
     let api = Api::start(cfg()).await;

@@ -3,7 +3,9 @@
 use serde_json::{Map, Value, json};
 
 use super::call::Args;
-use super::table::{GET_ENTRY, GET_RECEIPT, LIST_RECEIPTS, SEARCH_ENTRIES, SEARCH_RECEIPTS};
+use super::table::{
+    GET_ENTRY, GET_ENTRY_CORE, GET_RECEIPT, LIST_RECEIPTS, SEARCH_ENTRIES, SEARCH_RECEIPTS,
+};
 use super::{Caps, HostError, PageRequest, WitPage, checked_id, invalid};
 use crate::bindings::pleo::plugin::accounting_entries_read::{
     DateField, EntryFilter, FileType, Host, ReceiptFilter, SortKey, Sorting,
@@ -46,19 +48,38 @@ impl Host for Caps {
         self.text(&GET_ENTRY, args).await
     }
 
+    async fn get_entry_core(
+        &mut self,
+        id: String,
+        include_deleted: bool,
+    ) -> Result<String, HostError> {
+        let args = Args::new()
+            .id(id)
+            .query("include_deleted", include_deleted.to_string());
+        self.text(&GET_ENTRY_CORE, args).await
+    }
+
     // Receipt `url`s are pre-signed links that expire: they pass through untouched, and the
     // host never fetches them (the key must not travel to a storage host).
     async fn list_receipts(
         &mut self,
         entry_id: String,
         file_type: Option<FileType>,
+        sources: Vec<String>,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let args = Args::new()
+        let mut args = Args::new()
             .id(entry_id)
-            .query_opt("file_type", file_type.map(file_type_name))
-            .page(&page, MAX_PAGE);
-        self.page(&LIST_RECEIPTS, args).await
+            .query_opt("file_type", file_type.map(file_type_name));
+        match enum_values("source", sources) {
+            Ok(sources) => {
+                for source in sources {
+                    args = args.query("source", source);
+                }
+            }
+            Err(refusal) => args = args.refuse(refusal),
+        }
+        self.page(&LIST_RECEIPTS, args.page(&page, MAX_PAGE)).await
     }
 
     async fn get_receipt(
@@ -118,7 +139,41 @@ fn receipt_search_body(filter: ReceiptFilter) -> Result<Value, HostError> {
     if let Some(file_type) = filter.file_type {
         body.insert("fileType".into(), json!(file_type_name(file_type)));
     }
+    for (name, values) in [("mimeType", filter.mime_types), ("source", filter.sources)] {
+        let values = enum_values(name, values)?;
+        if !values.is_empty() {
+            body.insert(name.into(), json!(values));
+        }
+    }
     Ok(Value::Object(body))
+}
+
+/// Most values of a filter on one of Pleo's receipt enums (`ReceiptSource` has 14,
+/// `ReceiptMimeType` 10): more than this cannot all be distinct values.
+const MAX_ENUM_VALUES: usize = 32;
+/// Longest enum value the host sends (the longest documented one is 22 characters).
+const MAX_ENUM_LEN: usize = 64;
+
+/// A list of enum values from the plugin, bounded and without repeats; Pleo checks the names.
+fn enum_values(name: &str, values: Vec<String>) -> Result<Vec<String>, HostError> {
+    if values.len() > MAX_ENUM_VALUES {
+        return Err(invalid(format!(
+            "{name} takes at most {MAX_ENUM_VALUES} values"
+        )));
+    }
+    if let Some(bad) = values
+        .iter()
+        .find(|v| v.is_empty() || v.len() > MAX_ENUM_LEN || v.chars().any(char::is_control))
+    {
+        return Err(invalid(format!(
+            "{name}: {:?} is not a value Pleo documents",
+            bad.chars().take(MAX_ENUM_LEN).collect::<String>()
+        )));
+    }
+    let mut unique = values;
+    unique.sort();
+    unique.dedup();
+    Ok(unique)
 }
 
 /// Builds `AccountingEntryBaseSearchRequest` from the typed filter, refusing what Pleo would.

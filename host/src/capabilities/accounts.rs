@@ -112,6 +112,7 @@ fn new_account_body(company_id: Option<&str>, account: NewAccount) -> Result<Val
         account.archived,
         account.code,
         account.tax_code_external_id,
+        account.metadata,
     )?;
     Ok(Value::Object(body))
 }
@@ -145,6 +146,7 @@ fn update_body(account: AccountUpdate) -> Result<Value, HostError> {
         account.archived,
         account.code,
         account.tax_code_external_id,
+        account.metadata,
     )?;
     Ok(Value::Object(body))
 }
@@ -155,6 +157,7 @@ fn account_fields(
     archived: bool,
     code: Option<String>,
     tax_code_external_id: Option<String>,
+    metadata: Option<String>,
 ) -> Result<(), HostError> {
     checks::text("name", &name, 0, MAX_TEXT)?;
     body.insert("name".into(), json!(name));
@@ -166,7 +169,36 @@ fn account_fields(
     if let Some(tax) = tax_code_external_id {
         body.insert("taxCodeExternalId".into(), json!(tax));
     }
+    if let Some(metadata) = metadata {
+        body.insert("metadata".into(), metadata_object(&metadata)?);
+    }
     Ok(())
+}
+
+/// Longest `metadata` text the host sends: Pleo documents no bound, and every byte a plugin
+/// hands over is copied and parsed on the host's side.
+const MAX_METADATA_BYTES: usize = 16 * 1024;
+
+/// Pleo's `metadata`: an object whose values are objects (or null). Parsed here, so a
+/// malformed one is refused with its cause before anything is sent.
+fn metadata_object(text: &str) -> Result<Value, HostError> {
+    if text.len() > MAX_METADATA_BYTES {
+        return Err(invalid(format!(
+            "metadata is {} bytes; at most {MAX_METADATA_BYTES}",
+            text.len()
+        )));
+    }
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| invalid(format!("metadata is not JSON: {e}")))?;
+    let Some(fields) = value.as_object() else {
+        return Err(invalid("metadata must be a JSON object".into()));
+    };
+    if let Some((key, _)) = fields.iter().find(|(_, v)| !(v.is_object() || v.is_null())) {
+        return Err(invalid(format!(
+            "metadata value of {key:?} must be an object, as Pleo documents"
+        )));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -180,6 +212,7 @@ mod tests {
             archived: false,
             code: Some("6100".into()),
             tax_code_external_id: None,
+            metadata: None,
         }
     }
 
@@ -221,11 +254,27 @@ mod tests {
             archived: true,
             code: None,
             tax_code_external_id: Some("VAT25".into()),
+            metadata: Some(r#"{"erp": {"dimension": 7}}"#.into()),
         };
         assert_eq!(
             update_body(archived).unwrap(),
-            json!({"name": "Travel", "archived": true, "taxCodeExternalId": "VAT25"})
+            json!({"name": "Travel", "archived": true, "taxCodeExternalId": "VAT25",
+                   "metadata": {"erp": {"dimension": 7}}})
         );
+    }
+
+    #[test]
+    fn metadata_is_an_object_of_objects_and_bounded() {
+        let with = |metadata: &str| NewAccount {
+            metadata: Some(metadata.into()),
+            ..account("A-1")
+        };
+        assert!(new_account_body(None, with(r#"{"a": {}, "b": null}"#)).is_ok());
+        for bad in ["", "[]", "7", r#"{"a": 1}"#, r#"{"a": "text"}"#, "{"] {
+            assert!(new_account_body(None, with(bad)).is_err(), "{bad:?}");
+        }
+        let big = format!(r#"{{"a": {{"b": "{}"}}}}"#, "x".repeat(MAX_METADATA_BYTES));
+        assert!(new_account_body(None, with(&big)).is_err());
     }
 
     #[test]

@@ -81,7 +81,8 @@ impl Args {
             .query_opt("limit", limit)
     }
 
-    fn refuse(mut self, refusal: HostError) -> Args {
+    /// Refuses the call with this error (the first refusal wins).
+    pub(super) fn refuse(mut self, refusal: HostError) -> Args {
         self.refused.get_or_insert(refusal);
         self
     }

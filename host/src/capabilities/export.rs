@@ -6,8 +6,8 @@ use serde_json::{Map, Value, json};
 
 use super::call::Args;
 use super::table::{
-    CREATE_EXPORT_JOB, GET_EXPORT_JOB, LIST_EXPORT_ITEMS, LIST_EXPORT_JOB_ITEMS, LIST_EXPORT_JOBS,
-    POST_EXPORT_JOB_EVENT, UPDATE_EXPORT_JOB_ITEMS,
+    CREATE_EXPORT_JOB, GET_EXPORT_JOB, GET_EXPORT_JOB_ITEM, LIST_EXPORT_ITEMS,
+    LIST_EXPORT_JOB_ITEMS, LIST_EXPORT_JOBS, POST_EXPORT_JOB_EVENT, UPDATE_EXPORT_JOB_ITEMS,
 };
 use super::{Caps, HostError, PageRequest, WitPage, checked_id, checks, invalid};
 use crate::bindings::pleo::plugin::export_jobs_write::{ItemUpdate, JobEvent, NewExportJob};
@@ -49,6 +49,13 @@ impl export_jobs_read::Host for Caps {
             .query_opt("status", status.map(item_status_name))
             .page(&page, MAX_PAGE);
         self.page(&LIST_EXPORT_JOB_ITEMS, args).await
+    }
+
+    async fn get_export_job_item(&mut self, entry_id: String) -> Result<String, HostError> {
+        let args = Args::new()
+            .query("company_id", self.company_id.clone())
+            .query_id("accounting_entry_id", entry_id);
+        self.text(&GET_EXPORT_JOB_ITEM, args).await
     }
 }
 

@@ -42,6 +42,7 @@ pub use crate::bindings::pleo::plugin::types::{
     ApiError as WitApiError, Page as WitPage, PageRequest, PleoError,
 };
 pub use services::{Progress, ProgressSink};
+pub use table::{API_TABLE_END, API_TABLE_START, api_table_markdown};
 
 /// Everything one run may use on the host side. Lives in the store; dropped with it.
 pub struct Caps {

@@ -230,6 +230,7 @@ pub(crate) static ACCOUNTING_ENTRIES_READ: Interface = Interface {
     ops: &[
         &SEARCH_ENTRIES,
         &GET_ENTRY,
+        &GET_ENTRY_CORE,
         &LIST_RECEIPTS,
         &GET_RECEIPT,
         &SEARCH_RECEIPTS,
@@ -256,6 +257,17 @@ pub(crate) static GET_ENTRY: Op = Op {
     returns: Returns::Objects(&ENTRY),
     target: None,
     why: "one entry by id; its `companyId` is checked in the answer",
+};
+pub(crate) static GET_ENTRY_CORE: Op = Op {
+    interface: &ACCOUNTING_ENTRIES_READ,
+    function: "get-entry-core",
+    method: Method::Get,
+    template: "/v1/accounting-entries/{accountingEntryId}/core",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&ENTRY),
+    target: None,
+    why: "one entry's core record by id; its `companyId` is checked in the answer",
 };
 pub(crate) static LIST_RECEIPTS: Op = Op {
     interface: &ACCOUNTING_ENTRIES_READ,
@@ -305,7 +317,12 @@ pub(crate) static EXPORT_JOBS_READ: Interface = Interface {
     name: "export-jobs-read",
     scope: scope_for("export-jobs-read"),
     link: |l| export_jobs_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
-    ops: &[&LIST_EXPORT_JOBS, &GET_EXPORT_JOB, &LIST_EXPORT_JOB_ITEMS],
+    ops: &[
+        &LIST_EXPORT_JOBS,
+        &GET_EXPORT_JOB,
+        &LIST_EXPORT_JOB_ITEMS,
+        &GET_EXPORT_JOB_ITEM,
+    ],
 };
 pub(crate) static LIST_EXPORT_JOBS: Op = Op {
     interface: &EXPORT_JOBS_READ,
@@ -342,6 +359,19 @@ pub(crate) static LIST_EXPORT_JOB_ITEMS: Op = Op {
         id: IdAt::Path("jobId"),
     }),
     why: "job items carry only their job: the job's owner is checked first",
+};
+
+pub(crate) static GET_EXPORT_JOB_ITEM: Op = Op {
+    interface: &EXPORT_JOBS_READ,
+    function: "get-export-job-item",
+    method: Method::Get,
+    template: "/v3/export-job-items",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&EXPORT_JOB_ITEM),
+    target: None,
+    why: "the item of an entry named by query `accounting_entry_id`, in the run's company \
+          (query `company_id`); it carries only its job, whose owner is checked",
 };
 
 pub(crate) static EXPORT_JOBS_WRITE: Interface = Interface {
@@ -803,6 +833,24 @@ pub(crate) fn all_ops() -> impl Iterator<Item = &'static Op> {
     INTERFACES.iter().flat_map(|i| i.ops.iter().copied())
 }
 
+/// The lines around the README's API table.
+pub const API_TABLE_START: &str =
+    "<!-- api-table: generated from host/src/capabilities/table.rs -->";
+pub const API_TABLE_END: &str = "<!-- api-table: end -->";
+
+/// The README's API table (operation, WIT function, scope), rendered from the call table so
+/// the two cannot drift (`tests::the_readme_api_table_is_the_call_table`).
+pub fn api_table_markdown() -> String {
+    let mut out = String::from("| operation | WIT function | scope |\n|---|---|---|\n");
+    for op in super::operations() {
+        out.push_str(&format!(
+            "| `{} {}` | `{}::{}` | `{}` |\n",
+            op.method, op.template, op.interface, op.function, op.scope
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
@@ -932,6 +980,35 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The README's API table is the call table. To regenerate it after changing a row, run
+    /// `UPDATE_README=1 cargo test -p pleo-host --lib the_readme_api_table_is_the_call_table`.
+    #[test]
+    fn the_readme_api_table_is_the_call_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme = std::fs::read_to_string(&path).unwrap();
+        let (before, rest) = readme
+            .split_once(API_TABLE_START)
+            .unwrap_or_else(|| panic!("README.md has no line {API_TABLE_START}"));
+        let (table, after) = rest
+            .split_once(API_TABLE_END)
+            .unwrap_or_else(|| panic!("README.md has no line {API_TABLE_END}"));
+        let expected = format!("\n{}", api_table_markdown());
+        if table == expected {
+            return;
+        }
+        if std::env::var_os("UPDATE_README").is_some() {
+            let text = format!("{before}{API_TABLE_START}{expected}{API_TABLE_END}{after}");
+            std::fs::write(&path, text).unwrap();
+            return;
+        }
+        panic!(
+            "README.md's API table (between {API_TABLE_START} and {API_TABLE_END}) differs from \
+             the call table in host/src/capabilities/table.rs; regenerate it with \
+             `UPDATE_README=1 cargo test -p pleo-host --lib the_readme_api_table_is_the_call_table` \
+             and commit README.md"
+        );
     }
 
     /// The scope of every row is the one the mock requires on that route. The mock's list is

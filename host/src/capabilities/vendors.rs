@@ -99,6 +99,8 @@ fn search_body(filter: VendorFilter) -> Result<Value, HostError> {
         ("externalIds", filter.external_ids),
         ("states", states),
         ("countries", countries),
+        ("taxRegistrationNumbers", filter.tax_registration_numbers),
+        ("accountingSystems", filter.accounting_systems),
     ] {
         if values.is_empty() {
             continue;
@@ -207,6 +209,8 @@ mod tests {
             name: None,
             states: vec![],
             countries: vec![],
+            tax_registration_numbers: vec![],
+            accounting_systems: vec![],
         }
     }
 
@@ -220,11 +224,14 @@ mod tests {
             name: Some("Acme".into()),
             states: vec![VendorState::Draft, VendorState::Archived],
             countries: vec!["dk".into()],
+            tax_registration_numbers: vec!["DK12345678".into()],
+            accounting_systems: vec!["economic".into()],
         };
         assert_eq!(
             search_body(filter).unwrap(),
             json!({"ids": ["v1"], "codes": ["K1"], "externalIds": ["X"], "name": "Acme",
-                   "states": ["DRAFT", "ARCHIVED"], "countries": ["DK"]})
+                   "states": ["DRAFT", "ARCHIVED"], "countries": ["DK"],
+                   "taxRegistrationNumbers": ["DK12345678"], "accountingSystems": ["economic"]})
         );
     }
 
@@ -232,6 +239,9 @@ mod tests {
     fn search_refuses_what_pleo_would() {
         let mut filter = empty_filter();
         filter.codes = (0..101).map(|i| i.to_string()).collect();
+        assert!(search_body(filter).is_err());
+        let mut filter = empty_filter();
+        filter.accounting_systems = (0..101).map(|i| i.to_string()).collect();
         assert!(search_body(filter).is_err());
         let mut filter = empty_filter();
         filter.countries = vec!["Denmark".into()];

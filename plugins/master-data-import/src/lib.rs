@@ -188,6 +188,8 @@ fn vendors(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
         name: None,
         states: vec![],
         countries: vec![],
+        tax_registration_numbers: vec![],
+        accounting_systems: vec![],
     };
     let existing: Vec<Vendor> =
         pleo_plugin::pages(100, |page| vendors_read::search_vendors(&filter, page))
@@ -282,6 +284,7 @@ fn accounts(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
                     archived: false,
                     code: row.get("code").map(str::to_owned),
                     tax_code_external_id: row.get("tax_code_external_id").map(str::to_owned),
+                    metadata: None,
                 };
                 accounts_write::create_account(&account)?;
                 counts.add("accounts", CREATED);
@@ -296,6 +299,7 @@ fn accounts(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
                         "tax_code_external_id",
                         a.tax_code_external_id.as_ref(),
                     ),
+                    metadata: a.metadata_json(),
                 };
                 let same = a.name == update.name
                     && a.archived == update.archived

@@ -45,6 +45,18 @@ pub struct Account {
     pub code: Option<String>,
     /// The accounting system's id of the account's tax code (not Pleo's id, not a rate).
     pub tax_code_external_id: Option<String>,
+    /// The integration's own data about the account (Pleo's `metadata`: each value an object).
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Account {
+    /// `metadata` as the JSON text `accounts-write` takes, so an update keeps what is there
+    /// (an update without it leaves the account without metadata).
+    pub fn metadata_json(&self) -> Option<String> {
+        self.metadata
+            .as_ref()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string())
+    }
 }
 
 /// What `accounts-write.create-accounts` made: decode its answer as
@@ -141,6 +153,17 @@ mod tests {
         )
         .unwrap();
         assert_eq!(batch.data.created[0].code.as_deref(), Some("6100"));
+        assert_eq!(batch.data.created[0].metadata_json(), None);
+
+        let account: Account = serde_json::from_str(
+            r#"{"id":"a1","companyId":"c1","externalId":"A-1","name":"Travel",
+                "archived":false,"metadata":{"erp":{"dimension":7}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            account.metadata_json().as_deref(),
+            Some(r#"{"erp":{"dimension":7}}"#)
+        );
         assert_eq!(batch.data.failed[0].reasons, ["EXTERNAL_ID_ALREADY_EXISTS"]);
         assert_eq!(batch.data.failed[0].request["externalId"], "A-2");
     }

@@ -181,6 +181,23 @@ mod tests {
         assert_eq!(entry.tags[0].tag_id, None);
     }
 
+    /// `get-entry-core` answers `AccountingEntryCoreV6`: no tags, split items or attendees,
+    /// and `fees`; it decodes as the same model.
+    #[test]
+    fn decodes_an_entry_core_record() {
+        let core: AccountingEntry = serde_json::from_str(
+            r#"{"id":"a1","companyId":"c1","createdAt":"2025-01-02T10:00:00Z",
+                "updatedAt":"2025-01-02T10:00:00Z","performedAt":"2025-01-01T09:00:00Z",
+                "family":"OUT_OF_POCKET","status":"PENDING","exportStatus":"NOT_EXPORTED",
+                "reviewStatus":"NOT_SET","receiptIds":["r1"],"fees":{},
+                "transactionValue":{"currency":"DKK","minors":-9900}}"#,
+        )
+        .unwrap();
+        assert!(core.tags.is_empty());
+        assert_eq!(core.receipt_ids, ["r1"]);
+        assert_eq!(core.transaction_value.minors, -9900);
+    }
+
     #[test]
     fn decodes_companies_and_receipts() {
         let company: Company = serde_json::from_str(

@@ -75,6 +75,8 @@ pub struct Operation {
     doc: usize,
     pub method: String,
     pub template: String,
+    /// `deprecated: true`: Pleo asks integrations not to use it, so it needs no coverage.
+    pub deprecated: bool,
     parameters: Vec<Param>,
     request: Option<RequestBody>,
     /// By status (`"200"`, `"default"`); `None`: declared without content.
@@ -201,6 +203,7 @@ impl Spec {
                     doc: index,
                     method: method.to_uppercase(),
                     template: template.clone(),
+                    deprecated: op.get("deprecated").and_then(Value::as_bool) == Some(true),
                     parameters,
                     request,
                     responses,

@@ -266,6 +266,7 @@ fn accounting_entries(tour: &mut Tour) -> Vec<Value> {
     };
     if let Some(id) = text(&entry, "id") {
         tour.ok(I, "get-entry", &id, || api::get_entry(&id, false));
+        tour.ok(I, "get-entry-core", &id, || api::get_entry_core(&id, true));
     }
     // Every filter the interface has, built from the entry just found, so it matches.
     let performed = text(&entry, "performedAt").unwrap_or_default();
@@ -324,7 +325,7 @@ fn receipts(tour: &mut Tour, entries: &[Value]) {
         return;
     };
     let receipts = tour.list(I, "list-receipts", &entry_id, |page| {
-        api::list_receipts(&entry_id, None, page)
+        api::list_receipts(&entry_id, None, &[], page)
     });
     match first_id(&receipts) {
         Some(receipt_id) => {
@@ -334,15 +335,55 @@ fn receipts(tour: &mut Tour, entries: &[Value]) {
         }
         None => tour.skipped(I, "get-receipt", "no receipts listed"),
     }
+    // The source and MIME type filters, from the first receipt, so they match it.
+    if let Some(receipt) = receipts.first() {
+        let sources: Vec<String> = text(receipt, "source").into_iter().collect();
+        let found = tour.list(I, "list-receipts", "by source", |page| {
+            api::list_receipts(&entry_id, None, &sources, page)
+        });
+        let matched = found
+            .iter()
+            .all(|r| text(r, "source") == sources.first().cloned());
+        if found.is_empty() || !matched {
+            tour.skipped(
+                I,
+                "list-receipts",
+                "the source filter did not give that source only",
+            );
+        }
+    }
     let filter = ReceiptFilter {
         include_deleted: false,
         accounting_entry_ids: vec![entry_id.clone()],
         employee_ids: Vec::new(),
         file_type: Some(FileType::Thumbnail),
+        mime_types: Vec::new(),
+        sources: Vec::new(),
     };
     tour.list(I, "search-receipts", "by entry", |page| {
         api::search_receipts(&filter, page)
     });
+    if let Some(receipt) = receipts.first() {
+        // Across the company, so that a filter left out would let other kinds through.
+        let kind = |r: &Value| (text(r, "mimeType"), text(r, "source"));
+        let by_kind = ReceiptFilter {
+            accounting_entry_ids: Vec::new(),
+            mime_types: text(receipt, "mimeType").into_iter().collect(),
+            sources: text(receipt, "source").into_iter().collect(),
+            file_type: None,
+            ..filter.clone()
+        };
+        let found = tour.list(I, "search-receipts", "by MIME type and source", |page| {
+            api::search_receipts(&by_kind, page)
+        });
+        if found.is_empty() || !found.iter().all(|r| kind(r) == kind(receipt)) {
+            tour.skipped(
+                I,
+                "search-receipts",
+                "the MIME type and source filters did not give that kind only",
+            );
+        }
+    }
     tour.fails(I, "get-receipt", "unknown receipt", "not-found", || {
         api::get_receipt(&entry_id, UNKNOWN_ID, None)
     });
@@ -411,6 +452,24 @@ fn export(tour: &mut Tour, entries: &[Value]) {
     tour.list(X, "list-export-items", &job_id, |page| {
         items_api::list_export_items(&job_id, page)
     });
+    match job_items
+        .first()
+        .and_then(|item| text(item, "accountingEntryId"))
+    {
+        Some(entry_id) => {
+            tour.ok(R, "get-export-job-item", &entry_id, || {
+                read::get_export_job_item(&entry_id)
+            });
+        }
+        None => tour.skipped(R, "get-export-job-item", "the job has no items"),
+    }
+    tour.fails(
+        R,
+        "get-export-job-item",
+        "an entry in no job",
+        "not-found",
+        || read::get_export_job_item(UNKNOWN_ID),
+    );
 
     // Every item of the job, through the SDK's pager, so that the job can be completed.
     let mut entry_ids: Vec<String> = job_items
@@ -551,6 +610,8 @@ fn vendors(tour: &mut Tour) {
         name: None,
         states: Vec::new(),
         countries: Vec::new(),
+        tax_registration_numbers: Vec::new(),
+        accounting_systems: Vec::new(),
     };
     let vendors = tour.list(R, "search-vendors", "all", |page| {
         read::search_vendors(&all, page)
@@ -564,11 +625,39 @@ fn vendors(tour: &mut Tour) {
     let active = VendorFilter {
         states: vec![VendorState::Active, VendorState::Draft],
         countries: vec!["DK".into()],
-        ..all
+        ..all.clone()
     };
     tour.list(R, "search-vendors", "active or draft, in DK", |page| {
         read::search_vendors(&active, page)
     });
+    // The tax-id and accounting-system filters, from a vendor that has both, so they match.
+    let synced = vendors.iter().find(|v| {
+        text(v, "taxRegistrationNumber").is_some() && text(v, "accountingSystem").is_some()
+    });
+    match synced {
+        Some(v) => {
+            let by_tax_and_system = VendorFilter {
+                tax_registration_numbers: text(v, "taxRegistrationNumber").into_iter().collect(),
+                accounting_systems: text(v, "accountingSystem").into_iter().collect(),
+                ..all.clone()
+            };
+            let found = tour.list(R, "search-vendors", "by tax id and system", |page| {
+                read::search_vendors(&by_tax_and_system, page)
+            });
+            let tax = text(v, "taxRegistrationNumber");
+            let matched = found
+                .iter()
+                .all(|f| text(f, "taxRegistrationNumber") == tax);
+            if found.is_empty() || !matched {
+                tour.skipped(
+                    R,
+                    "search-vendors",
+                    "the tax id and system filters did not give exactly that vendor's tax id",
+                );
+            }
+        }
+        None => tour.skipped(R, "search-vendors", "no vendor with a tax id and a system"),
+    }
     tour.fails(R, "get-vendor", "unknown id", "not-found", || {
         read::get_vendor(UNKNOWN_ID)
     });
@@ -655,6 +744,7 @@ fn accounts(tour: &mut Tour, entries: &[Value]) {
         archived: false,
         code: Some(format!("99{n:02}")),
         tax_code_external_id: None,
+        metadata: Some(format!(r#"{{"tour": {{"account": {n}}}}}"#)),
     };
     let Some(created) = tour.ok(W, "create-account", "tour-account-1", || {
         write::create_account(&account(1))
@@ -678,6 +768,7 @@ fn accounts(tour: &mut Tour, entries: &[Value]) {
         archived: false,
         code: account(1).code,
         tax_code_external_id: None,
+        metadata: None,
     };
     tour.ok(W, "update-account", &id, || {
         write::update_account(&id, &renamed)

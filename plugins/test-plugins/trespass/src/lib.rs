@@ -69,7 +69,7 @@ impl Guest for Trespass {
             report.probe("get-entry", accounting_entries_read::get_entry(&id, false));
             report.probe(
                 "list-receipts",
-                accounting_entries_read::list_receipts(&id, None, &page).map(|p| p.data),
+                accounting_entries_read::list_receipts(&id, None, &[], &page).map(|p| p.data),
             );
         }
         if params::get("companies").is_some() {
