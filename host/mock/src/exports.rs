@@ -39,7 +39,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::clock::shifted;
-use super::data::{AccountingEntry, CompanyData, ExportStatus, Status, ser_opt_uuid, ser_uuid};
+use super::data::{CompanyData, ser_opt_uuid, ser_uuid};
+use super::entries::{AccountingEntry, ExportStatus, Status};
 use super::error::{ApiError, json_response};
 use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::data::{AccountingEntry, ExportStatus, Family, ReviewStatus, Status, SubFamily};
+use super::records::{AccountingEntry, ExportStatus, Family, ReviewStatus, Status, SubFamily};
 use crate::error::ApiError;
 
 /// The documented `maxItems` of the id arrays.
