@@ -55,11 +55,12 @@
 //! by id), `receipts`, `exports` (jobs, items, events), `export_items`, `vendors`,
 //! `accounts`, `tags`, `tax_codes`. Shared by all of them: `extract` (path ids, query pairs
 //! and JSON bodies, with Pleo's 400 for a bad one), `rest` (answers, company checks, body
-//! fields, the 404/405 fallbacks), `paging` (cursors), `error` (error bodies). The data:
-//! `catalog` (static names and vendors), `data` (the containers: [`Dataset`],
-//! [`CompanyData`], [`Ledger`], and the reference data every family points at), `seed` (the
-//! order of the generation, the reference data, the rng helpers), `master` (seeds master
-//! data, receipts and export jobs after the entries), `clock`, `store` (live state).
+//! fields, the 404 for every method and path it does not serve), `paging` (cursors),
+//! `error` (error bodies). The data: `catalog` (static names and vendors), `data` (the
+//! containers: [`Dataset`], [`CompanyData`], [`Ledger`], and the reference data every family
+//! points at), `seed` (the order of the generation, the reference data, the rng helpers),
+//! `master` (seeds master data, receipts and export jobs after the entries), `clock`, `store`
+//! (live state).
 //! Serving: `server` (listener, auth), `scopes` (Pleo's scope per route), `faults`
 //! (injected 429/503/dropped connections/latency and a per-key rate limit, see
 //! [`FaultConfig`]), `rate_limit`, `settings`, `recorder` (keeps every exchange for tests,
