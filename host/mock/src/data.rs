@@ -182,7 +182,8 @@ pub struct Dataset {
     /// Every company the key covers, company 0 first; one element unless
     /// [`MockConfig::companies`] is above 1. All share company 0's `organization_id`.
     pub companies: Vec<CompanyData>,
-    /// Where the mock's clock starts: every seeded timestamp lies before it.
+    /// What the seeded data is placed before (08:00 UTC the day after the anchor): every
+    /// seeded timestamp lies before it. The mock's clock is real time (see `clock`).
     pub epoch: DateTime<Utc>,
     /// Id lookups into `companies`: `(company index, item index)`.
     employee_index: HashMap<Uuid, (usize, usize)>,

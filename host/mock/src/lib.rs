@@ -38,8 +38,9 @@
 //!
 //! Write calls change a live copy of the seeded master data and export jobs (see
 //! `store`); the export job life cycle, its errors and expiry are described in `exports`.
-//! The mock has its own clock ([`MockServer::now`], [`MockServer::advance_clock`]) that
-//! starts at [`Dataset::epoch`], for every timestamp it writes.
+//! The mock has its own clock ([`MockServer::now`], [`MockServer::advance_clock`]) for every
+//! timestamp it writes: real time, plus what a test added. The seeded data lies before
+//! [`Dataset::epoch`], fixed by the anchor, so it is the same whenever the mock runs.
 //!
 //! With [`MockConfig::companies`] above 1 the key covers an organization of several
 //! companies: `/v1/introspect` names the organization, `company_id` (`companyId` on

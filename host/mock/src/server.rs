@@ -185,8 +185,7 @@ impl MockServer {
         self.data.clone()
     }
 
-    /// The mock's clock: [`Dataset::epoch`] plus the time since the start, plus what
-    /// [`MockServer::advance_clock`] added.
+    /// The mock's clock: real time, plus what [`MockServer::advance_clock`] added.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.store.now()
     }
