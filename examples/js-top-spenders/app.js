@@ -1,7 +1,9 @@
 // top-spenders: the employees with the most spend in one currency, as a CSV file.
 import { searchEntries } from 'pleo:plugin/accounting-entries-read@0.1.0';
 
-import { log, pages, params, progress, runPlugin, writeFile } from './pleo-sdk/js/pleo-plugin.js';
+import {
+  entryFilter, log, pages, params, progress, runPlugin, writeFile,
+} from './pleo-sdk/js/pleo-plugin.js';
 import { Report, options as makeOptions, searchRange } from './report.js';
 
 export function run() {
@@ -13,12 +15,10 @@ export function run() {
       top: Math.max(params.integer('top') ?? 5, 0),
     });
     const [start, end] = searchRange(options);
-    const filter = {
-      includeDeleted: false,
+    const filter = entryFilter({
       dateRange: { field: 'performed-at', start, end },
-      employeeIds: [], accountIds: [], families: [], statuses: [],
       currencies: [options.currency],
-    };
+    });
     const report = new Report();
     const walk = pages((page) => searchEntries(filter, undefined, page));
     for (const page of walk) {

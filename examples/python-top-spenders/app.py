@@ -3,7 +3,7 @@
 import wit_world
 from wit_world.imports import accounting_entries_read as entries
 
-from pleo_plugin import OUT, log, pages, params, progress, run_plugin
+from pleo_plugin import OUT, entry_filter, log, pages, params, progress, run_plugin
 from report import Options, Report
 
 
@@ -20,10 +20,8 @@ def top_spenders() -> str:
         top=max(params.integer("top") or 5, 0),
     )
     start, end = options.search_range()
-    query = entries.EntryFilter(
-        include_deleted=False,
+    query = entry_filter(
         date_range=entries.DateRange(entries.DateField.PERFORMED_AT, start, end),
-        employee_ids=[], account_ids=[], families=[], statuses=[],
         currencies=[options.currency],
     )
     report = Report()

@@ -49,7 +49,7 @@ pub const WIT: &[(&str, &str)] = files!("../../wit/":
 pub const RUST_SDK: &[(&str, &str)] = files!("../../plugins/sdk/src/":
     "csv.rs", "date.rs", "declare.rs", "error.rs", "export.rs", "lib.rs", "log.rs",
     "master_data.rs", "models.rs", "money.rs", "paging.rs", "params.rs", "progress.rs",
-    "state.rs");
+    "search.rs", "state.rs");
 
 /// The Rust SDK's manifest: the in-repo one inherits from the plugins workspace, this one
 /// stands alone (the same dependencies; `sdk_manifest_matches_the_workspace` checks).

@@ -8,6 +8,7 @@
 //   log, progress    host services
 //   writeFile(name)  a file in /out (the output folder); OUT and IN are the folders
 //   formatMinorUnits exact money formatting from integer minor units
+//   entryFilter      a search-entries filter with every filter off but the ones named
 // The functions that touch the host are only called inside the component; everything else runs
 // on Node too, so the report's logic can be unit tested natively (`node --test`).
 

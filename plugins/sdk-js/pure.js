@@ -1,5 +1,28 @@
 // The SDK's pure helpers (no host calls): usable in a plugin's logic and its native tests.
 
+// A new object each time: a plugin may change the lists it gets.
+const entryFilterDefaults = () => ({
+  includeDeleted: false, dateRange: undefined,
+  employeeIds: [], accountIds: [], families: [], statuses: [], currencies: [],
+  exportStatuses: [], reviewStatuses: [], subFamilies: [], teamIds: [], taxCodeIds: [],
+  tagRowIds: [], tagGroupIdsUnset: [], foreignExtensionIds: [],
+  settled: undefined, hasAccount: undefined, hasNote: undefined, hasBookkeepingDate: undefined,
+});
+
+/**
+ * An `entry-filter` for `searchEntries` with every filter off except `fields`, e.g.
+ * `entryFilter({ currencies: ['DKK'] })`: name only the filters you use, and keep working
+ * when the search gains one. A misspelt name throws.
+ */
+export function entryFilter(fields = {}) {
+  const filter = entryFilterDefaults();
+  for (const [name, value] of Object.entries(fields)) {
+    if (!Object.hasOwn(filter, name)) throw new Error(`entryFilter: no filter \`${name}\``);
+    filter[name] = value;
+  }
+  return filter;
+}
+
 /** `YYYY-MM-DD` checked and kept as that string (dates compare as strings); undefined if blank. */
 export function parseDate(name, value) {
   const v = (value ?? '').trim();

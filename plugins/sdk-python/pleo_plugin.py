@@ -11,6 +11,7 @@ The same shapes as the Rust SDK (`pleo-plugin`):
   against the declaration in `pleo-plugin.toml`.
 * `log`, `progress`, `OUT` (the read-write output folder) and `IN` (read-only input, if any).
 * `money`: exact formatting of integer minor units.
+* `entry_filter(...)`: a search-entries filter with every filter off but the ones named.
 
 Everything except the host calls runs on plain CPython too, so the report's logic can be unit
 tested natively (`python3 -m unittest`). The generated bindings are imported only when a host
@@ -160,6 +161,30 @@ def pages(fetch: Callable[[Any], Any], page_size: int = 100) -> Pages[Record]:
     cursor until a page has none, e.g.
     `pages(lambda page: accounting_entries_read.search_entries(filter, None, page))`."""
     return Pages(fetch, page_size)
+
+
+_ENTRY_FILTER = dict(
+    include_deleted=False, date_range=None,
+    employee_ids=[], account_ids=[], families=[], statuses=[], currencies=[],
+    export_statuses=[], review_statuses=[], sub_families=[], team_ids=[], tax_code_ids=[],
+    tag_row_ids=[], tag_group_ids_unset=[], foreign_extension_ids=[],
+    settled=None, has_account=None, has_note=None, has_bookkeeping_date=None,
+)
+
+
+def entry_filter(**fields: Any) -> Any:
+    """An `accounting_entries_read.EntryFilter` with every filter off except `fields`, e.g.
+    `entry_filter(currencies=["DKK"])`: name only the filters you use, and keep working when
+    the search gains one. A misspelt name raises `TypeError`. The plugin imports
+    `wit_world.imports.accounting_entries_read` itself (that import asks for the scope)."""
+    from wit_world.imports import accounting_entries_read as entries
+
+    unknown = sorted(set(fields) - set(_ENTRY_FILTER))
+    if unknown:
+        raise TypeError(f"entry_filter: no filter {', '.join(unknown)}")
+    values = {name: list(v) if isinstance(v, list) else v for name, v in _ENTRY_FILTER.items()}
+    values.update(fields)
+    return entries.EntryFilter(**values)
 
 
 class _Params:

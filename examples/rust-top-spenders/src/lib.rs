@@ -38,11 +38,8 @@ impl Guest for TopSpenders {
                 start,
                 end,
             }),
-            employee_ids: Vec::new(),
-            account_ids: Vec::new(),
-            families: Vec::new(),
-            statuses: Vec::new(),
             currencies: vec![options.currency.clone()],
+            ..EntryFilter::default()
         };
         let mut report = Report::default();
         let mut pages =

@@ -2,19 +2,21 @@
 //! created and updated objects, receipt link expiry) and every expiry it checks comes from
 //! here, so a test can move time forward ([`MockServer::advance_clock`]) instead of waiting.
 //!
-//! It starts at [`epoch`], a moment fixed by the config (the morning after the last day of
-//! data), so seeded objects can be placed relative to it and the same config always gives the
-//! same data. From there it runs with real time, plus whatever the tests added.
+//! It is real time (UTC), plus whatever the tests added: an object created through the API
+//! carries the moment it was made. The seeded data does not follow it: it lies before
+//! [`epoch`], a moment fixed by the anchor (the morning after the last day of data), so the
+//! same config always gives the same data whenever the mock runs. The export jobs it seeds
+//! open get their hour from the clock's start (see `store`).
 //!
 //! [`MockServer::advance_clock`]: super::MockServer::advance_clock
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 
-/// When the mock's clock starts: 08:00 UTC on the day after `anchor` (the last day of data),
-/// so everything generated lies in the past.
+/// What the seeded data is placed before: 08:00 UTC on the day after `anchor` (the last day of
+/// data). With an anchor before today, it lies in the clock's past.
 pub(super) fn epoch(anchor: NaiveDate) -> DateTime<Utc> {
     let day = anchor.succ_opt().unwrap_or(anchor);
     let eight = NaiveTime::from_hms_opt(8, 0, 0).unwrap_or(NaiveTime::MIN);
@@ -32,31 +34,29 @@ pub(super) fn shifted(t: DateTime<Utc>, by: TimeDelta) -> DateTime<Utc> {
 }
 
 pub(super) struct Clock {
-    epoch: DateTime<Utc>,
-    started: Instant,
+    /// Real time when the mock started, in whole seconds.
+    started: DateTime<Utc>,
     /// Time added by [`Clock::advance`].
     added: Mutex<TimeDelta>,
 }
 
 impl Clock {
-    pub(super) fn new(epoch: DateTime<Utc>) -> Clock {
+    pub(super) fn new() -> Clock {
         Clock {
-            epoch,
-            started: Instant::now(),
+            started: whole_seconds(Utc::now()),
             added: Mutex::new(TimeDelta::zero()),
         }
     }
 
+    /// When the mock started (real time, whole seconds).
+    pub(super) fn started(&self) -> DateTime<Utc> {
+        self.started
+    }
+
     /// Now, in whole seconds (Pleo's timestamps have no fraction).
     pub(super) fn now(&self) -> DateTime<Utc> {
-        let elapsed = TimeDelta::from_std(self.started.elapsed()).unwrap_or(TimeDelta::MAX);
         let added = *self.added.lock().unwrap_or_else(|e| e.into_inner());
-        let now = self
-            .epoch
-            .checked_add_signed(elapsed)
-            .and_then(|t| t.checked_add_signed(added))
-            .unwrap_or(DateTime::<Utc>::MAX_UTC);
-        DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+        whole_seconds(shifted(Utc::now(), added))
     }
 
     /// Moves the clock forward by `by` (saturating).
@@ -67,18 +67,23 @@ impl Clock {
     }
 }
 
+fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp(t.timestamp(), 0).unwrap_or(t)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn starts_at_the_epoch_and_moves_when_told() {
+    fn runs_at_real_time_and_moves_when_told() {
         let anchor = NaiveDate::from_ymd_opt(2025, 6, 30).unwrap_or_default();
-        let start = epoch(anchor);
-        assert_eq!(start.to_rfc3339(), "2025-07-01T08:00:00+00:00");
-        let clock = Clock::new(start);
+        assert_eq!(epoch(anchor).to_rfc3339(), "2025-07-01T08:00:00+00:00");
+        let before = whole_seconds(Utc::now());
+        let clock = Clock::new();
         let now = clock.now();
-        assert!(now >= start && now - start < TimeDelta::minutes(5));
+        let after = Utc::now();
+        assert!(before <= clock.started() && clock.started() <= now && now <= after);
         assert_eq!(now.timestamp_subsec_nanos(), 0);
         clock.advance(Duration::from_secs(3600));
         let later = clock.now();

@@ -1,305 +1,25 @@
-//! The seeded dataset: one company (or an organization of several), its employees and
-//! a year of accounting entries.
-//!
-//! Public structs serialize to Pleo's JSON field names (camelCase, optional fields
-//! omitted rather than `null`). Fields marked `#[serde(skip)]` are helpers that Pleo's
-//! models do not carry.
+//! The seeded dataset's containers: [`Dataset`] (the companies a key covers), each company's
+//! [`CompanyData`] (its reference data and employees) and [`Ledger`] (its entries, receipts,
+//! master data and export jobs, made on first use), and the reference data the families
+//! share (teams, accounts, tax codes, tag groups, vendors). Each family's own records live in
+//! its module (`companies`, `employees`, `entries::records`, `identity`, ...).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize, Serializer};
+use serde::Serializer;
 use uuid::Uuid;
 
 use super::MockConfig;
+use super::companies::Company;
+use super::employees::Employee;
+use super::entries::AccountingEntry;
 use super::exports::ExportJob;
+use super::identity::ApiClient;
 use super::master::MasterData;
 use super::receipts::Receipt;
 use super::seed::LedgerSeed;
-
-// ---------------------------------------------------------------------------
-// Model
-// ---------------------------------------------------------------------------
-
-/// `ExternalCompanyResponseModel` (companies API).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Company {
-    #[serde(serialize_with = "ser_uuid")]
-    pub id: Uuid,
-    pub name: String,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_uuid"
-    )]
-    pub organization_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub registration_number: Option<String>,
-    pub address: Address,
-}
-
-/// `ExternalAddressResponseModel`; `country` is an ISO 3166 alpha-2 code.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Address {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address_line1: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address_line2: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub locality: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub postal_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub country: Option<String>,
-}
-
-/// `ExternalEmployeeResponseModel` (employees API v2).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Employee {
-    #[serde(serialize_with = "ser_uuid")]
-    pub id: Uuid,
-    #[serde(serialize_with = "ser_uuid")]
-    pub company_id: Uuid,
-    pub email: String,
-    pub first_name: String,
-    pub last_name: String,
-    /// External id of the employee (e.g. from an HR system).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub job_title: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub phone: Option<String>,
-    /// Team the employee belongs to (not in Pleo's employee model).
-    #[serde(skip)]
-    pub team_id: Option<Uuid>,
-    /// Cost-center tag their spending is usually tagged with (not in Pleo's model).
-    #[serde(skip)]
-    pub cost_center_tag_id: Option<Uuid>,
-}
-
-/// `Money`: an amount in minor units (øre, cents, pence) of an ISO 4217 currency.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Money {
-    pub currency: String,
-    pub minors: i64,
-}
-
-/// `AccountingEntryTagV1`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EntryTag {
-    #[serde(serialize_with = "ser_uuid")]
-    pub tag_group_id: Uuid,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_uuid"
-    )]
-    pub tag_id: Option<Uuid>,
-}
-
-/// `AttendeeV1`; `attendableType` is `EMPLOYEE` or `CONTACT`.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Attendee {
-    pub id: String,
-    pub attendable_id: String,
-    pub attendable_type: String,
-}
-
-/// `SplitItemV1`: one line of a split entry. The lines' amounts add up to the entry's.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SplitItem {
-    #[serde(serialize_with = "ser_uuid")]
-    pub id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_uuid"
-    )]
-    pub account_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_code: Option<String>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_uuid"
-    )]
-    pub tax_code_id: Option<Uuid>,
-    pub tags: Vec<EntryTag>,
-    pub transaction_value: Money,
-    pub total_bill_value: Money,
-}
-
-/// `AccountingEntrySupplier` (it has no supplier name in Pleo's model).
-#[derive(Clone, Debug, Default, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Supplier {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cif: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub document_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_account_number: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_supplier_id: Option<String>,
-}
-
-/// `AccountingEntryV1`.
-///
-/// Amounts: `transaction_value` is in the currency paid; `total_bill_value` is the
-/// same amount in the company's currency (DKK) and is set on every generated entry.
-/// Both are positive. Deleted entries have `deleted_at`; cancelled and rejected ones
-/// keep their amounts but have no `settled_at`/`bookkeeping_date`.
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountingEntry {
-    #[serde(serialize_with = "ser_uuid")]
-    pub id: Uuid,
-    #[serde(serialize_with = "ser_uuid")]
-    pub company_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub performed_at: DateTime<Utc>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub settled_at: Option<DateTime<Utc>>,
-    /// Midnight UTC of the booking day (the API types it as a date-time).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bookkeeping_date: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deleted_at: Option<DateTime<Utc>>,
-    pub family: Family,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub_family: Option<SubFamily>,
-    pub status: Status,
-    pub export_status: ExportStatus,
-    pub review_status: ReviewStatus,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_uuid"
-    )]
-    pub employee_id: Option<Uuid>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_uuid"
-    )]
-    pub team_id: Option<Uuid>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_uuid"
-    )]
-    pub account_id: Option<Uuid>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account_code: Option<String>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "ser_opt_uuid"
-    )]
-    pub tax_code_id: Option<Uuid>,
-    pub transaction_value: Money,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub total_bill_value: Option<Money>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub supplier: Option<Supplier>,
-    #[serde(serialize_with = "ser_uuids")]
-    pub receipt_ids: Vec<Uuid>,
-    pub tags: Vec<EntryTag>,
-    pub split_items: Vec<SplitItem>,
-    pub attendees: Vec<Attendee>,
-    /// The vendor (merchant/supplier) behind the entry (not in Pleo's entry model).
-    #[serde(skip)]
-    pub vendor_id: Option<Uuid>,
-}
-
-/// `AccountingEntryFamily`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Family {
-    BalanceAmendment,
-    BillInvoice,
-    BillInvoicePayment,
-    CardPurchase,
-    Cashback,
-    CreditNote,
-    Mileage,
-    OutOfPocket,
-    Overdraft,
-    PerDiem,
-    PleoInvoice,
-    Reimbursement,
-    Wallet,
-}
-
-/// `AccountingEntrySubFamily`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum SubFamily {
-    Atm,
-    InStore,
-    Online,
-    PleoInvoice,
-    PleoInvoiceRefund,
-    ReimbursementToCompany,
-    ReimbursementToEmployee,
-    ReimbursementToEmployeeRefund,
-    Load,
-    Unload,
-    Withdrawal,
-    Fee,
-    Interest,
-    BillInvoicePaymentReturned,
-    BillInvoicePaymentReceived,
-}
-
-/// `AccountingEntryStatus`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
-    Draft,
-    Pending,
-    Completed,
-    CompletedExternally,
-    Cancelled,
-    Rejected,
-    Error,
-}
-
-/// `ExportStatus`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ExportStatus {
-    Created,
-    Exported,
-    Exporting,
-    NotCreated,
-    NotExported,
-    Queued,
-}
-
-/// `ReviewStatus`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ReviewStatus {
-    NotOk,
-    NotRequired,
-    NotSet,
-    Ok,
-    WaitingForExpenseOwner,
-    WaitingForReviewer,
-    WaitingForCompanyReviewer,
-    WaitingForTeamReviewer,
-    WaitingForTagReviewer,
-}
 
 /// A team (department) of the company.
 #[derive(Clone, Debug)]
@@ -354,16 +74,6 @@ pub struct Vendor {
     pub currency: String,
     pub account_id: Uuid,
     pub tax_code_id: Uuid,
-}
-
-/// Who the API key belongs to, as `/v1/introspect` and `/v1/installations/me` report.
-#[derive(Clone, Debug)]
-pub struct ApiClient {
-    pub client_id: Uuid,
-    pub application_id: Uuid,
-    pub installation_id: Uuid,
-    pub application_name: String,
-    pub installed_at: DateTime<Utc>,
 }
 
 /// One company of the organization the key covers: its reference data and employees, and
@@ -472,7 +182,8 @@ pub struct Dataset {
     /// Every company the key covers, company 0 first; one element unless
     /// [`MockConfig::companies`] is above 1. All share company 0's `organization_id`.
     pub companies: Vec<CompanyData>,
-    /// Where the mock's clock starts: every seeded timestamp lies before it.
+    /// What the seeded data is placed before (08:00 UTC the day after the anchor): every
+    /// seeded timestamp lies before it. The mock's clock is real time (see `clock`).
     pub epoch: DateTime<Utc>,
     /// Id lookups into `companies`: `(company index, item index)`.
     employee_index: HashMap<Uuid, (usize, usize)>,
@@ -586,61 +297,5 @@ pub(super) fn ser_opt_uuid<S: Serializer>(id: &Option<Uuid>, s: S) -> Result<S::
     match id {
         Some(id) => s.collect_str(id),
         None => s.serialize_none(),
-    }
-}
-
-fn ser_uuids<S: Serializer>(ids: &[Uuid], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(ids.iter().map(|id| id.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::NaiveDate;
-
-    use super::*;
-
-    fn cfg() -> MockConfig {
-        MockConfig {
-            anchor: NaiveDate::from_ymd_opt(2025, 6, 30).unwrap_or_default(),
-            ..MockConfig::default()
-        }
-    }
-
-    #[test]
-    fn json_uses_pleo_field_names() {
-        let ds = Dataset::seed(&cfg());
-        let e = ds
-            .entries
-            .iter()
-            .find(|e| e.family == Family::BillInvoice)
-            .unwrap();
-        let v = serde_json::to_value(e).unwrap();
-        for key in [
-            "id",
-            "companyId",
-            "createdAt",
-            "updatedAt",
-            "performedAt",
-            "family",
-            "status",
-            "exportStatus",
-            "reviewStatus",
-            "receiptIds",
-            "tags",
-            "splitItems",
-            "attendees",
-            "transactionValue",
-            "totalBillValue",
-            "supplier",
-        ] {
-            assert!(v.get(key).is_some(), "{key} missing in {v}");
-        }
-        assert!(v.get("vendorId").is_none() && v.get("vendor_id").is_none());
-        assert!(v["transactionValue"]["minors"].is_i64());
-        let c = serde_json::to_value(&ds.company).unwrap();
-        assert!(c["address"]["addressLine1"].is_string());
-        assert!(c["organizationId"].is_string());
-        assert!(e.performed_at.to_rfc3339().ends_with("+00:00"));
-        assert!(v["performedAt"].as_str().unwrap().ends_with('Z'));
     }
 }

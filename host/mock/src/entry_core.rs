@@ -12,7 +12,7 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::data::AccountingEntry;
+use super::entries::AccountingEntry;
 use super::error::ApiError;
 use super::extract::{Ids, Pairs};
 use super::paging::single;

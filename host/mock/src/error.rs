@@ -30,8 +30,6 @@ pub(super) enum ApiError {
     /// The request body is malformed or fails validation.
     #[error("{0}")]
     BadBody(String),
-    #[error("{0}")]
-    MethodNotAllowed(String),
     /// An error an API documents with its own status and type, e.g. 409
     /// `EXPORT_ALREADY_IN_PROGRESS` or 422 `INVALID_EXPORT_JOB_STATUS_CHANGE`.
     #[error("{message}")]
@@ -79,7 +77,6 @@ impl ApiError {
             ApiError::MissingScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::BadParameter(_) | ApiError::BadBody(_) => StatusCode::BAD_REQUEST,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Documented { status, .. } => *status,
         }
     }
@@ -92,7 +89,6 @@ impl ApiError {
             ApiError::NotFound { kind, .. } => kind,
             ApiError::BadParameter(_) => "PARAMETER_VALIDATION_FAILED",
             ApiError::BadBody(_) => "VALIDATION_FAILED",
-            ApiError::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
             ApiError::Documented { kind, .. } => kind,
         }
     }

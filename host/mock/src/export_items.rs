@@ -24,9 +24,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::clock::shifted;
-use super::data::{
-    AccountingEntry, CompanyData, Dataset, EntryTag, Family, Money, SubFamily, ser_uuid,
-};
+use super::data::{CompanyData, Dataset, ser_uuid};
+use super::entries::{AccountingEntry, EntryTag, Family, Money, SubFamily};
 use super::error::{ApiError, json_response};
 use super::exports::{ExportJob, open_job};
 use super::extract::Pairs;

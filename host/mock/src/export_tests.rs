@@ -117,7 +117,10 @@ async fn seeded_jobs_wait_oldest_first_with_live_entries() {
     assert_eq!(first["numberOfItems"], oldest.items.len());
     assert_eq!(first["isInteractive"], true);
     assert_eq!(first["vendorBasedBookkeeping"], false);
-    assert_eq!(first["lastUpdatedAt"], first["createdAt"]);
+    // Made before the anchor's epoch, touched when the mock started (real time): its hour runs.
+    let live = c.server.export_job(oldest.id).expect("job exists");
+    assert_eq!(first["lastUpdatedAt"], json!(live.last_updated_at));
+    assert!(oldest.created_at < live.last_updated_at && live.last_updated_at <= c.server.now());
     assert!(first.get("startedAt").is_none() && first.get("failureReasonType").is_none());
     assert_eq!(page["data"][1]["vendorBasedBookkeeping"], true);
     // `statuses` repeated or comma-separated; anything else is a 400.
@@ -540,6 +543,12 @@ async fn jobs_expire_an_hour_after_their_last_update() {
     let newest = newest_pending(&ds);
     let id = oldest.id.to_string();
     let items_path = format!("/v3/export-jobs/{id}/items");
+    // Seeded long before the mock started, both were touched when it started: an hour each.
+    let touched_at_start = job(&c, newest.id).await["lastUpdatedAt"].clone();
+    assert_eq!(
+        touched_at_start,
+        json!(c.server.export_job(newest.id).map(|j| j.last_updated_at))
+    );
 
     // 50 minutes on, both are still pending; claiming one starts its hour again.
     c.server.advance_clock(Duration::from_secs(50 * 60));
@@ -551,8 +560,13 @@ async fn jobs_expire_an_hour_after_their_last_update() {
     let expired = job(&c, newest.id).await;
     assert_eq!(expired["status"], "failed");
     assert_eq!(expired["failureReasonType"], "job_expired");
-    let expected = newest.created_at + chrono::TimeDelta::seconds(3600);
-    assert_eq!(expired["expiredAt"], json!(expected));
+    let touched: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(touched_at_start).expect("lastUpdatedAt");
+    assert!(newest.created_at < touched);
+    assert_eq!(
+        expired["expiredAt"],
+        json!(touched + chrono::TimeDelta::seconds(3600))
+    );
     assert_eq!(job(&c, oldest.id).await["status"], "in_progress");
     // An item update counts as activity.
     let first = json!([{"accountingEntryId": oldest.items[0].accounting_entry_id.to_string(),

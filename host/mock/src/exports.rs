@@ -43,7 +43,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::clock::shifted;
-use super::data::{AccountingEntry, CompanyData, ExportStatus, Status, ser_opt_uuid, ser_uuid};
+use super::data::{CompanyData, ser_opt_uuid, ser_uuid};
+use super::entries::{AccountingEntry, ExportStatus, Status};
 use super::error::{ApiError, json_response};
 use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
@@ -769,10 +770,10 @@ const SMALL_JOB: usize = 5;
 /// 1. `completed` twelve days ago, its items `successful` (entries already `EXPORTED`);
 /// 2. `failed` with `job_expired` a week ago, nobody claimed it: items `abandoned`;
 /// 3. `completed_with_errors` four days ago: some items `failed` (entries `NOT_EXPORTED`);
-/// 4. `pending`, three minutes before the clock starts: the oldest pending job. Up to 150
+/// 4. `pending`, three minutes before the epoch: the oldest pending job. Up to 150
 ///    recent settled entries waiting for export, among them at least one without an
 ///    account (an exporter cannot map it) whenever the data has one;
-/// 5. `pending`, one minute before the clock starts: a few entries, vendor-based bookkeeping,
+/// 5. `pending`, one minute before the epoch: a few entries, vendor-based bookkeeping,
 ///    created by the system (`isInteractive` false).
 pub(super) fn seed(
     rng: &mut StdRng,

@@ -1,5 +1,6 @@
 //! The key itself: `GET /v1/introspect` (who the key is, its scopes) and
-//! `GET /v1/installations/me` (the installation it belongs to).
+//! `GET /v1/installations/me` (the installation it belongs to), and the key's record
+//! ([`ApiClient`]) with its seeding.
 
 use axum::Router;
 use axum::extract::State;
@@ -9,12 +10,37 @@ use axum::routing::get;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rand::rngs::StdRng;
 use serde::Serialize;
+use uuid::Uuid;
 
 use super::error::json_response;
 use super::extract::Pairs;
 use super::rest::{Result, Shared, companies, ok};
+use super::seed::{DAY, HOUR, Window, day_start, new_id, ts};
 use super::server::AppState;
+
+/// Who the API key belongs to, as `/v1/introspect` and `/v1/installations/me` report.
+#[derive(Clone, Debug)]
+pub struct ApiClient {
+    pub client_id: Uuid,
+    pub application_id: Uuid,
+    pub installation_id: Uuid,
+    pub application_name: String,
+    pub installed_at: DateTime<Utc>,
+}
+
+pub(super) fn generate_api_client(rng: &mut StdRng, window: &Window) -> ApiClient {
+    // The key was made about a month before the end of the data.
+    let installed = (window.end - 30 * DAY).max(window.start);
+    ApiClient {
+        client_id: new_id(rng),
+        application_id: new_id(rng),
+        installation_id: new_id(rng),
+        application_name: "pleo-host".to_string(),
+        installed_at: ts(day_start(installed) + 10 * HOUR + 17 * 60),
+    }
+}
 
 pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()

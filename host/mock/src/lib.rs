@@ -38,8 +38,9 @@
 //!
 //! Write calls change a live copy of the seeded master data and export jobs (see
 //! `store`); the export job life cycle, its errors and expiry are described in `exports`.
-//! The mock has its own clock ([`MockServer::now`], [`MockServer::advance_clock`]) that
-//! starts at [`Dataset::epoch`], for every timestamp it writes.
+//! The mock has its own clock ([`MockServer::now`], [`MockServer::advance_clock`]) for every
+//! timestamp it writes: real time, plus what a test added. The seeded data lies before
+//! [`Dataset::epoch`], fixed by the anchor, so it is the same whenever the mock runs.
 //!
 //! With [`MockConfig::companies`] above 1 the key covers an organization of several
 //! companies: `/v1/introspect` names the organization, `company_id` (`companyId` on
@@ -49,16 +50,18 @@
 //! vendors), which act on exactly one company named by `company_id` (`companyId` in bodies);
 //! tag groups can also be listed by `organization_id`.
 //!
-//! Module map. One module per family, each with its routes and handlers: `identity`
-//! (introspect, installation), `companies`, `employees`, `entries` (search with its filters
-//! in `entries/search`, and by id), `receipts`, `exports` (jobs, items, events),
-//! `export_items`, `vendors`, `accounts`, `tags`, `tax_codes`. Shared by all of them:
-//! `extract` (path ids, query pairs and JSON bodies, with Pleo's 400 for a bad one), `rest`
-//! (answers, company checks, body fields, the 404/405 fallbacks), `paging` (cursors),
-//! `error` (error bodies). The data: `catalog` (static names and vendors), `seed` (the
-//! dataset's generation: companies, employees and their entries are made together, since
-//! entries follow the employees' spending), `data` (the model), `master` (master data and
-//! the seeding of receipts, master data and export jobs), `clock`, `store` (live state).
+//! Module map. One module per family, each with its records, their seeding, its routes and
+//! handlers: `identity` (introspect, installation), `companies`, `employees`, `entries`
+//! (`entries/records`, `entries/seed`, the search with its filters in `entries/search`, and
+//! by id), `receipts`, `exports` (jobs, items, events), `export_items`, `vendors`,
+//! `accounts`, `tags`, `tax_codes`. Shared by all of them: `extract` (path ids, query pairs
+//! and JSON bodies, with Pleo's 400 for a bad one), `rest` (answers, company checks, body
+//! fields, the 404 for every method and path it does not serve), `paging` (cursors),
+//! `error` (error bodies). The data: `catalog` (static names and vendors), `data` (the
+//! containers: [`Dataset`], [`CompanyData`], [`Ledger`], and the reference data every family
+//! points at), `seed` (the order of the generation, the reference data, the rng helpers),
+//! `master` (seeds master data, receipts and export jobs after the entries), `clock`, `store`
+//! (live state).
 //! Serving: `server` (listener, auth), `scopes` (Pleo's scope per route), `faults`
 //! (injected 429/503/dropped connections/latency and a per-key rate limit, see
 //! [`FaultConfig`]), `rate_limit`, `settings`, `recorder` (keeps every exchange for tests,
@@ -103,13 +106,19 @@ mod test_client;
 mod tests;
 
 pub use accounts::AccountRecord;
+pub use companies::{Address, Company};
 pub use data::{
-    Account, AccountingEntry, Address, ApiClient, Attendee, Company, CompanyData, Dataset,
-    Employee, EntryTag, ExportStatus, Family, Ledger, Money, ORGANIZATION_URN_PREFIX, ReviewStatus,
-    SplitItem, Status, SubFamily, Supplier, Tag, TagGroup, TaxCode, Team, Vendor,
+    Account, CompanyData, Dataset, Ledger, ORGANIZATION_URN_PREFIX, Tag, TagGroup, TaxCode, Team,
+    Vendor,
+};
+pub use employees::Employee;
+pub use entries::{
+    AccountingEntry, Attendee, EntryTag, ExportStatus, Family, Money, ReviewStatus, SplitItem,
+    Status, SubFamily, Supplier,
 };
 pub use exports::{EXPIRES_IN_SECONDS, ExportJob, ExportJobItem, ItemStatus, JobStatus};
 pub use faults::{FaultConfig, FaultCounts, FaultRates, RouteFaults};
+pub use identity::ApiClient;
 pub use master::MasterData;
 pub use rate_limit::RateLimit;
 pub use receipts::Receipt;

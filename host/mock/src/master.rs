@@ -11,7 +11,8 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 
 use super::accounts::{self, AccountRecord};
-use super::data::{AccountingEntry, CompanyData, Ledger};
+use super::data::{CompanyData, Ledger};
+use super::entries::AccountingEntry;
 use super::seed::member_seed;
 use super::tags::{self, TagGroupRecord, TagRecord};
 use super::tax_codes::{self, TaxCodeRecord};

@@ -1172,3 +1172,31 @@ fn seeded_extras_are_deterministic_and_leave_company_zero_alone() {
         );
     }
 }
+
+/// The mock's clock is real time: what a run creates carries the real moment it was made, not
+/// one relative to the anchor (whose seeded data lies in the past here, or ahead of today with
+/// the default anchor).
+#[tokio::test]
+async fn created_objects_carry_the_real_time_they_were_made() {
+    let c = Client::start(cfg()).await;
+    let cid = company(&c.server.dataset());
+    let before = Utc::now();
+    let vendor =
+        json!({"companyId": cid, "name": "Kaffebaren", "defaultCurrency": "DKK", "country": "DK"});
+    let (status, vendor) = c.post("/v1/vendors", &[], &vendor).await;
+    assert_eq!(status, StatusCode::CREATED, "{vendor}");
+    let group = json!({"code": "EVT", "name": "Events", "archived": false});
+    let (status, group) = c
+        .post("/v0/tag-groups", &[("company_id", &cid)], &group)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let after = Utc::now();
+    for created in [&vendor["data"]["createdAt"], &group["data"]["createdAt"]] {
+        let at: DateTime<Utc> = serde_json::from_value(created.clone()).expect("createdAt");
+        // Pleo's timestamps are whole seconds: `before` counts from its second.
+        assert!(
+            before.timestamp() <= at.timestamp() && at <= after,
+            "{at} is not within {before}..{after}"
+        );
+    }
+}

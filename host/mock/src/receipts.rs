@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::data::{AccountingEntry, Family, SubFamily, ser_opt_uuid, ser_uuid};
+use super::data::{ser_opt_uuid, ser_uuid};
+use super::entries::{AccountingEntry, Family, SubFamily};
 use super::error::{ApiError, json_response};
 use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};

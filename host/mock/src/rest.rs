@@ -195,10 +195,9 @@ pub(super) fn parse_bool(raw: Option<&str>, name: &str) -> Result<bool> {
     }
 }
 
+/// 404 for every method and path the mock does not serve, a known path with another method
+/// included: none of Pleo's documents lists a 405, so an unserved operation is simply not
+/// there (`POST /v0/tags/archive` must not look like a wrong method on `/v0/tags/{tagId}`).
 pub(super) async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::not_found("NOT_FOUND", format!("No endpoint {method} {}", uri.path()))
-}
-
-pub(super) async fn wrong_method(method: Method, uri: Uri) -> ApiError {
-    ApiError::MethodNotAllowed(format!("{method} is not allowed on {}", uri.path()))
 }

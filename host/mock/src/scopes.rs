@@ -121,7 +121,7 @@ pub enum Needs {
     /// Any valid key.
     Key,
     Scope(&'static str),
-    /// The path is served, but not with this method: let the router answer 405.
+    /// The path is served, but not with this method: let the router answer 404.
     OtherMethod,
     /// The route is not listed: refused for every key.
     Unlisted,

@@ -185,8 +185,7 @@ impl MockServer {
         self.data.clone()
     }
 
-    /// The mock's clock: [`Dataset::epoch`] plus the time since the start, plus what
-    /// [`MockServer::advance_clock`] added.
+    /// The mock's clock: real time, plus what [`MockServer::advance_clock`] added.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.store.now()
     }
@@ -273,7 +272,9 @@ fn bind_listener(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 /// All routes. Counting wraps auth, so rejected requests are counted too; auth
-/// wraps the fallbacks, so unknown paths need a valid key before they get a 404.
+/// wraps the fallbacks, so unknown paths need a valid key before they get a 404. The
+/// fallbacks apply to every family's routes: an unserved method on a served path is a 404
+/// too (see `rest::no_route`).
 /// Fault injection sits between counting and auth: injected faults are counted.
 fn router(state: Arc<AppState>, requests: Arc<AtomicU64>, faults: Arc<Faults>) -> Router {
     Router::new()
@@ -290,7 +291,7 @@ fn router(state: Arc<AppState>, requests: Arc<AtomicU64>, faults: Arc<Faults>) -
         .merge(super::tags::routes())
         .merge(super::tax_codes::routes())
         .fallback(rest::no_route)
-        .method_not_allowed_fallback(rest::wrong_method)
+        .method_not_allowed_fallback(rest::no_route)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         .layer(middleware::from_fn_with_state(faults, faults::inject))
         .layer(middleware::from_fn_with_state(requests, count))

@@ -55,7 +55,7 @@ impl Books {
 impl Store {
     pub(super) fn new(data: Arc<Dataset>) -> Store {
         Store {
-            clock: Clock::new(data.epoch),
+            clock: Clock::new(),
             data,
             books: OnceLock::new(),
         }
@@ -65,13 +65,24 @@ impl Store {
         self.clock.now()
     }
 
+    /// The seeded jobs, those still open touched when the mock started: they lie before the
+    /// anchor's epoch, which may be long past, and each must still have its hour before it
+    /// expires (an hour after `lastUpdatedAt`), as work waiting for the integration.
+    fn open_from_start(&self, seeded: &[ExportJob]) -> Vec<ExportJob> {
+        let mut jobs = seeded.to_vec();
+        for job in jobs.iter_mut().filter(|j| j.status.is_open()) {
+            job.last_updated_at = self.clock.started();
+        }
+        jobs
+    }
+
     /// The state; a panic elsewhere while holding it leaves it usable.
     pub(super) fn lock(&self) -> MutexGuard<'_, Books> {
         let books = self.books.get_or_init(|| {
             let companies = (self.data.companies.iter())
                 .map(|c| CompanyBooks {
                     master: c.master.clone(),
-                    export_jobs: c.export_jobs.clone(),
+                    export_jobs: self.open_from_start(&c.export_jobs),
                 })
                 .collect();
             Mutex::new(Books {

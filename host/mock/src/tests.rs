@@ -687,12 +687,7 @@ async fn unknown_routes_and_methods_answer_in_json() {
     let (status, body) = api.get("/v9/nothing", &[]).await;
     assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
     let (status, body) = api.get("/v1/accounting-entries:search", &[]).await;
-    assert_error(
-        status,
-        &body,
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
-    );
+    assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
     // Not JSON at all.
     let req = api
         .http
@@ -701,6 +696,43 @@ async fn unknown_routes_and_methods_answer_in_json() {
         .body("{not json");
     let (status, body) = api.send(req).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+}
+
+/// A path a variable route captures, or a served path with a method the mock does not serve,
+/// is 404 like any unknown route, never 405: `POST /v0/tags/archive` once was "wrong method on
+/// `/v0/tags/{tagId}`". The paths below stay unserved (Pleo documents none of them).
+#[tokio::test]
+async fn unserved_methods_on_served_paths_are_404_in_every_family() {
+    let api = Api::start(cfg()).await;
+    let id = "0b0e4c2e-8a8f-4a55-9d7c-2f1f0e0c0a01";
+    for (method, path) in [
+        // `{tagId}` captures a literal; Pleo documents GET, PUT and DELETE there, no POST.
+        (reqwest::Method::POST, format!("/v0/tags/{id}")),
+        (reqwest::Method::POST, "/v0/tags/unarchive".to_owned()),
+        // `{groupId}` of a served path, a method Pleo does not document.
+        (reqwest::Method::PATCH, format!("/v0/tag-groups/{id}")),
+        // A fixed path any key may GET.
+        (reqwest::Method::PATCH, "/v1/installations/me".to_owned()),
+        (reqwest::Method::DELETE, format!("/v2/employees/{id}")),
+        (
+            reqwest::Method::PUT,
+            "/v1/accounting-entries:search".to_owned(),
+        ),
+        (reqwest::Method::DELETE, "/v3/export-jobs".to_owned()),
+    ] {
+        let req = (api.http)
+            .request(method.clone(), api.url(&path, &[]))
+            .header(AUTHORIZATION, &api.auth)
+            .header(CONTENT_TYPE, "application/json")
+            .body("{}");
+        let (status, body) = api.send(req).await;
+        assert_error(status, &body, StatusCode::NOT_FOUND, "NOT_FOUND");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert_eq!(message, format!("No endpoint {method} {path}"));
+    }
+    // Without the key it is still 401 first: the 404 tells a stranger nothing.
+    let req = api.http.post(api.url(&format!("/v0/tags/{id}"), &[]));
+    assert_eq!(api.send(req).await.0, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -1079,7 +1111,8 @@ async fn echo_puts_the_authorization_header_in_every_error_message() {
             .as_str()
             .is_some_and(|m| m.ends_with(&format!(" (request had Authorization: {auth})")))
     };
-    // Errors after authentication: 403, 404, 400, 405.
+    // Errors after authentication: 403, 404 (an unknown id, an unknown path, a served path with
+    // another method), 400.
     let other = "00000000-0000-4000-8000-000000000001";
     for (status, body) in [
         api.search(&[], json!({"includeDeleted": false})).await,

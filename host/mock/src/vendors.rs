@@ -406,12 +406,13 @@ async fn vendor_action(
     Text(raw): Text,
     RawBody(body): RawBody,
 ) -> Result<Response> {
-    let Some((id, action)) = raw.split_once(':') else {
-        return Err(rest::wrong_method(method, uri).await);
-    };
-    if action != "archive" && action != "activate" {
+    // `POST /v1/vendors/{id}` with no action, or another one, is not served: 404, not 405.
+    let Some((id, action)) = raw
+        .split_once(':')
+        .filter(|(_, action)| ["archive", "activate"].contains(action))
+    else {
         return Err(rest::no_route(method, uri).await);
-    }
+    };
     let id = vendor_id(id)?;
     let activate = match action {
         "activate" => {

@@ -36,6 +36,8 @@
 //!   only the interfaces whose functions it calls, so those calls are the plugin's permission
 //!   request.
 //! * [`pages`]: pages through any list operation and decodes its items.
+//! * `accounting_entries_read::EntryFilter::default()`: every search filter off, so a plugin
+//!   sets only the ones it uses (`EntryFilter { settled: Some(true), ..Default::default() }`).
 //! * Typed Pleo objects, decoded from the JSON the host passes on (`serde_json::from_str`):
 //!   [`Employee`], [`Company`], [`AccountingEntry`] and [`Receipt`], with [`Money`] (and
 //!   [`money`] formatting); the export flow's [`ExportJob`], [`ExportJobItem`] (and
@@ -63,6 +65,7 @@ pub mod money;
 mod paging;
 pub mod params;
 pub mod progress;
+mod search;
 pub mod state;
 
 /// Bindings generated from `wit/` (world `plugin`). Prefer the re-exports at the crate root.

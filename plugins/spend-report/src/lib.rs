@@ -166,15 +166,12 @@ fn aggregate(period: &Period) -> Result<Report, pleo_plugin::Error> {
             start: Some(start),
             end: Some(end),
         }),
-        employee_ids: Vec::new(),
-        account_ids: Vec::new(),
-        families: Vec::new(),
-        statuses: Vec::new(),
-        currencies: Vec::new(),
+        ..EntryFilter::default()
     };
     let sort = Sorting {
         key: SortKey::PerformedAt,
         descending: false,
+        nulls: None,
     };
     let mut report = Report::default();
     let mut pages = pages::<AccountingEntry, _>(PAGE_SIZE, |page| {

@@ -1,7 +1,15 @@
-//! Accounting entries (`/v1/accounting-entries`, scope `accounting-entries:read`): search with
-//! filters and keyset paging (`search`), and one entry by id. Their receipts are `receipts.rs`.
+//! Accounting entries (`/v1/accounting-entries`, scope `accounting-entries:read`): their
+//! records (`records`), their seeding (`seed`), search with filters and keyset paging
+//! (`search`), and one entry by id. Their receipts are `receipts.rs`.
 
+mod records;
 mod search;
+pub(super) mod seed;
+
+pub use records::{
+    AccountingEntry, Attendee, EntryTag, ExportStatus, Family, Money, ReviewStatus, SplitItem,
+    Status, SubFamily, Supplier,
+};
 
 use axum::Router;
 use axum::extract::State;
@@ -12,7 +20,6 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::data::AccountingEntry;
 use super::error::{ApiError, json_response};
 use super::extract::{Ids, Pairs, RawBody};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::data::{AccountingEntry, ExportStatus, Family, ReviewStatus, Status, SubFamily};
+use super::records::{AccountingEntry, ExportStatus, Family, ReviewStatus, Status, SubFamily};
 use crate::error::ApiError;
 
 /// The documented `maxItems` of the id arrays.
@@ -478,5 +478,82 @@ mod tests {
             rows.join(",")
         );
         assert_eq!(count(&ds, &filter(&body)), tagged);
+    }
+
+    /// Each filter of Pleo's search body, against the same predicate written out here: the
+    /// expected count is neither zero nor everything, so an ignored filter fails.
+    #[test]
+    fn every_filter_filters() {
+        let ds = data();
+        let total = ds.entries.len();
+        let team = ds
+            .teams
+            .iter()
+            .find(|t| ds.entries.iter().any(|e| e.team_id == Some(t.id)));
+        let team = team.map(|t| t.id).unwrap_or_default();
+        let tax = ds.tax_codes[0].id;
+        type Check<'a> = (String, Box<dyn Fn(&AccountingEntry) -> bool + 'a>);
+        let checks: Vec<Check> = vec![
+            (
+                r#""exportStatus":["EXPORTED","QUEUED"]"#.into(),
+                Box::new(|e| {
+                    matches!(
+                        e.export_status,
+                        ExportStatus::Exported | ExportStatus::Queued
+                    )
+                }),
+            ),
+            (
+                r#""reviewStatus":["NOT_REQUIRED"]"#.into(),
+                Box::new(|e| e.review_status == ReviewStatus::NotRequired),
+            ),
+            (
+                format!(r#""teamIds":["{team}"]"#),
+                Box::new(move |e| e.team_id == Some(team)),
+            ),
+            (
+                format!(r#""taxCodeIds":["{tax}"]"#),
+                Box::new(move |e| {
+                    e.tax_code_id == Some(tax)
+                        || e.split_items.iter().any(|s| s.tax_code_id == Some(tax))
+                }),
+            ),
+            (
+                r#""subFamilies":["ONLINE"]"#.into(),
+                Box::new(|e| e.sub_family == Some(SubFamily::Online)),
+            ),
+            (
+                r#""settled":true"#.into(),
+                Box::new(|e| e.settled_at.is_some()),
+            ),
+            (
+                r#""settled":false"#.into(),
+                Box::new(|e| e.settled_at.is_none()),
+            ),
+            (
+                r#""hasNote":true"#.into(),
+                Box::new(|e| e.note.as_deref().is_some_and(|n| !n.is_empty())),
+            ),
+            (
+                r#""hasBookkeepingDate":false"#.into(),
+                Box::new(|e| e.bookkeeping_date.is_none()),
+            ),
+            (
+                r#""hasAccount":true"#.into(),
+                Box::new(|e| e.account_id.is_some()),
+            ),
+        ];
+        for (field, want) in &checks {
+            let expected = ds.entries.iter().filter(|e| want(e)).count();
+            assert!(
+                0 < expected && expected < total,
+                "{field}: {expected} of {total}"
+            );
+            let body = format!(r#"{{"includeDeleted":true,{field}}}"#);
+            assert_eq!(count(&ds, &filter(&body)), expected, "{field}");
+        }
+        // No seeded entry came through another Pleo API, so none has a foreignExtensionId.
+        let body = r#"{"includeDeleted":true,"foreignExtensionIds":["ext-1"]}"#;
+        assert_eq!(count(&ds, &filter(body)), 0);
     }
 }

@@ -165,6 +165,75 @@ fn first_id(items: &[Value]) -> Option<String> {
     items.iter().find_map(|item| text(item, "id"))
 }
 
+/// `field` (`tagId`, `tagGroupId`) of each of an entry's tags that has it.
+fn tag_ids(entry: &Value, field: &str) -> Vec<String> {
+    let tags = entry.get("tags").and_then(Value::as_array);
+    tags.into_iter()
+        .flatten()
+        .filter_map(|tag| text(tag, field))
+        .collect()
+}
+
+fn export_status(name: &str) -> Option<wit::accounting_entries_read::ExportStatus> {
+    use wit::accounting_entries_read::ExportStatus as S;
+    let all = [
+        ("CREATED", S::Created),
+        ("EXPORTED", S::Exported),
+        ("EXPORTING", S::Exporting),
+        ("NOT_CREATED", S::NotCreated),
+        ("NOT_EXPORTED", S::NotExported),
+        ("QUEUED", S::Queued),
+    ];
+    all.into_iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+}
+
+fn review_status(name: &str) -> Option<wit::accounting_entries_read::ReviewStatus> {
+    use wit::accounting_entries_read::ReviewStatus as S;
+    let all = [
+        ("NOT_OK", S::NotOk),
+        ("NOT_REQUIRED", S::NotRequired),
+        ("NOT_SET", S::NotSet),
+        ("OK", S::Ok),
+        ("WAITING_FOR_EXPENSE_OWNER", S::WaitingForExpenseOwner),
+        ("WAITING_FOR_REVIEWER", S::WaitingForReviewer),
+        ("WAITING_FOR_COMPANY_REVIEWER", S::WaitingForCompanyReviewer),
+        ("WAITING_FOR_TEAM_REVIEWER", S::WaitingForTeamReviewer),
+        ("WAITING_FOR_TAG_REVIEWER", S::WaitingForTagReviewer),
+    ];
+    all.into_iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+}
+
+fn sub_family(name: &str) -> Option<wit::accounting_entries_read::SubFamily> {
+    use wit::accounting_entries_read::SubFamily as S;
+    let all = [
+        ("ATM", S::Atm),
+        ("IN_STORE", S::InStore),
+        ("ONLINE", S::Online),
+        ("PLEO_INVOICE", S::PleoInvoice),
+        ("PLEO_INVOICE_REFUND", S::PleoInvoiceRefund),
+        ("REIMBURSEMENT_TO_COMPANY", S::ReimbursementToCompany),
+        ("REIMBURSEMENT_TO_EMPLOYEE", S::ReimbursementToEmployee),
+        (
+            "REIMBURSEMENT_TO_EMPLOYEE_REFUND",
+            S::ReimbursementToEmployeeRefund,
+        ),
+        ("LOAD", S::Load),
+        ("UNLOAD", S::Unload),
+        ("WITHDRAWAL", S::Withdrawal),
+        ("FEE", S::Fee),
+        ("INTEREST", S::Interest),
+        (
+            "BILL_INVOICE_PAYMENT_RETURNED",
+            S::BillInvoicePaymentReturned,
+        ),
+        (
+            "BILL_INVOICE_PAYMENT_RECEIVED",
+            S::BillInvoicePaymentReceived,
+        ),
+    ];
+    all.into_iter().find(|(n, _)| *n == name).map(|(_, s)| s)
+}
+
 struct ApiTour;
 
 impl Guest for ApiTour {
@@ -241,21 +310,14 @@ fn companies(tour: &mut Tour) {
 /// Searches and gets accounting entries; the entries found, for the later families.
 fn accounting_entries(tour: &mut Tour) -> Vec<Value> {
     use wit::accounting_entries_read::{
-        self as api, DateField, DateRange, EntryFilter, SortKey, Sorting,
+        self as api, DateField, DateRange, EntryFilter, Nulls, SortKey, Sorting,
     };
     const I: &str = "accounting-entries-read";
-    let all = EntryFilter {
-        include_deleted: false,
-        date_range: None,
-        employee_ids: Vec::new(),
-        account_ids: Vec::new(),
-        families: Vec::new(),
-        statuses: Vec::new(),
-        currencies: Vec::new(),
-    };
+    let all = EntryFilter::default();
     let newest = Some(Sorting {
         key: SortKey::PerformedAt,
         descending: true,
+        nulls: None,
     });
     let mut entries = tour.list(I, "search-entries", "newest first", |page| {
         api::search_entries(&all, newest, page)
@@ -288,19 +350,71 @@ fn accounting_entries(tour: &mut Tour) -> Vec<Value> {
             .map(str::to_owned)
             .into_iter()
             .collect(),
+        export_statuses: text(&entry, "exportStatus")
+            .and_then(|s| export_status(&s))
+            .into_iter()
+            .collect(),
+        review_statuses: text(&entry, "reviewStatus")
+            .and_then(|s| review_status(&s))
+            .into_iter()
+            .collect(),
+        sub_families: text(&entry, "subFamily")
+            .and_then(|s| sub_family(&s))
+            .into_iter()
+            .collect(),
+        team_ids: text(&entry, "teamId").into_iter().collect(),
+        tax_code_ids: text(&entry, "taxCodeId").into_iter().collect(),
+        tag_row_ids: tag_ids(&entry, "tagId"),
+        tag_group_ids_unset: Vec::new(),
+        foreign_extension_ids: Vec::new(),
+        settled: Some(entry.get("settledAt").is_some()),
+        has_account: Some(entry.get("accountId").is_some()),
+        has_note: Some(entry.get("note").is_some_and(|n| n.as_str() != Some(""))),
+        has_bookkeeping_date: Some(entry.get("bookkeepingDate").is_some()),
     };
     let by_id = Some(Sorting {
         key: SortKey::Id,
         descending: false,
+        nulls: None,
     });
     let more = tour.list(I, "search-entries", "every filter", |page| {
         api::search_entries(&filtered, by_id, page)
     });
     entries.extend(more);
+    // The filters an entry is found by absence, and the orders that place missing values.
+    let unset = EntryFilter {
+        tag_group_ids_unset: tag_ids(&entry, "tagGroupId"),
+        foreign_extension_ids: vec!["api-tour-1".to_owned()],
+        ..EntryFilter::default()
+    };
+    for (case, key, descending, nulls) in [
+        (
+            "unset, unsettled first",
+            SortKey::SettledAt,
+            false,
+            Nulls::First,
+        ),
+        (
+            "unset, unbooked last",
+            SortKey::BookkeepingDate,
+            true,
+            Nulls::Last,
+        ),
+    ] {
+        let sort = Some(Sorting {
+            key,
+            descending,
+            nulls: Some(nulls),
+        });
+        tour.list(I, "search-entries", case, |page| {
+            api::search_entries(&unset, sort, page)
+        });
+    }
     // Entries with receipts and accounts, for the receipts and accounts families.
     let with_receipts = Some(Sorting {
         key: SortKey::SettledAt,
         descending: false,
+        nulls: None,
     });
     let settled = tour.list(I, "search-entries", "oldest settled first", |page| {
         api::search_entries(&all, with_receipts, page)

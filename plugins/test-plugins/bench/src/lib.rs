@@ -52,15 +52,7 @@ fn number(name: &str, default: u64) -> Result<u64, String> {
 fn page_through() -> Result<String, String> {
     let limit = u32::try_from(number("limit", 100)?).map_err(|e| e.to_string())?;
     let max_pages = number("max_pages", u64::MAX)?;
-    let filter = EntryFilter {
-        include_deleted: false,
-        date_range: None,
-        employee_ids: Vec::new(),
-        account_ids: Vec::new(),
-        families: Vec::new(),
-        statuses: Vec::new(),
-        currencies: Vec::new(),
-    };
+    let filter = EntryFilter::default();
     let (mut entries, mut pages_seen) = (0u64, 0u64);
     // Time spent waiting for the host call, and in all of the loop.
     let mut in_calls = std::time::Duration::ZERO;
