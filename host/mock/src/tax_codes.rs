@@ -76,7 +76,9 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/v0/tax-codes:search", post(search_tax_codes))
         .route(
             "/v0/tax-codes/{tax_code_id}",
-            get(get_tax_code).put(update_tax_code),
+            get(get_tax_code)
+                .put(update_tax_code)
+                .delete(delete_tax_code),
         )
 }
 
@@ -315,4 +317,16 @@ async fn update_tax_code(
     fields.apply(&mut codes[i]);
     codes[i].updated_at = now;
     ok(&codes[i])
+}
+
+/// `DELETE /v0/tax-codes/{taxCodeId}`: Pleo documents a JSON answer without a schema; the mock
+/// answers `{}` (the host gives the plugin nothing of it).
+async fn delete_tax_code(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
+    let mut books = state.store.lock();
+    let (c, i) = find(&books, id)?;
+    books.companies[c].master.tax_codes.remove(i);
+    Ok(json_response(
+        StatusCode::OK,
+        &serde_json::Value::Object(Default::default()),
+    ))
 }

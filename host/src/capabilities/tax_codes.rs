@@ -4,7 +4,9 @@
 use serde_json::{Map, Value, json};
 
 use super::call::Args;
-use super::table::{CREATE_TAX_CODE, GET_TAX_CODE, SEARCH_TAX_CODES, UPDATE_TAX_CODE};
+use super::table::{
+    CREATE_TAX_CODE, DELETE_TAX_CODE, GET_TAX_CODE, SEARCH_TAX_CODES, UPDATE_TAX_CODE,
+};
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::tax_codes_read::TaxCodeFilter;
 use crate::bindings::pleo::plugin::tax_codes_write::TaxCodeFields;
@@ -49,6 +51,11 @@ impl tax_codes_write::Host for Caps {
             .id(tax_code_id)
             .body(tax_code_body(&self.company_id, tax_code));
         self.text(&UPDATE_TAX_CODE, args).await
+    }
+
+    async fn delete_tax_code(&mut self, tax_code_id: String) -> Result<(), HostError> {
+        self.nothing(&DELETE_TAX_CODE, Args::new().id(tax_code_id))
+            .await
     }
 }
 

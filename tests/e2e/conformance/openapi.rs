@@ -46,6 +46,8 @@ pub const UNDOCUMENTED_ERRORS: &[(&str, &str, u16)] = &[
     ),
     ("GET", "/v0/tags/{tagId}", 404),
     ("GET", "/v0/tax-codes/{taxCodeId}", 404),
+    // Declared with 204 only: a bulk delete naming an unknown tag.
+    ("DELETE", "/v0/tags", 404),
 ];
 
 /// Where a schema is used: `readOnly` properties are not required in requests, `writeOnly`
