@@ -500,10 +500,10 @@ fn cleanup_archives_and_deletes_exactly_as_planned() {
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(pleo.write_requests(), 0, "a plan sends no write");
-    let plan: Value =
+    let plan1: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
             .unwrap();
-    let writes = writes_of(&plan);
+    let writes = writes_of(&plan1);
     let functions: Vec<&str> = writes
         .iter()
         .map(|w| w["function"].as_str().unwrap())

@@ -411,20 +411,13 @@ async fn update_tag(
     ok(&*tag)
 }
 
-/// `DELETE /v0/tags/{tagId}`: Pleo documents a JSON answer without a schema; the mock answers
-/// `{}` (the host gives the plugin nothing of it).
+/// `DELETE /v0/tags/{tagId}`: Pleo documents a JSON answer without a schema, so nothing that
+/// could be checked; the mock answers 204 without a body.
 async fn delete_tag(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let mut books = state.store.lock();
     let (c, i) = find_tag(&books, id)?;
     books.companies[c].master.tags.remove(i);
-    ok_empty_object()
-}
-
-fn ok_empty_object() -> Result<Response> {
-    Ok(json_response(
-        StatusCode::OK,
-        &serde_json::Value::Object(Default::default()),
-    ))
+    empty(StatusCode::NO_CONTENT)
 }
 
 /// `BulkTagDeleteModel` and `BulkTagArchiveModel`.

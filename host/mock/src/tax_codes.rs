@@ -319,14 +319,11 @@ async fn update_tax_code(
     ok(&codes[i])
 }
 
-/// `DELETE /v0/tax-codes/{taxCodeId}`: Pleo documents a JSON answer without a schema; the mock
-/// answers `{}` (the host gives the plugin nothing of it).
+/// `DELETE /v0/tax-codes/{taxCodeId}`: Pleo documents a JSON answer without a schema, so
+/// nothing that could be checked; the mock answers 204 without a body.
 async fn delete_tax_code(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let mut books = state.store.lock();
     let (c, i) = find(&books, id)?;
     books.companies[c].master.tax_codes.remove(i);
-    Ok(json_response(
-        StatusCode::OK,
-        &serde_json::Value::Object(Default::default()),
-    ))
+    super::rest::empty(StatusCode::NO_CONTENT)
 }
