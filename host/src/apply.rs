@@ -61,7 +61,8 @@ pub struct ApplyReport {
     pub skipped: usize,
     /// Sent now and answered.
     pub sent: usize,
-    /// Found already made in Pleo after a lost answer, not sent again.
+    /// Found already made in Pleo after a lost answer, not sent again (a delete: its repeat
+    /// found the object gone).
     pub reconciled: usize,
     /// Sends that were repeats of a write whose answer was lost.
     pub resent: usize,
@@ -344,8 +345,13 @@ pub async fn apply(session: &Session, checked: Checked) -> Result<ApplyReport, F
             continue;
         }
         let request = crate::plan::resolve(&w.request, &ids);
-        let req = crate::plan::to_api_request(&request)
+        let mut req = crate::plan::to_api_request(&request)
             .map_err(|cause| refused(format!("plan {} write #{}: {cause}", plan.id, w.seq + 1)))?;
+        // Apply repeats a delete itself rather than the client: a 404 to its own repeat then
+        // says that an earlier attempt made it (see below).
+        if w.action == "delete" {
+            req.idempotent = false;
+        }
         // Sent before, answer never recorded: it may have been made. Look before sending again.
         let done_so_far = report.skipped + report.sent + report.reconciled;
         if state != "planned"
@@ -392,8 +398,8 @@ pub async fn apply(session: &Session, checked: Checked) -> Result<ApplyReport, F
                         }
                         _ => (None, None),
                     };
-                    // A delete sent before whose answer was lost: a 404 now means it was made
-                    // (deleted objects stay deleted), so it is done, not failed.
+                    // A delete sent before (by this apply or one interrupted) whose answer was
+                    // lost: a 404 now means it was made (deleted objects stay deleted).
                     if w.action == "delete" && status == Some(404) && attempts > 1 {
                         mark(&db, plan, w, "done", None, None)?;
                         record(Some(w), "reconciled", status, code, None, latency);

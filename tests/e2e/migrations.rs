@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use pleo_host::mock::{FaultConfig, FaultRates, MockConfig, MockServer};
+use pleo_host::mock::{FaultConfig, FaultRates, MockConfig, MockServer, RouteFaults};
 use serde_json::Value;
 
 use crate::common::{self, Outcome};
@@ -575,4 +575,101 @@ fn cleanup_archives_and_deletes_exactly_as_planned() {
     let (again, plan2) = plan(dir.path(), "again.json");
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(writes_of(&plan2.unwrap()).is_empty(), "{}", again.stdout);
+}
+
+/// A tag that a planned bulk archive names and that changes in Pleo before apply makes the
+/// plan stale: apply refuses it (exit 8), naming the tag, and sends nothing.
+#[test]
+fn cleanup_refuses_a_plan_whose_bulk_tag_changed_since() {
+    let pleo = Pleo::start(FaultConfig::default());
+    let company = pleo.server.dataset().companies[0].company.id;
+    let seeded = pleo.server.master_data(company).unwrap();
+    let kick = seeded
+        .tags
+        .iter()
+        .find(|t| t.code == "P-KICK")
+        .unwrap()
+        .clone();
+    let dir = setup_from(&pleo, "master-data-cleanup", "");
+    let (out, _) = plan(dir.path(), "plan.json");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Someone renames the tag in Pleo.
+    let url = format!("{}/v0/tags/{}", pleo.server.base_url(), kick.id);
+    let status = common::tokio().block_on(async {
+        reqwest::Client::new()
+            .put(url)
+            .basic_auth(pleo_host::mock::MOCK_API_KEY, Some(""))
+            .json(&serde_json::json!({"code": "P-KICK", "name": "Kickoff 2026", "archived": false}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(status.is_success(), "{status}");
+    let writes_before = pleo.write_requests();
+    let out = apply(dir.path(), &["plan.json", "--yes"]);
+    out.assert_clean_failure(8);
+    assert!(
+        out.stderr.contains(&format!(
+            "changed in Pleo since the plan was made (tag {})",
+            kick.id
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(pleo.write_requests(), writes_before, "nothing sent");
+}
+
+/// The answer to the bulk tag delete is lost after the mock made it: apply sends it again
+/// itself, and the 404 Pleo gives the repeat (the tags are gone) completes the write
+/// (`reconciled`), so apply ends with every write done and the tags deleted once.
+#[test]
+fn a_bulk_delete_whose_answer_was_lost_is_done_when_its_repeat_finds_nothing() {
+    // The mock draws one number per request a fault rule applies to (here only `DELETE
+    // /v0/tags`) from `StdRng` with the config's seed: pick a seed whose first draw drops the
+    // answer (below 0.5) and whose second does not.
+    let seed = (0..)
+        .find(|s| {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand::rngs::StdRng::seed_from_u64(*s);
+            rng.random::<f64>() < 0.5 && rng.random::<f64>() >= 0.5
+        })
+        .unwrap();
+    let pleo = Pleo::start(FaultConfig {
+        seed,
+        routes: vec![RouteFaults {
+            path: "/v0/tags".into(),
+            rates: FaultRates {
+                drop_answer: 0.5,
+                ..FaultRates::default()
+            },
+        }],
+        ..FaultConfig::default()
+    });
+    let company = pleo.server.dataset().companies[0].company.id;
+    let seeded = pleo.server.master_data(company).unwrap();
+    let dir = setup_from(&pleo, "master-data-cleanup", "");
+    let (out, _) = plan(dir.path(), "plan.json");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = apply(dir.path(), &["plan.json", "--yes", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let statuses: Vec<u16> = pleo
+        .server
+        .exchanges()
+        .iter()
+        .filter(|e| e.method == "DELETE" && e.path == "/v0/tags")
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses, [204, 404], "the delete, then its repeat");
+    assert_eq!(pleo.server.fault_counts().answers_dropped, 1);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["reconciled"], 1, "{report:#}");
+    let now = pleo.server.master_data(company).unwrap();
+    assert_eq!(now.tags.len(), seeded.tags.len() - 2);
+    let status = apply(dir.path(), &["plan.json", "--status"]);
+    assert!(
+        status.stdout.contains("3 of 3 writes done"),
+        "{}",
+        status.stdout
+    );
 }
