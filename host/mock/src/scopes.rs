@@ -157,6 +157,11 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/v0/tags", TAGS_WRITE),
     r("POST", "/v0/tags/archive", TAGS_WRITE),
     r("POST", "/v0/tax-codes:search", TAX_CODES_READ),
+    r(
+        "POST",
+        "/v0/tax-codes:calculate-tax-amounts",
+        TAX_CODES_READ,
+    ),
     r("GET", "/v0/tax-codes/{tax_code_id}", TAX_CODES_READ),
     r("POST", "/v0/tax-codes", TAX_CODES_WRITE),
     r("PUT", "/v0/tax-codes/{tax_code_id}", TAX_CODES_WRITE),

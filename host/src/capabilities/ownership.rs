@@ -81,6 +81,8 @@ pub(crate) enum IdAt {
     Body(&'static str),
     /// Every string of this array field of the JSON body: a bulk call (`tagIds`).
     BodyList(&'static str),
+    /// Every key of this object field of the JSON body (`amountsByTaxCodeId`).
+    BodyKeys(&'static str),
 }
 
 pub(crate) const COMPANY: Kind = Kind {
@@ -581,7 +583,7 @@ pub(crate) fn target_id(
     match at {
         IdAt::Body(field) => body?.get(field)?.as_str().map(str::to_owned),
         // Several objects: see `target_ids`.
-        IdAt::BodyList(_) => None,
+        IdAt::BodyList(_) | IdAt::BodyKeys(_) => None,
         IdAt::Path(name) => {
             let placeholder = format!("{{{name}}}");
             let (mut t, mut p) = (template.split('/'), path.split('/'));
@@ -614,6 +616,11 @@ pub(crate) fn target_ids(
                     .map(|id| id.as_str().map(str::to_owned))
                     .collect::<Option<Vec<_>>>()
             })
+            .unwrap_or_default(),
+        IdAt::BodyKeys(field) => body
+            .and_then(|b| b.get(field))
+            .and_then(Value::as_object)
+            .map(|map| map.keys().cloned().collect())
             .unwrap_or_default(),
         _ => target_id(template, path, body, at).into_iter().collect(),
     }
@@ -689,6 +696,9 @@ mod tests {
         assert_eq!(ids(json!({"tagIds": ["t1", "t2"]})), ["t1", "t2"]);
         assert!(ids(json!({"tagIds": ["t1", 2]})).is_empty());
         assert!(ids(json!({"tagIds": "t1"})).is_empty());
+        let keys = IdAt::BodyKeys("amountsByTaxCodeId");
+        let body = json!({"amountsByTaxCodeId": {"x1": [], "x2": []}});
+        assert_eq!(target_ids("/t", "/t", Some(&body), &keys), ["x1", "x2"]);
         assert_eq!(
             target_ids(
                 "/v1/vendors/{id}",

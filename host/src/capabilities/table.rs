@@ -828,7 +828,7 @@ pub(crate) static TAX_CODES_READ: Interface = Interface {
     name: "tax-codes-read",
     scope: scope_for("tax-codes-read"),
     link: |l| tax_codes_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
-    ops: &[&SEARCH_TAX_CODES, &GET_TAX_CODE],
+    ops: &[&SEARCH_TAX_CODES, &GET_TAX_CODE, &CALCULATE_TAX_AMOUNTS],
 };
 pub(crate) static SEARCH_TAX_CODES: Op = Op {
     interface: &TAX_CODES_READ,
@@ -851,6 +851,21 @@ pub(crate) static GET_TAX_CODE: Op = Op {
     returns: Returns::Objects(&TAX_CODE),
     target: None,
     why: "one tax code by id; its `companyId` is checked in the answer",
+};
+pub(crate) static CALCULATE_TAX_AMOUNTS: Op = Op {
+    interface: &TAX_CODES_READ,
+    function: "calculate-tax-amounts",
+    method: Method::Post,
+    template: "/v0/tax-codes:calculate-tax-amounts",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &TAX_CODE,
+        id: IdAt::BodyKeys("amountsByTaxCodeId"),
+    }),
+    why: "a calculation (POST, changes nothing); the answer holds amounts only, keyed by the \
+          tax codes named, whose owners are checked first",
 };
 
 pub(crate) static TAX_CODES_WRITE: Interface = Interface {
@@ -995,7 +1010,9 @@ mod tests {
             if reads {
                 assert!(
                     op.method == Method::Get
-                        || (op.method == Method::Post && op.template.ends_with(":search")),
+                        || (op.method == Method::Post
+                            && (op.template.ends_with(":search")
+                                || op.template.ends_with(":calculate-tax-amounts"))),
                     "{}: a read the client would not repeat",
                     op.function
                 );

@@ -46,6 +46,7 @@ pub const UNDOCUMENTED_ERRORS: &[(&str, &str, u16)] = &[
     ),
     ("GET", "/v0/tags/{tagId}", 404),
     ("GET", "/v0/tax-codes/{taxCodeId}", 404),
+    ("POST", "/v0/tax-codes:calculate-tax-amounts", 404),
     // Declared with 204 only: a bulk delete naming an unknown tag.
     ("DELETE", "/v0/tags", 404),
     // Declared with a `default` answer without a schema: a delete of what is gone.

@@ -867,6 +867,34 @@ fn tax_codes(tour: &mut Tour) {
     tour.fails(R, "get-tax-code", "unknown id", "not-found", || {
         read::get_tax_code(UNKNOWN_ID)
     });
+    match codes.iter().find_map(|c| text(c, "id")) {
+        Some(id) => {
+            let amounts =
+                [("gross", 12_500), ("refund", -4_000)].map(|(label, minors)| read::TaxedAmount {
+                    tax_code_id: id.clone(),
+                    id: label.into(),
+                    currency: "DKK".into(),
+                    minors,
+                });
+            tour.ok(R, "calculate-tax-amounts", &id, || {
+                read::calculate_tax_amounts(&amounts)
+            });
+        }
+        None => tour.skipped(R, "calculate-tax-amounts", "no tax codes found"),
+    }
+    let unknown = [read::TaxedAmount {
+        tax_code_id: UNKNOWN_ID.into(),
+        id: "x".into(),
+        currency: "DKK".into(),
+        minors: 100,
+    }];
+    tour.fails(
+        R,
+        "calculate-tax-amounts",
+        "unknown tax code",
+        "not-found",
+        || read::calculate_tax_amounts(&unknown),
+    );
 
     let code = TaxCodeFields {
         name: "Tour VAT 12.5%".into(),
