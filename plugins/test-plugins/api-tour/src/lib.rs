@@ -821,7 +821,9 @@ fn tags(tour: &mut Tour) {
     });
     match second_id {
         Some(id) => {
-            tour.ok(W, "delete-tags", &id, || write::delete_tags(&[id.clone()]));
+            tour.ok(W, "delete-tags", &id, || {
+                write::delete_tags(std::slice::from_ref(&id))
+            });
         }
         None => tour.skipped(W, "delete-tags", "the second tag has no id"),
     }
