@@ -15,7 +15,7 @@ use crate::error::{ExitCode, Failure};
 use crate::plugin_meta::{self, Origin, PluginMeta};
 use crate::plugins::{self, Imports, PluginSource};
 use crate::runtime::{LoadedPlugin, Runtime};
-use crate::scopes::ScopeSet;
+use crate::scopes::{self, ScopeSet};
 
 /// A plugin found and its declaration read; not compiled yet.
 pub struct Candidate {
@@ -119,7 +119,8 @@ impl Loaded {
             .needed
             .iter()
             .filter_map(|scope| {
-                let why = match (granted.contains(scope), key_scopes.contains(scope)) {
+                let on_key = scopes::key_spelling(key_scopes, scope).is_some();
+                let why = match (granted.contains(scope), on_key) {
                     (true, true) => return None,
                     (false, true) => format!(
                         "not granted to it in {} (the key has it)",
@@ -220,6 +221,11 @@ pub fn granted_scopes(
     if config.source.is_none() {
         needed.clone()
     } else {
-        plugin_config.scopes.iter().cloned().collect()
+        // A grant may use another spelling of a scope (`tag-group:read`).
+        plugin_config
+            .scopes
+            .iter()
+            .map(|s| scopes::canonical(s).to_owned())
+            .collect()
     }
 }

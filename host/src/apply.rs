@@ -61,7 +61,8 @@ pub struct ApplyReport {
     pub skipped: usize,
     /// Sent now and answered.
     pub sent: usize,
-    /// Found already made in Pleo after a lost answer, not sent again.
+    /// Found already made in Pleo after a lost answer, not sent again (a delete: its repeat
+    /// found the object gone).
     pub reconciled: usize,
     /// Sends that were repeats of a write whose answer was lost.
     pub resent: usize,
@@ -210,35 +211,50 @@ async fn stale_objects(
         .iter()
         .zip(journal)
         .filter(|(_, e)| e.as_ref().is_some_and(|e| e.state != "planned"))
-        .filter_map(|(w, _)| w.target.as_ref().map(|t| t.id.as_str()))
+        .flat_map(|(w, _)| w.target.iter().chain(&w.targets))
+        .map(|t| t.id.as_str())
         .collect();
     let mut stale = Vec::new();
     for w in &plan.writes {
-        let (Some(before), Some(target)) = (&w.before, &w.target) else {
-            continue;
+        // One write's objects with their state before: its target, or each of a bulk write's.
+        let objects: Vec<(&Value, &crate::plan::PlannedTarget)> = match (&w.before, &w.target) {
+            (Some(before), Some(target)) => vec![(before, target)],
+            (Some(Value::Array(befores)), None) => befores.iter().zip(&w.targets).collect(),
+            _ => Vec::new(),
         };
-        let Some(get) = &target.get else { continue };
-        if touched.contains(target.id.as_str()) {
-            continue;
-        }
-        let now = client.get_object(&ApiRequest::get(get.clone())).await;
-        let changed = match now {
-            Ok(text) => serde_json::from_str::<Value>(&text).ok().as_ref() != Some(before),
-            Err(ApiError::Status { status: 404, .. }) => true,
-            Err(e) => {
-                return Err(Failure::new(
-                    ExitCode::PleoApi,
-                    format!("cannot read {} {} to check it: {e}", target.kind, target.id),
-                )
-                .hint("check the network and Pleo's status, then apply again"));
+        for (before, target) in objects {
+            if before.is_null() {
+                continue;
             }
-        };
-        if changed {
-            stale.push(format!(
-                "#{} {}: changed in Pleo since the plan was made",
-                w.seq + 1,
-                crate::plan::describe(w)
-            ));
+            let Some(get) = &target.get else { continue };
+            if touched.contains(target.id.as_str()) {
+                continue;
+            }
+            let now = client.get_object(&ApiRequest::get(get.clone())).await;
+            let changed = match now {
+                Ok(text) => serde_json::from_str::<Value>(&text).ok().as_ref() != Some(before),
+                Err(ApiError::Status { status: 404, .. }) => true,
+                Err(e) => {
+                    return Err(Failure::new(
+                        ExitCode::PleoApi,
+                        format!("cannot read {} {} to check it: {e}", target.kind, target.id),
+                    )
+                    .hint("check the network and Pleo's status, then apply again"));
+                }
+            };
+            if changed {
+                // A bulk write names which of its objects changed.
+                let which = if w.targets.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({} {})", target.kind, target.id)
+                };
+                stale.push(format!(
+                    "#{} {}: changed in Pleo since the plan was made{which}",
+                    w.seq + 1,
+                    crate::plan::describe(w)
+                ));
+            }
         }
     }
     Ok(stale)
@@ -329,8 +345,13 @@ pub async fn apply(session: &Session, checked: Checked) -> Result<ApplyReport, F
             continue;
         }
         let request = crate::plan::resolve(&w.request, &ids);
-        let req = crate::plan::to_api_request(&request)
+        let mut req = crate::plan::to_api_request(&request)
             .map_err(|cause| refused(format!("plan {} write #{}: {cause}", plan.id, w.seq + 1)))?;
+        // Apply repeats a delete itself rather than the client: a 404 to its own repeat then
+        // says that an earlier attempt made it (see below).
+        if w.action == "delete" {
+            req.idempotent = false;
+        }
         // Sent before, answer never recorded: it may have been made. Look before sending again.
         let done_so_far = report.skipped + report.sent + report.reconciled;
         if state != "planned"
@@ -377,6 +398,14 @@ pub async fn apply(session: &Session, checked: Checked) -> Result<ApplyReport, F
                         }
                         _ => (None, None),
                     };
+                    // A delete sent before (by this apply or one interrupted) whose answer was
+                    // lost: a 404 now means it was made (deleted objects stay deleted).
+                    if w.action == "delete" && status == Some(404) && attempts > 1 {
+                        mark(&db, plan, w, "done", None, None)?;
+                        record(Some(w), "reconciled", status, code, None, latency);
+                        report.reconciled += 1;
+                        break;
+                    }
                     // The write may have been made although its answer was lost (a dropped
                     // connection, a 5xx after the fact), or made by an earlier attempt (409).
                     let maybe_made = matches!(&e, ApiError::Unreachable(_))

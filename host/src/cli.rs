@@ -151,6 +151,10 @@ enum Command {
         /// Accept the key in this environment variable instead of the mock's own.
         #[arg(long, value_name = "VAR")]
         key_env: Option<String>,
+        /// Spell scopes as Pleo's `staging` (default) or `production` does (`tag-groups:read`
+        /// or `tag-group:read`).
+        #[arg(long, value_name = "ENV")]
+        scope_spelling: Option<crate::mock::scopes::Spelling>,
         #[command(flatten)]
         faults: MockFaultArgs,
     },
@@ -305,8 +309,9 @@ pub fn main() -> i32 {
                 port,
                 seed,
                 key_env,
+                scope_spelling,
                 faults,
-            } => mock_api(port, seed, key_env, faults).await,
+            } => mock_api(port, seed, key_env, scope_spelling, faults).await,
             Command::Plugin {
                 action: PluginCommand::List { config, json },
             } => list_plugins(config.as_deref(), json),
@@ -952,11 +957,12 @@ async fn mock_api(
     port: u16,
     seed: Option<u64>,
     key_env: Option<String>,
+    scope_spelling: Option<crate::mock::scopes::Spelling>,
     faults: MockFaultArgs,
 ) -> Result<(), Failure> {
-    let mut config = faults
-        .settings()?
-        .server_config(crate::mock::MOCK_API_KEY.to_owned());
+    let mut settings = faults.settings()?;
+    settings.scope_spelling = scope_spelling;
+    let mut config = settings.server_config(crate::mock::MOCK_API_KEY.to_owned());
     if let Some(seed) = seed {
         config.seed = seed;
     }

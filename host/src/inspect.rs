@@ -44,6 +44,10 @@ pub struct ScopeCheck {
     pub granted: bool,
     /// On the API key; `None` when the key was not checked.
     pub on_key: Option<bool>,
+    /// How the key spells the scope when it has it in another known spelling
+    /// (`tag-group:read` for `tag-groups:read`; see `scopes::ALIASES`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_spelling: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -99,7 +103,11 @@ pub fn inspect(
                 scope: scope.clone(),
                 interface: interface.clone(),
                 granted: granted.contains(scope),
-                on_key: key_scopes.map(|k| k.contains(scope)),
+                on_key: key_scopes.map(|k| scopes::key_spelling(k, scope).is_some()),
+                key_spelling: key_scopes
+                    .and_then(|k| scopes::key_spelling(k, scope))
+                    .filter(|spelt| spelt != scope)
+                    .map(str::to_owned),
             })
             .collect(),
         wasi: imports
@@ -213,9 +221,10 @@ impl Inspection {
             let _ = writeln!(out, "  none");
         }
         for s in &self.scopes {
-            let key = match s.on_key {
-                Some(on_key) => yes_no(on_key),
-                None => "not checked",
+            let key = match (s.on_key, &s.key_spelling) {
+                (Some(true), Some(spelt)) => format!("yes, as {spelt}"),
+                (Some(on_key), _) => yes_no(on_key).to_owned(),
+                (None, _) => "not checked".to_owned(),
             };
             let _ = writeln!(
                 out,

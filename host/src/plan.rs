@@ -47,7 +47,12 @@ pub struct PlannedWrite {
     /// The existing object the write acts on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<PlannedTarget>,
-    /// The target's state when the plan was made (the first write on it only).
+    /// The objects a bulk write acts on (`archive-tags`, `delete-tags`), in request order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<PlannedTarget>,
+    /// The target's state when the plan was made (the first write on it only); for a bulk
+    /// write, an array with the state of each of `targets` (`null`: not fetched, as the plan
+    /// made or changed it before).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<Value>,
     /// The field that identifies the object outside Pleo (`externalId`, `code`) and its value.
@@ -204,8 +209,26 @@ impl PlanFile {
     }
 }
 
-/// `create vendor ERP-7 "Acme ApS"`, `update tag group PRJ (id ...)`.
+/// `create vendor ERP-7 "Acme ApS"`, `update tag group PRJ (id ...)`, and for a bulk write
+/// `archive 2 tags: P-1 "Apollo", P-2 (id ...)`.
 pub fn describe(w: &PlannedWrite) -> String {
+    if let Some(first) = w.targets.first() {
+        let befores = w.before.as_ref().and_then(Value::as_array);
+        let objects: Vec<String> = w
+            .targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| label(befores.and_then(|b| b.get(i)), &t.id))
+            .collect();
+        return format!(
+            "{} {} {}{}: {}",
+            w.action,
+            objects.len(),
+            first.kind,
+            if objects.len() == 1 { "" } else { "s" },
+            objects.join(", ")
+        );
+    }
     let kind = w
         .target
         .as_ref()
@@ -234,6 +257,17 @@ pub fn describe(w: &PlannedWrite) -> String {
         let _ = write!(text, " (id {})", target.id);
     }
     text
+}
+
+/// `P-1 "Apollo"` from an object's state as read from Pleo, else its id.
+fn label(before: Option<&Value>, id: &str) -> String {
+    let field = |name| before.and_then(|b| b.get(name)).and_then(Value::as_str);
+    match (field("code"), field("name")) {
+        (Some(code), Some(name)) => format!("{code} \"{name}\""),
+        (Some(code), None) => code.to_owned(),
+        (None, Some(name)) => format!("\"{name}\""),
+        (None, None) => format!("(id {id})"),
+    }
 }
 
 fn singular(family: &str) -> String {
@@ -525,6 +559,7 @@ impl Recorder {
             },
             placeholders,
             target,
+            targets: Vec::new(),
             before,
             natural_key,
         });
@@ -532,6 +567,74 @@ impl Recorder {
             Planned::Nothing
         } else {
             Planned::Text(answer.to_string())
+        }
+    }
+}
+
+impl Recorder {
+    /// Records a bulk write on existing objects (`archive-tags`, `delete-tags`), each with its
+    /// state before when it was fetched, and makes up Pleo's answer: nothing for a delete, the
+    /// objects as they would be for an archive.
+    pub fn record_bulk(
+        &mut self,
+        op: &WriteOp<'_>,
+        company_id: &str,
+        req: &ApiRequest,
+        targets: Vec<(PlannedTarget, Option<Value>)>,
+        no_content: bool,
+    ) -> Planned {
+        let seq = self.writes.len() as u64;
+        let action = action_of(op.function, req, None);
+        let body = req.body.clone();
+        let archived = body.as_ref().and_then(|b| b.get("archived")).cloned();
+        let mut objects = Vec::new();
+        let mut befores = Vec::new();
+        for (target, before) in &targets {
+            self.seen.insert(target.id.clone());
+            let mut object = before
+                .clone()
+                .or_else(|| self.planned.get(&target.id).cloned())
+                .unwrap_or_else(|| json!({ "id": target.id }));
+            if let (Value::Object(o), Some(archived)) = (&mut object, &archived) {
+                o.insert("archived".into(), archived.clone());
+            }
+            if self.planned.contains_key(&target.id) {
+                self.planned.insert(target.id.clone(), object.clone());
+            }
+            objects.push(object);
+            befores.push(before.clone().unwrap_or(Value::Null));
+        }
+        self.writes.push(PlannedWrite {
+            seq,
+            interface: op.interface.to_owned(),
+            function: op.function.to_owned(),
+            family: op.interface.trim_end_matches("-write").to_owned(),
+            action,
+            company_id: company_id.to_owned(),
+            request: PlannedRequest {
+                method: req.method.as_str().to_owned(),
+                path: req.path.clone(),
+                query: req
+                    .query
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                    .collect(),
+                body,
+                idempotent: req.idempotent,
+            },
+            placeholders: Vec::new(),
+            target: None,
+            targets: targets.into_iter().map(|(t, _)| t).collect(),
+            before: befores
+                .iter()
+                .any(|b| !b.is_null())
+                .then_some(Value::Array(befores)),
+            natural_key: None,
+        });
+        if no_content {
+            Planned::Nothing
+        } else {
+            Planned::Text(Value::Array(objects).to_string())
         }
     }
 }
@@ -568,6 +671,12 @@ fn action_of(function: &str, req: &ApiRequest, before: Option<&Value>) -> String
     match verb {
         "create" => "create".into(),
         "delete" => "delete".into(),
+        // `archive-tags` with `archived: false` restores them.
+        "archive"
+            if req.body.as_ref().and_then(|b| b.get("archived")) == Some(&Value::Bool(false)) =>
+        {
+            "restore".into()
+        }
         "archive" => "archive".into(),
         "activate" => "activate".into(),
         "update" if function.ends_with("-items") => "other".into(),
@@ -813,6 +922,53 @@ mod tests {
             false,
         );
         assert_eq!(rec.writes()[1].action, "archive");
+    }
+
+    #[test]
+    fn a_bulk_write_names_each_object_from_its_state_before() {
+        let mut rec = Recorder::new("abcdef0123456789".into());
+        let target = |id: &str| PlannedTarget {
+            kind: "tag".into(),
+            id: id.into(),
+            get: Some(format!("/v0/tags/{id}")),
+        };
+        let req = ApiRequest::post(
+            "/v0/tags/archive",
+            json!({"companyId": "c1", "tagIds": ["t1", "t2"], "archived": true}),
+        );
+        let before = json!({"id": "t1", "code": "P-1", "name": "Apollo", "archived": false});
+        let Planned::Text(answer) = rec.record_bulk(
+            &op("archive-tags", None),
+            "c1",
+            &req,
+            vec![(target("t1"), Some(before.clone())), (target("t2"), None)],
+            false,
+        ) else {
+            panic!("an archive answers the tags");
+        };
+        let answer: Value = serde_json::from_str(&answer).unwrap();
+        assert_eq!(answer[0]["archived"], true);
+        assert_eq!(answer[0]["name"], "Apollo");
+        assert_eq!(answer[1], json!({"id": "t2", "archived": true}));
+        let w = &rec.writes()[0];
+        assert_eq!(w.action, "archive");
+        assert_eq!(w.before, Some(json!([before, null])));
+        assert_eq!(describe(w), "archive 2 tags: P-1 \"Apollo\", (id t2)");
+        assert!(!rec.needs_before("t1"));
+
+        let restore = ApiRequest::post(
+            "/v0/tags/archive",
+            json!({"companyId": "c1", "tagIds": ["t1"], "archived": false}),
+        );
+        rec.record_bulk(
+            &op("archive-tags", None),
+            "c1",
+            &restore,
+            vec![(target("t1"), None)],
+            false,
+        );
+        assert_eq!(rec.writes()[1].action, "restore");
+        assert_eq!(rec.writes()[1].before, None);
     }
 
     #[test]

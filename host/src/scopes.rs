@@ -20,13 +20,36 @@ pub const INTERFACE_SCOPES: &[(&str, &str)] = &[
     ("vendors-write", "vendors:write"),
     ("accounts-read", "accounts:read"),
     ("accounts-write", "accounts:write"),
-    // Unverified spellings (Pleo's staging and production lists may differ, e.g. `tag-group:read`):
-    // correct them here and every check, message and config validation follows.
+    // Staging's spelling; production's is an alias (see `ALIASES`).
     ("tags-read", "tag-groups:read"),
     ("tags-write", "tag-groups:write"),
     ("tax-codes-read", "tax-codes:read"),
     ("tax-codes-write", "tax-codes:write"),
 ];
+
+/// `(scope, other spelling)`: spellings of one permission that differ by environment. A public
+/// Go client for Pleo's API lists `tag-groups:*` for staging and `tag-group:*` for production
+/// (unverified); a key carrying either has the permission.
+pub const ALIASES: &[(&str, &str)] = &[
+    ("tag-groups:read", "tag-group:read"),
+    ("tag-groups:write", "tag-group:write"),
+];
+
+/// The project's spelling of `scope` (itself unless it is a known alias).
+pub fn canonical(scope: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(_, alias)| *alias == scope)
+        .map_or(scope, |(name, _)| name)
+}
+
+/// How the key spells `scope` (as `/v1/introspect` listed it), if it has it in any known
+/// spelling: the one place key scopes are compared with the scopes interfaces need.
+pub fn key_spelling<'a>(key: &'a ScopeSet, scope: &str) -> Option<&'a str> {
+    key.iter()
+        .find(|k| canonical(k) == canonical(scope))
+        .map(String::as_str)
+}
 
 /// Scopes a key may carry that no interface uses yet; accepted in config so an operator can
 /// write a grant once and keep it when later interfaces arrive.
@@ -65,6 +88,7 @@ pub fn scope_of(interface: &str) -> Option<&'static str> {
 }
 
 pub fn is_known(scope: &str) -> bool {
+    let scope = canonical(scope);
     INTERFACE_SCOPES.iter().any(|(_, s)| *s == scope) || OTHER_SCOPES.contains(&scope)
 }
 
@@ -127,5 +151,37 @@ mod tests {
             ["users:read", "vendors:write"]
         );
         assert!(parse_list("").is_empty());
+    }
+
+    /// Either spelling of a tag scope on the key grants the interface's scope, and the key's
+    /// own spelling is what `key_spelling` reports; an unknown spelling grants nothing.
+    #[test]
+    fn aliases_are_one_permission() {
+        for (key, needed) in [
+            ("tag-group:read", "tag-groups:read"),
+            ("tag-groups:read", "tag-groups:read"),
+            ("tag-group:write", "tag-groups:write"),
+        ] {
+            assert_eq!(key_spelling(&parse_list(key), needed), Some(key));
+        }
+        for key in [
+            "tag-grp:read",
+            "tags:read",
+            "tag-group:write",
+            "tag-groups:write",
+        ] {
+            assert_eq!(
+                key_spelling(&parse_list(key), "tag-groups:read"),
+                None,
+                "{key}"
+            );
+        }
+        assert_eq!(canonical("tag-group:write"), "tag-groups:write");
+        assert_eq!(canonical("users:read"), "users:read");
+        assert!(is_known("tag-group:read") && !is_known("tag-grp:read"));
+        for (scope, alias) in ALIASES {
+            assert!(INTERFACE_SCOPES.iter().any(|(_, s)| s == scope), "{scope}");
+            assert!(!INTERFACE_SCOPES.iter().any(|(_, s)| s == alias), "{alias}");
+        }
     }
 }

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use pleo_host::mock::{FaultConfig, FaultRates, MockConfig, MockServer};
+use pleo_host::mock::{FaultConfig, FaultRates, MockConfig, MockServer, RouteFaults};
 use serde_json::Value;
 
 use crate::common::{self, Outcome};
@@ -53,17 +53,22 @@ impl Pleo {
 }
 
 fn setup(pleo: &Pleo, extra: &str) -> tempfile::TempDir {
+    setup_from(pleo, "master-data-import", extra)
+}
+
+/// A folder with the `in/` and `pleo.toml` of `examples/<example>`, pointed at `pleo`.
+fn setup_from(pleo: &Pleo, example: &str, extra: &str) -> tempfile::TempDir {
     let dir = common::tempdir();
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/master-data-import/in");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(example);
+    let example = root.join("in");
     std::fs::create_dir(dir.path().join("in")).unwrap();
     for entry in std::fs::read_dir(example).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), dir.path().join("in").join(entry.file_name())).unwrap();
     }
-    let example_config = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/master-data-import/pleo.toml"),
-    )
-    .unwrap();
+    let example_config = std::fs::read_to_string(root.join("pleo.toml")).unwrap();
     let config = example_config.replace(
         "base_url = \"http://127.0.0.1:8484\"",
         &format!("base_url = \"{}\"\n{extra}", pleo.server.base_url()),
@@ -467,4 +472,204 @@ fn bad_input_files_are_reported_and_nothing_is_planned() {
             .unwrap();
     assert!(report.contains("more than"), "{report}");
     assert_eq!(pleo.write_requests(), 0);
+}
+
+/// `examples/master-data-cleanup`: its remove.csv archives two tags, deletes two more and a
+/// tax code. The plan names each object as read from Pleo and sends nothing; apply makes
+/// exactly the three planned writes, after which the tags are archived or gone and the tax
+/// code is gone; a second plan is empty.
+#[test]
+fn cleanup_archives_and_deletes_exactly_as_planned() {
+    let pleo = Pleo::start(FaultConfig::default());
+    let company = pleo.server.dataset().companies[0].company.id;
+    let seeded = pleo.server.master_data(company).unwrap();
+    let tag = |code: &str| seeded.tags.iter().find(|t| t.code == code).unwrap().clone();
+    let (kick, onb, moved, cc300) = (tag("P-KICK"), tag("P-ONB"), tag("P-MOVE"), tag("CC300"));
+    let old_vat = seeded
+        .tax_codes
+        .iter()
+        .find(|t| t.code.as_deref() == Some("DK25-OLD"))
+        .unwrap()
+        .clone();
+    let dir = setup_from(&pleo, "master-data-cleanup", "");
+
+    let out = common::run_in(
+        dir.path(),
+        &["-v", "run", "master-data-import", "--plan", "plan.json"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(pleo.write_requests(), 0, "a plan sends no write");
+    let plan1: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
+            .unwrap();
+    let writes = writes_of(&plan1);
+    let functions: Vec<&str> = writes
+        .iter()
+        .map(|w| w["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        functions,
+        ["delete-tax-code", "archive-tags", "delete-tags"]
+    );
+    // Each write shows what it removes by code and name, as read from Pleo.
+    let name = |t: &pleo_host::mock::TagRecord| t.name.clone().unwrap();
+    for line in [
+        format!(
+            "delete tax code code=DK25-OLD \"{}\" (id {})",
+            old_vat.name, old_vat.id
+        ),
+        format!(
+            "archive 2 tags: P-KICK \"{}\", P-ONB \"{}\"",
+            name(&kick),
+            name(&onb)
+        ),
+        format!(
+            "delete 2 tags: P-MOVE \"{}\", CC300 \"{}\"",
+            name(&moved),
+            name(&cc300)
+        ),
+    ] {
+        assert!(out.stdout.contains(&line), "{line} not in\n{}", out.stdout);
+    }
+    assert!(
+        out.stdout.contains("tags: 1 archive, 1 delete"),
+        "{}",
+        out.stdout
+    );
+
+    let applied = apply(dir.path(), &["plan.json", "--yes"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let id = |v: uuid::Uuid| v.to_string();
+    assert_eq!(
+        pleo.writes(),
+        vec![
+            (
+                "DELETE".to_owned(),
+                format!("/v0/tax-codes/{}", old_vat.id),
+                Value::Null
+            ),
+            (
+                "POST".to_owned(),
+                "/v0/tags/archive".to_owned(),
+                serde_json::json!({"companyId": id(company), "tagIds": [id(kick.id), id(onb.id)],
+                                   "archived": true})
+            ),
+            (
+                "DELETE".to_owned(),
+                "/v0/tags".to_owned(),
+                serde_json::json!({"companyId": id(company), "tagIds": [id(moved.id), id(cc300.id)]})
+            ),
+        ],
+        "exactly the planned writes, once each"
+    );
+    let now = pleo.server.master_data(company).unwrap();
+    let find = |t: &pleo_host::mock::TagRecord| now.tags.iter().find(|n| n.id == t.id).cloned();
+    assert!(find(&kick).unwrap().archived && find(&onb).unwrap().archived);
+    assert!(find(&moved).is_none() && find(&cc300).is_none());
+    assert!(!now.tax_codes.iter().any(|t| t.id == old_vat.id));
+    // Only what remove.csv names changed.
+    assert_eq!(now.tags.len(), seeded.tags.len() - 2);
+    assert_eq!(now.tax_codes.len(), seeded.tax_codes.len() - 1);
+
+    let (again, plan2) = plan(dir.path(), "again.json");
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(writes_of(&plan2.unwrap()).is_empty(), "{}", again.stdout);
+}
+
+/// A tag that a planned bulk archive names and that changes in Pleo before apply makes the
+/// plan stale: apply refuses it (exit 8), naming the tag, and sends nothing.
+#[test]
+fn cleanup_refuses_a_plan_whose_bulk_tag_changed_since() {
+    let pleo = Pleo::start(FaultConfig::default());
+    let company = pleo.server.dataset().companies[0].company.id;
+    let seeded = pleo.server.master_data(company).unwrap();
+    let kick = seeded
+        .tags
+        .iter()
+        .find(|t| t.code == "P-KICK")
+        .unwrap()
+        .clone();
+    let dir = setup_from(&pleo, "master-data-cleanup", "");
+    let (out, _) = plan(dir.path(), "plan.json");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Someone renames the tag in Pleo.
+    let url = format!("{}/v0/tags/{}", pleo.server.base_url(), kick.id);
+    let status = common::tokio().block_on(async {
+        reqwest::Client::new()
+            .put(url)
+            .basic_auth(pleo_host::mock::MOCK_API_KEY, Some(""))
+            .json(&serde_json::json!({"code": "P-KICK", "name": "Kickoff 2026", "archived": false}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(status.is_success(), "{status}");
+    let writes_before = pleo.write_requests();
+    let out = apply(dir.path(), &["plan.json", "--yes"]);
+    out.assert_clean_failure(8);
+    assert!(
+        out.stderr.contains(&format!(
+            "changed in Pleo since the plan was made (tag {})",
+            kick.id
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(pleo.write_requests(), writes_before, "nothing sent");
+}
+
+/// The answer to the bulk tag delete is lost after the mock made it: apply sends it again
+/// itself, and the 404 Pleo gives the repeat (the tags are gone) completes the write
+/// (`reconciled`), so apply ends with every write done and the tags deleted once.
+#[test]
+fn a_bulk_delete_whose_answer_was_lost_is_done_when_its_repeat_finds_nothing() {
+    // The mock draws one number per request a fault rule applies to (here only `DELETE
+    // /v0/tags`) from `StdRng` with the config's seed: pick a seed whose first draw drops the
+    // answer (below 0.5) and whose second does not.
+    let seed = (0..)
+        .find(|s| {
+            use rand::{Rng, SeedableRng};
+            let mut rng = rand::rngs::StdRng::seed_from_u64(*s);
+            rng.random::<f64>() < 0.5 && rng.random::<f64>() >= 0.5
+        })
+        .unwrap();
+    let pleo = Pleo::start(FaultConfig {
+        seed,
+        routes: vec![RouteFaults {
+            path: "/v0/tags".into(),
+            rates: FaultRates {
+                drop_answer: 0.5,
+                ..FaultRates::default()
+            },
+        }],
+        ..FaultConfig::default()
+    });
+    let company = pleo.server.dataset().companies[0].company.id;
+    let seeded = pleo.server.master_data(company).unwrap();
+    let dir = setup_from(&pleo, "master-data-cleanup", "");
+    let (out, _) = plan(dir.path(), "plan.json");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = apply(dir.path(), &["plan.json", "--yes", "--json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let statuses: Vec<u16> = pleo
+        .server
+        .exchanges()
+        .iter()
+        .filter(|e| e.method == "DELETE" && e.path == "/v0/tags")
+        .map(|e| e.status)
+        .collect();
+    assert_eq!(statuses, [204, 404], "the delete, then its repeat");
+    assert_eq!(pleo.server.fault_counts().answers_dropped, 1);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(report["reconciled"], 1, "{report:#}");
+    let now = pleo.server.master_data(company).unwrap();
+    assert_eq!(now.tags.len(), seeded.tags.len() - 2);
+    let status = apply(dir.path(), &["plan.json", "--status"]);
+    assert!(
+        status.stdout.contains("3 of 3 writes done"),
+        "{}",
+        status.stdout
+    );
 }

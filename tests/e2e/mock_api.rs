@@ -152,3 +152,39 @@ fn plan_apply_and_plan_again_against_one_standalone_mock() {
     );
     out.assert_clean_failure(4);
 }
+
+/// `--scope-spelling production` makes the mock spell the tag scopes as Pleo's production
+/// does: its key lists `tag-group:read`, and `tag-groups:read` (staging's) is not among them.
+#[test]
+fn mock_api_spells_scopes_as_the_environment_given() {
+    let dir = common::tempdir();
+    for (spelling, has, lacks) in [
+        ("production", "tag-group:read", "tag-groups:read"),
+        ("staging", "tag-groups:read", "tag-group:read"),
+    ] {
+        let mock = MockApi::start(dir.path(), &["--scope-spelling", spelling], &[]);
+        let url = format!("{}/v1/introspect", mock.base_url);
+        let scopes: Vec<String> = common::tokio().block_on(async {
+            let body: serde_json::Value = reqwest::Client::new()
+                .get(url)
+                .basic_auth(pleo_host::mock::MOCK_API_KEY, Some(""))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["data"]["scope"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .map(str::to_owned)
+                .collect()
+        });
+        assert!(scopes.iter().any(|s| s == has), "{spelling}: {scopes:?}");
+        assert!(!scopes.iter().any(|s| s == lacks), "{spelling}: {scopes:?}");
+    }
+    let bad = run_in(dir.path(), &["mock-api", "--scope-spelling", "prod"], &[]);
+    let line = bad.assert_clean_failure(2);
+    assert!(line.contains("prod"), "{line}");
+}

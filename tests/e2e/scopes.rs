@@ -127,3 +127,97 @@ fn first_party_plugin_refused_with_a_line_per_missing_scope() {
         run.stderr
     );
 }
+
+/// Pleo's environments spell the tag scopes differently (`tag-groups:read` in staging,
+/// `tag-group:read` in production): a key carrying either spelling has the permission, on a
+/// mock that spells them either way (`[mock] scope_spelling`); `plugin inspect` shows the
+/// key's own spelling; a key with an unknown spelling is refused.
+#[test]
+fn either_spelling_of_the_tag_scopes_grants_them() {
+    let others = "\"vendors:read\", \"vendors:write\", \"accounts:read\", \"accounts:write\", \
+                  \"tax-codes:read\", \"tax-codes:write\"";
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/master-data-import/in");
+    // (mock spelling, the key's tag scopes, the grant's tag scopes, exit code)
+    for (spelling, key, grant, code) in [
+        ("production", "tag-group", "tag-groups", 0),
+        ("staging", "tag-groups", "tag-group", 0),
+        ("production", "tag-grp", "tag-groups", REJECTED),
+    ] {
+        let dir = tempdir();
+        let config = write_config(
+            dir.path(),
+            &format!(
+                "environment = \"mock\"\n\
+                 [mock]\nscope_spelling = \"{spelling}\"\n\
+                 scopes = [{others}, \"{key}:read\", \"{key}:write\"]\n\
+                 [plugins.master-data-import]\ninput = \"{}\"\n\
+                 scopes = [{others}, \"{grant}:read\", \"{grant}:write\"]\n",
+                example.display()
+            ),
+        );
+        let config = config.to_str().unwrap();
+        let case = format!("{spelling} mock, key {key}:*, grant {grant}:*");
+        let plan = dir.path().join("plan.json");
+        let run = run_in(
+            dir.path(),
+            &[
+                "run",
+                "master-data-import",
+                "--config",
+                config,
+                "--plan",
+                plan.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let inspect = run_in(
+            dir.path(),
+            &[
+                "plugin",
+                "inspect",
+                "master-data-import",
+                "--config",
+                config,
+            ],
+            &[],
+        );
+        assert_eq!(inspect.code, 0, "{case}: {}", inspect.stderr);
+        let tags_line = inspect
+            .stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with("tag-groups:read"))
+            .unwrap_or_else(|| panic!("{case}: no tag-groups:read line in\n{}", inspect.stdout));
+        if code == 0 {
+            assert_eq!(run.code, 0, "{case}: {}", run.stderr);
+            // The plan read the tag groups from the mock, which checked its own spelling.
+            let plan: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+            assert!(
+                plan["writes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|w| w["function"] == "create-tag"),
+                "{case}: {plan:#}"
+            );
+            let shown = if key == "tag-groups" {
+                "on key: yes".to_owned()
+            } else {
+                format!("on key: yes, as {key}:read")
+            };
+            assert!(tags_line.ends_with(&shown), "{case}: {tags_line}");
+            assert!(tags_line.contains("granted: yes"), "{case}: {tags_line}");
+        } else {
+            run.assert_clean_failure(code);
+            assert!(
+                run.stderr
+                    .contains("  - tag-groups:read: granted, but the API key does not have it"),
+                "{case}: {}",
+                run.stderr
+            );
+            assert!(!plan.exists(), "{case}: a refused run plans nothing");
+            assert!(tags_line.ends_with("on key: NO"), "{case}: {tags_line}");
+        }
+    }
+}

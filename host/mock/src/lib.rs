@@ -149,6 +149,9 @@ pub struct MockConfig {
     pub api_key: String,
     /// Scopes granted to that key.
     pub scopes: Vec<String>,
+    /// Whether routes need staging's or production's spelling of a scope (they differ for
+    /// tags: `tag-groups:read` or `tag-group:read`).
+    pub scope_spelling: scopes::Spelling,
     /// Number of employees to generate.
     pub employees: usize,
     /// Number of accounting entries to generate (exactly this many).
@@ -177,6 +180,7 @@ impl Default for MockConfig {
             seed: DEFAULT_SEED,
             api_key: MOCK_API_KEY.to_string(),
             scopes: all_scopes(),
+            scope_spelling: scopes::Spelling::Staging,
             employees: 50,
             entries: 4000,
             companies: 1,

@@ -41,9 +41,56 @@ const VENDORS_WRITE: &str = "vendors:write";
 const ACCOUNTS_READ: &str = "accounts:read";
 const ACCOUNTS_WRITE: &str = "accounts:write";
 // Pleo's staging list spells these `tag-groups:*`, a third-party production list
-// `tag-group:*` (unverified, pleo-api.md §2); the mock follows staging.
+// `tag-group:*` (unverified, pleo-api.md §2); the routes use staging's, [`Spelling`] the other.
 const TAGS_READ: &str = "tag-groups:read";
 const TAGS_WRITE: &str = "tag-groups:write";
+
+/// How the mock spells its scopes: as Pleo's staging or its production environment (they
+/// differ for tags, see above). Set by `[mock] scope_spelling` or `mock-api --scope-spelling`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Spelling {
+    #[default]
+    Staging,
+    Production,
+}
+
+/// Production's spelling of the scopes whose spelling differs from staging's.
+const PRODUCTION: &[(&str, &str)] = &[
+    (TAGS_READ, "tag-group:read"),
+    (TAGS_WRITE, "tag-group:write"),
+];
+
+impl Spelling {
+    /// `scope` (as [`ROUTES`] spells it) in this environment's spelling.
+    pub fn spell(self, scope: &'static str) -> &'static str {
+        match self {
+            Spelling::Staging => scope,
+            Spelling::Production => PRODUCTION
+                .iter()
+                .find(|(staging, _)| *staging == scope)
+                .map_or(scope, |(_, production)| production),
+        }
+    }
+
+    /// Every scope some route needs, in this spelling.
+    pub fn all(self) -> Vec<&'static str> {
+        all().into_iter().map(|s| self.spell(s)).collect()
+    }
+}
+
+impl std::str::FromStr for Spelling {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Spelling, String> {
+        match s {
+            "staging" => Ok(Spelling::Staging),
+            "production" => Ok(Spelling::Production),
+            other => Err(format!(
+                "`{other}` is not a scope spelling (staging or production)"
+            )),
+        }
+    }
+}
 const TAX_CODES_READ: &str = "tax-codes:read";
 const TAX_CODES_WRITE: &str = "tax-codes:write";
 
@@ -108,11 +155,23 @@ pub const ROUTES: &[Route] = &[
     r("GET", "/v0/tag-groups/{group_id}/tags", TAGS_READ),
     r("POST", "/v0/tag-groups/{group_id}/tags", TAGS_WRITE),
     r("GET", "/v0/tags/{tag_id}", TAGS_READ),
+    r("GET", "/v0/tag-groups/{group_id}/usage", TAGS_READ),
+    r("POST", "/v0/tags:search", TAGS_READ),
     r("PUT", "/v0/tags/{tag_id}", TAGS_WRITE),
+    r("DELETE", "/v0/tag-groups/{group_id}", TAGS_WRITE),
+    r("DELETE", "/v0/tags/{tag_id}", TAGS_WRITE),
+    r("DELETE", "/v0/tags", TAGS_WRITE),
+    r("POST", "/v0/tags/archive", TAGS_WRITE),
     r("POST", "/v0/tax-codes:search", TAX_CODES_READ),
+    r(
+        "POST",
+        "/v0/tax-codes:calculate-tax-amounts",
+        TAX_CODES_READ,
+    ),
     r("GET", "/v0/tax-codes/{tax_code_id}", TAX_CODES_READ),
     r("POST", "/v0/tax-codes", TAX_CODES_WRITE),
     r("PUT", "/v0/tax-codes/{tax_code_id}", TAX_CODES_WRITE),
+    r("DELETE", "/v0/tax-codes/{tax_code_id}", TAX_CODES_WRITE),
 ];
 
 /// What a request on a matched route needs.
@@ -224,6 +283,28 @@ mod tests {
         assert_eq!(needs("get", "/v1/introspect"), Needs::Key);
         assert_eq!(needs("DELETE", "/v2/employees"), Needs::OtherMethod);
         assert_eq!(needs("GET", "/v7/unlisted"), Needs::Unlisted);
+    }
+
+    #[test]
+    fn production_spells_only_the_tag_scopes_its_own_way() {
+        let staging = Spelling::Staging.all();
+        let production = Spelling::Production.all();
+        assert_eq!(staging, all());
+        let differ: Vec<(&str, &str)> = staging
+            .iter()
+            .zip(&production)
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| (*a, *b))
+            .collect();
+        assert_eq!(
+            differ,
+            [
+                ("tag-groups:read", "tag-group:read"),
+                ("tag-groups:write", "tag-group:write")
+            ]
+        );
+        assert_eq!("production".parse(), Ok(Spelling::Production));
+        assert!("prod".parse::<Spelling>().unwrap_err().contains("`prod`"));
     }
 
     #[test]

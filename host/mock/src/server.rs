@@ -39,6 +39,8 @@ pub(super) struct AppState {
     /// What write calls change, and the mock's clock.
     pub store: Arc<Store>,
     pub scopes: Vec<String>,
+    /// How the routes' scopes are spelt when checked against `scopes`.
+    pub spelling: scopes::Spelling,
     /// Switched by [`MockServer::accept_key`].
     api_key: Arc<RwLock<String>>,
 }
@@ -46,6 +48,7 @@ pub(super) struct AppState {
 impl AppState {
     /// 403 unless the key was granted `scope`.
     fn require(&self, scope: &'static str) -> Result<(), ApiError> {
+        let scope = self.spelling.spell(scope);
         if self.scopes.iter().any(|s| s == scope) {
             Ok(())
         } else {
@@ -115,6 +118,7 @@ impl MockServer {
             data: data.clone(),
             store: store.clone(),
             scopes: cfg.scopes,
+            spelling: cfg.scope_spelling,
             api_key: api_key.clone(),
         });
         let app = with_latency(router(state, requests.clone(), faults.clone()), cfg.latency);
@@ -357,6 +361,7 @@ mod tests {
             store: Arc::new(Store::new(data.clone())),
             data,
             scopes: vec![],
+            spelling: scopes::Spelling::Staging,
             api_key: Arc::new(RwLock::new(key.into())),
         }
     }
@@ -405,6 +410,16 @@ mod tests {
         assert!(matches!(
             s.require("companies:read"),
             Err(ApiError::MissingScope("companies:read"))
+        ));
+        // Production spells the tag scopes `tag-group:*`: staging's spelling is refused there.
+        s.scopes = vec!["tag-group:read".into()];
+        assert!(s.require("tag-groups:read").is_err());
+        s.spelling = scopes::Spelling::Production;
+        assert!(s.require("tag-groups:read").is_ok());
+        s.scopes = vec!["tag-groups:read".into()];
+        assert!(matches!(
+            s.require("tag-groups:read"),
+            Err(ApiError::MissingScope("tag-group:read"))
         ));
     }
 }

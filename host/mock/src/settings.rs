@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::MockConfig;
 use crate::faults::{FaultConfig, FaultRates, RouteFaults};
 use crate::rate_limit::RateLimit;
+pub use crate::scopes::Spelling;
 
 /// Settings of the embedded mock Pleo API.
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -16,8 +17,11 @@ use crate::rate_limit::RateLimit;
 pub struct MockSettings {
     /// Seed of the generated company data; the same seed gives the same data.
     pub seed: Option<u64>,
-    /// Scopes the mock grants its key (default: every scope).
+    /// Scopes the mock grants its key (default: every scope, in `scope_spelling`).
     pub scopes: Option<Vec<String>>,
+    /// `"staging"` (default) or `"production"`: the environment whose scope spellings the
+    /// mock uses (`tag-groups:read` or `tag-group:read`).
+    pub scope_spelling: Option<Spelling>,
     /// Last day of the 12 months of generated data, `"YYYY-MM-DD"` (default: today, UTC).
     pub anchor: Option<chrono::NaiveDate>,
     /// Companies under the mock key (more than one: a multi-entity key). Default 1.
@@ -150,9 +154,14 @@ impl MockSettings {
     /// (the host passes its configured key, so any key works against the embedded mock).
     pub fn server_config(&self, default_key: String) -> MockConfig {
         let defaults = MockConfig::default();
+        let spelling = self.scope_spelling.unwrap_or_default();
         MockConfig {
             seed: self.seed.unwrap_or(defaults.seed),
-            scopes: self.scopes.clone().unwrap_or(defaults.scopes.clone()),
+            scopes: self
+                .scopes
+                .clone()
+                .unwrap_or_else(|| spelling.all().into_iter().map(str::to_owned).collect()),
+            scope_spelling: spelling,
             anchor: self.anchor.unwrap_or(defaults.anchor),
             companies: self.companies.unwrap_or(defaults.companies),
             echo_authorization: self.echo_authorization,

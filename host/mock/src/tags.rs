@@ -10,7 +10,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -22,11 +22,15 @@ use super::data::{CompanyData, ser_uuid};
 use super::error::{ApiError, json_response};
 use super::extract::{Ids, Json, Pairs};
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
+use super::rest::uuid_set;
 use super::rest::{Result, Shared, check_organization, ok, parse_bool, query_uuid};
-use super::rest::{created, non_blank, one_company, query_company, required};
+use super::rest::{body_company, created, empty, non_blank, one_company, query_company, required};
 use super::seed::new_id;
 use super::server::AppState;
 use super::store::Books;
+
+/// `BulkTagDeleteModel` and `BulkTagArchiveModel`: `tagIds` holds 1 to 100 ids.
+const MAX_BULK_TAGS: usize = 100;
 
 /// The document gives `limit` no bounds; the mock holds it to 1..=100 like the other lists.
 const TAG_PAGING: Rules = Rules {
@@ -85,13 +89,21 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/v0/tag-groups", get(list_groups).post(create_group))
         .route(
             "/v0/tag-groups/{group_id}",
-            get(get_group).put(update_group),
+            get(get_group).put(update_group).delete(delete_group),
         )
         .route(
             "/v0/tag-groups/{group_id}/tags",
             get(list_tags).post(create_tag),
         )
-        .route("/v0/tags/{tag_id}", get(get_tag).put(update_tag))
+        .route("/v0/tag-groups/{group_id}/usage", get(group_usage))
+        .route("/v0/tags", delete(delete_tags))
+        .route("/v0/tags:search", post(search_tags))
+        // A literal segment wins over `{tag_id}` in the router.
+        .route("/v0/tags/archive", post(archive_tags))
+        .route(
+            "/v0/tags/{tag_id}",
+            get(get_tag).put(update_tag).delete(delete_tag),
+        )
 }
 
 /// The dataset's tag groups and tags, plus an archived project tag.
@@ -280,6 +292,17 @@ async fn update_group(
     ok(&*group)
 }
 
+/// `DELETE /v0/tag-groups/{groupId}`: 204. The document says no more; the mock removes the
+/// group's tags with it, as a tag cannot outlive its group.
+async fn delete_group(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
+    let mut books = state.store.lock();
+    let (c, i) = find_group(&books, id)?;
+    let master = &mut books.companies[c].master;
+    master.tag_groups.remove(i);
+    master.tags.retain(|t| t.group_id != id);
+    empty(StatusCode::NO_CONTENT)
+}
+
 // ---------------------------------------------------------------------------
 // Tags
 // ---------------------------------------------------------------------------
@@ -386,4 +409,163 @@ async fn update_tag(
     tag.name = body.name;
     tag.updated_at = now;
     ok(&*tag)
+}
+
+/// `DELETE /v0/tags/{tagId}`: Pleo documents a JSON answer without a schema, so nothing that
+/// could be checked; the mock answers 204 without a body.
+async fn delete_tag(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
+    let mut books = state.store.lock();
+    let (c, i) = find_tag(&books, id)?;
+    books.companies[c].master.tags.remove(i);
+    empty(StatusCode::NO_CONTENT)
+}
+
+/// `BulkTagDeleteModel` and `BulkTagArchiveModel`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BulkBody {
+    company_id: Option<String>,
+    tag_ids: Option<Vec<String>>,
+    archived: Option<bool>,
+}
+
+/// The company and the positions of the named tags in its list: 1 to 100 UUIDs, every one a
+/// tag of that company, or the whole request is refused (400, or 404 naming the first unknown).
+fn bulk_tags(state: &AppState, books: &Books, body: &BulkBody) -> Result<(usize, Vec<usize>)> {
+    let company = body_company(state, body.company_id.clone())?;
+    let ids = required(body.tag_ids.as_ref(), "tagIds")?;
+    if ids.is_empty() || ids.len() > MAX_BULK_TAGS {
+        return Err(ApiError::BadBody(format!(
+            "tagIds must hold 1 to {MAX_BULK_TAGS} ids, not {}",
+            ids.len()
+        )));
+    }
+    let master = &books.companies[company].master;
+    let mut found = Vec::new();
+    for raw in ids {
+        let id = Uuid::parse_str(raw)
+            .map_err(|_| ApiError::BadBody(format!("tagIds: `{raw}` is not a UUID")))?;
+        let i =
+            master.tags.iter().position(|t| t.id == id).ok_or_else(|| {
+                ApiError::not_found("TAG_NOT_FOUND", format!("Tag {id} not found"))
+            })?;
+        if !found.contains(&i) {
+            found.push(i);
+        }
+    }
+    Ok((company, found))
+}
+
+/// `DELETE /v0/tags`: deletes every named tag of `companyId`, or none (204).
+async fn delete_tags(State(state): Shared, Json(body): Json<BulkBody>) -> Result<Response> {
+    let mut books = state.store.lock();
+    let (c, mut found) = bulk_tags(&state, &books, &body)?;
+    found.sort_unstable();
+    let tags = &mut books.companies[c].master.tags;
+    for i in found.into_iter().rev() {
+        tags.remove(i);
+    }
+    empty(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v0/tags/archive`: sets `archived` on every named tag of `companyId`, or none; the
+/// changed tags as `{data: [...]}`.
+async fn archive_tags(State(state): Shared, Json(body): Json<BulkBody>) -> Result<Response> {
+    let archived = required(body.archived, "archived")?;
+    let now = state.store.now();
+    let mut books = state.store.lock();
+    let (c, found) = bulk_tags(&state, &books, &body)?;
+    let tags = &mut books.companies[c].master.tags;
+    let mut changed = Vec::new();
+    for i in found {
+        if tags[i].archived != archived {
+            tags[i].archived = archived;
+            tags[i].updated_at = now;
+        }
+        changed.push(tags[i].clone());
+    }
+    ok(changed)
+}
+
+/// `GET /v0/tag-groups/{groupId}/usage`: for each tag of the group, the number of the
+/// company's expenses (accounting entries, deleted ones left out) tagged with it.
+async fn group_usage(State(state): Shared, Ids([group]): Ids<1>) -> Result<Response> {
+    let (c, tags) = {
+        let books = state.store.lock();
+        let (c, _) = find_group(&books, group)?;
+        let tags: Vec<Uuid> = books.companies[c]
+            .master
+            .tags
+            .iter()
+            .filter(|t| t.group_id == group)
+            .map(|t| t.id)
+            .collect();
+        (c, tags)
+    };
+    let mut counts: BTreeMap<Uuid, u32> = tags.iter().map(|t| (*t, 0)).collect();
+    // Read outside the store's lock: the entries never change, and are made on first use.
+    for entry in state.data.companies[c]
+        .entries
+        .iter()
+        .filter(|e| e.deleted_at.is_none())
+    {
+        for tag in entry.tags.iter().filter_map(|t| t.tag_id) {
+            if let Some(n) = counts.get_mut(&tag) {
+                *n += 1;
+            }
+        }
+    }
+    let usages: Vec<serde_json::Value> = tags
+        .iter()
+        .map(|t| serde_json::json!({"id": t.to_string(), "count": counts[t]}))
+        .collect();
+    ok(serde_json::json!({ "usages": usages }))
+}
+
+/// `CompositeTagSearchRequest`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchBody {
+    archived: Option<bool>,
+    include_archived: Option<bool>,
+    tag_group_ids: Option<Vec<String>>,
+    tag_ids: Option<Vec<String>>,
+    text_search: Option<String>,
+}
+
+/// `POST /v0/tags:search?company_id`: the company's tags matching every filter given, a page.
+/// `archived` wins over `includeArchived`; without either only active tags are found.
+async fn search_tags(
+    State(state): Shared,
+    Pairs(query): Pairs,
+    Json(body): Json<SearchBody>,
+) -> Result<Response> {
+    let company = query_company(&state, &query)?;
+    let page = PageRequest::parse(&query, &TAG_PAGING)?;
+    let groups = uuid_set(body.tag_group_ids, "tagGroupIds", 1000)?;
+    let ids = uuid_set(body.tag_ids, "tagIds", 1000)?;
+    let text = body.text_search.map(|t| t.to_lowercase());
+    let books = state.store.lock();
+    let tags: Vec<&TagRecord> = books.companies[company]
+        .master
+        .tags
+        .iter()
+        .filter(|t| match body.archived {
+            Some(archived) => t.archived == archived,
+            None => body.include_archived == Some(true) || !t.archived,
+        })
+        .filter(|t| groups.as_ref().is_none_or(|g| g.contains(&t.group_id)))
+        .filter(|t| ids.as_ref().is_none_or(|i| i.contains(&t.id)))
+        .filter(|t| {
+            text.as_ref().is_none_or(|text| {
+                t.name
+                    .as_ref()
+                    .is_some_and(|n| n.to_lowercase().contains(text.as_str()))
+            })
+        })
+        .collect();
+    Ok(json_response(
+        StatusCode::OK,
+        &paginate(tags, &page, tag_key),
+    ))
 }

@@ -1,6 +1,7 @@
 //! Tax codes (`/v0/tax-codes`, Gjoll Tax Codes API 82.3.2): search, get, create, update.
 //! Scopes `tax-codes:read` and `tax-codes:write`.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -75,8 +76,14 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route("/v0/tax-codes", post(create_tax_code))
         .route("/v0/tax-codes:search", post(search_tax_codes))
         .route(
+            "/v0/tax-codes:calculate-tax-amounts",
+            post(calculate_tax_amounts),
+        )
+        .route(
             "/v0/tax-codes/{tax_code_id}",
-            get(get_tax_code).put(update_tax_code),
+            get(get_tax_code)
+                .put(update_tax_code)
+                .delete(delete_tax_code),
         )
 }
 
@@ -315,4 +322,136 @@ async fn update_tax_code(
     fields.apply(&mut codes[i]);
     codes[i].updated_at = now;
     ok(&codes[i])
+}
+
+/// `DELETE /v0/tax-codes/{taxCodeId}`: Pleo documents a JSON answer without a schema, so
+/// nothing that could be checked; the mock answers 204 without a body.
+async fn delete_tax_code(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
+    let mut books = state.store.lock();
+    let (c, i) = find(&books, id)?;
+    books.companies[c].master.tax_codes.remove(i);
+    super::rest::empty(StatusCode::NO_CONTENT)
+}
+
+/// `CalculateTaxesRequest`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CalculateBody {
+    amounts_by_tax_code_id: Option<BTreeMap<String, Vec<TaxedAmount>>>,
+}
+
+/// `TaxedAmount`.
+#[derive(Debug, Deserialize)]
+struct TaxedAmount {
+    id: String,
+    amount: Money,
+}
+
+/// `Money`.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+struct Money {
+    currency: Currency,
+    minors: i64,
+}
+
+/// A three-letter currency code, kept without allocating.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
+struct Currency([u8; 3]);
+
+impl TryFrom<String> for Currency {
+    type Error = String;
+    fn try_from(code: String) -> std::result::Result<Currency, String> {
+        match <[u8; 3]>::try_from(code.as_bytes()) {
+            Ok(bytes) if super::rest::is_currency(&code) => Ok(Currency(bytes)),
+            _ => Err(format!("`{code}` is not an ISO 4217 currency code")),
+        }
+    }
+}
+
+impl From<Currency> for String {
+    fn from(c: Currency) -> String {
+        String::from_utf8_lossy(&c.0).into_owned()
+    }
+}
+
+/// The breakdown of `minors` under a tax code: `inclusive` amounts hold their tax (net =
+/// gross / (1 + rate)), `exclusive` ones do not (tax = net × rate), and a `reverse` charge is
+/// owed by the buyer: gross and net are the amount, tax what the buyer accounts for. Rounded
+/// half away from zero to the minor unit.
+fn breakdown(kind: TaxType, rate: f64, minors: i64) -> (i64, i64, i64) {
+    let round = |x: f64| x.round() as i64;
+    match kind {
+        TaxType::Inclusive => {
+            let net = round(minors as f64 / (1.0 + rate));
+            (minors, net, minors.saturating_sub(net))
+        }
+        TaxType::Exclusive => {
+            let tax = round(minors as f64 * rate);
+            (minors.saturating_add(tax), minors, tax)
+        }
+        TaxType::Reverse => (minors, minors, round(minors as f64 * rate)),
+    }
+}
+
+/// `POST /v0/tax-codes:calculate-tax-amounts`: each amount's gross, net and tax under its tax
+/// code, keyed as asked; an unknown tax code is a 404.
+async fn calculate_tax_amounts(
+    State(state): Shared,
+    Json(body): Json<CalculateBody>,
+) -> Result<Response> {
+    let amounts = required(body.amounts_by_tax_code_id, "amountsByTaxCodeId")?;
+    let books = state.store.lock();
+    let mut taxes = serde_json::Map::new();
+    for (code_id, items) in amounts {
+        let id = Uuid::parse_str(&code_id)
+            .map_err(|_| ApiError::BadBody(format!("`{code_id}` is not a UUID")))?;
+        let (c, i) = find(&books, id)?;
+        let code = &books.companies[c].master.tax_codes[i];
+        let rows: Vec<serde_json::Value> = items
+            .iter()
+            .map(|item| {
+                let (gross, net, tax) = breakdown(code.kind, code.rate, item.amount.minors);
+                let money = |minors| Money {
+                    currency: item.amount.currency,
+                    minors,
+                };
+                serde_json::json!({
+                    "id": item.id,
+                    "amountTaxBreakdown": {
+                        "gross": money(gross), "net": money(net), "tax": money(tax)
+                    }
+                })
+            })
+            .collect();
+        taxes.insert(code_id, serde_json::Value::Array(rows));
+    }
+    ok(serde_json::json!({ "taxes": taxes }))
+}
+
+#[cfg(test)]
+mod calculate_tests {
+    use super::*;
+
+    #[test]
+    fn breakdowns_follow_the_tax_type() {
+        assert_eq!(
+            breakdown(TaxType::Inclusive, 0.25, 12500),
+            (12500, 10000, 2500)
+        );
+        assert_eq!(
+            breakdown(TaxType::Exclusive, 0.25, 10000),
+            (12500, 10000, 2500)
+        );
+        assert_eq!(
+            breakdown(TaxType::Reverse, 0.25, 10000),
+            (10000, 10000, 2500)
+        );
+        // 100 / 1.25 = 80; 99 / 1.25 = 79.2 rounds to 79.
+        assert_eq!(breakdown(TaxType::Inclusive, 0.25, 99), (99, 79, 20));
+        assert_eq!(breakdown(TaxType::Exclusive, 0.0, 555), (555, 555, 0));
+        // Whatever a caller sends, no overflow.
+        assert_eq!(breakdown(TaxType::Exclusive, 1.0, i64::MAX).0, i64::MAX);
+        assert_eq!(breakdown(TaxType::Inclusive, 0.5, i64::MIN).0, i64::MIN);
+    }
 }

@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use super::read_ahead::{self, Fetched};
-use super::table::{Effect, Op, Want};
+use super::table::{Effect, Method, Op, Want};
 use super::{Caps, HostError, PageRequest, WitPage, host_outcome, invalid, truncate};
 use crate::audit::Call;
 use crate::pleo::{self, ApiError, ApiRequest};
@@ -99,7 +99,9 @@ impl Args {
             path,
             query: self.query,
             body: self.body,
-            idempotent: op.effect == Effect::Idempotent,
+            // A POST that only reads (a search, a tax calculation) is as safe to repeat.
+            idempotent: op.effect == Effect::Idempotent
+                || (op.effect == Effect::Read && op.method == Method::Post),
         })
     }
 }

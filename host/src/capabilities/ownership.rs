@@ -79,6 +79,10 @@ pub(crate) enum IdAt {
     Path(&'static str),
     /// This string field of the JSON body.
     Body(&'static str),
+    /// Every string of this array field of the JSON body: a bulk call (`tagIds`).
+    BodyList(&'static str),
+    /// Every key of this object field of the JSON body (`amountsByTaxCodeId`).
+    BodyKeys(&'static str),
 }
 
 pub(crate) const COMPANY: Kind = Kind {
@@ -222,16 +226,19 @@ impl Caps {
         if !self.owners.lookups {
             return Ok(());
         }
-        let Some(id) = target_id(op.template, &req.path, req.body.as_ref(), &target.id) else {
+        let ids = target_ids(op.template, &req.path, req.body.as_ref(), &target.id);
+        if ids.is_empty() {
             // The family built the request from this very template: a host bug, refused.
             return self.refuse(op, no_owner(target.kind));
-        };
-        let company = self.owner_of(op, target.kind, &id).await?;
-        if self.is_allowed(&company) {
-            Ok(())
-        } else {
-            self.refuse(op, other_company(target.kind))
         }
+        // A bulk call's ids are bounded by its family (at most 100 tags); each is one lookup.
+        for id in ids {
+            let company = self.owner_of(op, target.kind, &id).await?;
+            if !self.is_allowed(&company) {
+                return self.refuse(op, other_company(target.kind));
+            }
+        }
+        Ok(())
     }
 
     /// After a successful answer: every object in it must belong to an allowed company, or
@@ -410,6 +417,8 @@ pub(crate) fn target_id(
 ) -> Option<String> {
     match at {
         IdAt::Body(field) => body?.get(field)?.as_str().map(str::to_owned),
+        // Several objects: see `target_ids`.
+        IdAt::BodyList(_) | IdAt::BodyKeys(_) => None,
         IdAt::Path(name) => {
             let placeholder = format!("{{{name}}}");
             let (mut t, mut p) = (template.split('/'), path.split('/'));
@@ -422,6 +431,33 @@ pub(crate) fn target_id(
                 }
             }
         }
+    }
+}
+
+/// Every id a request names its targets by: the one of [`target_id`], or each string of a
+/// bulk call's list (none if one is not a string).
+pub(crate) fn target_ids(
+    template: &str,
+    path: &str,
+    body: Option<&Value>,
+    at: &IdAt,
+) -> Vec<String> {
+    match at {
+        IdAt::BodyList(field) => body
+            .and_then(|b| b.get(field))
+            .and_then(Value::as_array)
+            .and_then(|ids| {
+                ids.iter()
+                    .map(|id| id.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .unwrap_or_default(),
+        IdAt::BodyKeys(field) => body
+            .and_then(|b| b.get(field))
+            .and_then(Value::as_object)
+            .map(|map| map.keys().cloned().collect())
+            .unwrap_or_default(),
+        _ => target_id(template, path, body, at).into_iter().collect(),
     }
 }
 
@@ -489,6 +525,23 @@ mod tests {
         assert_eq!(
             target_id("/x", "/x", Some(&json!({"jobId": 3})), &IdAt::Body("jobId")),
             None
+        );
+        let list = IdAt::BodyList("tagIds");
+        let ids = |body: Value| target_ids("/v0/tags", "/v0/tags", Some(&body), &list);
+        assert_eq!(ids(json!({"tagIds": ["t1", "t2"]})), ["t1", "t2"]);
+        assert!(ids(json!({"tagIds": ["t1", 2]})).is_empty());
+        assert!(ids(json!({"tagIds": "t1"})).is_empty());
+        let keys = IdAt::BodyKeys("amountsByTaxCodeId");
+        let body = json!({"amountsByTaxCodeId": {"x1": [], "x2": []}});
+        assert_eq!(target_ids("/t", "/t", Some(&body), &keys), ["x1", "x2"]);
+        assert_eq!(
+            target_ids(
+                "/v1/vendors/{id}",
+                "/v1/vendors/v-1",
+                None,
+                &IdAt::Path("id")
+            ),
+            ["v-1"]
         );
     }
 

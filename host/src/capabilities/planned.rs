@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::call::Answer;
+use super::ownership::{IdAt, Target};
 use super::read_ahead::{self, Fetched};
 use super::table::{Effect, Op, Want};
 use super::{Caps, HostError, PleoError, ownership};
@@ -26,6 +27,13 @@ impl Caps {
         };
         if op.effect == Effect::Read {
             return planned_answer(plan.read(&req, matches!(op.answer, Want::Page)));
+        }
+        if let Some(Target {
+            kind,
+            id: IdAt::BodyList(field),
+        }) = &op.target
+        {
+            return self.planned_bulk(op, kind, field, req).await;
         }
         let target = op.target.as_ref().and_then(|t| {
             ownership::target_id(op.template, &req.path, req.body.as_ref(), &t.id)
@@ -82,6 +90,88 @@ impl Caps {
             bytes_out,
             outcome: "planned",
             object_id,
+            plan_id,
+            ..Call::default()
+        });
+        planned_answer(answer)
+    }
+
+    /// A bulk write (`archive-tags`, `delete-tags`): the owner of each named object that is
+    /// not a placeholder is checked, and its state before fetched (once per object and plan,
+    /// a read each: the family bounds how many ids one call names), so the plan shows what it
+    /// archives or deletes and apply can tell whether any of them changed.
+    async fn planned_bulk(
+        &mut self,
+        op: &'static Op,
+        kind: &'static ownership::Kind,
+        field: &'static str,
+        req: ApiRequest,
+    ) -> Result<Answer, HostError> {
+        let Some(plan) = &self.plan else {
+            unreachable!("only called in a plan run")
+        };
+        let ids = ownership::target_ids(
+            op.template,
+            &req.path,
+            req.body.as_ref(),
+            &IdAt::BodyList(field),
+        );
+        let existing: Vec<String> = ids
+            .iter()
+            .filter(|id| !plan.is_placeholder(id))
+            .cloned()
+            .collect();
+        let fetch: Vec<bool> = ids.iter().map(|id| plan.needs_before(id)).collect();
+        if !existing.is_empty() {
+            let mut only_existing = req.clone();
+            if let Some(body) = &mut only_existing.body {
+                body[field] = serde_json::json!(existing);
+            }
+            self.check_target(op, &only_existing).await?;
+        }
+        let mut targets = Vec::new();
+        for (id, fetch) in ids.into_iter().zip(fetch) {
+            let get = kind.get.map(|g| g.replace("{id}", &id));
+            let before = match (&get, fetch) {
+                (Some(path), true) => Some(self.fetch_before(op, path.clone()).await?),
+                _ => None,
+            };
+            let target = crate::plan::PlannedTarget {
+                kind: kind.name.to_owned(),
+                id,
+                get,
+            };
+            targets.push((target, before));
+        }
+        self.spend_call()?;
+        let bytes_out = match &mut self.plan {
+            Some(plan) => plan.charge(&req).map_err(super::invalid)?,
+            None => unreachable!("only called in a plan run"),
+        };
+        let write = crate::plan::WriteOp {
+            interface: op.interface_name(),
+            function: op.function,
+            target: None,
+        };
+        let company = self.company_id.clone();
+        let Some(plan) = &mut self.plan else {
+            unreachable!("only called in a plan run")
+        };
+        let answer = plan.record_bulk(
+            &write,
+            &company,
+            &req,
+            targets,
+            matches!(op.answer, Want::Nothing),
+        );
+        let plan_id = Some(plan.plan_id.clone());
+        self.record(Call {
+            interface: op.interface_name(),
+            function: op.function,
+            scope: Some(op.scope()),
+            http: Some((op.method.as_str(), op.template)),
+            bytes_out,
+            outcome: "planned",
             plan_id,
             ..Call::default()
         });

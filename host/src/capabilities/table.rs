@@ -649,7 +649,14 @@ pub(crate) static TAGS_READ: Interface = Interface {
     name: "tags-read",
     scope: scope_for("tags-read"),
     link: |l| tags_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
-    ops: &[&LIST_TAG_GROUPS, &GET_TAG_GROUP, &LIST_TAGS, &GET_TAG],
+    ops: &[
+        &LIST_TAG_GROUPS,
+        &GET_TAG_GROUP,
+        &LIST_TAGS,
+        &GET_TAG,
+        &GET_TAG_GROUP_USAGE,
+        &SEARCH_TAGS,
+    ],
 };
 pub(crate) static LIST_TAG_GROUPS: Op = Op {
     interface: &TAGS_READ,
@@ -699,6 +706,32 @@ pub(crate) static GET_TAG: Op = Op {
     target: None,
     why: "one tag by id; its group's owner is checked from the answer",
 };
+pub(crate) static GET_TAG_GROUP_USAGE: Op = Op {
+    interface: &TAGS_READ,
+    function: "get-tag-group-usage",
+    method: Method::Get,
+    template: "/v0/tag-groups/{groupId}/usage",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "counts of the group's tags carry no owner: the group's owner is checked first",
+};
+pub(crate) static SEARCH_TAGS: Op = Op {
+    interface: &TAGS_READ,
+    function: "search-tags",
+    method: Method::Post,
+    template: "/v0/tags:search",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG),
+    target: None,
+    why: "a search (POST, reads only) in the run's company (query `company_id`); each tag's \
+          group owner is checked in the answer",
+};
 
 pub(crate) static TAGS_WRITE: Interface = Interface {
     name: "tags-write",
@@ -709,6 +742,10 @@ pub(crate) static TAGS_WRITE: Interface = Interface {
         &UPDATE_TAG_GROUP,
         &CREATE_TAG,
         &UPDATE_TAG,
+        &DELETE_TAG_GROUP,
+        &DELETE_TAG,
+        &DELETE_TAGS,
+        &ARCHIVE_TAGS,
     ],
 };
 pub(crate) static CREATE_TAG_GROUP: Op = Op {
@@ -764,6 +801,67 @@ pub(crate) static UPDATE_TAG: Op = Op {
     }),
     why: "idempotent: a PUT of the same fields leaves the tag in the same state",
 };
+pub(crate) static DELETE_TAG_GROUP: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "delete-tag-group",
+    method: Method::Delete,
+    template: "/v0/tag-groups/{groupId}",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "idempotent: a deleted group stays deleted (a repeat after a lost answer may see a \
+          404, never a second effect); 204 without a body, and the group was checked first",
+};
+pub(crate) static DELETE_TAG: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "delete-tag",
+    method: Method::Delete,
+    template: "/v0/tags/{tagId}",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::Path("tagId"),
+    }),
+    why: "idempotent: a deleted tag stays deleted (a repeat may see a 404); Pleo documents no \
+          answer schema, so the plugin gets none, and the tag was checked first",
+};
+pub(crate) static DELETE_TAGS: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "delete-tags",
+    method: Method::Delete,
+    template: "/v0/tags",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::BodyList("tagIds"),
+    }),
+    why: "idempotent: deleted tags stay deleted (a repeat may see a 404); 1 to 100 ids \
+          (Pleo's bounds, checked before sending), each tag's owner checked first, and the \
+          body's `companyId` is the run's company",
+};
+pub(crate) static ARCHIVE_TAGS: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "archive-tags",
+    method: Method::Post,
+    template: "/v0/tags/archive",
+    answer: Want::List,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&TAG),
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::BodyList("tagIds"),
+    }),
+    why: "idempotent: it sets `archived` on each tag named, so twice is as once; 1 to 100 \
+          ids, each tag's owner checked first, and each tag answered too",
+};
 
 // ---- tax-codes-read, tax-codes-write: tax (VAT) codes ------------------------------------
 
@@ -771,7 +869,7 @@ pub(crate) static TAX_CODES_READ: Interface = Interface {
     name: "tax-codes-read",
     scope: scope_for("tax-codes-read"),
     link: |l| tax_codes_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
-    ops: &[&SEARCH_TAX_CODES, &GET_TAX_CODE],
+    ops: &[&SEARCH_TAX_CODES, &GET_TAX_CODE, &CALCULATE_TAX_AMOUNTS],
 };
 pub(crate) static SEARCH_TAX_CODES: Op = Op {
     interface: &TAX_CODES_READ,
@@ -795,12 +893,27 @@ pub(crate) static GET_TAX_CODE: Op = Op {
     target: None,
     why: "one tax code by id; its `companyId` is checked in the answer",
 };
+pub(crate) static CALCULATE_TAX_AMOUNTS: Op = Op {
+    interface: &TAX_CODES_READ,
+    function: "calculate-tax-amounts",
+    method: Method::Post,
+    template: "/v0/tax-codes:calculate-tax-amounts",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &TAX_CODE,
+        id: IdAt::BodyKeys("amountsByTaxCodeId"),
+    }),
+    why: "a calculation (POST, changes nothing); the answer holds amounts only, keyed by the \
+          tax codes named, whose owners are checked first",
+};
 
 pub(crate) static TAX_CODES_WRITE: Interface = Interface {
     name: "tax-codes-write",
     scope: scope_for("tax-codes-write"),
     link: |l| tax_codes_write::add_to_linker::<_, HasSelf<Caps>>(l, caps),
-    ops: &[&CREATE_TAX_CODE, &UPDATE_TAX_CODE],
+    ops: &[&CREATE_TAX_CODE, &UPDATE_TAX_CODE, &DELETE_TAX_CODE],
 };
 pub(crate) static CREATE_TAX_CODE: Op = Op {
     interface: &TAX_CODES_WRITE,
@@ -826,6 +939,21 @@ pub(crate) static UPDATE_TAX_CODE: Op = Op {
         id: IdAt::Path("taxCodeId"),
     }),
     why: "idempotent: a PUT of the same fields leaves the tax code in the same state",
+};
+pub(crate) static DELETE_TAX_CODE: Op = Op {
+    interface: &TAX_CODES_WRITE,
+    function: "delete-tax-code",
+    method: Method::Delete,
+    template: "/v0/tax-codes/{taxCodeId}",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &TAX_CODE,
+        id: IdAt::Path("taxCodeId"),
+    }),
+    why: "idempotent: a deleted tax code stays deleted (a repeat may see a 404); Pleo documents \
+          no answer schema, so the plugin gets none, and the tax code was checked first",
 };
 
 /// Every operation of every interface, in table order.
@@ -941,7 +1069,9 @@ mod tests {
             if reads {
                 assert!(
                     op.method == Method::Get
-                        || (op.method == Method::Post && op.template.ends_with(":search")),
+                        || (op.method == Method::Post
+                            && (op.template.ends_with(":search")
+                                || op.template.ends_with(":calculate-tax-amounts"))),
                     "{}: a read the client would not repeat",
                     op.function
                 );

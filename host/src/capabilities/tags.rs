@@ -6,22 +6,52 @@ use serde_json::{Value, json};
 
 use super::call::Args;
 use super::table::{
-    CREATE_TAG, CREATE_TAG_GROUP, GET_TAG, GET_TAG_GROUP, LIST_TAG_GROUPS, LIST_TAGS, UPDATE_TAG,
+    ARCHIVE_TAGS, CREATE_TAG, CREATE_TAG_GROUP, DELETE_TAG, DELETE_TAG_GROUP, DELETE_TAGS, GET_TAG,
+    GET_TAG_GROUP, GET_TAG_GROUP_USAGE, LIST_TAG_GROUPS, LIST_TAGS, SEARCH_TAGS, UPDATE_TAG,
     UPDATE_TAG_GROUP,
 };
-use super::{Caps, HostError, PageRequest, WitPage};
+use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
+use crate::bindings::pleo::plugin::tags_read::TagFilter;
 use crate::bindings::pleo::plugin::tags_write::{TagFields, TagGroupFields};
 use crate::bindings::pleo::plugin::{tags_read, tags_write};
 
 /// Pleo documents no maximum page size for tags; the host keeps pages bounded.
 const MAX_PAGE: u32 = 100;
+/// `BulkTagDeleteModel` and `BulkTagArchiveModel`: `tagIds` holds 1 to 100 ids.
+pub(crate) const MAX_BULK_TAGS: usize = 100;
+/// Pleo documents no maximum for the search's id lists; the host bounds them.
+const MAX_SEARCH_IDS: usize = 100;
+/// Pleo documents no maximum for `textSearch`; the host bounds it.
+const MAX_TEXT: usize = 255;
 
 impl tags_read::Host for Caps {
-    async fn list_tag_groups(&mut self, include_archived: bool) -> Result<String, HostError> {
+    async fn list_tag_groups(
+        &mut self,
+        include_archived: bool,
+        include_tags_count: bool,
+    ) -> Result<String, HostError> {
         let args = Args::new()
             .query("company_id", self.company_id.clone())
-            .query("include_archived", include_archived.to_string());
+            .query("include_archived", include_archived.to_string())
+            .query("include_tags_count", include_tags_count.to_string());
         self.text(&LIST_TAG_GROUPS, args).await
+    }
+
+    async fn get_tag_group_usage(&mut self, group_id: String) -> Result<String, HostError> {
+        self.text(&GET_TAG_GROUP_USAGE, Args::new().id(group_id))
+            .await
+    }
+
+    async fn search_tags(
+        &mut self,
+        filter: TagFilter,
+        page: PageRequest,
+    ) -> Result<WitPage, HostError> {
+        let args = Args::new()
+            .body(search_body(filter))
+            .query("company_id", self.company_id.clone())
+            .page(&page, MAX_PAGE);
+        self.page(&SEARCH_TAGS, args).await
     }
 
     async fn get_tag_group(&mut self, group_id: String) -> Result<String, HostError> {
@@ -72,6 +102,73 @@ impl tags_write::Host for Caps {
         let args = Args::new().id(tag_id).body(Ok(tag_body(tag)));
         self.text(&UPDATE_TAG, args).await
     }
+
+    async fn delete_tag_group(&mut self, group_id: String) -> Result<(), HostError> {
+        self.nothing(&DELETE_TAG_GROUP, Args::new().id(group_id))
+            .await
+    }
+
+    async fn delete_tag(&mut self, tag_id: String) -> Result<(), HostError> {
+        self.nothing(&DELETE_TAG, Args::new().id(tag_id)).await
+    }
+
+    async fn delete_tags(&mut self, tag_ids: Vec<String>) -> Result<(), HostError> {
+        let body = bulk_body(&self.company_id, tag_ids, None);
+        self.nothing(&DELETE_TAGS, Args::new().body(body)).await
+    }
+
+    async fn archive_tags(
+        &mut self,
+        tag_ids: Vec<String>,
+        archived: bool,
+    ) -> Result<String, HostError> {
+        let body = bulk_body(&self.company_id, tag_ids, Some(archived));
+        self.text(&ARCHIVE_TAGS, Args::new().body(body)).await
+    }
+}
+
+/// Builds `CompositeTagSearchRequest`: `{tagGroupIds?, tagIds?, textSearch?}` with `archived`
+/// when given, else `includeArchived: true` (Pleo's default leaves archived tags out).
+fn search_body(filter: TagFilter) -> Result<Value, HostError> {
+    let mut body = serde_json::Map::new();
+    for (name, ids) in [
+        ("tagGroupIds", filter.tag_group_ids),
+        ("tagIds", filter.tag_ids),
+    ] {
+        if !ids.is_empty() {
+            let ids = checks::unique(ids);
+            checks::ids(name, &ids, MAX_SEARCH_IDS)?;
+            body.insert(name.into(), json!(ids));
+        }
+    }
+    if let Some(text) = filter.text {
+        checks::text("textSearch", &text, 1, MAX_TEXT)?;
+        body.insert("textSearch".into(), json!(text));
+    }
+    match filter.archived {
+        Some(archived) => body.insert("archived".into(), json!(archived)),
+        None => body.insert("includeArchived".into(), json!(true)),
+    };
+    Ok(Value::Object(body))
+}
+
+/// Builds `BulkTagDeleteModel` (`{companyId, tagIds}`) or, with `archived`,
+/// `BulkTagArchiveModel`: 1 to 100 distinct, well-formed ids of the run's company.
+fn bulk_body(
+    company_id: &str,
+    tag_ids: Vec<String>,
+    archived: Option<bool>,
+) -> Result<Value, HostError> {
+    if tag_ids.is_empty() {
+        return Err(invalid("tagIds must name at least one tag".into()));
+    }
+    let tag_ids = checks::unique(tag_ids);
+    checks::ids("tagIds", &tag_ids, MAX_BULK_TAGS)?;
+    let mut body = json!({ "companyId": company_id, "tagIds": tag_ids });
+    if let Some(archived) = archived {
+        body["archived"] = json!(archived);
+    }
+    Ok(body)
 }
 
 /// Builds `TagGroupCreateModel` / `TagGroupUpdateModel`: `{code, name, archived, metadata}`.
@@ -93,6 +190,64 @@ fn tag_body(tag: TagFields) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_search_sends_only_the_filters_given() {
+        let filter = |archived| TagFilter {
+            tag_group_ids: vec![],
+            tag_ids: vec![],
+            text: None,
+            archived,
+        };
+        assert_eq!(
+            search_body(filter(None)).unwrap(),
+            json!({"includeArchived": true})
+        );
+        let some = TagFilter {
+            tag_group_ids: vec!["g1".into(), "g1".into()],
+            tag_ids: vec!["t1".into()],
+            text: Some("apollo".into()),
+            archived: Some(false),
+        };
+        assert_eq!(
+            search_body(some).unwrap(),
+            json!({"tagGroupIds": ["g1"], "tagIds": ["t1"], "textSearch": "apollo", "archived": false})
+        );
+        let many = TagFilter {
+            tag_ids: (0..101).map(|i| format!("t{i}")).collect(),
+            ..filter(None)
+        };
+        assert!(search_body(many).is_err());
+        let long = TagFilter {
+            text: Some("x".repeat(256)),
+            ..filter(None)
+        };
+        assert!(search_body(long).is_err());
+    }
+
+    #[test]
+    fn bulk_bodies_hold_1_to_100_distinct_ids() {
+        let ids = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
+        assert_eq!(
+            bulk_body(
+                "c1",
+                vec!["t1".into(), "t1".into(), "t2".into()],
+                Some(true)
+            )
+            .unwrap(),
+            json!({"companyId": "c1", "tagIds": ["t1", "t2"], "archived": true})
+        );
+        assert_eq!(
+            bulk_body("c1", ids(100), None).unwrap()["tagIds"]
+                .as_array()
+                .unwrap()
+                .len(),
+            100
+        );
+        assert!(bulk_body("c1", ids(101), None).is_err());
+        assert!(bulk_body("c1", vec![], Some(false)).is_err());
+        assert!(bulk_body("c1", vec!["../x".into()], None).is_err());
+    }
 
     #[test]
     fn bodies_use_pleo_field_names() {

@@ -4,9 +4,12 @@
 use serde_json::{Map, Value, json};
 
 use super::call::Args;
-use super::table::{CREATE_TAX_CODE, GET_TAX_CODE, SEARCH_TAX_CODES, UPDATE_TAX_CODE};
+use super::table::{
+    CALCULATE_TAX_AMOUNTS, CREATE_TAX_CODE, DELETE_TAX_CODE, GET_TAX_CODE, SEARCH_TAX_CODES,
+    UPDATE_TAX_CODE,
+};
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
-use crate::bindings::pleo::plugin::tax_codes_read::TaxCodeFilter;
+use crate::bindings::pleo::plugin::tax_codes_read::{TaxCodeFilter, TaxedAmount};
 use crate::bindings::pleo::plugin::tax_codes_write::TaxCodeFields;
 use crate::bindings::pleo::plugin::types::TaxKind;
 use crate::bindings::pleo::plugin::{tax_codes_read, tax_codes_write};
@@ -15,6 +18,11 @@ use crate::bindings::pleo::plugin::{tax_codes_read, tax_codes_write};
 const MAX_PAGE: u32 = 100;
 /// Pleo documents no maximum for `taxCodeIds`; the host bounds it.
 const MAX_IDS: usize = 1000;
+/// Pleo documents no maximum for a tax calculation; the host bounds its amounts, the tax codes
+/// they name (each an owner lookup with an organisation key) and their labels.
+const MAX_AMOUNTS: usize = 1000;
+const MAX_CODES: usize = 100;
+const MAX_LABEL: usize = 100;
 
 impl tax_codes_read::Host for Caps {
     async fn search_tax_codes(
@@ -32,6 +40,38 @@ impl tax_codes_read::Host for Caps {
     async fn get_tax_code(&mut self, tax_code_id: String) -> Result<String, HostError> {
         self.text(&GET_TAX_CODE, Args::new().id(tax_code_id)).await
     }
+
+    async fn calculate_tax_amounts(
+        &mut self,
+        amounts: Vec<TaxedAmount>,
+    ) -> Result<String, HostError> {
+        let args = Args::new().body(calculate_body(amounts));
+        self.text(&CALCULATE_TAX_AMOUNTS, args).await
+    }
+}
+
+/// Builds `CalculateTaxesRequest`: `{amountsByTaxCodeId: {<id>: [{id, amount: {currency,
+/// minors}}]}}`, the amounts grouped by tax code in their order.
+fn calculate_body(amounts: Vec<TaxedAmount>) -> Result<Value, HostError> {
+    if amounts.is_empty() {
+        return Err(invalid("name at least one amount".into()));
+    }
+    checks::at_most("amounts", amounts.len(), MAX_AMOUNTS)?;
+    let mut by_code = Map::new();
+    for a in amounts {
+        super::checked_id(&a.tax_code_id)?;
+        checks::text("id", &a.id, 1, MAX_LABEL)?;
+        let currency = checks::currency("currency", &a.currency)?;
+        let item = json!({"id": a.id, "amount": {"currency": currency, "minors": a.minors}});
+        match by_code.get_mut(&a.tax_code_id) {
+            Some(Value::Array(items)) => items.push(item),
+            _ => {
+                checks::at_most("tax codes", by_code.len() + 1, MAX_CODES)?;
+                by_code.insert(a.tax_code_id, json!([item]));
+            }
+        }
+    }
+    Ok(json!({ "amountsByTaxCodeId": by_code }))
 }
 
 impl tax_codes_write::Host for Caps {
@@ -49,6 +89,11 @@ impl tax_codes_write::Host for Caps {
             .id(tax_code_id)
             .body(tax_code_body(&self.company_id, tax_code));
         self.text(&UPDATE_TAX_CODE, args).await
+    }
+
+    async fn delete_tax_code(&mut self, tax_code_id: String) -> Result<(), HostError> {
+        self.nothing(&DELETE_TAX_CODE, Args::new().id(tax_code_id))
+            .await
     }
 }
 
@@ -134,6 +179,40 @@ mod tests {
             json!({"companyId": "c1", "name": "VAT 25", "rate": 0.25, "type": "reverse",
                    "archived": false, "code": "V25", "ingoingTaxAccount": "6600"})
         );
+    }
+
+    #[test]
+    fn a_calculation_groups_amounts_by_tax_code_within_bounds() {
+        let amount = |code: &str, id: &str| TaxedAmount {
+            tax_code_id: code.into(),
+            id: id.into(),
+            currency: "dkk".into(),
+            minors: 12500,
+        };
+        assert_eq!(
+            calculate_body(vec![
+                amount("t1", "a"),
+                amount("t2", "b"),
+                amount("t1", "c")
+            ])
+            .unwrap(),
+            json!({"amountsByTaxCodeId": {
+                "t1": [{"id": "a", "amount": {"currency": "DKK", "minors": 12500}},
+                       {"id": "c", "amount": {"currency": "DKK", "minors": 12500}}],
+                "t2": [{"id": "b", "amount": {"currency": "DKK", "minors": 12500}}]}})
+        );
+        assert!(calculate_body(vec![]).is_err());
+        assert!(calculate_body(vec![amount("t1", ""); 1]).is_err());
+        assert!(calculate_body(vec![amount("../t", "a")]).is_err());
+        assert!(calculate_body(vec![amount("t1", "a"); 1001]).is_err());
+        assert!(calculate_body(vec![amount("t1", "a"); 1000]).is_ok());
+        let codes: Vec<TaxedAmount> = (0..101).map(|i| amount(&format!("t{i}"), "a")).collect();
+        assert!(calculate_body(codes).is_err());
+        let bad = TaxedAmount {
+            currency: "euro".into(),
+            ..amount("t1", "a")
+        };
+        assert!(calculate_body(vec![bad]).is_err());
     }
 
     #[test]

@@ -75,7 +75,19 @@ pub const TAX_CODES: Family = Family {
     key: &["code"],
 };
 
-pub const FAMILIES: [&Family; 5] = [&VENDORS, &ACCOUNTS, &TAG_GROUPS, &TAGS, &TAX_CODES];
+/// Objects to archive or delete: tags (`group_code` + `code`) and tax codes (`code`).
+pub const REMOVE: Family = Family {
+    file: "remove.csv",
+    columns: &[
+        ("kind", true),
+        ("group_code", false),
+        ("code", true),
+        ("action", true),
+    ],
+    key: &["kind", "group_code", "code"],
+};
+
+pub const FAMILIES: [&Family; 6] = [&VENDORS, &ACCOUNTS, &TAG_GROUPS, &TAGS, &TAX_CODES, &REMOVE];
 
 /// A valid row: its cells by column name (empty cells left out), and its line.
 #[derive(Debug, Clone, PartialEq)]
@@ -251,6 +263,9 @@ pub fn validate(family: &Family, bytes: &[u8]) -> (Vec<Row>, Vec<Invalid>) {
                 problems.push(invalid(line, column, cause));
             }
         }
+        if let Err((column, cause)) = check_row(family, &row) {
+            problems.push(invalid(line, column, cause));
+        }
         if problems.len() > before {
             continue;
         }
@@ -270,6 +285,23 @@ pub fn validate(family: &Family, bytes: &[u8]) -> (Vec<Row>, Vec<Invalid>) {
         rows.push(row);
     }
     (rows, problems)
+}
+
+/// Checks across cells of one row: a tag to remove names its group; a tax code is deleted
+/// (archive one with `archived` in tax-codes.csv).
+fn check_row(family: &Family, row: &Row) -> Result<(), (&'static str, String)> {
+    if family.file != REMOVE.file {
+        return Ok(());
+    }
+    match (row.get("kind"), row.get("group_code"), row.get("action")) {
+        (Some("tag"), None, _) => Err(("group_code", "a tag needs its group's code".into())),
+        (Some("tax-code"), Some(_), _) => Err(("group_code", "a tax code has no group".into())),
+        (Some("tax-code"), _, Some("archive")) => Err((
+            "action",
+            "archive a tax code with `archived` in tax-codes.csv; here only `delete`".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 fn check_cell(column: &str, value: &str) -> Result<(), String> {
@@ -298,6 +330,14 @@ fn check_cell(column: &str, value: &str) -> Result<(), String> {
             _ => Err(format!(
                 "`{value}` is not a rate from 0 to 1 (0.25 is 25 %)"
             )),
+        },
+        "kind" => match value {
+            "tag" | "tax-code" => Ok(()),
+            _ => Err(format!("`{value}` is not tag or tax-code")),
+        },
+        "action" => match value {
+            "archive" | "delete" => Ok(()),
+            _ => Err(format!("`{value}` is not archive or delete")),
         },
         "type" => match value {
             "inclusive" | "exclusive" | "reverse" => Ok(()),
@@ -342,6 +382,34 @@ mod tests {
                 (3, "default_currency"),
                 (4, "external_id"),
                 (5, "")
+            ]
+        );
+    }
+
+    #[test]
+    fn remove_rows_name_a_kind_an_action_and_a_tag_s_group() {
+        let text = "kind,group_code,code,action\n\
+                    tag,PRJ,P-1,archive\n\
+                    tax-code,,V25,delete\n\
+                    tag,,P-2,delete\n\
+                    tax-code,PRJ,V0,delete\n\
+                    tax-code,,V1,archive\n\
+                    vendor,,X,delete\n\
+                    tag,PRJ,P-3,purge\n";
+        let (rows, problems) = validate(&REMOVE, text.as_bytes());
+        assert_eq!(rows.len(), 2);
+        let found: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.column.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (4, "group_code"),
+                (5, "group_code"),
+                (6, "action"),
+                (7, "kind"),
+                (8, "action")
             ]
         );
     }

@@ -7,7 +7,8 @@
 //! what Pleo has by its natural key (vendors and accounts by `external_id`, tag groups and tax
 //! codes by `code`, tags by group and `code`) and the plugin creates what is missing, updates
 //! what differs and archives rows marked `archived = true`. An empty optional cell keeps what
-//! Pleo has. Run it with `pleo-host run master-data-import --input DIR --plan plan.json`, review
+//! Pleo has. `/in/remove.csv` lists tags to archive or delete and tax codes to delete; it runs
+//! last, and a row whose object is already archived or gone changes nothing. Run it with `pleo-host run master-data-import --input DIR --plan plan.json`, review
 //! the plan, then `pleo-host apply plan.json`: planning again afterwards plans no write.
 
 mod input;
@@ -30,7 +31,7 @@ type Rows = BTreeMap<&'static str, Vec<Row>>;
 
 /// What the run changed, per family.
 #[derive(Default)]
-struct Counts(BTreeMap<&'static str, [u32; 4]>);
+struct Counts(BTreeMap<&'static str, [u32; 5]>);
 
 impl Counts {
     fn add(&mut self, family: &'static str, action: usize) {
@@ -38,7 +39,7 @@ impl Counts {
     }
 
     fn summary(&self) -> String {
-        let names = ["created", "updated", "archived", "unchanged"];
+        let names = ["created", "updated", "archived", "unchanged", "deleted"];
         self.0
             .iter()
             .map(|(family, n)| {
@@ -59,6 +60,7 @@ const CREATED: usize = 0;
 const UPDATED: usize = 1;
 const ARCHIVED: usize = 2;
 const SAME: usize = 3;
+const DELETED: usize = 4;
 
 impl Guest for Import {
     fn run() -> Result<String, String> {
@@ -78,6 +80,9 @@ impl Guest for Import {
             rows.get(input::TAGS.file).map_or(&[][..], |r| r),
             &mut counts,
         )?;
+        if let Some(rows) = rows.get(input::REMOVE.file) {
+            remove(rows, &mut counts)?;
+        }
         let summary = counts.summary();
         Ok(if summary.is_empty() {
             "no rows".into()
@@ -388,7 +393,7 @@ fn tags(group_rows: &[Row], tag_rows: &[Row], counts: &mut Counts) -> Result<(),
     if group_rows.is_empty() && tag_rows.is_empty() {
         return Ok(());
     }
-    let text = tags_read::list_tag_groups(true)?;
+    let text = tags_read::list_tag_groups(true, false)?;
     let existing: Vec<TagGroup> = serde_json::from_str(&text).map_err(|e| e.to_string())?;
     // Group code -> (id, archived), for the groups Pleo has and the ones this run creates.
     let mut groups: BTreeMap<String, String> = existing
@@ -473,5 +478,75 @@ fn tags(group_rows: &[Row], tag_rows: &[Row], counts: &mut Counts) -> Result<(),
     }
     Ok(())
 }
+
+/// `remove.csv`: deletes the tax codes listed, then archives and deletes the tags listed, in
+/// bulk calls of at most [`MAX_BULK`] tags. Objects already archived or gone are left alone,
+/// so planning again after an apply plans nothing.
+fn remove(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
+    let (tax_rows, tag_rows): (Vec<&Row>, Vec<&Row>) =
+        rows.iter().partition(|r| r.req("kind") == "tax-code");
+    if !tax_rows.is_empty() {
+        let all = tax_codes_read::TaxCodeFilter {
+            archived: None,
+            code: None,
+            tax_code_ids: Vec::new(),
+            kind: None,
+        };
+        let existing: Vec<TaxCode> =
+            pleo_plugin::pages(100, |page| tax_codes_read::search_tax_codes(&all, page))
+                .items()
+                .collect::<Result<_, pleo_plugin::Error>>()?;
+        for row in tax_rows {
+            match existing
+                .iter()
+                .find(|t| t.code.as_deref() == Some(row.req("code")))
+            {
+                Some(t) => {
+                    tax_codes_write::delete_tax_code(&t.id)?;
+                    counts.add("tax-codes", DELETED);
+                }
+                None => counts.add("tax-codes", SAME),
+            }
+        }
+    }
+    if tag_rows.is_empty() {
+        return Ok(());
+    }
+    let groups: Vec<TagGroup> = serde_json::from_str(&tags_read::list_tag_groups(true, false)?)
+        .map_err(|e| e.to_string())?;
+    let mut tags_of: BTreeMap<&str, Vec<Tag>> = BTreeMap::new();
+    let (mut archive, mut delete) = (Vec::new(), Vec::new());
+    for row in tag_rows {
+        let code = row.req("group_code");
+        let Some(group) = groups.iter().find(|g| g.code == code) else {
+            counts.add("tags", SAME);
+            continue;
+        };
+        if !tags_of.contains_key(code) {
+            let tags = pleo_plugin::pages(100, |page| tags_read::list_tags(&group.id, true, page))
+                .items()
+                .collect::<Result<_, pleo_plugin::Error>>()?;
+            tags_of.insert(code, tags);
+        }
+        let tag = tags_of[code].iter().find(|t| t.code == row.req("code"));
+        match (tag, row.req("action")) {
+            (Some(t), "archive") if !t.archived => archive.push(t.id.clone()),
+            (Some(t), "delete") => delete.push(t.id.clone()),
+            _ => counts.add("tags", SAME),
+        }
+    }
+    for ids in archive.chunks(MAX_BULK) {
+        tags_write::archive_tags(ids, true)?;
+        (0..ids.len()).for_each(|_| counts.add("tags", ARCHIVED));
+    }
+    for ids in delete.chunks(MAX_BULK) {
+        tags_write::delete_tags(ids)?;
+        (0..ids.len()).for_each(|_| counts.add("tags", DELETED));
+    }
+    Ok(())
+}
+
+/// Pleo's limit of tags per bulk archive or delete.
+const MAX_BULK: usize = 100;
 
 pleo_plugin::export_plugin!(Import);

@@ -904,12 +904,12 @@ fn tags(tour: &mut Tour) {
     const W: &str = "tags-write";
     let groups = tour
         .ok(R, "list-tag-groups", "active", || {
-            read::list_tag_groups(false)
+            read::list_tag_groups(false, false)
         })
         .map(|json| items(&json))
         .unwrap_or_default();
-    tour.ok(R, "list-tag-groups", "archived too", || {
-        read::list_tag_groups(true)
+    tour.ok(R, "list-tag-groups", "archived too, with counts", || {
+        read::list_tag_groups(true, true)
     });
     match first_id(&groups) {
         Some(group) => {
@@ -920,14 +920,35 @@ fn tags(tour: &mut Tour) {
             match first_id(&tags) {
                 Some(tag) => {
                     tour.ok(R, "get-tag", &tag, || read::get_tag(&tag));
+                    let by_id = read::TagFilter {
+                        tag_group_ids: vec![group.clone()],
+                        tag_ids: vec![tag.clone()],
+                        text: Some("o".into()),
+                        archived: Some(false),
+                    };
+                    tour.list(R, "search-tags", "by group, id and text", |page| {
+                        read::search_tags(&by_id, page)
+                    });
                 }
                 None => tour.skipped(R, "get-tag", "no tags listed"),
             }
+            tour.ok(R, "get-tag-group-usage", &group, || {
+                read::get_tag_group_usage(&group)
+            });
         }
         None => tour.skipped(R, "get-tag-group", "no tag groups listed"),
     }
     tour.fails(R, "get-tag", "unknown id", "not-found", || {
         read::get_tag(UNKNOWN_ID)
+    });
+    let everything = read::TagFilter {
+        tag_group_ids: Vec::new(),
+        tag_ids: Vec::new(),
+        text: None,
+        archived: None,
+    };
+    tour.list(R, "search-tags", "all", |page| {
+        read::search_tags(&everything, page)
     });
 
     let group = TagGroupFields {
@@ -971,6 +992,53 @@ fn tags(tour: &mut Tour) {
     tour.ok(W, "update-tag", &tag_id, || {
         write::update_tag(&tag_id, &archived)
     });
+
+    // Bulk archive and delete: a second tag, both archived, restored, then deleted.
+    let second = TagFields {
+        code: "T-002".into(),
+        name: "Tour tag 2".into(),
+        archived: false,
+    };
+    let second_id = tour
+        .ok(W, "create-tag", "T-002", || {
+            write::create_tag(&group_id, &second)
+        })
+        .and_then(|json| id_of(&json));
+    let both: Vec<String> = [Some(tag_id.clone()), second_id.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    tour.ok(W, "archive-tags", "archive both", || {
+        write::archive_tags(&both, true)
+    });
+    tour.ok(W, "archive-tags", "restore both", || {
+        write::archive_tags(&both, false)
+    });
+    // Pleo takes at most 100 ids: the host refuses 101 before sending.
+    let too_many: Vec<String> = (0..101)
+        .map(|i| format!("0b0e4c2e-8a8f-4a55-9d7c-{i:012}"))
+        .collect();
+    tour.fails(W, "archive-tags", "101 ids", "invalid-request", || {
+        write::archive_tags(&too_many, true)
+    });
+    tour.fails(W, "delete-tags", "unknown id", "not-found", || {
+        write::delete_tags(&[UNKNOWN_ID.to_owned()])
+    });
+    match second_id {
+        Some(id) => {
+            tour.ok(W, "delete-tags", &id, || {
+                write::delete_tags(std::slice::from_ref(&id))
+            });
+        }
+        None => tour.skipped(W, "delete-tags", "the second tag has no id"),
+    }
+    tour.ok(W, "delete-tag", &tag_id, || write::delete_tag(&tag_id));
+    tour.fails(W, "delete-tag", "deleted", "not-found", || {
+        write::delete_tag(&tag_id)
+    });
+    tour.ok(W, "delete-tag-group", &group_id, || {
+        write::delete_tag_group(&group_id)
+    });
 }
 
 fn tax_codes(tour: &mut Tour) {
@@ -1006,6 +1074,34 @@ fn tax_codes(tour: &mut Tour) {
     tour.fails(R, "get-tax-code", "unknown id", "not-found", || {
         read::get_tax_code(UNKNOWN_ID)
     });
+    match codes.iter().find_map(|c| text(c, "id")) {
+        Some(id) => {
+            let amounts =
+                [("gross", 12_500), ("refund", -4_000)].map(|(label, minors)| read::TaxedAmount {
+                    tax_code_id: id.clone(),
+                    id: label.into(),
+                    currency: "DKK".into(),
+                    minors,
+                });
+            tour.ok(R, "calculate-tax-amounts", &id, || {
+                read::calculate_tax_amounts(&amounts)
+            });
+        }
+        None => tour.skipped(R, "calculate-tax-amounts", "no tax codes found"),
+    }
+    let unknown = [read::TaxedAmount {
+        tax_code_id: UNKNOWN_ID.into(),
+        id: "x".into(),
+        currency: "DKK".into(),
+        minors: 100,
+    }];
+    tour.fails(
+        R,
+        "calculate-tax-amounts",
+        "unknown tax code",
+        "not-found",
+        || read::calculate_tax_amounts(&unknown),
+    );
 
     let code = TaxCodeFields {
         name: "Tour VAT 12.5%".into(),
@@ -1031,5 +1127,9 @@ fn tax_codes(tour: &mut Tour) {
     };
     tour.ok(W, "update-tax-code", &id, || {
         write::update_tax_code(&id, &updated)
+    });
+    tour.ok(W, "delete-tax-code", &id, || write::delete_tax_code(&id));
+    tour.fails(W, "delete-tax-code", "deleted", "not-found", || {
+        write::delete_tax_code(&id)
     });
 }
