@@ -299,6 +299,11 @@ fn read_key_file(path: &Path) -> Result<ApiKey, CredentialError> {
 }
 
 fn run_key_command(argv: &[String]) -> Result<ApiKey, CredentialError> {
+    run_key_command_within(argv, COMMAND_TIMEOUT)
+}
+
+/// [`run_key_command`] with its time limit as an argument (tests use a short one).
+fn run_key_command_within(argv: &[String], timeout: Duration) -> Result<ApiKey, CredentialError> {
     let program = argv[0].clone();
     let failed = |cause: String| CredentialError::CommandFailed {
         program: program.clone(),
@@ -328,8 +333,8 @@ fn run_key_command(argv: &[String]) -> Result<ApiKey, CredentialError> {
             .map(|_| out);
         let _ = sent.send(read);
     });
-    let deadline = std::time::Instant::now() + COMMAND_TIMEOUT;
-    let timed_out = || failed(format!("no answer within {}s", COMMAND_TIMEOUT.as_secs()));
+    let deadline = std::time::Instant::now() + timeout;
+    let timed_out = || failed(format!("no answer within {}s", timeout.as_secs_f64()));
     let status = loop {
         match child.try_wait().map_err(|e| failed(e.to_string()))? {
             Some(status) => break status,
@@ -434,6 +439,50 @@ mod tests {
         let err = run_key_command(&["sh".into(), "-c".into(), "exit 3".into()]).unwrap_err();
         assert!(err.to_string().contains("exited with"), "{err}");
         assert!(run_key_command(&["/nonexistent/tool".into()]).is_err());
+    }
+
+    /// A command that never answers is ended at its time limit, with everything it started;
+    /// one that leaves a process running in the background (holding its output open) is not
+    /// waited for once it has exited.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_command_is_ended_at_its_limit_and_its_leftovers_are_not_waited_for() {
+        let argv = |script: &str| vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()];
+        let hung = run_key_command_within(&argv("sleep 600"), Duration::from_millis(200));
+        let err = hung.unwrap_err().to_string();
+        assert!(err.contains("no answer within 0.2s"), "{err}");
+        // The key is printed, then a child keeps stdout open longer than the limit: the read
+        // ends in time only because the command's group is killed once the command exited.
+        let key = run_key_command_within(
+            &argv("echo pls_left_behind; sleep 40 &"),
+            Duration::from_secs(20),
+        )
+        .unwrap();
+        assert!(key.matches("pls_left_behind"));
+    }
+
+    /// Each source's failure is exit 4 with a hint at what to fix, never the key.
+    #[test]
+    fn a_key_that_cannot_be_read_is_exit_4_with_a_hint() {
+        use crate::error::{ExitCode, Failure};
+        for (error, hint) in [
+            (
+                CredentialError::NotConfigured("staging".into()),
+                "see README: Configuration, [key]",
+            ),
+            (
+                CredentialError::EnvMissing("PLEO_KEY".into()),
+                "export the variable",
+            ),
+            (CredentialError::Empty, "check the [key] section"),
+        ] {
+            let message = error.to_string();
+            let failure = Failure::from(error);
+            assert_eq!(failure.code, ExitCode::Credential);
+            assert_eq!(failure.message, message);
+            let got = failure.hint.unwrap();
+            assert!(got.contains(hint), "{got}");
+        }
     }
 
     #[cfg(unix)]

@@ -276,9 +276,84 @@ mod tests {
             ("cpu_seconds = 0", "positive number of seconds"),
             ("wall_seconds = -2.5", "positive number of seconds"),
             ("log_kb = 1.5", "invalid type"),
+            ("wall_seconds = 1000000", "positive number of seconds"),
+            ("cpu_seconds = nan", "positive number of seconds"),
         ] {
             let e = raw(text).unwrap_err();
             assert!(e.contains(expected), "{text}: {e}");
         }
+        // The largest values in range are accepted.
+        for text in [
+            "memory_mb = 4096",
+            "wall_seconds = 999999.5",
+            "api_calls = 1",
+        ] {
+            raw(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+        }
+    }
+
+    /// Retry waits may be 0 but not negative, infinite or a million seconds.
+    #[test]
+    fn seconds_may_be_zero_but_not_negative_or_endless() {
+        assert_eq!(Seconds::try_from(0.0), Ok(Seconds(Duration::ZERO)));
+        assert_eq!(
+            Seconds::try_from(2.5),
+            Ok(Seconds(Duration::from_millis(2500)))
+        );
+        for bad in [-1.0, 1e6, f64::INFINITY, f64::NAN] {
+            let e = Seconds::try_from(bad).unwrap_err();
+            assert!(e.contains("0 or more"), "{bad}: {e}");
+        }
+    }
+
+    /// The hint of a limit that ended a run names the setting that raises it; the host's own
+    /// bounds say no setting does.
+    #[test]
+    fn a_limit_failure_is_exit_6_and_names_the_setting_to_raise() {
+        let cases = [
+            (LimitExceeded::Memory(1 << 20), "memory_mb"),
+            (LimitExceeded::Cpu(Duration::from_secs(1)), "cpu_seconds"),
+            (
+                LimitExceeded::WallClock(Duration::from_secs(1)),
+                "wall_seconds",
+            ),
+            (
+                LimitExceeded::Compile(Duration::from_secs(1)),
+                "wall_seconds",
+            ),
+            (LimitExceeded::ApiCalls(3), "api_calls"),
+            (
+                LimitExceeded::Output {
+                    limit: 1 << 20,
+                    written: 2 << 20,
+                },
+                "output_mb",
+            ),
+            (LimitExceeded::OutputFiles { limit: 3 }, "output_files"),
+            (LimitExceeded::Log(1 << 10), "log_kb"),
+            (
+                LimitExceeded::WasmSize {
+                    limit: 1 << 20,
+                    size: 2 << 20,
+                },
+                "wasm_mb",
+            ),
+        ];
+        for (exceeded, key) in cases {
+            assert_eq!(exceeded.setting(), Some(key), "{exceeded}");
+            let failure = exceeded.failure(exceeded.to_string());
+            assert_eq!(failure.code, ExitCode::Limit);
+            assert_eq!(failure.message, exceeded.to_string());
+            let hint = failure.hint.unwrap();
+            assert!(hint.contains(&format!("limits.{key} ")), "{hint}");
+        }
+        let shape = LimitExceeded::Shape {
+            what: "memories",
+            count: 9,
+            max: 1,
+        };
+        assert_eq!(shape.setting(), None);
+        let hint = shape.failure(shape.to_string()).hint.unwrap();
+        assert!(hint.contains("fixed by the host"), "{hint}");
     }
 }

@@ -543,4 +543,304 @@ mod tests {
         assert!(quota.charge_bytes(1).is_err());
         assert_eq!(quota.bytes(), u64::MAX);
     }
+
+    use wasmtime::component::ResourceTable;
+    use wasmtime_wasi::filesystem::{Dir, WasiFilesystemCtx};
+    use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+    use wasmtime_wasi::{FsPerms, OpenMode};
+
+    /// The limit a refused charge carries (a trap, not an error the plugin could handle).
+    fn limit(e: FsError) -> LimitExceeded {
+        let trap = e.downcast().expect_err("a trap");
+        trap.downcast::<LimitExceeded>().expect("a limit")
+    }
+
+    fn stream_limit(e: StreamError) -> LimitExceeded {
+        match e {
+            StreamError::Trap(trap) => trap.downcast::<LimitExceeded>().expect("a limit"),
+            other => panic!("not a trap: {other:?}"),
+        }
+    }
+
+    /// An output folder as a plugin sees it: a directory descriptor in a resource table,
+    /// behind a quota.
+    struct Folder {
+        dir: tempfile::TempDir,
+        ctx: WasiFilesystemCtx,
+        table: ResourceTable,
+        root: Resource<Descriptor>,
+        quota: Arc<OutQuota>,
+    }
+
+    impl Folder {
+        fn new(max_bytes: u64, max_entries: u64) -> Folder {
+            let dir = tempfile::tempdir().unwrap();
+            let handle = std::fs::File::open(dir.path()).unwrap();
+            let root = Dir::new(
+                handle,
+                FsPerms::ReadWrite,
+                OpenMode::READ | OpenMode::WRITE,
+                true,
+            );
+            let mut table = ResourceTable::new();
+            let root = table.push(Descriptor::Dir(root)).unwrap();
+            Folder {
+                dir,
+                ctx: WasiFilesystemCtx::default(),
+                table,
+                root,
+                quota: OutQuota::new(max_bytes, max_entries),
+            }
+        }
+
+        fn fs(&mut self) -> (QuotaFs<'_>, Resource<Descriptor>) {
+            let fs = QuotaFs {
+                fs: WasiFilesystemCtxView {
+                    ctx: &mut self.ctx,
+                    table: &mut self.table,
+                },
+                quota: self.quota.clone(),
+            };
+            (fs, lend(&self.root))
+        }
+    }
+
+    async fn open(
+        fs: &mut QuotaFs<'_>,
+        dir: &Resource<Descriptor>,
+        path: &str,
+        oflags: types::OpenFlags,
+    ) -> FsResult<Resource<Descriptor>> {
+        let rw = types::DescriptorFlags::READ | types::DescriptorFlags::WRITE;
+        fs.open_at(
+            lend(dir),
+            types::PathFlags::empty(),
+            path.into(),
+            oflags,
+            rw,
+        )
+        .await
+    }
+
+    /// Each file or folder created costs an entry; opening what exists costs none, and a
+    /// creation that fails gives its entry back. Past the limit the run ends.
+    #[tokio::test]
+    async fn files_and_folders_created_are_counted_and_failed_creations_given_back() {
+        let mut folder = Folder::new(1 << 20, 3);
+        let quota = folder.quota.clone();
+        let (mut fs, root) = folder.fs();
+        let create = types::OpenFlags::CREATE;
+        open(&mut fs, &root, "a", create).await.unwrap();
+        assert_eq!(quota.entries(), 1);
+        open(&mut fs, &root, "a", create).await.unwrap();
+        open(&mut fs, &root, "a", types::OpenFlags::empty())
+            .await
+            .unwrap();
+        assert_eq!(
+            quota.entries(),
+            1,
+            "opening an existing file creates nothing"
+        );
+        let absent = open(&mut fs, &root, "b", types::OpenFlags::empty()).await;
+        assert!(matches!(
+            absent.map(|_| ()).unwrap_err().downcast(),
+            Ok(ErrorCode::NoEntry)
+        ));
+        let no_parent = open(&mut fs, &root, "missing/c", create).await;
+        assert!(
+            no_parent.unwrap_err().downcast().is_ok(),
+            "an error, not a trap"
+        );
+        assert_eq!(quota.entries(), 1, "a failed creation is given back");
+        fs.create_directory_at(lend(&root), "d".into())
+            .await
+            .unwrap();
+        let again = fs.create_directory_at(lend(&root), "d".into()).await;
+        assert!(matches!(
+            again.unwrap_err().downcast(),
+            Ok(ErrorCode::Exist)
+        ));
+        assert_eq!(quota.entries(), 2);
+        open(&mut fs, &root, "e", create).await.unwrap();
+        let refused = open(&mut fs, &root, "f", create).await.map(|_| ());
+        assert_eq!(
+            limit(refused.unwrap_err()),
+            LimitExceeded::OutputFiles { limit: 3 }
+        );
+        let refused = fs.create_directory_at(lend(&root), "g".into()).await;
+        assert_eq!(
+            limit(refused.unwrap_err()),
+            LimitExceeded::OutputFiles { limit: 3 }
+        );
+        // A path through a file cannot be created: its error is the plugin's to handle, and
+        // no entry is charged for it (one more would end the run).
+        let through_a_file = open(&mut fs, &root, "a/x", create).await.map(|_| ());
+        assert!(
+            through_a_file.unwrap_err().downcast().is_ok(),
+            "an error, not a trap"
+        );
+        drop(fs);
+        let mut names: Vec<String> = std::fs::read_dir(folder.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["a", "d", "e"]);
+    }
+
+    /// A write costs its bytes plus the gap between the end of the file and where it starts;
+    /// growing a file with `set-size` costs the growth. A charge past the limit ends the run
+    /// before anything reaches the disk.
+    #[tokio::test]
+    async fn writes_cost_their_bytes_and_the_gap_before_them() {
+        let mut folder = Folder::new(1000, 10);
+        let quota = folder.quota.clone();
+        let path = folder.dir.path().join("out.bin");
+        let (mut fs, root) = folder.fs();
+        let file = open(&mut fs, &root, "out.bin", types::OpenFlags::CREATE)
+            .await
+            .unwrap();
+        fs.write(lend(&file), b"hello".to_vec(), 0).await.unwrap();
+        assert_eq!(quota.bytes(), 5);
+        fs.write(lend(&file), Vec::new(), 500).await.unwrap();
+        assert_eq!(
+            quota.bytes(),
+            5,
+            "an empty write costs nothing, wherever it is"
+        );
+        fs.write(lend(&file), b"x".to_vec(), 100).await.unwrap();
+        assert_eq!(quota.bytes(), 5 + 95 + 1);
+        fs.set_size(lend(&file), 300).await.unwrap();
+        assert_eq!(quota.bytes(), 300);
+        fs.set_size(lend(&file), 10).await.unwrap();
+        assert_eq!(quota.bytes(), 300, "shrinking gives nothing back");
+        let refused = fs.write(lend(&file), vec![7; 800], 0).await;
+        assert_eq!(
+            limit(refused.unwrap_err()),
+            LimitExceeded::Output {
+                limit: 1000,
+                written: 1100
+            }
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 10);
+        let refused = fs.set_size(lend(&file), 5000).await;
+        assert!(matches!(
+            limit(refused.unwrap_err()),
+            LimitExceeded::Output { .. }
+        ));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 10);
+    }
+
+    /// Streams from `write-via-stream` and `append-via-stream` charge every write; the
+    /// first write through a positioned stream also pays the gap to its offset.
+    #[tokio::test]
+    async fn streams_to_a_file_are_charged_as_they_write() {
+        let mut folder = Folder::new(1000, 10);
+        let quota = folder.quota.clone();
+        let path = folder.dir.path().join("log.txt");
+        let (mut fs, root) = folder.fs();
+        let file = open(&mut fs, &root, "log.txt", types::OpenFlags::CREATE)
+            .await
+            .unwrap();
+        fs.write(lend(&file), b"0123456789".to_vec(), 0)
+            .await
+            .unwrap();
+        let at = fs.write_via_stream(lend(&file), 50).unwrap();
+        let stream = fs.fs.table.get_mut(&at).unwrap();
+        stream
+            .blocking_write_and_flush(Bytes::from_static(b"abc"))
+            .await
+            .unwrap();
+        assert_eq!(quota.bytes(), 10 + 40 + 3);
+        stream
+            .blocking_write_and_flush(Bytes::from_static(b"de"))
+            .await
+            .unwrap();
+        assert_eq!(quota.bytes(), 55, "the gap is paid once");
+        let end = fs.append_via_stream(lend(&file)).unwrap();
+        let stream = fs.fs.table.get_mut(&end).unwrap();
+        stream
+            .blocking_write_and_flush(Bytes::from_static(b"fgh"))
+            .await
+            .unwrap();
+        assert_eq!(quota.bytes(), 58);
+        let refused = stream
+            .blocking_write_and_flush(Bytes::from(vec![1; 1000]))
+            .await;
+        assert!(matches!(
+            stream_limit(refused.unwrap_err()),
+            LimitExceeded::Output { .. }
+        ));
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 58);
+    }
+
+    /// Every way to write through a counting stream is charged, an empty write costs
+    /// nothing (and leaves the gap for the first real write), and a refused write is not
+    /// passed on.
+    #[tokio::test]
+    async fn a_counting_stream_charges_every_kind_of_write() {
+        let file = tempfile::tempfile().unwrap();
+        file.set_len(10).unwrap();
+        let quota = OutQuota::new(100, 1);
+        let pipe = MemoryOutputPipe::new(1 << 10);
+        let mut stream = CountingStream {
+            inner: Box::new(pipe.clone()),
+            quota: quota.clone(),
+            gap: Some((Arc::new(file), 30)),
+        };
+        stream.write(Bytes::new()).unwrap();
+        assert_eq!(quota.bytes(), 0);
+        stream.write(Bytes::from_static(b"ab")).unwrap();
+        assert_eq!(quota.bytes(), 20 + 2);
+        stream.write_zeroes(3).unwrap();
+        assert_eq!(quota.bytes(), 25);
+        stream
+            .blocking_write_and_flush(Bytes::from_static(b"cd"))
+            .await
+            .unwrap();
+        assert_eq!(quota.bytes(), 27);
+        let refused = stream.write(Bytes::from(vec![9; 74])).unwrap_err();
+        assert_eq!(
+            stream_limit(refused),
+            LimitExceeded::Output {
+                limit: 100,
+                written: 101
+            }
+        );
+        assert_eq!(&pipe.contents()[..], b"ab\0\0\0cd");
+    }
+
+    /// Closing a descriptor frees its table slot; two descriptors of one file are the same
+    /// object. Links and timestamps are refused.
+    #[tokio::test]
+    async fn descriptors_are_freed_and_links_refused() {
+        let mut folder = Folder::new(1000, 10);
+        let (mut fs, root) = folder.fs();
+        let create = types::OpenFlags::CREATE;
+        let a = open(&mut fs, &root, "a", create).await.unwrap();
+        let a_again = open(&mut fs, &root, "a", create).await.unwrap();
+        let b = open(&mut fs, &root, "b", create).await.unwrap();
+        assert!(fs.is_same_object(lend(&a), lend(&a_again)).await.unwrap());
+        assert!(!fs.is_same_object(lend(&a), lend(&b)).await.unwrap());
+        let rep = a.rep();
+        HostDescriptor::drop(&mut fs, a).unwrap();
+        assert!(
+            fs.fs
+                .table
+                .get(&Resource::<Descriptor>::new_borrow(rep))
+                .is_err()
+        );
+        assert!(fs.fs.table.get(&a_again).is_ok());
+        let link = fs.symlink_at(lend(&root), "/etc".into(), "l".into()).await;
+        assert!(matches!(
+            link.unwrap_err().downcast(),
+            Ok(ErrorCode::NotPermitted)
+        ));
+        let now = types::NewTimestamp::Now;
+        let times = fs.set_times(lend(&b), now, now).await;
+        assert!(matches!(
+            times.unwrap_err().downcast(),
+            Ok(ErrorCode::NotPermitted)
+        ));
+    }
 }

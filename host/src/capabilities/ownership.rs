@@ -614,4 +614,313 @@ mod tests {
         assert_eq!(companies[0].owner.as_deref(), Some("c9"));
         assert_eq!(companies[0].id.as_deref(), Some("c9"));
     }
+
+    #[test]
+    fn the_owners_remembered_are_bounded() {
+        let mut owners = Owners::new(None, &["c1".to_owned()]);
+        for i in 0..MAX_KNOWN {
+            owners.learn(&VENDOR, &format!("v{i}"), "c1");
+        }
+        assert_eq!(owners.known(&VENDOR, "v0"), Some("c1"));
+        assert_eq!(
+            owners.known(&VENDOR, &format!("v{}", MAX_KNOWN - 1)),
+            Some("c1")
+        );
+        owners.learn(&VENDOR, "one-too-many", "c1");
+        assert_eq!(owners.known(&VENDOR, "one-too-many"), None);
+        // Kinds do not share ids.
+        assert_eq!(owners.known(&ACCOUNT, "v0"), None);
+    }
+}
+
+/// The checks against a Pleo over real HTTP that holds a few objects of two companies.
+#[cfg(test)]
+mod lookups {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use axum::response::IntoResponse;
+    use serde_json::{Value, json};
+
+    use super::super::table::{GET_ENTRY, GET_TAG, LIST_RECEIPTS, UPDATE_VENDOR};
+    use super::super::{Grant, PleoError};
+    use super::*;
+    use crate::audit::{AuditLog, RunAudit};
+    use crate::credential::ApiKey;
+    use crate::limits::Limits;
+    use crate::pleo::{ClientOptions, PleoClient};
+
+    /// Objects by path; a path listed in `flaky` answers 503 the first time it is asked.
+    struct Pleo {
+        url: String,
+        asked: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Pleo {
+        async fn start(objects: &[(&str, Value)], flaky: &[&str]) -> Pleo {
+            let objects: Arc<HashMap<String, Value>> = Arc::new(
+                objects
+                    .iter()
+                    .map(|(path, object)| ((*path).to_owned(), object.clone()))
+                    .collect(),
+            );
+            let flaky: Vec<String> = flaky.iter().map(|p| (*p).to_owned()).collect();
+            let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+            let seen = asked.clone();
+            let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+                let (objects, seen, flaky) = (objects.clone(), seen.clone(), flaky.clone());
+                async move {
+                    let path = uri.path().to_owned();
+                    let first = {
+                        let mut seen = seen.lock().unwrap();
+                        let first = !seen.contains(&path);
+                        seen.push(path.clone());
+                        first
+                    };
+                    if first && flaky.contains(&path) {
+                        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+                    }
+                    match objects.get(&path) {
+                        Some(object) => axum::Json(json!({ "data": object })).into_response(),
+                        None => (
+                            axum::http::StatusCode::NOT_FOUND,
+                            axum::Json(json!({"type": "NOT_FOUND", "message": "no such object"})),
+                        )
+                            .into_response(),
+                    }
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Pleo { url, asked }
+        }
+
+        fn asked(&self) -> Vec<String> {
+            self.asked.lock().unwrap().clone()
+        }
+    }
+
+    /// A run allowed company `c1` only, with a key bound to `key_company` (`None`: an
+    /// organisation key), auditing into `audit`.
+    fn caps(pleo: &Pleo, key_company: Option<&str>, audit: &std::path::Path) -> Caps {
+        let key = ApiKey::new("ownership-test-key").unwrap();
+        let mut options = ClientOptions::default();
+        options.retry.max_attempts = 2;
+        options.retry.initial_backoff = std::time::Duration::from_millis(1);
+        options.retry.max_backoff = std::time::Duration::from_millis(1);
+        options.read_ahead = false;
+        let client = PleoClient::with_options(&pleo.url, &key, options).unwrap();
+        let log = AuditLog::open(audit, key.redactor()).unwrap();
+        let grant = Grant {
+            plugin: "unit".into(),
+            company_id: "c1".into(),
+            scopes: crate::scopes::ScopeSet::new(),
+            params: Default::default(),
+            limits: Limits::default(),
+            other_companies: Vec::new(),
+            key_company: key_company.map(str::to_owned),
+        };
+        Caps::new(
+            grant,
+            client,
+            key.redactor(),
+            Arc::new(|_: &super::super::Progress| {}),
+            Some(RunAudit::new(log, "unit", "sha", "c1")),
+        )
+    }
+
+    fn records(audit: &std::path::Path) -> Vec<Value> {
+        std::fs::read_to_string(audit)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+
+    fn refusal(result: Result<(), HostError>) -> String {
+        match result {
+            Err(HostError::Guest(PleoError::NotAllowed(why))) => why,
+            Err(HostError::Guest(other)) => panic!("refused otherwise: {other:?}"),
+            Err(HostError::Trap(trap)) => panic!("trap: {trap}"),
+            Ok(()) => panic!("allowed"),
+        }
+    }
+
+    fn text(json: Value) -> Answer {
+        Answer::Text(json.to_string())
+    }
+
+    const ENTRIES: [(&str, &str); 2] = [
+        ("/v1/accounting-entries/e1", "c1"),
+        ("/v1/accounting-entries/e2", "c2"),
+    ];
+
+    fn entries() -> Vec<(&'static str, Value)> {
+        ENTRIES
+            .iter()
+            .map(|(path, company)| {
+                let id = path.rsplit('/').next().unwrap();
+                (*path, json!({"id": id, "companyId": company}))
+            })
+            .collect()
+    }
+
+    /// With an organisation key, a call on another company's object is refused before it is
+    /// sent: one lookup (audited as `owner-check`, counted in the run's totals), then the
+    /// refusal (audited). Owners learned are not looked up again.
+    #[tokio::test]
+    async fn a_target_of_another_company_is_refused_before_the_call() {
+        let mut objects = entries();
+        objects.push(("/v1/vendors/v9", json!({"id": "v9", "companyId": "c2"})));
+        let pleo = Pleo::start(&objects, &["/v1/accounting-entries/e2"]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let audit = dir.path().join("audit.jsonl");
+        let mut caps = caps(&pleo, None, &audit);
+        let receipts =
+            |entry: &str| ApiRequest::get(format!("/v1/accounting-entries/{entry}/receipts"));
+        let why = refusal(caps.check_target(&LIST_RECEIPTS, &receipts("e2")).await);
+        assert!(
+            why.starts_with("the accounting entry belongs to a company this run is not allowed"),
+            "{why}"
+        );
+        assert!(!why.contains("c2") && !why.contains("e2"), "{why}");
+        caps.check_target(&LIST_RECEIPTS, &receipts("e1"))
+            .await
+            .unwrap();
+        // Both again: answered from what was learned.
+        refusal(caps.check_target(&LIST_RECEIPTS, &receipts("e2")).await);
+        caps.check_target(&LIST_RECEIPTS, &receipts("e1"))
+            .await
+            .unwrap();
+        // A write on another company's vendor is refused the same way, never sent.
+        let vendor = ApiRequest::put("/v1/vendors/v9", json!({"name": "x"}));
+        let why = refusal(caps.check_target(&UPDATE_VENDOR, &vendor).await);
+        assert!(why.starts_with("the vendor belongs to a company"), "{why}");
+        assert_eq!(
+            pleo.asked(),
+            [
+                "/v1/accounting-entries/e2",
+                "/v1/accounting-entries/e2",
+                "/v1/accounting-entries/e1",
+                "/v1/vendors/v9"
+            ],
+            "e2 answered 503 once and was asked again; only GETs went out"
+        );
+        assert_eq!((caps.api_calls, caps.totals.api_calls), (3, 3));
+        assert_eq!(caps.totals.retries, 1);
+        drop(caps);
+        let records = records(&audit);
+        let checks: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["outcome"] == "owner-check")
+            .collect();
+        let expected = [
+            (&LIST_RECEIPTS, "/v1/accounting-entries/{id}", 1),
+            (&LIST_RECEIPTS, "/v1/accounting-entries/{id}", 0),
+            (&UPDATE_VENDOR, "/v1/vendors/{id}", 0),
+        ];
+        assert_eq!(checks.len(), expected.len(), "{records:?}");
+        for (check, (op, path, retries)) in checks.iter().zip(expected) {
+            assert_eq!(check["interface"], op.interface_name(), "{check}");
+            assert_eq!(check["function"], op.function, "{check}");
+            assert_eq!(check["scope"], op.scope(), "{check}");
+            assert_eq!(check["method"], "GET", "{check}");
+            assert_eq!(check["path"], path, "{check}");
+            assert_eq!(check["status"], 200, "{check}");
+            assert_eq!(check["retries"], retries, "{check}");
+            assert!(check["latency_ms"].as_f64().unwrap() > 0.0, "{check}");
+        }
+        let refused: Vec<&Value> = records
+            .iter()
+            .filter(|r| r["outcome"] == "company-not-allowed")
+            .collect();
+        let expected = [&LIST_RECEIPTS, &LIST_RECEIPTS, &UPDATE_VENDOR];
+        assert_eq!(refused.len(), expected.len(), "{records:?}");
+        for (record, op) in refused.iter().zip(expected) {
+            assert_eq!(record["interface"], op.interface_name(), "{record}");
+            assert_eq!(record["function"], op.function, "{record}");
+            assert_eq!(record["scope"], op.scope(), "{record}");
+            assert!(record["method"].is_null(), "nothing was sent: {record}");
+        }
+    }
+
+    /// Every object of an answer must belong to an allowed company; one that says nothing of
+    /// its owner is refused. Objects with their own company field cost no lookup.
+    #[tokio::test]
+    async fn an_answer_holding_another_company_s_object_is_refused() {
+        let pleo = Pleo::start(&[], &[]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut caps = caps(&pleo, None, &dir.path().join("audit.jsonl"));
+        let ok = text(json!([{"id": "e5", "companyId": "c1"}, {"id": "e6", "companyId": "c1"}]));
+        caps.check_answer(&GET_ENTRY, &ok).await.unwrap();
+        let mixed = text(json!([{"id": "e7", "companyId": "c1"}, {"id": "e8", "companyId": "c2"}]));
+        let why = refusal(caps.check_answer(&GET_ENTRY, &mixed).await);
+        assert!(
+            why.starts_with("the accounting entry belongs to a company"),
+            "{why}"
+        );
+        let unowned = text(json!({"id": "e9"}));
+        let why = refusal(caps.check_answer(&GET_ENTRY, &unowned).await);
+        assert!(
+            why.contains("does not say which company owns the accounting entry"),
+            "{why}"
+        );
+        caps.check_answer(&GET_ENTRY, &Answer::Nothing)
+            .await
+            .unwrap();
+        // Entries learned from an answer need no lookup before their receipts are listed.
+        let receipts = ApiRequest::get("/v1/accounting-entries/e6/receipts");
+        caps.check_target(&LIST_RECEIPTS, &receipts).await.unwrap();
+        assert!(pleo.asked().is_empty(), "{:?}", pleo.asked());
+    }
+
+    /// A tag names only its group: the group is looked up, and its company decides.
+    #[tokio::test]
+    async fn objects_owned_through_a_parent_are_checked_through_it() {
+        let pleo = Pleo::start(
+            &[
+                ("/v0/tag-groups/g1", json!({"id": "g1", "companyId": "c1"})),
+                ("/v0/tag-groups/g2", json!({"id": "g2", "companyId": "c2"})),
+                ("/v0/tag-groups/g3", json!({"id": "g3"})),
+            ],
+            &[],
+        )
+        .await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut caps = caps(&pleo, None, &dir.path().join("audit.jsonl"));
+        let tag = |group: &str| text(json!({"id": format!("t-{group}"), "groupId": group}));
+        caps.check_answer(&GET_TAG, &tag("g1")).await.unwrap();
+        let why = refusal(caps.check_answer(&GET_TAG, &tag("g2")).await);
+        assert!(why.starts_with("the tag belongs to a company"), "{why}");
+        let why = refusal(caps.check_answer(&GET_TAG, &tag("g3")).await);
+        assert!(why.contains("which company owns the tag group"), "{why}");
+        // The group's owner was learned: another tag of g1 needs no lookup.
+        caps.check_answer(&GET_TAG, &tag("g1")).await.unwrap();
+        assert_eq!(
+            pleo.asked(),
+            [
+                "/v0/tag-groups/g1",
+                "/v0/tag-groups/g2",
+                "/v0/tag-groups/g3"
+            ]
+        );
+    }
+
+    /// A key bound to the run's company reaches nothing else: no lookup is made, for targets
+    /// or parents, but company fields in answers are still checked.
+    #[tokio::test]
+    async fn a_key_bound_to_the_run_s_company_needs_no_lookups() {
+        let pleo = Pleo::start(&entries(), &[]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut caps = caps(&pleo, Some("c1"), &dir.path().join("audit.jsonl"));
+        let receipts = ApiRequest::get("/v1/accounting-entries/e2/receipts");
+        caps.check_target(&LIST_RECEIPTS, &receipts).await.unwrap();
+        let tag = text(json!({"id": "t1", "groupId": "g2"}));
+        caps.check_answer(&GET_TAG, &tag).await.unwrap();
+        let other = text(json!({"id": "e2", "companyId": "c2"}));
+        refusal(caps.check_answer(&GET_ENTRY, &other).await);
+        assert!(pleo.asked().is_empty(), "{:?}", pleo.asked());
+        assert_eq!(caps.api_calls, 0);
+    }
 }

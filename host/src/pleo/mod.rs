@@ -803,6 +803,68 @@ mod tests {
         assert!(decode_page(br#"{"data":[],"pagination":{"hasNextPage":true}}"#).is_err());
     }
 
+    /// Pleo's error is kept as its `type` and `message` only, the key hidden in both before
+    /// each is cut to its cap (so a cut never leaves a piece of the key showing).
+    #[test]
+    fn an_error_answer_keeps_type_and_message_capped_without_the_key() {
+        let key = "pls_live_Zx81qQm4R7tY2vWk";
+        let redactor = crate::credential::ApiKey::new(key).unwrap().redactor();
+        let long_type = format!("{}{key}", "T".repeat(95));
+        let message = format!("{}{key} and more", "m".repeat(495));
+        let body = serde_json::json!({"type": long_type, "message": message, "raw": key});
+        let error = status_error(
+            StatusCode::BAD_REQUEST,
+            body.to_string().as_bytes(),
+            Some(3),
+            &redactor,
+        );
+        let ApiError::Status {
+            status,
+            code,
+            message,
+            retry_after,
+        } = error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!((status, retry_after), (400, Some(3)));
+        assert_eq!(code, format!("{}[REDA", "T".repeat(95)));
+        assert_eq!(message, format!("{}[REDA", "m".repeat(495)));
+        // Short fields are kept whole; a body that is not Pleo's error gives the status.
+        let short = status_error(
+            StatusCode::NOT_FOUND,
+            br#"{"type":"NOT_FOUND","message":"no such vendor"}"#,
+            None,
+            &redactor,
+        );
+        assert_eq!(
+            short.to_string(),
+            "Pleo answered 404 NOT_FOUND: no such vendor"
+        );
+        let text = format!("<html>{key}</html>");
+        let ApiError::Status { code, message, .. } = status_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            text.as_bytes(),
+            None,
+            &redactor,
+        ) else {
+            panic!()
+        };
+        assert_eq!(
+            (code.as_str(), message.as_str()),
+            ("SERVICE_UNAVAILABLE", "")
+        );
+    }
+
+    /// A cap cuts at a character boundary at or below it, and leaves shorter text alone.
+    #[test]
+    fn capped_text_ends_on_a_character_boundary() {
+        assert_eq!(capped("abcdef".into(), 6), "abcdef");
+        assert_eq!(capped("abcdef".into(), 4), "abcd");
+        assert_eq!(capped("aé".into(), 2), "a");
+        assert_eq!(capped(String::new(), 0), "");
+    }
+
     #[test]
     fn writes_carry_their_method_and_body() {
         let put = ApiRequest::put("/v1/x/1", serde_json::json!({"a": 1}));

@@ -251,6 +251,31 @@ mod tests {
         assert_eq!(bucket.try_take(t0 + Duration::from_millis(500)), Ok(()));
     }
 
+    /// The wait counts the part of a token already earned: half a token earned halves it.
+    #[test]
+    fn try_take_counts_a_partly_earned_token() {
+        let t0 = Instant::now();
+        let mut bucket = TokenBucket::new(limit(60, 1), t0);
+        assert_eq!(bucket.try_take(t0), Ok(()));
+        let wait = bucket
+            .try_take(t0 + Duration::from_millis(250))
+            .unwrap_err();
+        assert!(wait.abs_diff(Duration::from_millis(750)) < MS, "{wait:?}");
+    }
+
+    /// The shared limiter (what clients wait on) queues callers and honours a pause; each
+    /// wait is far longer than the test can take, so no clock reading decides the outcome.
+    #[test]
+    fn the_shared_limiter_queues_callers_and_holds_them_during_a_pause() {
+        let limiter = RateLimiter::new(limit(1, 1));
+        assert_eq!(limiter.reserve(), Duration::ZERO);
+        // One a minute: the second caller waits about a minute.
+        assert!(limiter.reserve() > Duration::from_secs(30));
+        let limiter = RateLimiter::new(limit(600, 10));
+        limiter.pause_until(Instant::now() + Duration::from_secs(3600));
+        assert!(limiter.reserve() > Duration::from_secs(3000));
+    }
+
     #[test]
     fn a_pause_holds_every_caller_back_until_it_ends() {
         let t0 = Instant::now();
