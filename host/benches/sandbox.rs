@@ -424,7 +424,7 @@ fn parent(args: &Args) -> Res<()> {
                 ("compile_ms", "first compile (empty cache)", "ms"),
                 (
                     "load_ms",
-                    "cached start (read, hash, load from the compile cache)",
+                    "cached start (read, SHA-256 from the file index, load compiled)",
                     "ms",
                 ),
                 ("instantiate_ms", "instantiate", "ms"),
@@ -1647,9 +1647,11 @@ async fn language_child(name: &str, args: &Args, cache: &Path) -> Res<Value> {
     let path = args.lang_wasm.as_deref().ok_or("--lang-wasm missing")?;
     let started = Instant::now();
     let runtime = Runtime::new(Some(cache)).map_err(|e| e.to_string())?;
-    let wasm = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // As `run` reads a configured plugin: its SHA-256 from the file index once it has one.
+    let (wasm, file) =
+        pleo_host::file_index::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
     runtime
-        .load("lang", &wasm, &Limits::default())
+        .load_file("lang", &wasm, file.as_ref(), &Limits::default())
         .map_err(|e| e.to_string())?;
     let loaded = ms(started.elapsed());
     if name == "lang-compile" {

@@ -44,6 +44,13 @@ impl Candidate {
         &self.source.name
     }
 
+    /// Hashes the bytes themselves when loaded, never the file index's SHA-256: for
+    /// `plugin approve` and `plugin inspect`, which show and pin what the file holds now.
+    pub fn hash_the_bytes(mut self) -> Candidate {
+        self.source.file = None;
+        self
+    }
+
     /// Checks the run's params (pleo.toml's, the host's, then the command line's) against the
     /// declaration; returns them with declared defaults added.
     pub fn check_params(
@@ -72,7 +79,12 @@ impl Candidate {
     /// its imports; refuses imports this host does not provide.
     pub fn load(self, runtime: &Runtime) -> Result<Loaded, Failure> {
         let size_bytes = self.source.bytes.len() as u64;
-        let plugin = runtime.load(&self.source.name, &self.source.bytes, &self.config.limits)?;
+        let plugin = runtime.load_file(
+            &self.source.name,
+            &self.source.bytes,
+            self.source.file.as_ref(),
+            &self.config.limits,
+        )?;
         let imports = plugins::classify_imports(&plugin.name, &plugin.imports)?;
         let needed = imports.scopes();
         Ok(Loaded {

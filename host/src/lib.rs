@@ -14,6 +14,7 @@ pub mod cpu_meter;
 pub mod credential;
 pub mod daemon;
 pub mod error;
+pub mod file_index;
 pub mod first_party;
 pub mod history;
 pub mod inspect;

@@ -14,6 +14,9 @@ use crate::scopes::{self, ScopeSet};
 pub struct PluginSource {
     pub name: String,
     pub bytes: Vec<u8>,
+    /// The file it was read from, if it did not change while read: lets a run find its
+    /// SHA-256 in the file index instead of hashing the bytes (see `file_index`).
+    pub file: Option<crate::file_index::Stamped>,
 }
 
 /// Finds a plugin by first-party name, configured name, or path to a `.wasm` file.
@@ -26,16 +29,16 @@ pub fn resolve(config: &Config, spec: &str) -> Result<PluginSource, Failure> {
             .and_then(|s| s.to_str())
             .unwrap_or("plugin")
             .replace('_', "-");
-        let bytes = std::fs::read(path).map_err(|e| {
+        let (bytes, file) = crate::file_index::read(path).map_err(|e| {
             Failure::new(
                 ExitCode::Usage,
                 format!("cannot read plugin {spec}: {}", io_cause(&e)),
             )
         })?;
-        return Ok(PluginSource { name, bytes });
+        return Ok(PluginSource { name, bytes, file });
     }
     if let Some(path) = config.plugins.get(spec).and_then(|p| p.path.as_ref()) {
-        let bytes = std::fs::read(path).map_err(|e| {
+        let (bytes, file) = crate::file_index::read(path).map_err(|e| {
             Failure::new(
                 ExitCode::Config,
                 format!(
@@ -48,12 +51,14 @@ pub fn resolve(config: &Config, spec: &str) -> Result<PluginSource, Failure> {
         return Ok(PluginSource {
             name: spec.to_owned(),
             bytes,
+            file,
         });
     }
     match crate::first_party::find(spec) {
         Some(bytes) => Ok(PluginSource {
             name: spec.to_owned(),
             bytes: bytes.to_vec(),
+            file: None,
         }),
         None => Err(
             Failure::new(ExitCode::Usage, format!("unknown plugin `{spec}`")).hint(format!(

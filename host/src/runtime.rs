@@ -18,6 +18,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, Wasi
 
 use crate::cpu_meter::{CpuMeter, Metered};
 use crate::error::{ExitCode, Failure};
+use crate::file_index::{FileIndex, Stamped};
 pub use crate::limits::LimitExceeded;
 use crate::limits::Limits;
 use crate::out_quota::{OutQuota, OutQuotaView};
@@ -187,6 +188,8 @@ pub struct Runtime {
     /// Ticks the epoch while runs are going (none when the thread could not start).
     ticker: Option<std::sync::Arc<EpochTicker>>,
     cache: Option<std::sync::Arc<ComponentCache>>,
+    /// SHA-256s of plugin files by their stat, beside the compile cache (see `file_index`).
+    index: Option<FileIndex>,
     /// With an instance pool: one permit per slot, so a full pool makes a run wait, not fail.
     slots: Option<tokio::sync::Semaphore>,
     /// Components already compiled or loaded by this process, by the wasm's SHA-256: a
@@ -232,10 +235,12 @@ impl Runtime {
                 None
             }
         });
+        let index = cache.as_ref().map(|cache| FileIndex::new(&cache.dir));
         Ok(Runtime {
             engine,
             ticker,
             cache,
+            index,
             slots: pool.map(|runs| tokio::sync::Semaphore::new(runs as usize)),
             loaded: Default::default(),
         })
@@ -264,6 +269,19 @@ impl Runtime {
         wasm: &[u8],
         limits: &Limits,
     ) -> Result<LoadedPlugin, LoadError> {
+        self.load_file(name, wasm, None, limits)
+    }
+
+    /// [`Runtime::load`] of bytes read from `file`: their SHA-256 comes from the file index
+    /// when it knows this version of the file and the compile cache has its entry; else the
+    /// bytes are hashed, and the index records the SHA-256 for the next run.
+    pub fn load_file(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        file: Option<&Stamped>,
+        limits: &Limits,
+    ) -> Result<LoadedPlugin, LoadError> {
         if !wasm.starts_with(b"\0asm") || wasm.len() < 8 {
             return Err(LoadError::NotWasm(name.into()));
         }
@@ -276,8 +294,13 @@ impl Runtime {
                 size: wasm.len() as u64,
             }));
         }
-        // Hashed once: an interpreter's component (Python, JavaScript) is 13-18 MB.
-        let digest: [u8; 32] = Sha256::digest(wasm).into();
+        let index = file.zip(self.index.as_ref());
+        let indexed = index.and_then(|(file, index)| index.get(file));
+        // Hashed at most once: an interpreter's component (Python, JavaScript) is 13-18 MB.
+        let digest: [u8; 32] = match indexed {
+            Some(digest) => digest,
+            None => Sha256::digest(wasm).into(),
+        };
         let sha256 = hex::encode(digest);
         let known = self
             .loaded
@@ -298,6 +321,9 @@ impl Runtime {
                     .and_then(|cache| cache.cached(&self.engine, &digest));
                 let component = match cached {
                     Some(component) => component,
+                    // Compiling keys the entry by the bytes' own hash, never the index's: an
+                    // entry always holds the code of the bytes its name says.
+                    None if indexed.is_some() => return self.load_file(name, wasm, None, limits),
                     None => {
                         check_shape(wasm).map_err(|e| match e {
                             Shape::Invalid(cause) => LoadError::Invalid(name.into(), cause),
@@ -314,6 +340,9 @@ impl Runtime {
                 component
             }
         };
+        if let (None, Some((file, index))) = (indexed, index) {
+            index.put(file, &digest, std::time::SystemTime::now());
+        }
         let imports = component
             .component_type()
             .imports(&self.engine)
@@ -936,5 +965,48 @@ mod cache_tests {
         assert_eq!(files.len(), 2, "{files:?}");
         assert!(files.contains(&first));
         assert_eq!(std::fs::metadata(&first).unwrap().ino(), written.ino());
+    }
+
+    /// The file index only names which compiled entry to load: when the compile cache has no
+    /// entry of the SHA-256 it gives, the bytes are hashed and compiled under their own.
+    #[test]
+    fn a_compiled_entry_is_named_by_the_bytes_never_by_the_file_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
+        let runtime = Runtime::new(Some(&cache)).unwrap();
+        let path = dir.path().join("p.wasm");
+        let wasm = component();
+        std::fs::write(&path, &wasm).unwrap();
+        let (bytes, file) = crate::file_index::read(&path).unwrap();
+        let file = file.unwrap();
+        // An entry that names other bytes (the file was changed within a clock tick).
+        let other = [7u8; 32];
+        FileIndex::new(&cache).put(
+            &file,
+            &other,
+            std::time::SystemTime::now() + Duration::from_secs(60),
+        );
+        assert_eq!(FileIndex::new(&cache).get(&file), Some(other));
+
+        let loaded = runtime
+            .load_file("p", &bytes, Some(&file), &Limits::default())
+            .unwrap();
+        assert_eq!(loaded.sha256, hex::encode(digest(&wasm)));
+        let compiled = ComponentCache::new(&runtime.engine, &cache)
+            .unwrap()
+            .path_for(&digest(&wasm));
+        assert!(
+            compiled.is_file(),
+            "the entry is named by the bytes' SHA-256"
+        );
+        let files = entries(&cache);
+        assert_eq!(
+            files
+                .iter()
+                .filter(|f| f.extension().is_some_and(|x| x == "cwasm"))
+                .count(),
+            1,
+            "{files:?}"
+        );
     }
 }
