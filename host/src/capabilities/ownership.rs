@@ -576,46 +576,6 @@ mod tests {
     }
 
     #[test]
-    fn answers_split_into_objects() {
-        assert_eq!(
-            objects(r#"[{"a":1},{"a":2}]"#, "companyId").unwrap().len(),
-            2
-        );
-        assert_eq!(objects(r#"{"a":1}"#, "companyId").unwrap().len(), 1);
-        assert!(objects("3", "companyId").is_err());
-        assert!(objects(r#"[{"a":1}] x"#, "companyId").is_err());
-        assert!(objects(r#"[{"a":1}"#, "companyId").is_err());
-    }
-
-    /// The scan reads what a parsed object would say of its id and owner, for every shape an
-    /// item can take: the field missing, null, not a string, repeated, escaped, nested.
-    #[test]
-    fn the_scan_reads_what_a_parsed_object_says() {
-        let text = r#"[
-            {"id": "e1", "companyId": "c1", "note": {"companyId": "nested"}, "tags": [1, {}]},
-            {"id": "e2"},
-            {"id": "e3", "companyId": null},
-            {"id": 4, "companyId": 7},
-            {"companyId": "first", "companyId": "c\u0032", "id": "e\"5"},
-            {"companyId": "c1", "companyId": null},
-            "not an object", 3, null, [{"companyId": "c1"}]
-        ]"#;
-        let parsed: Vec<Value> = serde_json::from_str(text).unwrap();
-        let scanned = objects(text, "companyId").unwrap();
-        assert_eq!(scanned.len(), parsed.len());
-        for (value, owned) in parsed.iter().zip(&scanned) {
-            let string = |field: &str| value.get(field).and_then(Value::as_str);
-            assert_eq!(owned.id.as_deref(), string("id"), "{value}");
-            assert_eq!(owned.owner.as_deref(), string("companyId"), "{value}");
-        }
-        assert_eq!(scanned[4].owner.as_deref(), Some("c2"));
-        // A company is its own owner: `id` is both.
-        let companies = objects(r#"{"id": "c9", "name": "x"}"#, "id").unwrap();
-        assert_eq!(companies[0].owner.as_deref(), Some("c9"));
-        assert_eq!(companies[0].id.as_deref(), Some("c9"));
-    }
-
-    #[test]
     fn the_owners_remembered_are_bounded() {
         let mut owners = Owners::new(None, &["c1".to_owned()]);
         for i in 0..MAX_KNOWN {
