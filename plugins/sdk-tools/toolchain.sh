@@ -64,8 +64,10 @@ if [ ! -f "$dir/.complete" ]; then
       command -v node >/dev/null && command -v npm >/dev/null || fail "node and npm are needed to build JavaScript plugins"
       say "installing componentize-js $COMPONENTIZE_JS and esbuild $ESBUILD into $dir (once, about 30 s)"
       echo '{"private": true, "type": "module"}' >"$dir/package.json"
-      retry npm install --prefix "$dir" --no-audit --no-fund --loglevel=error \
-        "@bytecodealliance/componentize-js@$COMPONENTIZE_JS" "esbuild@$ESBUILD" >&2 ||
+      # Installed from inside the folder, not with --prefix: --prefix also moves npm's global
+      # config, and with it the machine's registry settings (a proxy's CA file, say).
+      (cd "$dir" && retry npm install --no-audit --no-fund --loglevel=error \
+        "@bytecodealliance/componentize-js@$COMPONENTIZE_JS" "esbuild@$ESBUILD" >&2) ||
         fail "npm install failed"
       ;;
   esac
