@@ -3,6 +3,7 @@
 //
 // The same shapes as the Rust SDK (`pleo-plugin`):
 //   pages(fetch)     walks a list operation page by page (`.total`, `.seen`, `.items()`)
+//   pageRequest(...) one page backwards (`before`), by `offset` or in another order
 //   PleoError        a failed host call: `case`, `status`, `type`, `message`
 //   params           the run's settings, typed; checked by the host against pleo-plugin.toml
 //   log, progress    host services
@@ -56,9 +57,10 @@ export function call(fn, ...args) {
 
 /** Iterates the pages of a list operation (arrays of Pleo objects); see `pages`. */
 export class Pages {
-  constructor(fetch, pageSize) {
+  constructor(fetch, pageSize, sorting = []) {
     this.fetch = fetch;
     this.pageSize = pageSize;
+    this.sorting = sorting;
     this.next = undefined;
     this.done = false;
     this.total = undefined;
@@ -68,7 +70,7 @@ export class Pages {
   *[Symbol.iterator]() {
     while (!this.done) {
       const after = this.next;
-      const page = call(this.fetch, { after, limit: this.pageSize });
+      const page = call(this.fetch, pageRequest({ after, limit: this.pageSize, sorting: this.sorting }));
       const cursor = page.nextCursor ?? undefined;
       if (cursor !== undefined && cursor === after) {
         this.done = true;
@@ -89,9 +91,23 @@ export class Pages {
   }
 }
 
-/** Pages through a list operation: `fetch(pageRequest)` until a page has no next cursor. */
-export function pages(fetch, pageSize = 100) {
-  return new Pages(fetch, pageSize);
+/**
+ * Pages through a list operation forward: `fetch(pageRequest)` until a page has no next
+ * cursor. `sorting`: `[{ key, order }]` asked for with every page, e.g.
+ * `[{ key: 'name', order: 'desc' }]`.
+ */
+export function pages(fetch, pageSize = 100, sorting = []) {
+  return new Pages(fetch, pageSize, sorting);
+}
+
+/**
+ * A `page-request` for one page: at most one of `after` (the `nextCursor` of the page before),
+ * `before` (the `prevCursor` of the page after: paging backwards) and `offset` (the
+ * accounting-entries lists have none); `sorting` as `[{ key, order }]`, an order being 'asc',
+ * 'desc', 'asc-nulls-first', ... The host refuses what the operation does not allow.
+ */
+export function pageRequest({ after, before, offset, limit, sorting = [] } = {}) {
+  return { after, before, offset, limit, sorting: sorting.map(({ key, order }) => ({ key, order })) };
 }
 
 /** The run's parameters, checked by the host against the declaration (defaults filled in). */

@@ -6,6 +6,8 @@ The same shapes as the Rust SDK (`pleo-plugin`):
 * `pages(fetch)` walks any list operation of a Pleo interface page by page (`Pages`, with
   `total` and `seen` for progress, `.items()` for one object at a time); objects are Pleo's
   JSON as dicts, wrapped as `Record` so `entry.transactionValue.minors` works.
+  `page_request(before=..., offset=..., sorting=...)` asks for one page backwards, by
+  offset or in another order.
 * `PleoError`: what a host call failed with (`case`, `status`, `type`, `message`), raised.
 * `params`: the run's settings, typed (`date`, `integer`, `boolean`), checked by the host
   against the declaration in `pleo-plugin.toml`.
@@ -34,6 +36,8 @@ try:
     from wit_world.imports import params as _params_host
     from wit_world.imports import progress as _progress_host
     from wit_world.imports.types import PageRequest as _PageRequest
+    from wit_world.imports.types import SortBy as _SortBy
+    from wit_world.imports.types import SortOrder as _SortOrder
 except ImportError:  # plain CPython: unit tests of a plugin's logic
 
     class _Err(Exception):  # type: ignore[no-redef]
@@ -41,7 +45,8 @@ except ImportError:  # plain CPython: unit tests of a plugin's logic
             super().__init__(value)
             self.value = value
 
-    _log_host = _params_host = _progress_host = _PageRequest = None  # type: ignore[assignment]
+    _log_host = _params_host = _progress_host = None  # type: ignore[assignment]
+    _PageRequest = _SortBy = _SortOrder = None  # type: ignore[assignment]
 
 SDK_VERSION = "0.1.0"
 
@@ -119,9 +124,11 @@ T = TypeVar("T")
 class Pages(Generic[T]):
     """Iterates the pages of a list operation; see `pages`."""
 
-    def __init__(self, fetch: Callable[[Any], Any], page_size: int):
+    def __init__(self, fetch: Callable[[Any], Any], page_size: int,
+                 sorting: Optional[List[tuple]] = None):
         self._fetch = fetch
         self._page_size = page_size
+        self._sorting = list(sorting or [])
         self._next: Optional[Optional[str]] = None
         self._started = False
         self._done = False
@@ -138,7 +145,8 @@ class Pages(Generic[T]):
             raise StopIteration
         after = self._next if self._started else None
         self._started = True
-        page = call(self._fetch, _PageRequest(after=after, limit=self._page_size))
+        page = call(self._fetch, page_request(after=after, limit=self._page_size,
+                                              sorting=self._sorting))
         if page.next_cursor is not None and page.next_cursor == after:
             self._done = True
             raise PleoError("cursor-repeated", f"paging did not advance past {after!r}")
@@ -156,11 +164,34 @@ class Pages(Generic[T]):
             yield from page
 
 
-def pages(fetch: Callable[[Any], Any], page_size: int = 100) -> Pages[Record]:
-    """Pages through a list operation: `fetch(page_request)` is called with each page's
-    cursor until a page has none, e.g.
-    `pages(lambda page: accounting_entries_read.search_entries(filter, None, page))`."""
-    return Pages(fetch, page_size)
+def pages(fetch: Callable[[Any], Any], page_size: int = 100,
+          sorting: Optional[List[tuple]] = None) -> Pages[Record]:
+    """Pages through a list operation forward: `fetch(page_request)` is called with each
+    page's cursor until a page has none, e.g.
+    `pages(lambda page: accounting_entries_read.search_entries(filter, None, page))`.
+    `sorting`: `[(key, order)]` asked for with every page, e.g. `[("name", "desc")]`."""
+    return Pages(fetch, page_size, sorting)
+
+
+#: `sort-order` cases by name; `asc`, `desc`, `asc-nulls-first`, ...
+SORT_ORDERS = ("asc", "asc-nulls-first", "asc-nulls-last",
+               "desc", "desc-nulls-first", "desc-nulls-last")
+
+
+def page_request(after: Optional[str] = None, before: Optional[str] = None,
+                 offset: Optional[int] = None, limit: Optional[int] = None,
+                 sorting: Optional[List[tuple]] = None) -> Any:
+    """A `page-request` for one page: at most one of `after` (the `next_cursor` of the page
+    before), `before` (the `prev_cursor` of the page after: paging backwards) and `offset`
+    (the accounting-entries lists have none); `sorting` as `[(key, order)]` with an order of
+    `SORT_ORDERS`. The host refuses what the operation does not allow."""
+    def order(name: str) -> Any:
+        if name not in SORT_ORDERS:
+            raise ValueError(f"sort order {name!r} is not one of {', '.join(SORT_ORDERS)}")
+        return getattr(_SortOrder, name.upper().replace("-", "_"))
+
+    return _PageRequest(after=after, before=before, offset=offset, limit=limit,
+                        sorting=[_SortBy(key=key, order=order(o)) for key, o in sorting or []])
 
 
 _ENTRY_FILTER = dict(

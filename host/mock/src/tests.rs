@@ -365,6 +365,85 @@ async fn employees_page_and_filter() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+/// A route that documents `offset` (`/v2/employees`): walking back from the last page by
+/// `before` gives the forward walk, each `offset` page is the cursor walk's page (in the order
+/// asked for too), and two positions at once are a 400.
+#[tokio::test]
+async fn employees_page_backwards_and_by_offset() {
+    let api = Api::start(cfg()).await;
+    let ds = api.server.dataset();
+    let sorts: [&[(&str, &str)]; 2] = [&[], &[("sorting_keys", "id"), ("sorting_order", "DESC")]];
+    for sort in sorts {
+        let mut pages: Vec<Vec<String>> = Vec::new();
+        let mut last = Value::Null;
+        let mut after: Option<String> = None;
+        loop {
+            let mut q = vec![("limit", "7")];
+            q.extend_from_slice(sort);
+            if let Some(a) = &after {
+                q.push(("after", a));
+            }
+            let (status, page) = api.get("/v2/employees", &q).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            pages.push(ids_of(&page));
+            after = page["pagination"]["endCursor"].as_str().map(String::from);
+            if page["pagination"]["hasNextPage"] == false {
+                last = page;
+                break;
+            }
+        }
+        let forward: Vec<String> = pages.concat();
+        assert_eq!(forward.len(), ds.employees.len());
+        if !sort.is_empty() {
+            let mut descending = forward.clone();
+            descending.sort_by(|a, b| b.cmp(a));
+            assert_eq!(forward, descending);
+        }
+
+        // Backwards from the last page, each page `before` the start of the one after it.
+        let mut backward = vec![ids_of(&last)];
+        let mut page = last;
+        while page["pagination"]["hasPreviousPage"] == true {
+            let before = page["pagination"]["startCursor"].as_str().unwrap().to_owned();
+            let mut q = vec![("limit", "7"), ("before", before.as_str())];
+            q.extend_from_slice(sort);
+            let (status, back) = api.get("/v2/employees", &q).await;
+            assert_eq!(status, StatusCode::OK, "{back}");
+            assert_eq!(back["pagination"]["hasNextPage"], true);
+            backward.push(ids_of(&back));
+            page = back;
+        }
+        backward.reverse();
+        assert_eq!(backward, pages, "sort {sort:?}");
+
+        // By offset: page `i` of the walk starts at `7 * i`.
+        for (i, want) in pages.iter().enumerate() {
+            let offset = (7 * i).to_string();
+            let mut q = vec![("limit", "7"), ("offset", offset.as_str())];
+            q.extend_from_slice(sort);
+            let (status, at) = api.get("/v2/employees", &q).await;
+            assert_eq!(status, StatusCode::OK, "{at}");
+            assert_eq!(&ids_of(&at), want, "offset {offset}, sort {sort:?}");
+            assert_eq!(at["pagination"]["hasPreviousPage"], i > 0);
+        }
+    }
+    let (_, first) = api.get("/v2/employees", &[("limit", "7")]).await;
+    let cursor = first["pagination"]["endCursor"].as_str().unwrap().to_owned();
+    for two in [
+        [("after", cursor.as_str()), ("offset", "7")],
+        [("before", cursor.as_str()), ("offset", "7")],
+        [("after", cursor.as_str()), ("before", cursor.as_str())],
+    ] {
+        let (status, body) = api.get("/v2/employees", &two).await;
+        assert_error(
+            status,
+            &body,
+            StatusCode::BAD_REQUEST,
+            "PARAMETER_VALIDATION_FAILED",
+        );
+    }
+}
+
 #[tokio::test]
 async fn paging_returns_every_entry_exactly_once() {
     let api = Api::start(cfg()).await;

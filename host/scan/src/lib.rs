@@ -66,6 +66,8 @@ pub struct Page<'a> {
     pub data: &'a str,
     /// `endCursor` when `hasNextPage` is true.
     pub next_cursor: Option<String>,
+    /// `startCursor` when `hasPreviousPage` is true.
+    pub prev_cursor: Option<String>,
     pub total: Option<u64>,
     /// Each item of `data` as its `id` and owner field, when [`page`] was given one.
     pub objects: Vec<Owned<'a>>,
@@ -96,9 +98,19 @@ pub fn page<'a>(body: &'a [u8], owner_field: Option<&str>) -> Result<Page<'a>, E
         (true, None) => return Err(Error("hasNextPage is true but endCursor is missing".into())),
         (false, _) => None,
     };
+    let prev_cursor = match (pagination.has_previous_page, pagination.start_cursor) {
+        (true, Some(cursor)) => Some(cursor),
+        (true, None) => {
+            return Err(Error(
+                "hasPreviousPage is true but startCursor is missing".into(),
+            ));
+        }
+        (false, _) => None,
+    };
     Ok(Page {
         data,
         next_cursor,
+        prev_cursor,
         total: pagination.total,
         objects,
     })
@@ -119,6 +131,10 @@ fn data_by_second_read(text: &str) -> Result<&str, Error> {
 struct PageInfo {
     has_next_page: bool,
     end_cursor: Option<String>,
+    /// Pleo documents it as always there; an answer without it has no page before.
+    #[serde(default)]
+    has_previous_page: bool,
+    start_cursor: Option<String>,
     total: Option<u64>,
 }
 

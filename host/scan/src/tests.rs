@@ -2,8 +2,9 @@ use serde_json::Value;
 
 use super::*;
 
-/// What a reader that builds the whole answer would say: `data`'s text and the pagination.
-fn parsed(body: &str) -> (String, Option<String>, Option<u64>) {
+/// What a reader that builds the whole answer would say: `data`'s text and the pagination
+/// (next cursor, previous cursor, total).
+fn parsed(body: &str) -> (String, Option<String>, Option<String>, Option<u64>) {
     #[derive(Deserialize)]
     struct Full<'a> {
         #[serde(borrow)]
@@ -16,13 +17,23 @@ fn parsed(body: &str) -> (String, Option<String>, Option<u64>) {
         .has_next_page
         .then_some(full.pagination.end_cursor)
         .flatten();
-    (full.data.get().to_owned(), cursor, full.pagination.total)
+    let previous = full
+        .pagination
+        .has_previous_page
+        .then_some(full.pagination.start_cursor)
+        .flatten();
+    (
+        full.data.get().to_owned(),
+        cursor,
+        previous,
+        full.pagination.total,
+    )
 }
 
 #[test]
 fn the_one_pass_finds_the_data_a_full_parse_finds() {
     let data = r#"[{"id":"e1","companyId":"c1","note":"] , \"data\": [","x":{"a":[1,{}]}}, {"id":"e2","companyId":"c2"}]"#;
-    let pagination = r#"{"hasNextPage":true,"endCursor":"AB]\"C","total":2}"#;
+    let pagination = r#"{"hasNextPage":true,"endCursor":"AB]\"C","total":2,"hasPreviousPage":true,"startCursor":"Z\"["}"#;
     let bodies = [
         format!(r#"{{"data":{data},"pagination":{pagination}}}"#),
         format!(r#"{{"pagination":{pagination},"data":{data}}}"#),
@@ -40,9 +51,11 @@ fn the_one_pass_finds_the_data_a_full_parse_finds() {
         let escaped = body.contains("\\u0061");
         assert_eq!(found(body) == Found::Lost, escaped, "{body}");
         let page = page(body.as_bytes(), Some("companyId")).unwrap();
-        let (want_data, want_cursor, want_total) = parsed(body);
+        let (want_data, want_cursor, want_previous, want_total) = parsed(body);
         assert_eq!(page.data, want_data, "{body}");
         assert_eq!(page.next_cursor, want_cursor, "{body}");
+        assert_eq!(page.prev_cursor, want_previous, "{body}");
+        assert_eq!(page.prev_cursor.as_deref(), Some("Z\"["), "{body}");
         assert_eq!(page.total, want_total, "{body}");
         let items: Vec<Value> = serde_json::from_str(&want_data).unwrap();
         assert_eq!(page.objects.len(), items.len(), "{body}");
@@ -70,7 +83,7 @@ fn without_an_owner_field_no_objects_are_read() {
     let page = page(body, None).unwrap();
     assert_eq!(page.data, r#"[{"id":"e1","companyId":"c1"}]"#);
     assert!(page.objects.is_empty());
-    assert_eq!((page.next_cursor, page.total), (None, None));
+    assert_eq!((page.next_cursor, page.prev_cursor, page.total), (None, None, None));
 }
 
 #[test]
@@ -85,6 +98,10 @@ fn what_is_not_a_page_is_refused() {
     assert!(
         refused(r#"{"data":[],"pagination":{"hasNextPage":true}}"#)
             .contains("endCursor is missing")
+    );
+    assert!(
+        refused(r#"{"data":[],"pagination":{"hasNextPage":false,"hasPreviousPage":true}}"#)
+            .contains("startCursor is missing")
     );
     // A second `data` would let the owner check and the plugin read different arrays.
     assert!(

@@ -7,14 +7,13 @@ use super::checks;
 use super::table::{
     GET_ENTRY, GET_ENTRY_CORE, GET_RECEIPT, LIST_RECEIPTS, SEARCH_ENTRIES, SEARCH_RECEIPTS,
 };
+use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checked_id, invalid, truncate};
 use crate::bindings::pleo::plugin::accounting_entries_read::{
     DateField, EntryFilter, ExportStatus, FileType, Host, Nulls, ReceiptFilter, ReviewStatus,
     SortKey, Sorting, SubFamily,
 };
 
-/// Pleo's documented maximum page size for accounting entries.
-const MAX_PAGE: u32 = 100;
 /// Pleo's documented maximum length of each id filter list.
 const MAX_IDS: usize = 100;
 /// Most characters of one `foreignExtensionIds` value (Pleo gives none; an id is far shorter).
@@ -33,6 +32,12 @@ impl Host for Caps {
             .body(search_body(filter))
             .query("company_id", self.company_id.clone());
         if let Some(sort) = sort {
+            // One order per request: `sort` or the page's `sorting`, not both.
+            if !page.sorting.is_empty() {
+                args = args.refuse(invalid(
+                    "sort by `sort` or by the page's `sorting`, not both".into(),
+                ));
+            }
             let key = match sort.key {
                 SortKey::PerformedAt => "performedAt",
                 SortKey::SettledAt => "settledAt",
@@ -43,7 +48,7 @@ impl Host for Caps {
                 .query("sorting_keys", key)
                 .query("sorting_order", sorting_order(sort));
         }
-        self.page(&SEARCH_ENTRIES, args.page(&page, MAX_PAGE)).await
+        self.page(&SEARCH_ENTRIES, args.page(&page, &paging::ENTRIES)).await
     }
 
     async fn get_entry(&mut self, id: String, include_deleted: bool) -> Result<String, HostError> {
@@ -84,7 +89,7 @@ impl Host for Caps {
             }
             Err(refusal) => args = args.refuse(refusal),
         }
-        self.page(&LIST_RECEIPTS, args.page(&page, MAX_PAGE)).await
+        self.page(&LIST_RECEIPTS, args.page(&page, &paging::RECEIPTS)).await
     }
 
     async fn get_receipt(
@@ -108,7 +113,7 @@ impl Host for Caps {
         let args = Args::new()
             .body(receipt_search_body(filter))
             .query("company_id", self.company_id.clone())
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::RECEIPTS);
         self.page(&SEARCH_RECEIPTS, args).await
     }
 }

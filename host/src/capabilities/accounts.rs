@@ -7,13 +7,12 @@ use super::call::Args;
 use super::table::{
     CREATE_ACCOUNT, CREATE_ACCOUNTS, DELETE_ACCOUNT, GET_ACCOUNT, SEARCH_ACCOUNTS, UPDATE_ACCOUNT,
 };
+use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::accounts_read::AccountFilter;
 use crate::bindings::pleo::plugin::accounts_write::{AccountUpdate, NewAccount};
 use crate::bindings::pleo::plugin::{accounts_read, accounts_write};
 
-/// Pleo documents no maximum page size for accounts; the host keeps pages bounded.
-const MAX_PAGE: u32 = 100;
 /// Pleo documents no maximum for the search's id and code lists; the host bounds them.
 const MAX_FILTER: usize = 1000;
 /// `BookkeepingAccountBatchCreateRequestV1`: 1 to 1000 accounts.
@@ -29,7 +28,7 @@ impl accounts_read::Host for Caps {
     ) -> Result<WitPage, HostError> {
         let args = Args::new()
             .body(search_body(&self.company_id, filter))
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&SEARCH_ACCOUNTS, args).await
     }
 

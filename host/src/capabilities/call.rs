@@ -10,6 +10,7 @@
 
 use std::time::Instant;
 
+use super::paging::{self, Paging};
 use super::read_ahead::{self, Fetched};
 use super::table::{Effect, Method, Op, Want};
 use super::{Caps, HostError, PageRequest, WitPage, host_outcome, invalid, truncate};
@@ -67,18 +68,15 @@ impl Args {
         self
     }
 
-    /// `after`/`limit` of a list request, the limit clamped to what the endpoint allows.
-    pub fn page(self, page: &PageRequest, max_limit: u32) -> Args {
-        if let Some(after) = &page.after
-            && (after.is_empty()
-                || after.len() > 1024
-                || !after.chars().all(|c| c.is_ascii_graphic()))
-        {
-            return self.refuse(invalid("the page cursor is malformed".into()));
+    /// Which page of a list, its size and order, as the operation allows (`paging`).
+    pub fn page(mut self, page: &PageRequest, paging: &Paging) -> Args {
+        match paging::query(page, paging) {
+            Ok(query) => {
+                self.query.extend(query);
+                self
+            }
+            Err(refusal) => self.refuse(refusal),
         }
-        let limit = page.limit.map(|l| l.clamp(1, max_limit).to_string());
-        self.query_opt("after", page.after.clone())
-            .query_opt("limit", limit)
     }
 
     /// Refuses the call with this error (the first refusal wins).
@@ -178,6 +176,7 @@ impl Caps {
             Answer::Page(page) => Ok(WitPage {
                 data: page.data,
                 next_cursor: page.next_cursor,
+                prev_cursor: page.prev_cursor,
                 total: page.total,
             }),
             _ => Err(shape_bug(op)),
@@ -303,6 +302,7 @@ impl Caps {
                 return Ok(Answer::Page(pleo::Page {
                     data: page.data.to_owned(),
                     next_cursor: page.next_cursor,
+                    prev_cursor: page.prev_cursor,
                     total: page.total,
                 }));
             }
@@ -436,15 +436,18 @@ mod tests {
         let op = &super::super::table::LIST_RECEIPTS;
         let bad_cursor = PageRequest {
             after: Some("a b".into()),
+            before: None,
+            offset: None,
             limit: None,
+            sorting: Vec::new(),
         };
         let refused = |args: Args| match args.request(op) {
             Err(HostError::Guest(e)) => format!("{e:?}"),
             other => panic!("not refused: {:?}", other.map(|r| r.path)),
         };
-        let both = Args::new().id("../x".into()).page(&bad_cursor, 100);
+        let both = Args::new().id("../x".into()).page(&bad_cursor, &paging::RECEIPTS);
         assert!(refused(both).contains("not a valid id"));
-        let cursor = Args::new().id("e1".into()).page(&bad_cursor, 100);
+        let cursor = Args::new().id("e1".into()).page(&bad_cursor, &paging::RECEIPTS);
         assert!(refused(cursor).contains("cursor"));
         let ok = Args::new()
             .id("e1".into())
@@ -452,9 +455,12 @@ mod tests {
             .page(
                 &PageRequest {
                     after: Some("c1".into()),
+                    before: None,
+                    offset: None,
                     limit: Some(1000),
+                    sorting: Vec::new(),
                 },
-                100,
+                &paging::RECEIPTS,
             )
             .request(op)
             .map_err(|_| ())

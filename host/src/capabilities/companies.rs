@@ -11,15 +11,14 @@
 
 use super::call::Args;
 use super::table::{GET_COMPANY, LIST_COMPANIES};
+use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage};
 use crate::bindings::pleo::plugin::companies_read::Host;
 
-/// Pleo documents no maximum for companies; the host keeps pages bounded anyway.
-const MAX_PAGE: u32 = 100;
 
 impl Host for Caps {
     async fn list_companies(&mut self, page: PageRequest) -> Result<WitPage, HostError> {
-        self.page(&LIST_COMPANIES, Args::new().page(&page, MAX_PAGE))
+        self.page(&LIST_COMPANIES, Args::new().page(&page, &paging::CURSOR_OR_OFFSET))
             .await
     }
 

@@ -9,13 +9,12 @@ use super::table::{
     CREATE_EXPORT_JOB, GET_EXPORT_JOB, GET_EXPORT_JOB_ITEM, LIST_EXPORT_ITEMS,
     LIST_EXPORT_JOB_ITEMS, LIST_EXPORT_JOBS, POST_EXPORT_JOB_EVENT, UPDATE_EXPORT_JOB_ITEMS,
 };
+use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checked_id, checks, invalid};
 use crate::bindings::pleo::plugin::export_jobs_write::{ItemUpdate, JobEvent, NewExportJob};
 use crate::bindings::pleo::plugin::types::{ItemStatus, JobEventKind, JobStatus};
 use crate::bindings::pleo::plugin::{export_items_read, export_jobs_read, export_jobs_write};
 
-/// Pleo documents no maximum page size for the export lists; the host keeps pages bounded.
-const MAX_PAGE: u32 = 100;
 /// Pleo refuses more than 100 item updates per call (413 `EXPORT_JOB_ITEMS_UPDATE_LIMIT`).
 pub(super) const MAX_ITEM_UPDATES: usize = 100;
 
@@ -30,7 +29,7 @@ impl export_jobs_read::Host for Caps {
         for status in statuses {
             args = args.query("statuses", job_status_name(status));
         }
-        self.page(&LIST_EXPORT_JOBS, args.page(&page, MAX_PAGE))
+        self.page(&LIST_EXPORT_JOBS, args.page(&page, &paging::CURSOR_OR_OFFSET))
             .await
     }
 
@@ -47,7 +46,7 @@ impl export_jobs_read::Host for Caps {
         let args = Args::new()
             .id(job_id)
             .query_opt("status", status.map(item_status_name))
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&LIST_EXPORT_JOB_ITEMS, args).await
     }
 
@@ -86,7 +85,7 @@ impl export_items_read::Host for Caps {
         job_id: String,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let args = Args::new().query_id("job_id", job_id).page(&page, MAX_PAGE);
+        let args = Args::new().query_id("job_id", job_id).page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&LIST_EXPORT_ITEMS, args).await
     }
 }

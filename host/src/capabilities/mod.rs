@@ -14,6 +14,7 @@ mod checks;
 mod companies;
 mod export;
 mod ownership;
+mod paging;
 mod planned;
 mod read_ahead;
 mod services;

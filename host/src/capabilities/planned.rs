@@ -245,6 +245,7 @@ fn planned_answer(planned: crate::plan::Planned) -> Result<Answer, HostError> {
         Planned::EmptyPage => Ok(Answer::Page(crate::pleo::Page {
             data: "[]".into(),
             next_cursor: None,
+            prev_cursor: None,
             total: Some(0),
         })),
         Planned::Nothing => Ok(Answer::Nothing),

@@ -1,11 +1,12 @@
 //! Read-ahead for plugins that page through a list.
 //!
-//! Once a plugin has asked for two pages in a row by the cursor of the page before (it is
-//! walking the list, not looking at its first page or two), the host sends the request for
-//! the following page as soon as it has this one, so Pleo works on page N+1 while the plugin
-//! works on page N. Only lists whose scope is a read scope are read ahead: a list request
-//! changes nothing, so one the plugin never asks for costs a request and nothing else. At most
-//! one request per run is ahead of the plugin.
+//! Once a plugin has asked for two pages in a row by the `after` cursor of the page before
+//! (it is walking the list forward, not looking at its first page or two), the host sends the
+//! request for the following page as soon as it has this one, so Pleo works on page N+1 while
+//! the plugin works on page N. A page asked for `before` a cursor or at an `offset` is not
+//! part of a forward walk: nothing is read ahead from it. Only lists whose scope is a read
+//! scope are read ahead: a list request changes nothing, so one the plugin never asks for
+//! costs a request and nothing else. At most one request per run is ahead of the plugin.
 //!
 //! The plugin sees exactly what it would without read-ahead: the answer (or the error, after
 //! the same retries) of the request it asked for, with the same filter, cursor and limit, and
@@ -17,6 +18,9 @@ use crate::pleo::{ApiError, ApiRequest, PleoClient, Reply};
 
 /// The query parameter that carries a page's cursor.
 const CURSOR: &str = "after";
+/// Query parameters of a page asked for backwards (`before`) or by position (`offset`): such
+/// a page is not part of a forward walk, and nothing is read ahead from it.
+const NOT_FORWARD: [&str; 2] = ["before", "offset"];
 
 /// What a request returned, and the retries it took.
 pub(super) struct Fetched {
@@ -87,6 +91,12 @@ impl ReadAhead {
     /// to the following page. Sends the following page's request when the plugin is walking
     /// the list.
     pub fn page_given(&mut self, req: &ApiRequest, next: Option<&str>, client: &PleoClient) {
+        // Only `after` pages walk forward: what follows a `before` or `offset` page is not
+        // the page a plugin paging that way asks for next.
+        if req.query.iter().any(|(name, _)| NOT_FORWARD.contains(name)) {
+            self.walk = None;
+            return;
+        }
         let by_cursor = match (&self.walk, cursor(req)) {
             (Some(walk), Some(asked)) if walk.next == asked && same_list(&walk.list, req) => {
                 walk.by_cursor + 1
@@ -264,6 +274,43 @@ mod tests {
         assert_eq!((fetched.retries, direct.retries), (0, 0));
         assert_eq!(ahead.stop(), 0);
         assert!(requests.try_recv().is_err(), "nothing else was sent");
+    }
+
+    /// A plugin paging backwards (`before` the previous page's start) or by `offset` is
+    /// never read ahead for, however long it goes on; forward paging after it is, as usual.
+    #[tokio::test]
+    async fn only_forward_paging_is_read_ahead() {
+        let (client, mut ahead) = (client(), ReadAhead::default());
+        let back = |before: &str| {
+            ApiRequest::get("/v2/employees")
+                .query("company_id", "c")
+                .query("before", before)
+                .query("limit", "10")
+        };
+        // Each page backwards still has a next page (the one the plugin came from).
+        for (asked, next) in [("c9", "c8"), ("c8", "c7"), ("c7", "c6"), ("c6", "c5")] {
+            ahead.page_given(&back(asked), Some(next), &client);
+            assert!(ahead.pending.is_none(), "before {asked}");
+            assert!(ahead.walk.is_none(), "before {asked}");
+        }
+        for offset in ["0", "10", "20", "30"] {
+            let at = ApiRequest::get("/v2/employees")
+                .query("company_id", "c")
+                .query("offset", offset)
+                .query("limit", "10");
+            ahead.page_given(&at, Some("next"), &client);
+            assert!(ahead.pending.is_none(), "offset {offset}");
+        }
+        // A backward page interrupts a walk forward: it starts over.
+        ahead.page_given(&page(None), Some("c1"), &client);
+        ahead.page_given(&page(Some("c1")), Some("c2"), &client);
+        ahead.page_given(&back("c2"), Some("c2"), &client);
+        ahead.page_given(&page(Some("c2")), Some("c3"), &client);
+        assert!(ahead.pending.is_none(), "the walk started over");
+        ahead.page_given(&page(Some("c3")), Some("c4"), &client);
+        ahead.page_given(&page(Some("c4")), Some("c5"), &client);
+        assert!(ahead.pending.is_some(), "a forward walk again");
+        assert_eq!(ahead.stop(), 1);
     }
 
     #[tokio::test]

@@ -10,13 +10,12 @@ use super::table::{
     GET_TAG_GROUP, GET_TAG_GROUP_USAGE, LIST_TAG_GROUPS, LIST_TAGS, SEARCH_TAGS, UPDATE_TAG,
     UPDATE_TAG_GROUP,
 };
+use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::tags_read::TagFilter;
 use crate::bindings::pleo::plugin::tags_write::{TagFields, TagGroupFields};
 use crate::bindings::pleo::plugin::{tags_read, tags_write};
 
-/// Pleo documents no maximum page size for tags; the host keeps pages bounded.
-const MAX_PAGE: u32 = 100;
 /// `BulkTagDeleteModel` and `BulkTagArchiveModel`: `tagIds` holds 1 to 100 ids.
 pub(crate) const MAX_BULK_TAGS: usize = 100;
 /// Pleo documents no maximum for the search's id lists; the host bounds them.
@@ -50,7 +49,7 @@ impl tags_read::Host for Caps {
         let args = Args::new()
             .body(search_body(filter))
             .query("company_id", self.company_id.clone())
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&SEARCH_TAGS, args).await
     }
 
@@ -67,7 +66,7 @@ impl tags_read::Host for Caps {
         let args = Args::new()
             .id(group_id)
             .query("include_archived", include_archived.to_string())
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&LIST_TAGS, args).await
     }
 

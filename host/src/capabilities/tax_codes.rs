@@ -8,14 +8,13 @@ use super::table::{
     CALCULATE_TAX_AMOUNTS, CREATE_TAX_CODE, DELETE_TAX_CODE, GET_TAX_CODE, SEARCH_TAX_CODES,
     UPDATE_TAX_CODE,
 };
+use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::tax_codes_read::{TaxCodeFilter, TaxedAmount};
 use crate::bindings::pleo::plugin::tax_codes_write::TaxCodeFields;
 use crate::bindings::pleo::plugin::types::TaxKind;
 use crate::bindings::pleo::plugin::{tax_codes_read, tax_codes_write};
 
-/// Pleo documents no maximum page size for tax codes; the host keeps pages bounded.
-const MAX_PAGE: u32 = 100;
 /// Pleo documents no maximum for `taxCodeIds`; the host bounds it.
 const MAX_IDS: usize = 1000;
 /// Pleo documents no maximum for a tax calculation; the host bounds its amounts, the tax codes
@@ -33,7 +32,7 @@ impl tax_codes_read::Host for Caps {
         let args = Args::new()
             .body(search_body(filter))
             .query("company_id", self.company_id.clone())
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&SEARCH_TAX_CODES, args).await
     }
 

@@ -2,11 +2,10 @@
 
 use super::call::Args;
 use super::table::{GET_EMPLOYEE, LIST_EMPLOYEES};
+use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage};
 use crate::bindings::pleo::plugin::users_read::{EmployeeQuery, Host};
 
-/// Pleo documents no maximum for employees; the host keeps pages bounded anyway.
-const MAX_PAGE: u32 = 100;
 
 impl Host for Caps {
     async fn list_employees(
@@ -18,7 +17,7 @@ impl Host for Caps {
             .query("companyId", self.company_id.clone())
             .query_opt("email", query.email)
             .query_opt("code", query.code)
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&LIST_EMPLOYEES, args).await
     }
 

@@ -8,14 +8,13 @@ use super::call::Args;
 use super::table::{
     ACTIVATE_VENDOR, ARCHIVE_VENDOR, CREATE_VENDOR, GET_VENDOR, SEARCH_VENDORS, UPDATE_VENDOR,
 };
+use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checks};
 use crate::bindings::pleo::plugin::types::VendorState;
 use crate::bindings::pleo::plugin::vendors_read::VendorFilter;
 use crate::bindings::pleo::plugin::vendors_write::{NewVendor, VendorUpdate};
 use crate::bindings::pleo::plugin::{vendors_read, vendors_write};
 
-/// Pleo documents no maximum page size for vendors; the host keeps pages bounded.
-const MAX_PAGE: u32 = 100;
 /// `VendorSearchRequestV1`: each filter list takes at most 100 values.
 const MAX_FILTER: usize = 100;
 
@@ -28,7 +27,7 @@ impl vendors_read::Host for Caps {
         let args = Args::new()
             .body(search_body(filter))
             .query("company_id", self.company_id.clone())
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&SEARCH_VENDORS, args).await
     }
 

@@ -248,6 +248,7 @@ pub enum ApiError {
 pub struct Page {
     pub data: String,
     pub next_cursor: Option<String>,
+    pub prev_cursor: Option<String>,
     pub total: Option<u64>,
 }
 
@@ -669,6 +670,7 @@ pub fn decode_page(body: &[u8]) -> Result<Page, ApiError> {
     Ok(Page {
         data: page.data.to_owned(),
         next_cursor: page.next_cursor,
+        prev_cursor: page.prev_cursor,
         total: page.total,
     })
 }

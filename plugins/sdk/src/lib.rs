@@ -104,7 +104,7 @@ pub use master_data::{Account, AccountBatch, AccountBatchFailure, Tag, TagGroup,
 pub use models::{AccountingEntry, Company, CompanyAddress, Data, Employee, EntryTag, Receipt};
 pub use money::Money;
 pub use paging::{Items, Pages, pages};
-pub use types::{Page, PageRequest};
+pub use types::{Page, PageRequest, SortBy, SortOrder};
 
 /// Name of the custom section that carries a plugin's metadata (`{"name", "version", "sdk",
 /// "params"}` as JSON); `pleo-host plugin inspect` reads it without running the plugin.

@@ -4,10 +4,71 @@ use std::marker::PhantomData;
 
 use serde::de::DeserializeOwned;
 
+use crate::types::{SortBy, SortOrder};
 use crate::{Error, Page, PageRequest, PleoError};
 
-/// Pages through a list operation: `fetch` is called with `after` = the previous page's
-/// `next-cursor` until a page has none. Each page's `data` is decoded as a JSON array of `T`.
+/// The first page in Pleo's default order and page size.
+impl Default for PageRequest {
+    fn default() -> Self {
+        PageRequest {
+            after: None,
+            before: None,
+            offset: None,
+            limit: None,
+            sorting: Vec::new(),
+        }
+    }
+}
+
+/// Page requests by what they ask for. Keep a list's `sorting` the same from page to page: a
+/// cursor belongs to the order it was made in.
+impl PageRequest {
+    /// The first page, `limit` objects (the host clamps it to what the operation allows).
+    pub fn first(limit: u32) -> PageRequest {
+        PageRequest {
+            limit: Some(limit),
+            ..PageRequest::default()
+        }
+    }
+
+    /// The page after the one whose `next-cursor` is `cursor`.
+    pub fn after(cursor: impl Into<String>, limit: u32) -> PageRequest {
+        PageRequest {
+            after: Some(cursor.into()),
+            ..PageRequest::first(limit)
+        }
+    }
+
+    /// The page before the one whose `prev-cursor` is `cursor` (paging backwards).
+    pub fn before(cursor: impl Into<String>, limit: u32) -> PageRequest {
+        PageRequest {
+            before: Some(cursor.into()),
+            ..PageRequest::first(limit)
+        }
+    }
+
+    /// The page that starts after `offset` objects (not the accounting-entries lists, which
+    /// page by cursor only).
+    pub fn at_offset(offset: u32, limit: u32) -> PageRequest {
+        PageRequest {
+            offset: Some(offset),
+            ..PageRequest::first(limit)
+        }
+    }
+
+    /// The same request, also sorted by `key` (after the keys already given).
+    pub fn sorted_by(mut self, key: impl Into<String>, order: SortOrder) -> PageRequest {
+        self.sorting.push(SortBy {
+            key: key.into(),
+            order,
+        });
+        self
+    }
+}
+
+/// Pages through a list operation forward: `fetch` is called with `after` = the previous
+/// page's `next-cursor` until a page has none. ([`PageRequest::before`] and
+/// [`PageRequest::at_offset`] ask for one page backwards or by position.) Each page's `data` is decoded as a JSON array of `T`.
 ///
 /// Iterating yields one `Vec<T>` per page (see [`Pages::total`] and [`Pages::seen`] for
 /// progress); [`Pages::items`] yields the items one by one. After an error the iteration ends;
@@ -34,6 +95,7 @@ where
     Pages {
         fetch,
         page_size,
+        sorting: Vec::new(),
         next: Some(None),
         total: None,
         seen: 0,
@@ -45,6 +107,8 @@ where
 pub struct Pages<T, F> {
     fetch: F,
     page_size: u32,
+    /// The order asked for with every page.
+    sorting: Vec<SortBy>,
     /// `None`: done. `Some(cursor)`: the `after` of the next request.
     next: Option<Option<String>>,
     total: Option<u64>,
@@ -53,6 +117,16 @@ pub struct Pages<T, F> {
 }
 
 impl<T, F> Pages<T, F> {
+    /// The same walk in another order: every page is asked for sorted by `key` (after the keys
+    /// already given), e.g. `.sorted_by("createdAt", SortOrder::Desc)` for newest first.
+    pub fn sorted_by(mut self, key: impl Into<String>, order: SortOrder) -> Self {
+        self.sorting.push(SortBy {
+            key: key.into(),
+            order,
+        });
+        self
+    }
+
     /// The total number of objects, as last reported by a page (if the operation reports it).
     pub fn total(&self) -> Option<u64> {
         self.total
@@ -83,7 +157,8 @@ where
         let after = self.next.take()?;
         let request = PageRequest {
             after: after.clone(),
-            limit: Some(self.page_size),
+            sorting: self.sorting.clone(),
+            ..PageRequest::first(self.page_size)
         };
         let page = match (self.fetch)(&request) {
             Ok(page) => page,
@@ -149,11 +224,13 @@ mod tests {
                 Some(c) => c[1..].parse().unwrap(),
             };
             assert_eq!(req.limit, Some(100));
+            assert_eq!((&req.before, req.offset), (&None, None));
             let all: Vec<u32> = (0..n).collect();
             let end = (start + per_page).min(all.len());
             Ok(Page {
                 data: serde_json::to_string(&all[start..end]).unwrap(),
                 next_cursor: (end < all.len()).then(|| format!("c{end}")),
+                prev_cursor: (start > 0).then(|| format!("p{start}")),
                 total: Some(n as u64),
             })
         }
@@ -175,6 +252,40 @@ mod tests {
         assert_eq!(super::pages::<u32, _>(100, server(0, 3)).items().count(), 0);
     }
 
+    /// Every page of a sorted walk asks for the same order.
+    #[test]
+    fn a_sorted_walk_asks_every_page_in_its_order() {
+        let mut serve = server(5, 2);
+        let mut orders = Vec::new();
+        let items: Vec<u32> = pages(100, |req: &PageRequest| {
+            let order: Vec<(String, SortOrder)> =
+                req.sorting.iter().map(|by| (by.key.clone(), by.order)).collect();
+            orders.push(order);
+            serve(req)
+        })
+        .sorted_by("name", SortOrder::Desc)
+        .items()
+        .collect::<Result<_, _>>()
+        .unwrap();
+        assert_eq!(items.len(), 5);
+        let want = vec![("name".to_owned(), SortOrder::Desc)];
+        assert_eq!(orders, vec![want.clone(), want.clone(), want]);
+    }
+
+    #[test]
+    fn requests_ask_for_one_position() {
+        let back = PageRequest::before("p4", 2).sorted_by("id", SortOrder::Asc);
+        assert_eq!(
+            (back.after, back.before, back.offset, back.limit),
+            (None, Some("p4".into()), None, Some(2))
+        );
+        assert_eq!(back.sorting.len(), 1);
+        let at = PageRequest::at_offset(40, 20);
+        assert_eq!((at.after, at.before, at.offset), (None, None, Some(40)));
+        assert_eq!(PageRequest::after("c1", 5).after.as_deref(), Some("c1"));
+        assert_eq!(PageRequest::default().limit, None);
+    }
+
     #[test]
     fn stops_after_errors_and_stuck_cursors() {
         let mut calls = 0;
@@ -193,6 +304,7 @@ mod tests {
             Ok(Page {
                 data: "[1]".into(),
                 next_cursor: Some("same".into()),
+                prev_cursor: None,
                 total: None,
             })
         };
@@ -203,6 +315,7 @@ mod tests {
             Ok(Page {
                 data: "{".into(),
                 next_cursor: None,
+                prev_cursor: None,
                 total: None,
             })
         };

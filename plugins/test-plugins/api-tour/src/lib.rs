@@ -104,8 +104,9 @@ impl Tour {
         });
     }
 
-    /// A list operation: the first page, then the second one if there is one. The items of
-    /// both pages.
+    /// A list operation: the first page, then the second one if there is one, and from the
+    /// second the first again, backwards (`before` its `prev-cursor`). The items of the first
+    /// two pages.
     fn list(
         &mut self,
         interface: &'static str,
@@ -114,26 +115,106 @@ impl Tour {
         mut fetch: impl FnMut(&PageRequest) -> Result<Page, PleoError>,
     ) -> Vec<Value> {
         let note = note.to_string();
-        let first = PageRequest {
-            after: None,
-            limit: Some(PAGE),
-        };
+        let first = PageRequest::first(PAGE);
         let Some(page) = self.ok(interface, function, &note, || fetch(&first)) else {
             return Vec::new();
         };
         let mut items = items(&page.data);
         if let Some(cursor) = page.next_cursor {
-            let second = PageRequest {
-                after: Some(cursor),
-                limit: Some(PAGE),
-            };
-            let note = format!("{note}, second page");
-            if let Some(page) = self.ok(interface, function, note, || fetch(&second)) {
+            let second = PageRequest::after(cursor, PAGE);
+            let second_note = format!("{note}, second page");
+            if let Some(page) = self.ok(interface, function, second_note, || fetch(&second)) {
+                let back_note = format!("{note}, back to the first page");
+                match page.prev_cursor {
+                    Some(cursor) => {
+                        let back = PageRequest::before(cursor, PAGE);
+                        self.same(interface, function, back_note, &items, || fetch(&back));
+                    }
+                    None => self.check(interface, function, back_note, false, "no prev-cursor"),
+                }
                 items.extend(self::items(&page.data));
             }
         }
         items
     }
+
+    /// Makes one call that must give a page of the objects `want` (compared by `id`).
+    fn same(
+        &mut self,
+        interface: &'static str,
+        function: &'static str,
+        note: impl Display,
+        want: &[Value],
+        call: impl FnOnce() -> Result<Page, PleoError>,
+    ) {
+        if let Some(page) = self.ok(interface, function, note, call) {
+            let (got, want) = (keys(&items(&page.data)), keys(want));
+            if got != want {
+                let step = self.steps.last_mut().expect("the call's step");
+                step.outcome = "mismatch";
+                step.met = false;
+                step.detail = format!("got {got:?}, wanted {want:?}");
+            }
+        }
+    }
+
+    /// A step that checks what earlier calls gave (`mismatch` when `held` is false).
+    fn check(
+        &mut self,
+        interface: &'static str,
+        function: &'static str,
+        note: impl Display,
+        held: bool,
+        detail: impl Display,
+    ) {
+        self.steps.push(Step {
+            interface,
+            function,
+            note: note.to_string(),
+            expect: "ok",
+            outcome: if held { "ok" } else { "mismatch" },
+            status: None,
+            detail: if held { String::new() } else { detail.to_string() },
+            met: held,
+        });
+    }
+
+    /// Every page of a list, from `first` on by each page's `next-cursor` (`next` makes the
+    /// request for it); `None` when a call failed or the list did not end.
+    fn walk(
+        &mut self,
+        interface: &'static str,
+        function: &'static str,
+        note: &str,
+        first: PageRequest,
+        next: impl Fn(String) -> PageRequest,
+        mut fetch: impl FnMut(&PageRequest) -> Result<Page, PleoError>,
+    ) -> Option<Vec<Vec<Value>>> {
+        let mut pages = Vec::new();
+        let mut request = first;
+        while pages.len() < MAX_WALK {
+            let page_note = format!("{note}, page {}", pages.len() + 1);
+            let page = self.ok(interface, function, page_note, || fetch(&request))?;
+            pages.push(items(&page.data));
+            match page.next_cursor {
+                Some(cursor) => request = next(cursor),
+                None => return Some(pages),
+            }
+        }
+        self.check(interface, function, note, false, "the list did not end");
+        None
+    }
+}
+
+/// Most pages a walk of the tour asks for (the mock's lists are far shorter).
+const MAX_WALK: usize = 200;
+
+/// What identifies each object of a page: its `id`, or the whole object if it has none.
+fn keys(items: &[Value]) -> Vec<Value> {
+    items
+        .iter()
+        .map(|item| item.get("id").cloned().unwrap_or_else(|| item.clone()))
+        .collect()
 }
 
 fn status(e: &PleoError) -> Option<u16> {
@@ -240,6 +321,7 @@ impl Guest for ApiTour {
     fn run() -> Result<String, String> {
         let mut tour = Tour::default();
         users(&mut tour);
+        paging(&mut tour);
         companies(&mut tour);
         let entries = accounting_entries(&mut tour);
         receipts(&mut tour, &entries);
@@ -290,6 +372,119 @@ fn users(tour: &mut Tour) {
     tour.fails(I, "get-employee", "unknown id", "not-found", || {
         api::get_employee(UNKNOWN_ID)
     });
+}
+
+/// Paging beyond the first two pages, on the employees (50 in the mock, `PAGE` a page): a
+/// walk backwards (`before`) from the last page gives the objects of the walk forward, each
+/// `offset` page is the cursor walk's page, a walk sorted by `id` descending gives the ids in
+/// that order; and the page requests the host refuses before sending.
+fn paging(tour: &mut Tour) {
+    use pleo_plugin::SortOrder;
+    use wit::accounting_entries_read::{self as entries, EntryFilter, SortKey, Sorting};
+    use wit::users_read::{self as api, EmployeeQuery};
+    const I: &str = "users-read";
+    const F: &str = "list-employees";
+    let all = EmployeeQuery {
+        email: None,
+        code: None,
+    };
+    let fetch = |page: &PageRequest| api::list_employees(&all, page);
+    let after = |cursor| PageRequest::after(cursor, PAGE);
+    let Some(forward) = tour.walk(I, F, "walk forward", PageRequest::first(PAGE), after, fetch)
+    else {
+        return;
+    };
+    let forward_keys: Vec<Value> = forward.iter().flat_map(|page| keys(page)).collect();
+    tour.check(I, F, "walk forward", forward.len() > 2, "fewer than 3 pages");
+
+    // Backwards: from the last page, `before` each page's `prev-cursor` until the first.
+    let last = PageRequest::at_offset((forward.len() as u32 - 1) * PAGE, PAGE);
+    let Some(page) = tour.ok(I, F, "the last page, by offset", || fetch(&last)) else {
+        return;
+    };
+    let mut backward = vec![items(&page.data)];
+    let mut cursor = page.prev_cursor;
+    while let Some(c) = cursor.take() {
+        let note = format!("walk backwards, page {}", backward.len() + 1);
+        let Some(page) = tour.ok(I, F, note, || fetch(&PageRequest::before(c, PAGE))) else {
+            return;
+        };
+        backward.push(items(&page.data));
+        if backward.len() < MAX_WALK {
+            cursor = page.prev_cursor;
+        }
+    }
+    let backward_keys: Vec<Value> = backward.iter().rev().flat_map(|page| keys(page)).collect();
+    tour.check(
+        I,
+        F,
+        "walk backwards = walk forward",
+        backward_keys == forward_keys,
+        format!("{} objects backwards, {} forwards", backward_keys.len(), forward_keys.len()),
+    );
+
+    // By offset: the page at `i * PAGE` is the walk's page `i`.
+    for (i, page) in forward.iter().enumerate() {
+        let at = PageRequest::at_offset(i as u32 * PAGE, PAGE);
+        tour.same(I, F, format!("offset {}", i as u32 * PAGE), page, || fetch(&at));
+    }
+
+    // Sorted: every page asked by `id` descending.
+    let desc = |request: PageRequest| request.sorted_by("id", SortOrder::Desc);
+    let first = desc(PageRequest::first(PAGE));
+    let next = |cursor| desc(PageRequest::after(cursor, PAGE));
+    if let Some(sorted) = tour.walk(I, F, "walk by id descending", first, next, fetch) {
+        let got: Vec<Value> = sorted.iter().flat_map(|page| keys(page)).collect();
+        let mut want = forward_keys.clone();
+        want.sort_by(|a, b| b.as_str().cmp(&a.as_str()));
+        tour.check(I, F, "walk by id descending", got == want, format!("{got:?}"));
+    }
+
+    // Refused by the host, nothing sent: two positions, a key that is no field name.
+    let two = PageRequest {
+        before: Some("AAAA".into()),
+        ..PageRequest::after("AAAA", PAGE)
+    };
+    tour.fails(I, F, "after and before", "invalid-request", || fetch(&two));
+    let two = PageRequest {
+        offset: Some(3),
+        ..PageRequest::after("AAAA", PAGE)
+    };
+    tour.fails(I, F, "after and offset", "invalid-request", || fetch(&two));
+    let bad_key = PageRequest::first(PAGE).sorted_by("lastName&limit=1000", SortOrder::Asc);
+    tour.fails(I, F, "a sort key that is no field name", "invalid-request", || {
+        fetch(&bad_key)
+    });
+
+    // The accounting entries page by cursor only and sort by the keys Pleo lists.
+    const E: &str = "accounting-entries-read";
+    let none = EntryFilter::default();
+    let at = PageRequest::at_offset(3, PAGE);
+    tour.fails(E, "search-entries", "by offset", "invalid-request", || {
+        entries::search_entries(&none, None, &at)
+    });
+    let by_name = PageRequest::first(PAGE).sorted_by("name", SortOrder::Asc);
+    tour.fails(E, "search-entries", "sorted by name", "invalid-request", || {
+        entries::search_entries(&none, None, &by_name)
+    });
+    let by_id = PageRequest::first(PAGE).sorted_by("id", SortOrder::Desc);
+    let sort = Some(Sorting {
+        key: SortKey::Id,
+        descending: true,
+        nulls: None,
+    });
+    tour.fails(E, "search-entries", "sort and sorting", "invalid-request", || {
+        entries::search_entries(&none, sort, &by_id)
+    });
+    let Some(page) = tour.ok(E, "search-entries", "sorted by id descending", || {
+        entries::search_entries(&none, None, &by_id)
+    }) else {
+        return;
+    };
+    let got = keys(&items(&page.data));
+    let mut want = got.clone();
+    want.sort_by(|a, b| b.as_str().cmp(&a.as_str()));
+    tour.check(E, "search-entries", "sorted by id descending", got == want, "out of order");
 }
 
 fn companies(tour: &mut Tour) {
@@ -661,10 +856,7 @@ fn export(tour: &mut Tour, entries: &[Value]) {
             || write::update_export_job_items(&job_id, &[update(id)]),
         );
     }
-    let first_page = PageRequest {
-        after: None,
-        limit: Some(PAGE),
-    };
+    let first_page = PageRequest::first(PAGE);
     tour.fails(
         X,
         "list-export-items",

@@ -349,10 +349,7 @@ fn list_employees() -> Attempt {
         email: None,
         code: None,
     };
-    let page = PageRequest {
-        after: None,
-        limit: Some(1),
-    };
+    let page = PageRequest::first(1);
     match users_read::list_employees(&query, &page) {
         Ok(page) => attempt(
             "pleo list-employees",

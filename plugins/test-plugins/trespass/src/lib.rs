@@ -58,10 +58,7 @@ struct Trespass;
 impl Guest for Trespass {
     fn run() -> Result<String, String> {
         let mut report = Report::default();
-        let page = PageRequest {
-            after: None,
-            limit: Some(20),
-        };
+        let page = PageRequest::first(20);
         if let Some(id) = params::get("employee") {
             report.probe("get-employee", users_read::get_employee(&id));
         }
