@@ -375,9 +375,8 @@ async fn employees_page_backwards_and_by_offset() {
     let sorts: [&[(&str, &str)]; 2] = [&[], &[("sorting_keys", "id"), ("sorting_order", "DESC")]];
     for sort in sorts {
         let mut pages: Vec<Vec<String>> = Vec::new();
-        let mut last = Value::Null;
         let mut after: Option<String> = None;
-        loop {
+        let last = loop {
             let mut q = vec![("limit", "7")];
             q.extend_from_slice(sort);
             if let Some(a) = &after {
@@ -388,10 +387,9 @@ async fn employees_page_backwards_and_by_offset() {
             pages.push(ids_of(&page));
             after = page["pagination"]["endCursor"].as_str().map(String::from);
             if page["pagination"]["hasNextPage"] == false {
-                last = page;
-                break;
+                break page;
             }
-        }
+        };
         let forward: Vec<String> = pages.concat();
         assert_eq!(forward.len(), ds.employees.len());
         if !sort.is_empty() {

@@ -389,7 +389,7 @@ fn paging(tour: &mut Tour) {
         code: None,
     };
     let fetch = |page: &PageRequest| api::list_employees(&all, page);
-    let after = |cursor| PageRequest::after(cursor, PAGE);
+    let after = |cursor: String| PageRequest::after(cursor, PAGE);
     let Some(forward) = tour.walk(I, F, "walk forward", PageRequest::first(PAGE), after, fetch)
     else {
         return;
@@ -432,7 +432,7 @@ fn paging(tour: &mut Tour) {
     // Sorted: every page asked by `id` descending.
     let desc = |request: PageRequest| request.sorted_by("id", SortOrder::Desc);
     let first = desc(PageRequest::first(PAGE));
-    let next = |cursor| desc(PageRequest::after(cursor, PAGE));
+    let next = |cursor: String| desc(PageRequest::after(cursor, PAGE));
     if let Some(sorted) = tour.walk(I, F, "walk by id descending", first, next, fetch) {
         let got: Vec<Value> = sorted.iter().flat_map(|page| keys(page)).collect();
         let mut want = forward_keys.clone();
