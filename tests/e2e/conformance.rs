@@ -104,11 +104,20 @@ fn every_exchange_of_the_api_tour_conforms_to_pleos_documents() {
 
     // Everything that went over the wire agrees with Pleo's documents.
     let spec = Spec::load();
+    // Every step the host did not refuse itself went over the wire.
+    let sent = steps
+        .iter()
+        .filter(|s| {
+            !s["detail"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("HOST_REJECTED_REQUEST")
+        })
+        .count();
     assert!(
-        exchanges.len() >= steps.len(),
-        "{} exchanges for {} steps",
+        exchanges.len() >= sent,
+        "{} exchanges for {sent} steps sent",
         exchanges.len(),
-        steps.len()
     );
     let problems: Vec<String> = exchanges
         .iter()

@@ -124,15 +124,16 @@ impl Tour {
             let second = PageRequest::after(cursor, PAGE);
             let second_note = format!("{note}, second page");
             if let Some(page) = self.ok(interface, function, second_note, || fetch(&second)) {
-                let back_note = format!("{note}, back to the first page");
+                let more = self::items(&page.data);
                 match page.prev_cursor {
                     Some(cursor) => {
                         let back = PageRequest::before(cursor, PAGE);
+                        let back_note = format!("{note}, back to the first page");
                         self.same(interface, function, back_note, &items, || fetch(&back));
                     }
-                    None => self.check(interface, function, back_note, false, "no prev-cursor"),
+                    None => self.held(false, "the second page has no prev-cursor"),
                 }
-                items.extend(self::items(&page.data));
+                items.extend(more);
             }
         }
         items
@@ -149,34 +150,21 @@ impl Tour {
     ) {
         if let Some(page) = self.ok(interface, function, note, call) {
             let (got, want) = (keys(&items(&page.data)), keys(want));
-            if got != want {
-                let step = self.steps.last_mut().expect("the call's step");
-                step.outcome = "mismatch";
-                step.met = false;
-                step.detail = format!("got {got:?}, wanted {want:?}");
-            }
+            self.held(got == want, format_args!("got {got:?}, wanted {want:?}"));
         }
     }
 
-    /// A step that checks what earlier calls gave (`mismatch` when `held` is false).
-    fn check(
-        &mut self,
-        interface: &'static str,
-        function: &'static str,
-        note: impl Display,
-        held: bool,
-        detail: impl Display,
-    ) {
-        self.steps.push(Step {
-            interface,
-            function,
-            note: note.to_string(),
-            expect: "ok",
-            outcome: if held { "ok" } else { "mismatch" },
-            status: None,
-            detail: if held { String::new() } else { detail.to_string() },
-            met: held,
-        });
+    /// Marks the last step `mismatch` unless `held`: what it gave, with the calls before it,
+    /// is not what paging promises.
+    fn held(&mut self, held: bool, detail: impl Display) {
+        if held {
+            return;
+        }
+        if let Some(step) = self.steps.last_mut() {
+            step.outcome = "mismatch";
+            step.met = false;
+            step.detail = detail.to_string();
+        }
     }
 
     /// Every page of a list, from `first` on by each page's `next-cursor` (`next` makes the
@@ -201,7 +189,7 @@ impl Tour {
                 None => return Some(pages),
             }
         }
-        self.check(interface, function, note, false, "the list did not end");
+        self.held(false, format_args!("{note}: the list did not end"));
         None
     }
 }
@@ -395,7 +383,7 @@ fn paging(tour: &mut Tour) {
         return;
     };
     let forward_keys: Vec<Value> = forward.iter().flat_map(|page| keys(page)).collect();
-    tour.check(I, F, "walk forward", forward.len() > 2, "fewer than 3 pages");
+    tour.held(forward.len() > 2, "the walk forward has fewer than 3 pages");
 
     // Backwards: from the last page, `before` each page's `prev-cursor` until the first.
     let last = PageRequest::at_offset((forward.len() as u32 - 1) * PAGE, PAGE);
@@ -414,13 +402,11 @@ fn paging(tour: &mut Tour) {
             cursor = page.prev_cursor;
         }
     }
+    // Checked on the walk's last step: backwards, the same objects in the same order.
     let backward_keys: Vec<Value> = backward.iter().rev().flat_map(|page| keys(page)).collect();
-    tour.check(
-        I,
-        F,
-        "walk backwards = walk forward",
+    tour.held(
         backward_keys == forward_keys,
-        format!("{} objects backwards, {} forwards", backward_keys.len(), forward_keys.len()),
+        format_args!("backwards {backward_keys:?}, forwards {forward_keys:?}"),
     );
 
     // By offset: the page at `i * PAGE` is the walk's page `i`.
@@ -437,7 +423,7 @@ fn paging(tour: &mut Tour) {
         let got: Vec<Value> = sorted.iter().flat_map(|page| keys(page)).collect();
         let mut want = forward_keys.clone();
         want.sort_by(|a, b| b.as_str().cmp(&a.as_str()));
-        tour.check(I, F, "walk by id descending", got == want, format!("{got:?}"));
+        tour.held(got == want, format_args!("not by id descending: {got:?}"));
     }
 
     // Refused by the host, nothing sent: two positions, a key that is no field name.
@@ -484,7 +470,7 @@ fn paging(tour: &mut Tour) {
     let got = keys(&items(&page.data));
     let mut want = got.clone();
     want.sort_by(|a, b| b.as_str().cmp(&a.as_str()));
-    tour.check(E, "search-entries", "sorted by id descending", got == want, "out of order");
+    tour.held(got == want, format_args!("not by id descending: {got:?}"));
 }
 
 fn companies(tour: &mut Tour) {
