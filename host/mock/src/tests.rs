@@ -402,7 +402,10 @@ async fn employees_page_backwards_and_by_offset() {
         let mut backward = vec![ids_of(&last)];
         let mut page = last;
         while page["pagination"]["hasPreviousPage"] == true {
-            let before = page["pagination"]["startCursor"].as_str().unwrap().to_owned();
+            let before = page["pagination"]["startCursor"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             let mut q = vec![("limit", "7"), ("before", before.as_str())];
             q.extend_from_slice(sort);
             let (status, back) = api.get("/v2/employees", &q).await;
@@ -426,7 +429,10 @@ async fn employees_page_backwards_and_by_offset() {
         }
     }
     let (_, first) = api.get("/v2/employees", &[("limit", "7")]).await;
-    let cursor = first["pagination"]["endCursor"].as_str().unwrap().to_owned();
+    let cursor = first["pagination"]["endCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for two in [
         [("after", cursor.as_str()), ("offset", "7")],
         [("before", cursor.as_str()), ("offset", "7")],

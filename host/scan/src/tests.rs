@@ -83,7 +83,10 @@ fn without_an_owner_field_no_objects_are_read() {
     let page = page(body, None).unwrap();
     assert_eq!(page.data, r#"[{"id":"e1","companyId":"c1"}]"#);
     assert!(page.objects.is_empty());
-    assert_eq!((page.next_cursor, page.prev_cursor, page.total), (None, None, None));
+    assert_eq!(
+        (page.next_cursor, page.prev_cursor, page.total),
+        (None, None, None)
+    );
 }
 
 #[test]

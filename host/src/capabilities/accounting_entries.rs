@@ -4,10 +4,10 @@ use serde_json::{Map, Value, json};
 
 use super::call::Args;
 use super::checks;
+use super::paging;
 use super::table::{
     GET_ENTRY, GET_ENTRY_CORE, GET_RECEIPT, LIST_RECEIPTS, SEARCH_ENTRIES, SEARCH_RECEIPTS,
 };
-use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checked_id, invalid, truncate};
 use crate::bindings::pleo::plugin::accounting_entries_read::{
     DateField, EntryFilter, ExportStatus, FileType, Host, Nulls, ReceiptFilter, ReviewStatus,
@@ -48,7 +48,8 @@ impl Host for Caps {
                 .query("sorting_keys", key)
                 .query("sorting_order", sorting_order(sort));
         }
-        self.page(&SEARCH_ENTRIES, args.page(&page, &paging::ENTRIES)).await
+        self.page(&SEARCH_ENTRIES, args.page(&page, &paging::ENTRIES))
+            .await
     }
 
     async fn get_entry(&mut self, id: String, include_deleted: bool) -> Result<String, HostError> {
@@ -89,7 +90,8 @@ impl Host for Caps {
             }
             Err(refusal) => args = args.refuse(refusal),
         }
-        self.page(&LIST_RECEIPTS, args.page(&page, &paging::RECEIPTS)).await
+        self.page(&LIST_RECEIPTS, args.page(&page, &paging::RECEIPTS))
+            .await
     }
 
     async fn get_receipt(

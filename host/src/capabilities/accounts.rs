@@ -4,10 +4,10 @@
 use serde_json::{Map, Value, json};
 
 use super::call::Args;
+use super::paging;
 use super::table::{
     CREATE_ACCOUNT, CREATE_ACCOUNTS, DELETE_ACCOUNT, GET_ACCOUNT, SEARCH_ACCOUNTS, UPDATE_ACCOUNT,
 };
-use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::accounts_read::AccountFilter;
 use crate::bindings::pleo::plugin::accounts_write::{AccountUpdate, NewAccount};

@@ -445,9 +445,13 @@ mod tests {
             Err(HostError::Guest(e)) => format!("{e:?}"),
             other => panic!("not refused: {:?}", other.map(|r| r.path)),
         };
-        let both = Args::new().id("../x".into()).page(&bad_cursor, &paging::RECEIPTS);
+        let both = Args::new()
+            .id("../x".into())
+            .page(&bad_cursor, &paging::RECEIPTS);
         assert!(refused(both).contains("not a valid id"));
-        let cursor = Args::new().id("e1".into()).page(&bad_cursor, &paging::RECEIPTS);
+        let cursor = Args::new()
+            .id("e1".into())
+            .page(&bad_cursor, &paging::RECEIPTS);
         assert!(refused(cursor).contains("cursor"));
         let ok = Args::new()
             .id("e1".into())

@@ -10,16 +10,18 @@
 //! allowlist narrower than the key, `list-companies` answers `not-allowed`.
 
 use super::call::Args;
-use super::table::{GET_COMPANY, LIST_COMPANIES};
 use super::paging;
+use super::table::{GET_COMPANY, LIST_COMPANIES};
 use super::{Caps, HostError, PageRequest, WitPage};
 use crate::bindings::pleo::plugin::companies_read::Host;
 
-
 impl Host for Caps {
     async fn list_companies(&mut self, page: PageRequest) -> Result<WitPage, HostError> {
-        self.page(&LIST_COMPANIES, Args::new().page(&page, &paging::CURSOR_OR_OFFSET))
-            .await
+        self.page(
+            &LIST_COMPANIES,
+            Args::new().page(&page, &paging::CURSOR_OR_OFFSET),
+        )
+        .await
     }
 
     async fn get_company(&mut self, company_id: String) -> Result<String, HostError> {

@@ -5,11 +5,11 @@
 use serde_json::{Map, Value, json};
 
 use super::call::Args;
+use super::paging;
 use super::table::{
     CREATE_EXPORT_JOB, GET_EXPORT_JOB, GET_EXPORT_JOB_ITEM, LIST_EXPORT_ITEMS,
     LIST_EXPORT_JOB_ITEMS, LIST_EXPORT_JOBS, POST_EXPORT_JOB_EVENT, UPDATE_EXPORT_JOB_ITEMS,
 };
-use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checked_id, checks, invalid};
 use crate::bindings::pleo::plugin::export_jobs_write::{ItemUpdate, JobEvent, NewExportJob};
 use crate::bindings::pleo::plugin::types::{ItemStatus, JobEventKind, JobStatus};
@@ -29,8 +29,11 @@ impl export_jobs_read::Host for Caps {
         for status in statuses {
             args = args.query("statuses", job_status_name(status));
         }
-        self.page(&LIST_EXPORT_JOBS, args.page(&page, &paging::CURSOR_OR_OFFSET))
-            .await
+        self.page(
+            &LIST_EXPORT_JOBS,
+            args.page(&page, &paging::CURSOR_OR_OFFSET),
+        )
+        .await
     }
 
     async fn get_export_job(&mut self, job_id: String) -> Result<String, HostError> {
@@ -85,7 +88,9 @@ impl export_items_read::Host for Caps {
         job_id: String,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let args = Args::new().query_id("job_id", job_id).page(&page, &paging::CURSOR_OR_OFFSET);
+        let args = Args::new()
+            .query_id("job_id", job_id)
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&LIST_EXPORT_ITEMS, args).await
     }
 }

@@ -125,10 +125,9 @@ fn sorting(
         if !ok {
             let shown = truncate(&by.key, MAX_FIELD_NAME);
             return Err(invalid(match allowed {
-                SortKeys::Listed(keys) => format!(
-                    "this list sorts by {}, not {shown:?}",
-                    keys.join(", ")
-                ),
+                SortKeys::Listed(keys) => {
+                    format!("this list sorts by {}, not {shown:?}", keys.join(", "))
+                }
                 SortKeys::FieldName => format!("{shown:?} is not a field name to sort by"),
             }));
         }
@@ -233,7 +232,10 @@ mod tests {
         let offset = PageRequest {
             offset: Some(u32::MAX),
             limit: Some(7),
-            sorting: vec![by("name", SortOrder::Desc), by("id", SortOrder::AscNullsLast)],
+            sorting: vec![
+                by("name", SortOrder::Desc),
+                by("id", SortOrder::AscNullsLast),
+            ],
             ..request()
         };
         assert_eq!(
@@ -330,7 +332,16 @@ mod tests {
         assert!(sent(&sorted(&["bookkeepingDate"]), &ENTRIES).len() == 2);
         // Any string in the document: a field name, nothing that could be more than one.
         let long = "a".repeat(MAX_FIELD_NAME + 1);
-        for bad in ["", "1st", "name,id", "name&x=1", "a b", "na\u{0}me", "é", &long] {
+        for bad in [
+            "",
+            "1st",
+            "name,id",
+            "name&x=1",
+            "a b",
+            "na\u{0}me",
+            "é",
+            &long,
+        ] {
             let message = refused(&sorted(&[bad]), &CURSOR_OR_OFFSET);
             assert!(message.contains("not a field name"), "{bad:?}: {message}");
         }

@@ -5,12 +5,12 @@
 use serde_json::{Value, json};
 
 use super::call::Args;
+use super::paging;
 use super::table::{
     ARCHIVE_TAGS, CREATE_TAG, CREATE_TAG_GROUP, DELETE_TAG, DELETE_TAG_GROUP, DELETE_TAGS, GET_TAG,
     GET_TAG_GROUP, GET_TAG_GROUP_USAGE, LIST_TAG_GROUPS, LIST_TAGS, SEARCH_TAGS, UPDATE_TAG,
     UPDATE_TAG_GROUP,
 };
-use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::tags_read::TagFilter;
 use crate::bindings::pleo::plugin::tags_write::{TagFields, TagGroupFields};

@@ -4,11 +4,11 @@
 use serde_json::{Map, Value, json};
 
 use super::call::Args;
+use super::paging;
 use super::table::{
     CALCULATE_TAX_AMOUNTS, CREATE_TAX_CODE, DELETE_TAX_CODE, GET_TAX_CODE, SEARCH_TAX_CODES,
     UPDATE_TAX_CODE,
 };
-use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::tax_codes_read::{TaxCodeFilter, TaxedAmount};
 use crate::bindings::pleo::plugin::tax_codes_write::TaxCodeFields;

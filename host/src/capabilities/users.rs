@@ -1,11 +1,10 @@
 //! `users-read`: employees. Note the one camelCase `companyId` query parameter of Pleo's API.
 
 use super::call::Args;
-use super::table::{GET_EMPLOYEE, LIST_EMPLOYEES};
 use super::paging;
+use super::table::{GET_EMPLOYEE, LIST_EMPLOYEES};
 use super::{Caps, HostError, PageRequest, WitPage};
 use crate::bindings::pleo::plugin::users_read::{EmployeeQuery, Host};
-
 
 impl Host for Caps {
     async fn list_employees(

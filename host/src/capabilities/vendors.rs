@@ -5,10 +5,10 @@
 use serde_json::{Map, Value, json};
 
 use super::call::Args;
+use super::paging;
 use super::table::{
     ACTIVATE_VENDOR, ARCHIVE_VENDOR, CREATE_VENDOR, GET_VENDOR, SEARCH_VENDORS, UPDATE_VENDOR,
 };
-use super::paging;
 use super::{Caps, HostError, PageRequest, WitPage, checks};
 use crate::bindings::pleo::plugin::types::VendorState;
 use crate::bindings::pleo::plugin::vendors_read::VendorFilter;

@@ -258,8 +258,11 @@ mod tests {
         let mut serve = server(5, 2);
         let mut orders = Vec::new();
         let items: Vec<u32> = pages(100, |req: &PageRequest| {
-            let order: Vec<(String, SortOrder)> =
-                req.sorting.iter().map(|by| (by.key.clone(), by.order)).collect();
+            let order: Vec<(String, SortOrder)> = req
+                .sorting
+                .iter()
+                .map(|by| (by.key.clone(), by.order))
+                .collect();
             orders.push(order);
             serve(req)
         })

@@ -412,7 +412,9 @@ fn paging(tour: &mut Tour) {
     // By offset: the page at `i * PAGE` is the walk's page `i`.
     for (i, page) in forward.iter().enumerate() {
         let at = PageRequest::at_offset(i as u32 * PAGE, PAGE);
-        tour.same(I, F, format!("offset {}", i as u32 * PAGE), page, || fetch(&at));
+        tour.same(I, F, format!("offset {}", i as u32 * PAGE), page, || {
+            fetch(&at)
+        });
     }
 
     // Sorted: every page asked by `id` descending.
@@ -438,9 +440,13 @@ fn paging(tour: &mut Tour) {
     };
     tour.fails(I, F, "after and offset", "invalid-request", || fetch(&two));
     let bad_key = PageRequest::first(PAGE).sorted_by("lastName&limit=1000", SortOrder::Asc);
-    tour.fails(I, F, "a sort key that is no field name", "invalid-request", || {
-        fetch(&bad_key)
-    });
+    tour.fails(
+        I,
+        F,
+        "a sort key that is no field name",
+        "invalid-request",
+        || fetch(&bad_key),
+    );
 
     // The accounting entries page by cursor only and sort by the keys Pleo lists.
     const E: &str = "accounting-entries-read";
@@ -450,18 +456,26 @@ fn paging(tour: &mut Tour) {
         entries::search_entries(&none, None, &at)
     });
     let by_name = PageRequest::first(PAGE).sorted_by("name", SortOrder::Asc);
-    tour.fails(E, "search-entries", "sorted by name", "invalid-request", || {
-        entries::search_entries(&none, None, &by_name)
-    });
+    tour.fails(
+        E,
+        "search-entries",
+        "sorted by name",
+        "invalid-request",
+        || entries::search_entries(&none, None, &by_name),
+    );
     let by_id = PageRequest::first(PAGE).sorted_by("id", SortOrder::Desc);
     let sort = Some(Sorting {
         key: SortKey::Id,
         descending: true,
         nulls: None,
     });
-    tour.fails(E, "search-entries", "sort and sorting", "invalid-request", || {
-        entries::search_entries(&none, sort, &by_id)
-    });
+    tour.fails(
+        E,
+        "search-entries",
+        "sort and sorting",
+        "invalid-request",
+        || entries::search_entries(&none, sort, &by_id),
+    );
     let Some(page) = tour.ok(E, "search-entries", "sorted by id descending", || {
         entries::search_entries(&none, None, &by_id)
     }) else {
