@@ -640,20 +640,33 @@ impl Recorder {
 }
 
 /// A created object as Pleo would answer: the fields sent, an id, the company, and the group
-/// of a tag (from its path).
+/// of a tag or a tag group dimension (from its path). A tag's value for a dimension is named
+/// by its tag and dimension (from its path) and has neither id nor company.
 fn made_up(fields: &Value, id: &str, company_id: &str, req: &ApiRequest) -> Value {
     let mut object = match fields {
         Value::Object(map) => map.clone(),
         _ => Map::new(),
     };
+    if let Some(rest) = req.path.strip_prefix("/v0/tags/")
+        && let Some((tag, dimension)) = rest.split_once("/dimensions/")
+    {
+        object.insert("tagId".into(), json!(tag));
+        object.insert("dimensionId".into(), json!(dimension));
+        return Value::Object(object);
+    }
     object.insert("id".into(), json!(id));
     object
         .entry("companyId")
         .or_insert_with(|| json!(company_id));
     if let Some(rest) = req.path.strip_prefix("/v0/tag-groups/")
-        && let Some(group) = rest.strip_suffix("/tags")
+        && let Some(group) = rest
+            .strip_suffix("/tags")
+            .or_else(|| rest.strip_suffix("/dimensions"))
     {
         object.insert("groupId".into(), json!(group));
+        if rest.ends_with("/dimensions") {
+            object.remove("companyId");
+        }
     }
     Value::Object(object)
 }
