@@ -615,7 +615,7 @@ async fn aggregated_tags(
 #[cfg(test)]
 mod tests {
     use rand::SeedableRng;
-    use reqwest::Method;
+    use reqwest::{Method, StatusCode};
     use serde_json::{Value, json};
 
     use super::super::test_client::{Client, assert_error, cfg};

@@ -19,7 +19,7 @@ use crate::paging::single;
 use crate::rest::{Result, Shared, ok, parse_bool};
 use crate::server::AppState;
 
-pub(super) fn routes() -> Router<Arc<AppState>> {
+pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new().route(
         "/v1/accounting-entries/{entry_id}/core",
         get(get_entry_core),
