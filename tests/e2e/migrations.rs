@@ -695,7 +695,12 @@ fn tag_dimensions_are_updated_and_deleted_exactly_as_planned() {
     };
     let (pm, erp) = (dimension("PM"), dimension("ERP-NO"));
     let group = pm.group_id;
-    assert!(seeded.tag_dimension_values.iter().any(|v| v.dimension_id == erp.id));
+    assert!(
+        seeded
+            .tag_dimension_values
+            .iter()
+            .any(|v| v.dimension_id == erp.id)
+    );
     let dir = setup_from(&pleo, "master-data-cleanup", "");
     let input = dir.path().join("in");
     std::fs::write(
@@ -728,7 +733,10 @@ fn tag_dimensions_are_updated_and_deleted_exactly_as_planned() {
         ["update-tag-group-dimension", "delete-tag-group-dimension"]
     );
     for line in [
-        format!("update tag group dimension code=PM \"Project lead\" (id {group}/{})", pm.id),
+        format!(
+            "update tag group dimension code=PM \"Project lead\" (id {group}/{})",
+            pm.id
+        ),
         "name: \"Project manager\" -> \"Project lead\"".to_owned(),
         format!(
             "delete tag group dimension code=ERP-NO \"{}\" (id {group}/{})",
@@ -758,7 +766,11 @@ fn tag_dimensions_are_updated_and_deleted_exactly_as_planned() {
     let renamed = now.tag_dimensions.iter().find(|d| d.id == pm.id).unwrap();
     assert_eq!(renamed.name, "Project lead");
     assert!(!now.tag_dimensions.iter().any(|d| d.id == erp.id));
-    assert!(!now.tag_dimension_values.iter().any(|v| v.dimension_id == erp.id));
+    assert!(
+        !now.tag_dimension_values
+            .iter()
+            .any(|v| v.dimension_id == erp.id)
+    );
     // The other dimension's values are untouched.
     let kept = |m: &pleo_host::mock::MasterData| {
         m.tag_dimension_values
@@ -786,8 +798,10 @@ fn tag_dimensions_are_updated_and_deleted_exactly_as_planned() {
         reqwest::Client::new()
             .put(url)
             .basic_auth(pleo_host::mock::MOCK_API_KEY, Some(""))
-            .json(&serde_json::json!({"code": "PM", "name": "Project lead", "visible": false,
-                                      "displayOrder": 1}))
+            .json(
+                &serde_json::json!({"code": "PM", "name": "Project lead", "visible": false,
+                                      "displayOrder": 1}),
+            )
             .send()
             .await
             .unwrap()
@@ -798,7 +812,8 @@ fn tag_dimensions_are_updated_and_deleted_exactly_as_planned() {
     let out = apply(dir.path(), &["stale.json", "--yes"]);
     out.assert_clean_failure(8);
     assert!(
-        out.stderr.contains("changed in Pleo since the plan was made"),
+        out.stderr
+            .contains("changed in Pleo since the plan was made"),
         "{}",
         out.stderr
     );

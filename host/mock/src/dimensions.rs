@@ -107,9 +107,12 @@ pub(super) fn seed(
         return (dimensions, values);
     };
     let defined = shifted(project.created_at, TimeDelta::days(1));
-    for (order, (code, name, visible)) in [("PM", "Project manager", true), ("ERP-NO", "ERP project number", false)]
-        .into_iter()
-        .enumerate()
+    for (order, (code, name, visible)) in [
+        ("PM", "Project manager", true),
+        ("ERP-NO", "ERP project number", false),
+    ]
+    .into_iter()
+    .enumerate()
     {
         dimensions.push(TagDimensionRecord {
             id: new_id(rng),
@@ -123,13 +126,15 @@ pub(super) fn seed(
         });
     }
     let managers = ["Ada Lund", "Bo Friis", "Cai Holm"];
-    let project_tags = tags.iter().filter(|t| t.group_id == project.id && !t.archived);
+    let project_tags = tags
+        .iter()
+        .filter(|t| t.group_id == project.id && !t.archived);
     for (n, tag) in project_tags.enumerate() {
         let set = shifted(tag.created_at.max(defined), TimeDelta::hours(1));
-        for (dimension, value) in dimensions
-            .iter()
-            .zip([managers[n % managers.len()].to_string(), format!("{}", 4100 + n)])
-        {
+        for (dimension, value) in dimensions.iter().zip([
+            managers[n % managers.len()].to_string(),
+            format!("{}", 4100 + n),
+        ]) {
             values.push(TagDimensionValueRecord {
                 tag_id: tag.id,
                 dimension_id: dimension.id,
@@ -500,18 +505,20 @@ async fn aggregated_groups(State(state): Shared, Pairs(query): Pairs) -> Result<
             .filter(|g| wanted.is_empty() || wanted.contains(&g.id))
             .collect();
         groups.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
-        out.extend(groups.into_iter().map(|g| AggregatedGroup {
-            id: g.id,
-            company_id: g.company_id,
-            code: &g.code,
-            name: &g.name,
-            archived: g.archived,
-            created_at: g.created_at,
-            updated_at: g.updated_at,
-            dimensions: dimensions_of(master, g.id)
-                .into_iter()
-                .map(GroupDimensionView::from)
-                .collect(),
+        out.extend(groups.into_iter().map(|g| {
+            AggregatedGroup {
+                id: g.id,
+                company_id: g.company_id,
+                code: &g.code,
+                name: &g.name,
+                archived: g.archived,
+                created_at: g.created_at,
+                updated_at: g.updated_at,
+                dimensions: dimensions_of(master, g.id)
+                    .into_iter()
+                    .map(GroupDimensionView::from)
+                    .collect(),
+            }
         }));
     }
     ok(out)
@@ -659,10 +666,15 @@ mod tests {
             json!({"code": " ", "name": "X", "visible": true}),
             json!({"code": "X", "name": "x".repeat(MAX_TEXT + 1), "visible": true}),
         ] {
-            assert_error(&c.post(&dims, &[], &bad).await, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+            assert_error(
+                &c.post(&dims, &[], &bad).await,
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_FAILED",
+            );
         }
         let one = format!("{dims}/{id}");
-        let update = json!({"code": "CC", "name": "Cost centre (ERP)", "visible": false, "displayOrder": 7});
+        let update =
+            json!({"code": "CC", "name": "Cost centre (ERP)", "visible": false, "displayOrder": 7});
         let (status, updated) = c.put(&one, &update).await;
         assert_eq!(status, StatusCode::OK, "{updated}");
         let (_, read) = c.get(&one, &[]).await;
@@ -673,19 +685,32 @@ mod tests {
         let zero = json!({"code": "CC", "name": "x", "visible": true, "displayOrder": 0});
         // The update requires displayOrder, from 1.
         for bad in [without_order, zero] {
-            assert_error(&c.put(&one, &bad).await, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+            assert_error(
+                &c.put(&one, &bad).await,
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_FAILED",
+            );
         }
         // A dimension is found only under its own group.
-        let other = master.tag_groups.iter().find(|g| g.id != project.id).unwrap();
+        let other = master
+            .tag_groups
+            .iter()
+            .find(|g| g.id != project.id)
+            .unwrap();
         assert_error(
-            &c.get(&format!("/v0/tag-groups/{}/dimensions/{id}", other.id), &[]).await,
+            &c.get(&format!("/v0/tag-groups/{}/dimensions/{id}", other.id), &[])
+                .await,
             StatusCode::NOT_FOUND,
             "TAG_GROUP_DIMENSION_NOT_FOUND",
         );
 
         // A tag's value for the new dimension.
         let value = format!("/v0/tags/{}/dimensions/{id}", tag.id);
-        assert_error(&c.get(&value, &[]).await, StatusCode::NOT_FOUND, "TAG_DIMENSION_VALUE_NOT_FOUND");
+        assert_error(
+            &c.get(&value, &[]).await,
+            StatusCode::NOT_FOUND,
+            "TAG_DIMENSION_VALUE_NOT_FOUND",
+        );
         assert_error(
             &c.put(&value, &json!({"value": "4711"})).await,
             StatusCode::NOT_FOUND,
@@ -699,21 +724,44 @@ mod tests {
             StatusCode::CONFLICT,
             "TAG_DIMENSION_VALUE_ALREADY_EXISTS",
         );
-        assert_error(&c.post(&value, &[], &json!({})).await, StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+        assert_error(
+            &c.post(&value, &[], &json!({})).await,
+            StatusCode::BAD_REQUEST,
+            "VALIDATION_FAILED",
+        );
         let (status, changed) = c.put(&value, &json!({"value": "4712"})).await;
-        assert_eq!((status, &changed["data"]["value"]), (StatusCode::OK, &json!("4712")));
+        assert_eq!(
+            (status, &changed["data"]["value"]),
+            (StatusCode::OK, &json!("4712"))
+        );
         let (_, values) = c.get(&format!("/v0/tags/{}/dimensions", tag.id), &[]).await;
         assert_eq!(values["data"].as_array().map(Vec::len), Some(3));
         // A dimension of another group is not the tag's.
-        let foreign = master.tags.iter().find(|t| t.group_id != project.id).unwrap();
+        let foreign = master
+            .tags
+            .iter()
+            .find(|t| t.group_id != project.id)
+            .unwrap();
         assert_error(
-            &c.post(&format!("/v0/tags/{}/dimensions/{id}", foreign.id), &[], &json!({"value": "x"})).await,
+            &c.post(
+                &format!("/v0/tags/{}/dimensions/{id}", foreign.id),
+                &[],
+                &json!({"value": "x"}),
+            )
+            .await,
             StatusCode::NOT_FOUND,
             "TAG_GROUP_DIMENSION_NOT_FOUND",
         );
         let (status, removed) = c.call(Method::DELETE, &value, &[], None).await;
-        assert_eq!((status, &removed["data"]["value"]), (StatusCode::OK, &json!("4712")));
-        assert_error(&c.get(&value, &[]).await, StatusCode::NOT_FOUND, "TAG_DIMENSION_VALUE_NOT_FOUND");
+        assert_eq!(
+            (status, &removed["data"]["value"]),
+            (StatusCode::OK, &json!("4712"))
+        );
+        assert_error(
+            &c.get(&value, &[]).await,
+            StatusCode::NOT_FOUND,
+            "TAG_DIMENSION_VALUE_NOT_FOUND",
+        );
 
         // Deleting a dimension takes every tag's value for it along.
         let seeded_id = seeded[0]["id"].as_str().unwrap();
@@ -723,15 +771,22 @@ mod tests {
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (_, values) = c.get(&format!("/v0/tags/{}/dimensions", tag.id), &[]).await;
         let left: Vec<&Value> = values["data"].as_array().unwrap().iter().collect();
-        assert!(left.iter().all(|v| v["dimensionId"] != seeded_id), "{left:?}");
+        assert!(
+            left.iter().all(|v| v["dimensionId"] != seeded_id),
+            "{left:?}"
+        );
         assert_eq!(left.len(), 1);
         let unknown = Uuid::new_v4();
         assert_error(
-            &c.call(Method::DELETE, &format!("{dims}/{seeded_id}"), &[], None).await,
+            &c.call(Method::DELETE, &format!("{dims}/{seeded_id}"), &[], None)
+                .await,
             StatusCode::NOT_FOUND,
             "TAG_GROUP_DIMENSION_NOT_FOUND",
         );
-        for path in [format!("/v0/tag-groups/{unknown}/dimensions"), format!("/v0/tags/{unknown}/dimensions")] {
+        for path in [
+            format!("/v0/tag-groups/{unknown}/dimensions"),
+            format!("/v0/tags/{unknown}/dimensions"),
+        ] {
             let answer = c.get(&path, &[]).await;
             assert_eq!(answer.0, StatusCode::NOT_FOUND, "{path}");
         }
@@ -818,7 +873,8 @@ mod tests {
         assert_eq!(archived.len(), 1);
         assert_eq!(archived[0]["dimensions"], json!([]));
         assert_error(
-            &c.post("/v0/aggregations/tags", &q, &json!({"tagIds": ["x"]})).await,
+            &c.post("/v0/aggregations/tags", &q, &json!({"tagIds": ["x"]}))
+                .await,
             StatusCode::BAD_REQUEST,
             "VALIDATION_FAILED",
         );

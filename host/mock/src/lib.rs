@@ -114,6 +114,7 @@ pub use data::{
     Account, CompanyData, Dataset, Ledger, ORGANIZATION_URN_PREFIX, Tag, TagGroup, TaxCode, Team,
     Vendor,
 };
+pub use dimensions::{TagDimensionRecord, TagDimensionValueRecord};
 pub use employees::Employee;
 pub use entries::{
     AccountingEntry, Attendee, EntryTag, ExportStatus, Family, Money, ReviewStatus, SplitItem,
@@ -128,7 +129,6 @@ pub use receipts::Receipt;
 pub use recorder::Exchange;
 pub use server::MockServer;
 pub use settings::{MockFaults, MockRouteFaults, MockSettings, Seconds, Share};
-pub use dimensions::{TagDimensionRecord, TagDimensionValueRecord};
 pub use tags::{TagGroupRecord, TagRecord};
 pub use tax_codes::{TaxCodeRecord, TaxType};
 pub use vendors::{VendorRecord, VendorState};

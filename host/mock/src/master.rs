@@ -12,9 +12,9 @@ use rand::rngs::StdRng;
 
 use super::accounts::{self, AccountRecord};
 use super::data::{CompanyData, Ledger};
+use super::dimensions::{self, TagDimensionRecord, TagDimensionValueRecord};
 use super::entries::AccountingEntry;
 use super::seed::member_seed;
-use super::dimensions::{self, TagDimensionRecord, TagDimensionValueRecord};
 use super::tags::{self, TagGroupRecord, TagRecord};
 use super::tax_codes::{self, TaxCodeRecord};
 use super::vendors::{self, VendorRecord};

@@ -19,9 +19,9 @@ use uuid::Uuid;
 
 use super::clock::shifted;
 use super::data::{CompanyData, ser_uuid};
-use super::master::MasterData;
 use super::error::{ApiError, json_response};
 use super::extract::{Ids, Json, Pairs};
+use super::master::MasterData;
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
 use super::rest::uuid_set;
 use super::rest::{Result, Shared, check_organization, ok, parse_bool, query_uuid};

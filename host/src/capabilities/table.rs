@@ -1338,7 +1338,10 @@ mod tests {
                 ..
             }) = &op.target
             else {
-                panic!("{}: a nested object needs its parent in the path", op.function)
+                panic!(
+                    "{}: a nested object needs its parent in the path",
+                    op.function
+                )
             };
             let parent_at = op.template.find(&format!("{{{parent}}}"));
             let own_at = op.template.find(&format!("{{{}}}", nested.id));

@@ -11,8 +11,8 @@ use super::table::{
     DELETE_TAG_GROUP_DIMENSION, DELETE_TAGS, GET_TAG, GET_TAG_DIMENSION_VALUE, GET_TAG_GROUP,
     GET_TAG_GROUP_DIMENSION, GET_TAG_GROUP_USAGE, LIST_AGGREGATED_TAG_GROUPS,
     LIST_TAG_DIMENSION_VALUES, LIST_TAG_GROUP_DIMENSIONS, LIST_TAG_GROUPS, LIST_TAGS,
-    SEARCH_AGGREGATED_TAGS, SEARCH_TAGS, UPDATE_TAG, UPDATE_TAG_DIMENSION_VALUE,
-    UPDATE_TAG_GROUP, UPDATE_TAG_GROUP_DIMENSION,
+    SEARCH_AGGREGATED_TAGS, SEARCH_TAGS, UPDATE_TAG, UPDATE_TAG_DIMENSION_VALUE, UPDATE_TAG_GROUP,
+    UPDATE_TAG_GROUP_DIMENSION,
 };
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::tags_read::TagFilter;
@@ -435,13 +435,26 @@ mod tests {
         );
         assert!(dimension_body(fields("PM", "x"), Some(MAX_DISPLAY_ORDER)).is_ok());
         for order in [0, MAX_DISPLAY_ORDER + 1, u32::MAX] {
-            assert!(dimension_body(fields("PM", "x"), Some(order)).is_err(), "{order}");
+            assert!(
+                dimension_body(fields("PM", "x"), Some(order)).is_err(),
+                "{order}"
+            );
         }
         let long = "x".repeat(MAX_DIMENSION_TEXT + 1);
         let fine = "é".repeat(MAX_DIMENSION_TEXT);
         assert!(dimension_body(fields(&fine, &fine), None).is_ok());
-        for (code, name) in [("", "n"), ("  ", "n"), ("c", ""), ("c", " "), (&long, "n"), ("c", &long)] {
-            assert!(dimension_body(fields(code, name), None).is_err(), "{code:?} {name:?}");
+        for (code, name) in [
+            ("", "n"),
+            ("  ", "n"),
+            ("c", ""),
+            ("c", " "),
+            (&long, "n"),
+            ("c", &long),
+        ] {
+            assert!(
+                dimension_body(fields(code, name), None).is_err(),
+                "{code:?} {name:?}"
+            );
         }
     }
 

@@ -545,8 +545,9 @@ fn dimensions(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
 fn remove(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
     let (tax_rows, rest): (Vec<&Row>, Vec<&Row>) =
         rows.iter().partition(|r| r.req("kind") == "tax-code");
-    let (dimension_rows, tag_rows): (Vec<&Row>, Vec<&Row>) =
-        rest.into_iter().partition(|r| r.req("kind") == "tag-dimension");
+    let (dimension_rows, tag_rows): (Vec<&Row>, Vec<&Row>) = rest
+        .into_iter()
+        .partition(|r| r.req("kind") == "tag-dimension");
     if !tax_rows.is_empty() {
         let all = tax_codes_read::TaxCodeFilter {
             archived: None,

@@ -102,8 +102,8 @@ pub use export::{
 };
 pub use master_data::{
     Account, AccountBatch, AccountBatchFailure, AggregatedDimension, AggregatedTag,
-    AggregatedTagGroup, AggregatedTagGroupRef, Tag, TagDimensionValue, TagGroup,
-    TagGroupDimension, TaxCode, Vendor,
+    AggregatedTagGroup, AggregatedTagGroupRef, Tag, TagDimensionValue, TagGroup, TagGroupDimension,
+    TaxCode, Vendor,
 };
 pub use models::{AccountingEntry, Company, CompanyAddress, Data, Employee, EntryTag, Receipt};
 pub use money::Money;

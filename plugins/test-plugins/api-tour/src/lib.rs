@@ -90,25 +90,20 @@ impl Tour {
         result.ok()
     }
 
-    /// Checks that an answer holds what was written (or read before): a step of its own that
-    /// is met only if `agree`.
-    fn agrees(
-        &mut self,
-        interface: &'static str,
-        function: &'static str,
-        note: impl Display,
-        agree: bool,
-    ) {
-        self.steps.push(Step {
-            interface,
-            function,
-            note: note.to_string(),
-            expect: "ok",
-            outcome: if agree { "ok" } else { "differs" },
-            status: None,
-            detail: String::new(),
-            met: agree,
-        });
+    /// Checks that the answer of the last call of `function` holds what was written (or read
+    /// before): if not, that step is not met. Not a step of its own, as it makes no call.
+    fn agrees(&mut self, function: &'static str, what: &str, agree: bool) {
+        if agree {
+            return;
+        }
+        match self.steps.iter_mut().rev().find(|s| s.function == function) {
+            Some(step) => {
+                step.outcome = "differs";
+                step.met = false;
+                step.detail = format!("the answer differs: {what}");
+            }
+            None => self.skipped("checks", function, what),
+        }
     }
 
     /// A step that could not be made because an earlier one gave nothing to work with.
@@ -1065,7 +1060,10 @@ fn tags(tour: &mut Tour) {
 
 /// The field `field` of the JSON object `json`.
 fn field(json: &str, field: &str) -> Option<Value> {
-    serde_json::from_str::<Value>(json).ok()?.get(field).cloned()
+    serde_json::from_str::<Value>(json)
+        .ok()?
+        .get(field)
+        .cloned()
 }
 
 /// Tag dimensions and the aggregations: the seeded ones read, then a group of the tour's own
@@ -1097,7 +1095,6 @@ fn tag_dimensions(tour: &mut Tour) {
         .map(|json| items(&json))
         .unwrap_or_default();
     tour.agrees(
-        R,
         "list-aggregated-tag-groups",
         "only the group asked for",
         only.len() == 1 && text(&only[0], "id").as_deref() == Some(&group),
@@ -1116,9 +1113,13 @@ fn tag_dimensions(tour: &mut Tour) {
         }
         None => tour.skipped(R, "get-tag-group-dimension", "no dimensions listed"),
     }
-    tour.fails(R, "get-tag-group-dimension", "unknown id", "not-found", || {
-        read::get_tag_group_dimension(&group, UNKNOWN_ID)
-    });
+    tour.fails(
+        R,
+        "get-tag-group-dimension",
+        "unknown id",
+        "not-found",
+        || read::get_tag_group_dimension(&group, UNKNOWN_ID),
+    );
     let filter = TagFilter {
         tag_group_ids: vec![group.clone()],
         tag_ids: Vec::new(),
@@ -1142,7 +1143,6 @@ fn tag_dimensions(tour: &mut Tour) {
                 .map(|json| items(&json))
                 .unwrap_or_default();
             tour.agrees(
-                R,
                 "list-tag-dimension-values",
                 "holds the aggregation's value",
                 values.iter().any(|v| {
@@ -1154,7 +1154,6 @@ fn tag_dimensions(tour: &mut Tour) {
                 read::get_tag_dimension_value(&tag, &dimension)
             });
             tour.agrees(
-                R,
                 "get-tag-dimension-value",
                 "the aggregation's value",
                 one.and_then(|j| field(&j, "value")) == Some(Value::String(value)),
@@ -1184,7 +1183,9 @@ fn tag_dimensions(tour: &mut Tour) {
         archived: false,
     };
     let Some(tag_id) = tour
-        .ok(W, "create-tag", "TD-1", || write::create_tag(&group_id, &tag))
+        .ok(W, "create-tag", "TD-1", || {
+            write::create_tag(&group_id, &tag)
+        })
         .and_then(|json| id_of(&json))
     else {
         return tour.skipped(W, "create-tag-dimension-value", "no tag created");
@@ -1202,9 +1203,13 @@ fn tag_dimensions(tour: &mut Tour) {
     else {
         return tour.skipped(W, "update-tag-group-dimension", "no dimension created");
     };
-    tour.fails(W, "create-tag-group-dimension", "same code", "conflict", || {
-        write::create_tag_group_dimension(&group_id, &manager)
-    });
+    tour.fails(
+        W,
+        "create-tag-group-dimension",
+        "same code",
+        "conflict",
+        || write::create_tag_group_dimension(&group_id, &manager),
+    );
     let hidden = DimensionFields {
         name: "Owner (hidden)".into(),
         visible: false,
@@ -1217,7 +1222,6 @@ fn tag_dimensions(tour: &mut Tour) {
         read::get_tag_group_dimension(&group_id, &dimension_id)
     });
     tour.agrees(
-        W,
         "update-tag-group-dimension",
         "read back as written",
         updated.is_some()
@@ -1227,9 +1231,6 @@ fn tag_dimensions(tour: &mut Tour) {
                     && field(j, "displayOrder") == Some(Value::from(2))
             }),
     );
-    tour.fails(W, "update-tag-group-dimension", "display order 0", "invalid-request", || {
-        write::update_tag_group_dimension(&group_id, &dimension_id, &hidden, 0)
-    });
 
     tour.ok(W, "create-tag-dimension-value", &tag_id, || {
         write::create_tag_dimension_value(&tag_id, &dimension_id, "Ada")
@@ -1239,9 +1240,6 @@ fn tag_dimensions(tour: &mut Tour) {
     });
     tour.ok(W, "update-tag-dimension-value", &tag_id, || {
         write::update_tag_dimension_value(&tag_id, &dimension_id, "Bo")
-    });
-    tour.fails(W, "update-tag-dimension-value", "256 characters", "invalid-request", || {
-        write::update_tag_dimension_value(&tag_id, &dimension_id, &"x".repeat(256))
     });
     let own = TagFilter {
         tag_group_ids: Vec::new(),
@@ -1253,7 +1251,6 @@ fn tag_dimensions(tour: &mut Tour) {
         read::search_aggregated_tags(&own, page)
     });
     tour.agrees(
-        R,
         "search-aggregated-tags",
         "shows the value written",
         aggregated.len() == 1
@@ -1266,20 +1263,27 @@ fn tag_dimensions(tour: &mut Tour) {
         write::delete_tag_dimension_value(&tag_id, &dimension_id)
     });
     tour.agrees(
-        W,
         "delete-tag-dimension-value",
         "answers the removed value",
         removed.and_then(|j| field(&j, "value")) == Some(Value::from("Bo")),
     );
-    tour.fails(W, "delete-tag-dimension-value", "removed", "not-found", || {
-        write::delete_tag_dimension_value(&tag_id, &dimension_id)
-    });
+    tour.fails(
+        W,
+        "delete-tag-dimension-value",
+        "removed",
+        "not-found",
+        || write::delete_tag_dimension_value(&tag_id, &dimension_id),
+    );
     tour.ok(W, "delete-tag-group-dimension", &dimension_id, || {
         write::delete_tag_group_dimension(&group_id, &dimension_id)
     });
-    tour.fails(W, "delete-tag-group-dimension", "deleted", "not-found", || {
-        write::delete_tag_group_dimension(&group_id, &dimension_id)
-    });
+    tour.fails(
+        W,
+        "delete-tag-group-dimension",
+        "deleted",
+        "not-found",
+        || write::delete_tag_group_dimension(&group_id, &dimension_id),
+    );
     tour.ok(W, "delete-tag-group", &group_id, || {
         write::delete_tag_group(&group_id)
     });
