@@ -630,6 +630,9 @@ async fn find_existing(
         ApiRequest::get(path.to_owned())
             .query("include_archived", "true")
             .query("limit", "100")
+    } else if path.starts_with("/v0/tag-groups/") && path.ends_with("/dimensions") {
+        // A group's dimensions: one unpaginated list, codes unique in the group.
+        ApiRequest::get(path.to_owned())
     } else if path == "/v0/tax-codes" {
         ApiRequest::post("/v0/tax-codes:search", json!({ "code": value }))
             .query("company_id", company)

@@ -435,7 +435,10 @@ impl Recorder {
         let last = req.path.rsplit('/').next().unwrap_or("");
         match self.planned.get(last) {
             Some(object) => Planned::Text(object.to_string()),
-            None if req.path.ends_with("/tags") || req.path.ends_with("/items") => {
+            None if req.path.ends_with("/tags")
+                || req.path.ends_with("/items")
+                || req.path.ends_with("/dimensions") =>
+            {
                 Planned::Text("[]".into())
             }
             None => Planned::NotFound,
@@ -640,20 +643,33 @@ impl Recorder {
 }
 
 /// A created object as Pleo would answer: the fields sent, an id, the company, and the group
-/// of a tag (from its path).
+/// of a tag or a tag group dimension (from its path). A tag's value for a dimension is named
+/// by its tag and dimension (from its path) and has neither id nor company.
 fn made_up(fields: &Value, id: &str, company_id: &str, req: &ApiRequest) -> Value {
     let mut object = match fields {
         Value::Object(map) => map.clone(),
         _ => Map::new(),
     };
+    if let Some(rest) = req.path.strip_prefix("/v0/tags/")
+        && let Some((tag, dimension)) = rest.split_once("/dimensions/")
+    {
+        object.insert("tagId".into(), json!(tag));
+        object.insert("dimensionId".into(), json!(dimension));
+        return Value::Object(object);
+    }
     object.insert("id".into(), json!(id));
     object
         .entry("companyId")
         .or_insert_with(|| json!(company_id));
     if let Some(rest) = req.path.strip_prefix("/v0/tag-groups/")
-        && let Some(group) = rest.strip_suffix("/tags")
+        && let Some(group) = rest
+            .strip_suffix("/tags")
+            .or_else(|| rest.strip_suffix("/dimensions"))
     {
         object.insert("groupId".into(), json!(group));
+        if rest.ends_with("/dimensions") {
+            object.remove("companyId");
+        }
     }
     Value::Object(object)
 }
@@ -880,6 +896,56 @@ mod tests {
         let ids = HashMap::from([(id.clone(), "real-id".to_owned())]);
         let sent = resolve(&writes[1].request, &ids);
         assert_eq!(sent.path, "/v0/tag-groups/real-id/tags");
+
+        // A dimension of the planned group: it names its group, has no company, and the
+        // group's dimensions (none in Pleo yet) read as an empty list.
+        let dimension = ApiRequest::post(
+            format!("/v0/tag-groups/{id}/dimensions"),
+            json!({"code": "PM", "name": "Manager", "visible": true}),
+        );
+        let target = Some(("tag group", Some("/v0/tag-groups/{id}"), id.clone()));
+        let Planned::Text(made) = rec.record(
+            &op("create-tag-group-dimension", target),
+            "c1",
+            &dimension,
+            None,
+            false,
+            false,
+        ) else {
+            panic!("a create answers an object");
+        };
+        let made: Value = serde_json::from_str(&made).unwrap();
+        assert_eq!(made["groupId"], json!(id));
+        assert!(made.get("companyId").is_none(), "{made}");
+        let listed = rec.read(
+            &ApiRequest::get(format!("/v0/tag-groups/{id}/dimensions")),
+            false,
+        );
+        assert!(matches!(listed, Planned::Text(t) if t == "[]"));
+        // A tag's value names its tag and dimension, and gets no id.
+        let value = ApiRequest::post(
+            format!("/v0/tags/t1/dimensions/{}", made["id"].as_str().unwrap()),
+            json!({"value": "Ada"}),
+        );
+        let Planned::Text(value) = rec.record(
+            &op("create-tag-dimension-value", None),
+            "c1",
+            &value,
+            None,
+            false,
+            false,
+        ) else {
+            panic!("a create answers an object");
+        };
+        let value: Value = serde_json::from_str(&value).unwrap();
+        assert_eq!(
+            (value["tagId"].as_str(), value["value"].as_str()),
+            (Some("t1"), Some("Ada"))
+        );
+        assert!(
+            value.get("id").is_none() && value.get("companyId").is_none(),
+            "{value}"
+        );
     }
 
     #[test]

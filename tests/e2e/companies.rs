@@ -99,7 +99,8 @@ struct Targets {
     receipts: Vec<String>,
 }
 
-/// Ids of company `index`'s employee, an entry with receipts, a tag and a vendor.
+/// Ids of company `index`'s employee, an entry with receipts, a tag with a dimension value,
+/// that dimension and its group, and a vendor.
 fn targets(data: &Dataset, index: usize) -> Targets {
     let company = &data.companies[index];
     let employee = &company.employees[0];
@@ -110,7 +111,19 @@ fn targets(data: &Dataset, index: usize) -> Targets {
         .filter(|r| r.accounting_entry_id == entry)
         .map(|r| r.id.to_string())
         .collect();
-    let tag = &company.master.tags[0];
+    let dimension = &company.master.tag_dimensions[0];
+    let valued = company
+        .master
+        .tag_dimension_values
+        .iter()
+        .find(|v| v.dimension_id == dimension.id)
+        .expect("a tag with a value for the dimension");
+    let tag = company
+        .master
+        .tags
+        .iter()
+        .find(|t| t.id == valued.tag_id)
+        .unwrap();
     let vendor = &company.master.vendors[0];
     let params = BTreeMap::from(
         [
@@ -118,6 +131,8 @@ fn targets(data: &Dataset, index: usize) -> Targets {
             ("entry", entry.to_string()),
             ("tag", tag.id.to_string()),
             ("vendor", vendor.id.to_string()),
+            ("dimension-group", dimension.group_id.to_string()),
+            ("dimension", dimension.id.to_string()),
         ]
         .map(|(k, v)| (k.to_owned(), v)),
     );
@@ -130,6 +145,8 @@ fn targets(data: &Dataset, index: usize) -> Targets {
         tag.group_id.to_string(),
         vendor.id.to_string(),
         vendor.name.clone(),
+        dimension.id.to_string(),
+        dimension.group_id.to_string(),
     ];
     secrets.extend(receipts.iter().cloned());
     Targets {
@@ -177,7 +194,7 @@ fn company_ids() -> (String, String) {
     (id(0), id(1))
 }
 
-const PROBES: [&str; 7] = [
+const PROBES: [&str; 11] = [
     "get-employee",
     "get-entry",
     "list-receipts",
@@ -185,6 +202,10 @@ const PROBES: [&str; 7] = [
     "get-tag",
     "update-tag",
     "archive-vendor",
+    "list-tag-dimension-values",
+    "list-tag-group-dimensions",
+    "delete-tag-group-dimension",
+    "update-tag-dimension-value",
 ];
 
 #[test]
@@ -323,7 +344,10 @@ fn the_allowed_company_s_objects_still_come_through() {
         // The writes were checked, then sent.
         let exchanges = session.mock_exchanges().unwrap();
         let writes = exchanges.iter().filter(|x| x.method != "GET").count();
-        assert_eq!(writes, 2, "update-tag and archive-vendor");
+        assert_eq!(
+            writes, 4,
+            "update-tag, archive-vendor, update-tag-dimension-value, delete-tag-group-dimension"
+        );
         own
     });
 

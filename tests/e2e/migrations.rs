@@ -673,3 +673,149 @@ fn a_bulk_delete_whose_answer_was_lost_is_done_when_its_repeat_finds_nothing() {
         status.stdout
     );
 }
+
+/// Tag dimensions through plan and apply: `tag-dimensions.csv` renames a seeded dimension and
+/// `remove.csv` deletes the other. The plan sends no write and shows the rename as a diff of
+/// the dimension read from Pleo and the delete by the code and name it removes; apply sends
+/// exactly those two writes once, the delete takes the tags' values for the dimension along,
+/// and planning again plans nothing. A change of the renamed dimension in Pleo between plan
+/// and apply makes the plan stale.
+#[test]
+fn tag_dimensions_are_updated_and_deleted_exactly_as_planned() {
+    let pleo = Pleo::start(FaultConfig::default());
+    let company = pleo.server.dataset().companies[0].company.id;
+    let seeded = pleo.server.master_data(company).unwrap();
+    let dimension = |code: &str| {
+        seeded
+            .tag_dimensions
+            .iter()
+            .find(|d| d.code == code)
+            .unwrap()
+            .clone()
+    };
+    let (pm, erp) = (dimension("PM"), dimension("ERP-NO"));
+    let group = pm.group_id;
+    assert!(
+        seeded
+            .tag_dimension_values
+            .iter()
+            .any(|v| v.dimension_id == erp.id)
+    );
+    let dir = setup_from(&pleo, "master-data-cleanup", "");
+    let input = dir.path().join("in");
+    std::fs::write(
+        input.join("tag-dimensions.csv"),
+        "group_code,code,name,visible\nPRJ,PM,Project lead,\n",
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("remove.csv"),
+        "kind,group_code,code,action\ntag-dimension,PRJ,ERP-NO,delete\n",
+    )
+    .unwrap();
+
+    let out = common::run_in(
+        dir.path(),
+        &["-v", "run", "master-data-import", "--plan", "plan.json"],
+        &[],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(pleo.write_requests(), 0, "a plan sends no write");
+    let plan1: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
+            .unwrap();
+    let functions: Vec<&str> = writes_of(&plan1)
+        .iter()
+        .map(|w| w["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        functions,
+        ["update-tag-group-dimension", "delete-tag-group-dimension"]
+    );
+    for line in [
+        format!(
+            "update tag group dimension code=PM \"Project lead\" (id {group}/{})",
+            pm.id
+        ),
+        "name: \"Project manager\" -> \"Project lead\"".to_owned(),
+        format!(
+            "delete tag group dimension code=ERP-NO \"{}\" (id {group}/{})",
+            erp.name, erp.id
+        ),
+    ] {
+        assert!(out.stdout.contains(&line), "{line} not in\n{}", out.stdout);
+    }
+
+    let applied = apply(dir.path(), &["plan.json", "--yes"]);
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let path = |d: uuid::Uuid| format!("/v0/tag-groups/{group}/dimensions/{d}");
+    assert_eq!(
+        pleo.writes(),
+        vec![
+            (
+                "PUT".to_owned(),
+                path(pm.id),
+                serde_json::json!({"code": "PM", "name": "Project lead", "visible": pm.visible,
+                                   "displayOrder": pm.display_order})
+            ),
+            ("DELETE".to_owned(), path(erp.id), Value::Null),
+        ],
+        "exactly the planned writes, once each"
+    );
+    let now = pleo.server.master_data(company).unwrap();
+    let renamed = now.tag_dimensions.iter().find(|d| d.id == pm.id).unwrap();
+    assert_eq!(renamed.name, "Project lead");
+    assert!(!now.tag_dimensions.iter().any(|d| d.id == erp.id));
+    assert!(
+        !now.tag_dimension_values
+            .iter()
+            .any(|v| v.dimension_id == erp.id)
+    );
+    // The other dimension's values are untouched.
+    let kept = |m: &pleo_host::mock::MasterData| {
+        m.tag_dimension_values
+            .iter()
+            .filter(|v| v.dimension_id == pm.id)
+            .count()
+    };
+    assert_eq!(kept(&now), kept(&seeded));
+
+    let (again, plan2) = plan(dir.path(), "again.json");
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(writes_of(&plan2.unwrap()).is_empty(), "{}", again.stdout);
+
+    // A rename planned, then the dimension changed in Pleo: apply refuses and sends nothing.
+    std::fs::remove_file(input.join("remove.csv")).unwrap();
+    std::fs::write(
+        input.join("tag-dimensions.csv"),
+        "group_code,code,name,visible\nPRJ,PM,Project owner,\n",
+    )
+    .unwrap();
+    let (out, _) = plan(dir.path(), "stale.json");
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let url = format!("{}{}", pleo.server.base_url(), path(pm.id));
+    let status = common::tokio().block_on(async {
+        reqwest::Client::new()
+            .put(url)
+            .basic_auth(pleo_host::mock::MOCK_API_KEY, Some(""))
+            .json(
+                &serde_json::json!({"code": "PM", "name": "Project lead", "visible": false,
+                                      "displayOrder": 1}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(status.is_success(), "{status}");
+    let writes_before = pleo.write_requests();
+    let out = apply(dir.path(), &["stale.json", "--yes"]);
+    out.assert_clean_failure(8);
+    assert!(
+        out.stderr
+            .contains("changed in Pleo since the plan was made"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(pleo.write_requests(), writes_before, "nothing sent");
+}

@@ -29,6 +29,8 @@
 //! | `POST /v1/chart-of-accounts`, `POST /v1/chart-of-accounts/batch`, `PUT`/`DELETE /v1/chart-of-accounts/{accountId}` | `accounts:write` |
 //! | `GET /v0/tag-groups`, `GET /v0/tag-groups/{groupId}`, `GET /v0/tag-groups/{groupId}/tags`, `GET /v0/tags/{tagId}` | `tag-groups:read` |
 //! | `POST /v0/tag-groups`, `PUT /v0/tag-groups/{groupId}`, `POST /v0/tag-groups/{groupId}/tags`, `PUT /v0/tags/{tagId}` | `tag-groups:write` |
+//! | `GET /v0/aggregations/tag-groups`, `POST /v0/aggregations/tags`, `GET /v0/tag-groups/{groupId}/dimensions[/{dimensionId}]`, `GET /v0/tags/{tagId}/dimensions[/{dimensionId}]` | `tag-groups:read` |
+//! | `POST`/`PUT`/`DELETE` of `/v0/tag-groups/{groupId}/dimensions[/{dimensionId}]` and `/v0/tags/{tagId}/dimensions/{dimensionId}` | `tag-groups:write` |
 //! | `POST /v0/tax-codes:search`, `GET /v0/tax-codes/{taxCodeId}` | `tax-codes:read` |
 //! | `POST /v0/tax-codes`, `PUT /v0/tax-codes/{taxCodeId}` | `tax-codes:write` |
 //!
@@ -52,9 +54,10 @@
 //!
 //! Module map. One module per family, each with its records, their seeding, its routes and
 //! handlers: `identity` (introspect, installation), `companies`, `employees`, `entries`
-//! (`entries/records`, `entries/seed`, the search with its filters in `entries/search`, and
-//! by id), `receipts`, `exports` (jobs, items, events), `export_items`, `vendors`,
-//! `accounts`, `tags`, `tax_codes`. Shared by all of them: `extract` (path ids, query pairs
+//! (`entries/records`, `entries/seed`, the search with its filters in `entries/search`, the
+//! v6 core view in `entries/core`, and by id), `receipts`, `exports` (jobs, items, events),
+//! `export_items`, `vendors`, `accounts`, `tags` (with `dimensions`: tag group dimensions,
+//! tag values, aggregations), `tax_codes`. Shared by all of them: `extract` (path ids, query pairs
 //! and JSON bodies, with Pleo's 400 for a bad one), `rest` (answers, company checks, body
 //! fields, the 404 for every method and path it does not serve), `paging` (cursors),
 //! `error` (error bodies). The data: `catalog` (static names and vendors), `data` (the
@@ -72,9 +75,9 @@ mod catalog;
 mod clock;
 mod companies;
 mod data;
+mod dimensions;
 mod employees;
 mod entries;
-mod entry_core;
 mod error;
 mod export_items;
 mod exports;
@@ -111,6 +114,7 @@ pub use data::{
     Account, CompanyData, Dataset, Ledger, ORGANIZATION_URN_PREFIX, Tag, TagGroup, TaxCode, Team,
     Vendor,
 };
+pub use dimensions::{TagDimensionRecord, TagDimensionValueRecord};
 pub use employees::Employee;
 pub use entries::{
     AccountingEntry, Attendee, EntryTag, ExportStatus, Family, Money, ReviewStatus, SplitItem,

@@ -12,6 +12,7 @@ use rand::rngs::StdRng;
 
 use super::accounts::{self, AccountRecord};
 use super::data::{CompanyData, Ledger};
+use super::dimensions::{self, TagDimensionRecord, TagDimensionValueRecord};
 use super::entries::AccountingEntry;
 use super::seed::member_seed;
 use super::tags::{self, TagGroupRecord, TagRecord};
@@ -21,6 +22,8 @@ use super::{exports, receipts};
 
 /// Mixed into the seed of the rng below ("MASTER").
 const SALT: u64 = 0x4D41_5354_4552;
+/// Mixed into the seed of the tag dimensions' rng ("DIMENS").
+const DIMENSION_SALT: u64 = 0x4449_4D45_4E53;
 
 /// Master data of one company.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -34,6 +37,10 @@ pub struct MasterData {
     pub tag_groups: Vec<TagGroupRecord>,
     /// `TagModel` of every group, an archived one included.
     pub tags: Vec<TagRecord>,
+    /// `TagGroupDimensionModel`: the dimensions of the tag groups (the project group's).
+    pub tag_dimensions: Vec<TagDimensionRecord>,
+    /// `TagDimensionValueModel`: a tag's value for a dimension of its group.
+    pub tag_dimension_values: Vec<TagDimensionValueRecord>,
     /// `VendorResponse`: the merchants and suppliers of the entries (active), two drafts that
     /// still have to be created in the ERP and an archived one.
     pub vendors: Vec<VendorRecord>,
@@ -51,11 +58,17 @@ pub(super) fn seed_company(
     let mut rng = StdRng::seed_from_u64(member_seed(seed ^ SALT, index));
     let tax_codes = tax_codes::seed(&mut rng, data, epoch);
     let (tag_groups, tags) = tags::seed(&mut rng, data, epoch);
+    // An rng of their own, so that adding them changed none of the records seeded after.
+    let mut dimension_rng = StdRng::seed_from_u64(member_seed(seed ^ DIMENSION_SALT, index));
+    let (tag_dimensions, tag_dimension_values) =
+        dimensions::seed(&mut dimension_rng, &tag_groups, &tags);
     let master = MasterData {
         accounts: accounts::seed(&mut rng, data, &tax_codes),
         tax_codes,
         tag_groups,
         tags,
+        tag_dimensions,
+        tag_dimension_values,
         vendors: vendors::seed(&mut rng, data, epoch),
     };
     let receipts = receipts::seed(&mut rng, &entries);

@@ -162,6 +162,46 @@ pub const ROUTES: &[Route] = &[
     r("DELETE", "/v0/tags/{tag_id}", TAGS_WRITE),
     r("DELETE", "/v0/tags", TAGS_WRITE),
     r("POST", "/v0/tags/archive", TAGS_WRITE),
+    r("GET", "/v0/aggregations/tag-groups", TAGS_READ),
+    r("POST", "/v0/aggregations/tags", TAGS_READ),
+    r("GET", "/v0/tag-groups/{group_id}/dimensions", TAGS_READ),
+    r("POST", "/v0/tag-groups/{group_id}/dimensions", TAGS_WRITE),
+    r(
+        "GET",
+        "/v0/tag-groups/{group_id}/dimensions/{dimension_id}",
+        TAGS_READ,
+    ),
+    r(
+        "PUT",
+        "/v0/tag-groups/{group_id}/dimensions/{dimension_id}",
+        TAGS_WRITE,
+    ),
+    r(
+        "DELETE",
+        "/v0/tag-groups/{group_id}/dimensions/{dimension_id}",
+        TAGS_WRITE,
+    ),
+    r("GET", "/v0/tags/{tag_id}/dimensions", TAGS_READ),
+    r(
+        "GET",
+        "/v0/tags/{tag_id}/dimensions/{dimension_id}",
+        TAGS_READ,
+    ),
+    r(
+        "POST",
+        "/v0/tags/{tag_id}/dimensions/{dimension_id}",
+        TAGS_WRITE,
+    ),
+    r(
+        "PUT",
+        "/v0/tags/{tag_id}/dimensions/{dimension_id}",
+        TAGS_WRITE,
+    ),
+    r(
+        "DELETE",
+        "/v0/tags/{tag_id}/dimensions/{dimension_id}",
+        TAGS_WRITE,
+    ),
     r("POST", "/v0/tax-codes:search", TAX_CODES_READ),
     r(
         "POST",

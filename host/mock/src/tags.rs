@@ -21,6 +21,7 @@ use super::clock::shifted;
 use super::data::{CompanyData, ser_uuid};
 use super::error::{ApiError, json_response};
 use super::extract::{Ids, Json, Pairs};
+use super::master::MasterData;
 use super::paging::{Order, PageRequest, Rules, SortValue, paginate, single};
 use super::rest::uuid_set;
 use super::rest::{Result, Shared, check_organization, ok, parse_bool, query_uuid};
@@ -33,7 +34,7 @@ use super::store::Books;
 const MAX_BULK_TAGS: usize = 100;
 
 /// The document gives `limit` no bounds; the mock holds it to 1..=100 like the other lists.
-const TAG_PAGING: Rules = Rules {
+pub(super) const TAG_PAGING: Rules = Rules {
     default_limit: 20,
     min_limit: 1,
     max_limit: 100,
@@ -156,7 +157,7 @@ pub(super) fn seed(
     (groups, tags)
 }
 
-fn find_group(books: &Books, id: Uuid) -> Result<(usize, usize)> {
+pub(super) fn find_group(books: &Books, id: Uuid) -> Result<(usize, usize)> {
     books
         .locate(id, |m| &m.tag_groups, |g| g.id)
         .ok_or_else(|| {
@@ -164,7 +165,7 @@ fn find_group(books: &Books, id: Uuid) -> Result<(usize, usize)> {
         })
 }
 
-fn find_tag(books: &Books, id: Uuid) -> Result<(usize, usize)> {
+pub(super) fn find_tag(books: &Books, id: Uuid) -> Result<(usize, usize)> {
     books
         .locate(id, |m| &m.tags, |t| t.id)
         .ok_or_else(|| ApiError::not_found("TAG_NOT_FOUND", format!("Tag {id} not found")))
@@ -299,7 +300,15 @@ async fn delete_group(State(state): Shared, Ids([id]): Ids<1>) -> Result<Respons
     let (c, i) = find_group(&books, id)?;
     let master = &mut books.companies[c].master;
     master.tag_groups.remove(i);
+    let gone: Vec<Uuid> = master
+        .tags
+        .iter()
+        .filter(|t| t.group_id == id)
+        .map(|t| t.id)
+        .collect();
     master.tags.retain(|t| t.group_id != id);
+    master.tag_dimensions.retain(|d| d.group_id != id);
+    forget_values(master, &gone);
     empty(StatusCode::NO_CONTENT)
 }
 
@@ -307,7 +316,7 @@ async fn delete_group(State(state): Shared, Ids([id]): Ids<1>) -> Result<Respons
 // Tags
 // ---------------------------------------------------------------------------
 
-fn tag_key(t: &TagRecord, key: &str) -> SortValue {
+pub(super) fn tag_key(t: &TagRecord, key: &str) -> SortValue {
     match key {
         "code" => SortValue::Text(t.code.clone()),
         "name" => t.name.clone().map_or(SortValue::Null, SortValue::Text),
@@ -416,7 +425,9 @@ async fn update_tag(
 async fn delete_tag(State(state): Shared, Ids([id]): Ids<1>) -> Result<Response> {
     let mut books = state.store.lock();
     let (c, i) = find_tag(&books, id)?;
-    books.companies[c].master.tags.remove(i);
+    let master = &mut books.companies[c].master;
+    master.tags.remove(i);
+    forget_values(master, &[id]);
     empty(StatusCode::NO_CONTENT)
 }
 
@@ -461,10 +472,12 @@ async fn delete_tags(State(state): Shared, Json(body): Json<BulkBody>) -> Result
     let mut books = state.store.lock();
     let (c, mut found) = bulk_tags(&state, &books, &body)?;
     found.sort_unstable();
-    let tags = &mut books.companies[c].master.tags;
+    let master = &mut books.companies[c].master;
+    let mut gone = Vec::new();
     for i in found.into_iter().rev() {
-        tags.remove(i);
+        gone.push(master.tags.remove(i).id);
     }
+    forget_values(master, &gone);
     empty(StatusCode::NO_CONTENT)
 }
 
@@ -525,7 +538,7 @@ async fn group_usage(State(state): Shared, Ids([group]): Ids<1>) -> Result<Respo
 /// `CompositeTagSearchRequest`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SearchBody {
+pub(super) struct SearchBody {
     archived: Option<bool>,
     include_archived: Option<bool>,
     tag_group_ids: Option<Vec<String>>,
@@ -533,8 +546,14 @@ struct SearchBody {
     text_search: Option<String>,
 }
 
+/// A deleted tag's dimension values go with it.
+fn forget_values(master: &mut MasterData, tags: &[Uuid]) {
+    master
+        .tag_dimension_values
+        .retain(|v| !tags.contains(&v.tag_id));
+}
+
 /// `POST /v0/tags:search?company_id`: the company's tags matching every filter given, a page.
-/// `archived` wins over `includeArchived`; without either only active tags are found.
 async fn search_tags(
     State(state): Shared,
     Pairs(query): Pairs,
@@ -542,12 +561,22 @@ async fn search_tags(
 ) -> Result<Response> {
     let company = query_company(&state, &query)?;
     let page = PageRequest::parse(&query, &TAG_PAGING)?;
+    let books = state.store.lock();
+    let tags = matching(&books.companies[company].master, body)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &paginate(tags, &page, tag_key),
+    ))
+}
+
+/// The tags of `master` matching every filter of a `CompositeTagSearchRequest` (also the
+/// body of the tag aggregation). `archived` wins over `includeArchived`; without either only
+/// active tags are found.
+pub(super) fn matching(master: &MasterData, body: SearchBody) -> Result<Vec<&TagRecord>> {
     let groups = uuid_set(body.tag_group_ids, "tagGroupIds", 1000)?;
     let ids = uuid_set(body.tag_ids, "tagIds", 1000)?;
     let text = body.text_search.map(|t| t.to_lowercase());
-    let books = state.store.lock();
-    let tags: Vec<&TagRecord> = books.companies[company]
-        .master
+    let tags: Vec<&TagRecord> = master
         .tags
         .iter()
         .filter(|t| match body.archived {
@@ -564,8 +593,5 @@ async fn search_tags(
             })
         })
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &paginate(tags, &page, tag_key),
-    ))
+    Ok(tags)
 }

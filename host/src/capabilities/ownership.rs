@@ -143,6 +143,26 @@ pub(crate) const TAG: Kind = Kind {
     get: Some("/v0/tags/{id}"),
     owner: Owner::Parent("groupId", &TAG_GROUP),
 };
+/// `TagGroupDimensionModel` has no company, only `groupId`; Pleo reads one only by its group
+/// and its own id, so it is never looked up (operations on one name the group first).
+pub(crate) const TAG_GROUP_DIMENSION: Kind = Kind {
+    name: "tag group dimension",
+    get: None,
+    owner: Owner::Parent("groupId", &TAG_GROUP),
+};
+/// `TagDimensionValueModel` has no id nor company, only `tagId` and `dimensionId`.
+pub(crate) const TAG_DIMENSION_VALUE: Kind = Kind {
+    name: "tag dimension value",
+    get: None,
+    owner: Owner::Parent("tagId", &TAG),
+};
+/// `AggregatedTagModel` carries its company, unlike `TagModel`. Same name as [`TAG`]: an
+/// owner learned from either is the tag's.
+pub(crate) const AGGREGATED_TAG: Kind = Kind {
+    name: "tag",
+    get: None,
+    owner: Owner::Company("companyId"),
+};
 pub(crate) const TAX_CODE: Kind = Kind {
     name: "tax code",
     get: Some("/v0/tax-codes/{id}"),

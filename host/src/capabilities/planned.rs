@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::call::Answer;
 use super::ownership::{IdAt, Target};
 use super::read_ahead::{self, Fetched};
-use super::table::{Effect, Op, Want};
+use super::table::{self, Effect, Op, Want};
 use super::{Caps, HostError, PleoError, ownership};
 use crate::audit::Call;
 use crate::pleo::{self, ApiError, ApiRequest};
@@ -42,10 +42,13 @@ impl Caps {
         let on_planned = target
             .as_ref()
             .is_some_and(|(_, id)| plan.is_placeholder(id));
-        let needs_before = target
+        let shown = shown_object(op, &req, target.as_ref());
+        let needs_before = shown
             .as_ref()
-            .filter(|(kind, id)| kind.get.is_some() && plan.needs_before(id))
-            .map(|(kind, id)| kind.get.unwrap_or_default().replace("{id}", id));
+            .filter(|s| s.get.is_some() && plan.needs_before(&s.id))
+            // A nested object of a planned parent, or planned itself, is not in Pleo yet.
+            .filter(|s| !s.nested || !plan.mentions_placeholder(&req))
+            .and_then(|s| s.get.clone());
         if !on_planned {
             self.check_target(op, &req).await?;
         }
@@ -61,7 +64,9 @@ impl Caps {
         let write = crate::plan::WriteOp {
             interface: op.interface_name(),
             function: op.function,
-            target: target.map(|(kind, id)| (kind.name, kind.get, id)),
+            target: shown
+                .as_ref()
+                .map(|s| (s.kind, s.get.as_deref(), s.id.clone())),
         };
         let company = self.company_id.clone();
         let Some(plan) = &mut self.plan else {
@@ -215,6 +220,43 @@ impl Caps {
             }
         }
     }
+}
+
+/// The object a plan shows for a write: its target, or the object nested in it
+/// ([`table::nested`]).
+struct Shown {
+    kind: &'static str,
+    /// The filled `GET` path of the object (no `{id}` left).
+    get: Option<String>,
+    /// Unique per object in the plan: a nested object's is `parent/own`, as a tag's value for
+    /// a dimension is named by both.
+    id: String,
+    nested: bool,
+}
+
+fn shown_object(
+    op: &Op,
+    req: &ApiRequest,
+    target: Option<&(&'static ownership::Kind, String)>,
+) -> Option<Shown> {
+    let (kind, parent) = target?;
+    if let Some(nested) = table::nested(op)
+        && let Some(own) =
+            ownership::target_id(op.template, &req.path, None, &IdAt::Path(nested.id))
+    {
+        return Some(Shown {
+            kind: nested.kind.name,
+            get: Some(req.path.clone()),
+            id: format!("{parent}/{own}"),
+            nested: true,
+        });
+    }
+    Some(Shown {
+        kind: kind.name,
+        get: kind.get.map(|g| g.replace("{id}", parent)),
+        id: parent.clone(),
+        nested: false,
+    })
 }
 
 /// The object a successful write created or changed: its target, else the `id` of the object

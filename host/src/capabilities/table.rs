@@ -17,8 +17,9 @@
 use wasmtime::component::{HasSelf, Linker};
 
 use super::ownership::{
-    ACCOUNT, COMPANY, EMPLOYEE, ENTRY, EXPORT_ITEM, EXPORT_JOB, EXPORT_JOB_ITEM, IdAt, Owner,
-    RECEIPT, Returns, TAG, TAG_GROUP, TAX_CODE, Target, VENDOR,
+    ACCOUNT, AGGREGATED_TAG, COMPANY, EMPLOYEE, ENTRY, EXPORT_ITEM, EXPORT_JOB, EXPORT_JOB_ITEM,
+    IdAt, Kind, Owner, RECEIPT, Returns, TAG, TAG_DIMENSION_VALUE, TAG_GROUP, TAG_GROUP_DIMENSION,
+    TAX_CODE, Target, VENDOR,
 };
 use super::{Caps, caps};
 use crate::bindings::pleo::plugin::{
@@ -656,6 +657,12 @@ pub(crate) static TAGS_READ: Interface = Interface {
         &GET_TAG,
         &GET_TAG_GROUP_USAGE,
         &SEARCH_TAGS,
+        &LIST_AGGREGATED_TAG_GROUPS,
+        &SEARCH_AGGREGATED_TAGS,
+        &LIST_TAG_GROUP_DIMENSIONS,
+        &GET_TAG_GROUP_DIMENSION,
+        &LIST_TAG_DIMENSION_VALUES,
+        &GET_TAG_DIMENSION_VALUE,
     ],
 };
 pub(crate) static LIST_TAG_GROUPS: Op = Op {
@@ -732,6 +739,88 @@ pub(crate) static SEARCH_TAGS: Op = Op {
     why: "a search (POST, reads only) in the run's company (query `company_id`); each tag's \
           group owner is checked in the answer",
 };
+pub(crate) static LIST_AGGREGATED_TAG_GROUPS: Op = Op {
+    interface: &TAGS_READ,
+    function: "list-aggregated-tag-groups",
+    method: Method::Get,
+    template: "/v0/aggregations/tag-groups",
+    answer: Want::List,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG_GROUP),
+    target: None,
+    why: "not paginated: `{data: [...]}` with the groups of the run's company (query \
+          `company_id`), each with its `companyId` checked",
+};
+pub(crate) static SEARCH_AGGREGATED_TAGS: Op = Op {
+    interface: &TAGS_READ,
+    function: "search-aggregated-tags",
+    method: Method::Post,
+    template: "/v0/aggregations/tags",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&AGGREGATED_TAG),
+    target: None,
+    why: "a search (POST, reads only) in the run's company (query `company_id`); an \
+          aggregated tag carries its `companyId`, checked in the answer",
+};
+pub(crate) static LIST_TAG_GROUP_DIMENSIONS: Op = Op {
+    interface: &TAGS_READ,
+    function: "list-tag-group-dimensions",
+    method: Method::Get,
+    template: "/v0/tag-groups/{groupId}/dimensions",
+    answer: Want::List,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG_GROUP_DIMENSION),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "not paginated; dimensions carry only their group: the group's owner is checked \
+          first, and each dimension's `groupId` in the answer",
+};
+pub(crate) static GET_TAG_GROUP_DIMENSION: Op = Op {
+    interface: &TAGS_READ,
+    function: "get-tag-group-dimension",
+    method: Method::Get,
+    template: "/v0/tag-groups/{groupId}/dimensions/{dimensionId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG_GROUP_DIMENSION),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "one dimension of a group: the group's owner is checked first, its `groupId` after",
+};
+pub(crate) static LIST_TAG_DIMENSION_VALUES: Op = Op {
+    interface: &TAGS_READ,
+    function: "list-tag-dimension-values",
+    method: Method::Get,
+    template: "/v0/tags/{tagId}/dimensions",
+    answer: Want::List,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG_DIMENSION_VALUE),
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::Path("tagId"),
+    }),
+    why: "not paginated; values carry only their tag: the tag's owner is checked first, and \
+          each value's `tagId` in the answer",
+};
+pub(crate) static GET_TAG_DIMENSION_VALUE: Op = Op {
+    interface: &TAGS_READ,
+    function: "get-tag-dimension-value",
+    method: Method::Get,
+    template: "/v0/tags/{tagId}/dimensions/{dimensionId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&TAG_DIMENSION_VALUE),
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::Path("tagId"),
+    }),
+    why: "one value of a tag: the tag's owner is checked first, its `tagId` after",
+};
 
 pub(crate) static TAGS_WRITE: Interface = Interface {
     name: "tags-write",
@@ -746,6 +835,12 @@ pub(crate) static TAGS_WRITE: Interface = Interface {
         &DELETE_TAG,
         &DELETE_TAGS,
         &ARCHIVE_TAGS,
+        &CREATE_TAG_GROUP_DIMENSION,
+        &UPDATE_TAG_GROUP_DIMENSION,
+        &DELETE_TAG_GROUP_DIMENSION,
+        &CREATE_TAG_DIMENSION_VALUE,
+        &UPDATE_TAG_DIMENSION_VALUE,
+        &DELETE_TAG_DIMENSION_VALUE,
     ],
 };
 pub(crate) static CREATE_TAG_GROUP: Op = Op {
@@ -862,6 +957,122 @@ pub(crate) static ARCHIVE_TAGS: Op = Op {
     why: "idempotent: it sets `archived` on each tag named, so twice is as once; 1 to 100 \
           ids, each tag's owner checked first, and each tag answered too",
 };
+pub(crate) static CREATE_TAG_GROUP_DIMENSION: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "create-tag-group-dimension",
+    method: Method::Post,
+    template: "/v0/tag-groups/{groupId}/dimensions",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&TAG_GROUP_DIMENSION),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "not idempotent: a repeat may create a second dimension (or meet a 409 for the \
+          first); the group's owner is checked first",
+};
+pub(crate) static UPDATE_TAG_GROUP_DIMENSION: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "update-tag-group-dimension",
+    method: Method::Put,
+    template: "/v0/tag-groups/{groupId}/dimensions/{dimensionId}",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&TAG_GROUP_DIMENSION),
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "idempotent: a PUT of the same fields leaves the dimension in the same state; the \
+          group's owner is checked first (a plan shows the dimension, see `nested`)",
+};
+pub(crate) static DELETE_TAG_GROUP_DIMENSION: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "delete-tag-group-dimension",
+    method: Method::Delete,
+    template: "/v0/tag-groups/{groupId}/dimensions/{dimensionId}",
+    answer: Want::Nothing,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &TAG_GROUP,
+        id: IdAt::Path("groupId"),
+    }),
+    why: "idempotent: a deleted dimension stays deleted (a repeat may see a 404); Pleo \
+          documents no answer schema, so the plugin gets none, and the group was checked first",
+};
+pub(crate) static CREATE_TAG_DIMENSION_VALUE: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "create-tag-dimension-value",
+    method: Method::Post,
+    template: "/v0/tags/{tagId}/dimensions/{dimensionId}",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&TAG_DIMENSION_VALUE),
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::Path("tagId"),
+    }),
+    why: "sent once: a repeat after a lost answer meets a 409 (the value exists), which the \
+          plugin would take for a failure; the tag's owner is checked first",
+};
+pub(crate) static UPDATE_TAG_DIMENSION_VALUE: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "update-tag-dimension-value",
+    method: Method::Put,
+    template: "/v0/tags/{tagId}/dimensions/{dimensionId}",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&TAG_DIMENSION_VALUE),
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::Path("tagId"),
+    }),
+    why: "idempotent: a PUT of the same value leaves it as it is; the tag's owner is checked \
+          first (a plan shows the value, see `nested`)",
+};
+pub(crate) static DELETE_TAG_DIMENSION_VALUE: Op = Op {
+    interface: &TAGS_WRITE,
+    function: "delete-tag-dimension-value",
+    method: Method::Delete,
+    template: "/v0/tags/{tagId}/dimensions/{dimensionId}",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&TAG_DIMENSION_VALUE),
+    target: Some(Target {
+        kind: &TAG,
+        id: IdAt::Path("tagId"),
+    }),
+    why: "idempotent: a removed value stays removed (a repeat may see a 404); the tag's owner \
+          is checked first, and the removed value is answered",
+};
+
+/// An object Pleo names by its parent's id and its own (`…/{groupId}/dimensions/{dimensionId}`)
+/// and reads with a `GET` of that same path.
+pub(crate) struct Nested {
+    pub kind: &'static Kind,
+    /// The placeholder of the object's own id in the template.
+    pub id: &'static str,
+}
+
+/// The object a write changes or removes when it is nested in the row's target: the row's
+/// `target` (the parent) is what the owner check looks up, while a plan shows the object
+/// itself, read with a `GET` of the write's own path. A create (POST) names no object yet.
+pub(crate) fn nested(op: &Op) -> Option<Nested> {
+    if op.method == Method::Post {
+        return None;
+    }
+    let kind = match op.template {
+        "/v0/tag-groups/{groupId}/dimensions/{dimensionId}" => &TAG_GROUP_DIMENSION,
+        "/v0/tags/{tagId}/dimensions/{dimensionId}" => &TAG_DIMENSION_VALUE,
+        _ => return None,
+    };
+    Some(Nested {
+        kind,
+        id: "dimensionId",
+    })
+}
 
 // ---- tax-codes-read, tax-codes-write: tax (VAT) codes ------------------------------------
 
@@ -1071,7 +1282,9 @@ mod tests {
                     op.method == Method::Get
                         || (op.method == Method::Post
                             && (op.template.ends_with(":search")
-                                || op.template.ends_with(":calculate-tax-amounts"))),
+                                || op.template.ends_with(":calculate-tax-amounts")
+                                // A search by another name (Pleo: "Retrieve tags").
+                                || op.template == "/v0/aggregations/tags")),
                     "{}: a read the client would not repeat",
                     op.function
                 );
@@ -1110,6 +1323,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A write on a nested object names the object after its parent (the target the owner
+    /// check looks up), and its kind has no `GET` by id of its own: a plan reads it by the
+    /// write's path.
+    #[test]
+    fn nested_objects_sit_after_their_parent_in_the_path() {
+        let mut writes = 0;
+        for op in all_ops() {
+            let Some(nested) = nested(op) else { continue };
+            let Some(Target {
+                id: IdAt::Path(parent),
+                ..
+            }) = &op.target
+            else {
+                panic!(
+                    "{}: a nested object needs its parent in the path",
+                    op.function
+                )
+            };
+            let parent_at = op.template.find(&format!("{{{parent}}}"));
+            let own_at = op.template.find(&format!("{{{}}}", nested.id));
+            assert!(parent_at < own_at && parent_at.is_some(), "{}", op.template);
+            assert!(nested.kind.get.is_none(), "{}", op.function);
+            writes += usize::from(op.effect != Effect::Read);
+        }
+        // Update and delete of a dimension and of a tag's value.
+        assert_eq!(writes, 4);
     }
 
     /// The README's API table is the call table. To regenerate it after changing a row, run

@@ -7,13 +7,17 @@ use serde_json::{Value, json};
 use super::call::Args;
 use super::paging;
 use super::table::{
-    ARCHIVE_TAGS, CREATE_TAG, CREATE_TAG_GROUP, DELETE_TAG, DELETE_TAG_GROUP, DELETE_TAGS, GET_TAG,
-    GET_TAG_GROUP, GET_TAG_GROUP_USAGE, LIST_TAG_GROUPS, LIST_TAGS, SEARCH_TAGS, UPDATE_TAG,
-    UPDATE_TAG_GROUP,
+    ARCHIVE_TAGS, CREATE_TAG, CREATE_TAG_DIMENSION_VALUE, CREATE_TAG_GROUP,
+    CREATE_TAG_GROUP_DIMENSION, DELETE_TAG, DELETE_TAG_DIMENSION_VALUE, DELETE_TAG_GROUP,
+    DELETE_TAG_GROUP_DIMENSION, DELETE_TAGS, GET_TAG, GET_TAG_DIMENSION_VALUE, GET_TAG_GROUP,
+    GET_TAG_GROUP_DIMENSION, GET_TAG_GROUP_USAGE, LIST_AGGREGATED_TAG_GROUPS,
+    LIST_TAG_DIMENSION_VALUES, LIST_TAG_GROUP_DIMENSIONS, LIST_TAG_GROUPS, LIST_TAGS,
+    SEARCH_AGGREGATED_TAGS, SEARCH_TAGS, UPDATE_TAG, UPDATE_TAG_DIMENSION_VALUE, UPDATE_TAG_GROUP,
+    UPDATE_TAG_GROUP_DIMENSION,
 };
 use super::{Caps, HostError, PageRequest, WitPage, checks, invalid};
 use crate::bindings::pleo::plugin::tags_read::TagFilter;
-use crate::bindings::pleo::plugin::tags_write::{TagFields, TagGroupFields};
+use crate::bindings::pleo::plugin::tags_write::{DimensionFields, TagFields, TagGroupFields};
 use crate::bindings::pleo::plugin::{tags_read, tags_write};
 
 /// `BulkTagDeleteModel` and `BulkTagArchiveModel`: `tagIds` holds 1 to 100 ids.
@@ -22,6 +26,14 @@ pub(crate) const MAX_BULK_TAGS: usize = 100;
 const MAX_SEARCH_IDS: usize = 100;
 /// Pleo documents no maximum for `textSearch`; the host bounds it.
 const MAX_TEXT: usize = 255;
+/// Pleo documents no maximum for a dimension's code and name or a tag's value for it; the
+/// host bounds each, which bounds the bodies too.
+const MAX_DIMENSION_TEXT: usize = 255;
+/// `displayOrder` is an int32 position "starting from 1"; the host keeps it to a range a
+/// group's dimensions can use.
+const MAX_DISPLAY_ORDER: u32 = 10_000;
+/// At most this many `tag_group_ids` in one aggregation (the query stays short).
+const MAX_AGGREGATED_GROUPS: usize = 100;
 
 impl tags_read::Host for Caps {
     async fn list_tag_groups(
@@ -73,6 +85,61 @@ impl tags_read::Host for Caps {
     async fn get_tag(&mut self, tag_id: String) -> Result<String, HostError> {
         self.text(&GET_TAG, Args::new().id(tag_id)).await
     }
+
+    async fn list_aggregated_tag_groups(
+        &mut self,
+        tag_group_ids: Vec<String>,
+    ) -> Result<String, HostError> {
+        let mut args = Args::new().query("company_id", self.company_id.clone());
+        let ids = checks::unique(tag_group_ids);
+        if let Err(refusal) = checks::at_most("tag-group-ids", ids.len(), MAX_AGGREGATED_GROUPS) {
+            args = args.refuse(refusal);
+        }
+        for id in ids {
+            args = args.query_id("tag_group_ids", id);
+        }
+        self.text(&LIST_AGGREGATED_TAG_GROUPS, args).await
+    }
+
+    async fn search_aggregated_tags(
+        &mut self,
+        filter: TagFilter,
+        page: PageRequest,
+    ) -> Result<WitPage, HostError> {
+        let args = Args::new()
+            .body(search_body(filter))
+            .query("company_id", self.company_id.clone())
+            .page(&page, MAX_PAGE);
+        self.page(&SEARCH_AGGREGATED_TAGS, args).await
+    }
+
+    async fn list_tag_group_dimensions(&mut self, group_id: String) -> Result<String, HostError> {
+        self.text(&LIST_TAG_GROUP_DIMENSIONS, Args::new().id(group_id))
+            .await
+    }
+
+    async fn get_tag_group_dimension(
+        &mut self,
+        group_id: String,
+        dimension_id: String,
+    ) -> Result<String, HostError> {
+        let args = Args::new().id(group_id).id(dimension_id);
+        self.text(&GET_TAG_GROUP_DIMENSION, args).await
+    }
+
+    async fn list_tag_dimension_values(&mut self, tag_id: String) -> Result<String, HostError> {
+        self.text(&LIST_TAG_DIMENSION_VALUES, Args::new().id(tag_id))
+            .await
+    }
+
+    async fn get_tag_dimension_value(
+        &mut self,
+        tag_id: String,
+        dimension_id: String,
+    ) -> Result<String, HostError> {
+        let args = Args::new().id(tag_id).id(dimension_id);
+        self.text(&GET_TAG_DIMENSION_VALUE, args).await
+    }
 }
 
 impl tags_write::Host for Caps {
@@ -123,6 +190,75 @@ impl tags_write::Host for Caps {
     ) -> Result<String, HostError> {
         let body = bulk_body(&self.company_id, tag_ids, Some(archived));
         self.text(&ARCHIVE_TAGS, Args::new().body(body)).await
+    }
+
+    async fn create_tag_group_dimension(
+        &mut self,
+        group_id: String,
+        dimension: DimensionFields,
+    ) -> Result<String, HostError> {
+        let args = Args::new()
+            .id(group_id)
+            .body(dimension_body(dimension, None));
+        self.text(&CREATE_TAG_GROUP_DIMENSION, args).await
+    }
+
+    async fn update_tag_group_dimension(
+        &mut self,
+        group_id: String,
+        dimension_id: String,
+        dimension: DimensionFields,
+        display_order: u32,
+    ) -> Result<String, HostError> {
+        let args = Args::new()
+            .id(group_id)
+            .id(dimension_id)
+            .body(dimension_body(dimension, Some(display_order)));
+        self.text(&UPDATE_TAG_GROUP_DIMENSION, args).await
+    }
+
+    async fn delete_tag_group_dimension(
+        &mut self,
+        group_id: String,
+        dimension_id: String,
+    ) -> Result<(), HostError> {
+        let args = Args::new().id(group_id).id(dimension_id);
+        self.nothing(&DELETE_TAG_GROUP_DIMENSION, args).await
+    }
+
+    async fn create_tag_dimension_value(
+        &mut self,
+        tag_id: String,
+        dimension_id: String,
+        value: String,
+    ) -> Result<String, HostError> {
+        let args = Args::new()
+            .id(tag_id)
+            .id(dimension_id)
+            .body(value_body(value));
+        self.text(&CREATE_TAG_DIMENSION_VALUE, args).await
+    }
+
+    async fn update_tag_dimension_value(
+        &mut self,
+        tag_id: String,
+        dimension_id: String,
+        value: String,
+    ) -> Result<String, HostError> {
+        let args = Args::new()
+            .id(tag_id)
+            .id(dimension_id)
+            .body(value_body(value));
+        self.text(&UPDATE_TAG_DIMENSION_VALUE, args).await
+    }
+
+    async fn delete_tag_dimension_value(
+        &mut self,
+        tag_id: String,
+        dimension_id: String,
+    ) -> Result<String, HostError> {
+        let args = Args::new().id(tag_id).id(dimension_id);
+        self.text(&DELETE_TAG_DIMENSION_VALUE, args).await
     }
 }
 
@@ -186,6 +322,39 @@ fn tag_body(tag: TagFields) -> Value {
     json!({ "code": tag.code, "name": tag.name, "archived": tag.archived })
 }
 
+/// Builds `TagGroupDimensionCreateModel` (`{code, name, visible}`: its `displayOrder` is
+/// deprecated, Pleo places a new dimension last) or, with `display_order`,
+/// `TagGroupDimensionUpdateModel`. Code and name hold 1 to 255 characters.
+fn dimension_body(
+    dimension: DimensionFields,
+    display_order: Option<u32>,
+) -> Result<Value, HostError> {
+    checks::text("code", &dimension.code, 1, MAX_DIMENSION_TEXT)?;
+    checks::not_empty("code", &dimension.code)?;
+    checks::text("name", &dimension.name, 1, MAX_DIMENSION_TEXT)?;
+    checks::not_empty("name", &dimension.name)?;
+    let mut body = json!({
+        "code": dimension.code,
+        "name": dimension.name,
+        "visible": dimension.visible,
+    });
+    if let Some(order) = display_order {
+        if !(1..=MAX_DISPLAY_ORDER).contains(&order) {
+            return Err(invalid(format!(
+                "displayOrder must be 1 to {MAX_DISPLAY_ORDER}, not {order}"
+            )));
+        }
+        body["displayOrder"] = json!(order);
+    }
+    Ok(body)
+}
+
+/// Builds `TagDimensionValueCreateModel` / `…UpdateModel`: `{value}`, 1 to 255 characters.
+fn value_body(value: String) -> Result<Value, HostError> {
+    checks::text("value", &value, 1, MAX_DIMENSION_TEXT)?;
+    Ok(json!({ "value": value }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +415,54 @@ mod tests {
         assert!(bulk_body("c1", ids(101), None).is_err());
         assert!(bulk_body("c1", vec![], Some(false)).is_err());
         assert!(bulk_body("c1", vec!["../x".into()], None).is_err());
+    }
+
+    #[test]
+    fn dimension_bodies_are_bounded_and_only_the_update_sends_display_order() {
+        let fields = |code: &str, name: &str| DimensionFields {
+            code: code.into(),
+            name: name.into(),
+            visible: true,
+        };
+        assert_eq!(
+            dimension_body(fields("PM", "Project manager"), None).unwrap(),
+            json!({"code": "PM", "name": "Project manager", "visible": true})
+        );
+        assert_eq!(
+            dimension_body(fields("PM", "Lead"), Some(3)).unwrap(),
+            json!({"code": "PM", "name": "Lead", "visible": true, "displayOrder": 3})
+        );
+        assert!(dimension_body(fields("PM", "x"), Some(MAX_DISPLAY_ORDER)).is_ok());
+        for order in [0, MAX_DISPLAY_ORDER + 1, u32::MAX] {
+            assert!(
+                dimension_body(fields("PM", "x"), Some(order)).is_err(),
+                "{order}"
+            );
+        }
+        let long = "x".repeat(MAX_DIMENSION_TEXT + 1);
+        let fine = "é".repeat(MAX_DIMENSION_TEXT);
+        assert!(dimension_body(fields(&fine, &fine), None).is_ok());
+        for (code, name) in [
+            ("", "n"),
+            ("  ", "n"),
+            ("c", ""),
+            ("c", " "),
+            (&long, "n"),
+            ("c", &long),
+        ] {
+            assert!(
+                dimension_body(fields(code, name), None).is_err(),
+                "{code:?} {name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_dimension_value_holds_1_to_255_characters() {
+        assert_eq!(value_body("Ada".into()).unwrap(), json!({"value": "Ada"}));
+        assert!(value_body("v".repeat(MAX_DIMENSION_TEXT)).is_ok());
+        assert!(value_body("v".repeat(MAX_DIMENSION_TEXT + 1)).is_err());
+        assert!(value_body(String::new()).is_err());
     }
 
     #[test]

@@ -63,6 +63,17 @@ pub const TAGS: Family = Family {
     ],
     key: &["group_code", "code"],
 };
+/// Dimensions of tag groups (columns of their tags, e.g. a project's manager).
+pub const TAG_DIMENSIONS: Family = Family {
+    file: "tag-dimensions.csv",
+    columns: &[
+        ("group_code", true),
+        ("code", true),
+        ("name", true),
+        ("visible", false),
+    ],
+    key: &["group_code", "code"],
+};
 pub const TAX_CODES: Family = Family {
     file: "tax-codes.csv",
     columns: &[
@@ -75,7 +86,8 @@ pub const TAX_CODES: Family = Family {
     key: &["code"],
 };
 
-/// Objects to archive or delete: tags (`group_code` + `code`) and tax codes (`code`).
+/// Objects to archive or delete: tags and tag dimensions (`group_code` + `code`) and tax
+/// codes (`code`).
 pub const REMOVE: Family = Family {
     file: "remove.csv",
     columns: &[
@@ -87,7 +99,15 @@ pub const REMOVE: Family = Family {
     key: &["kind", "group_code", "code"],
 };
 
-pub const FAMILIES: [&Family; 6] = [&VENDORS, &ACCOUNTS, &TAG_GROUPS, &TAGS, &TAX_CODES, &REMOVE];
+pub const FAMILIES: [&Family; 7] = [
+    &VENDORS,
+    &ACCOUNTS,
+    &TAG_GROUPS,
+    &TAGS,
+    &TAG_DIMENSIONS,
+    &TAX_CODES,
+    &REMOVE,
+];
 
 /// A valid row: its cells by column name (empty cells left out), and its line.
 #[derive(Debug, Clone, PartialEq)]
@@ -287,14 +307,23 @@ pub fn validate(family: &Family, bytes: &[u8]) -> (Vec<Row>, Vec<Invalid>) {
     (rows, problems)
 }
 
-/// Checks across cells of one row: a tag to remove names its group; a tax code is deleted
-/// (archive one with `archived` in tax-codes.csv).
+/// Checks across cells of one row: a tag or dimension to remove names its group; a tax code
+/// and a dimension are deleted (archive a tax code with `archived` in tax-codes.csv; a
+/// dimension has no archive).
 fn check_row(family: &Family, row: &Row) -> Result<(), (&'static str, String)> {
     if family.file != REMOVE.file {
         return Ok(());
     }
     match (row.get("kind"), row.get("group_code"), row.get("action")) {
         (Some("tag"), None, _) => Err(("group_code", "a tag needs its group's code".into())),
+        (Some("tag-dimension"), None, _) => Err((
+            "group_code",
+            "a tag dimension needs its group's code".into(),
+        )),
+        (Some("tag-dimension"), _, Some("archive")) => Err((
+            "action",
+            "a tag dimension cannot be archived; here only `delete`".into(),
+        )),
         (Some("tax-code"), Some(_), _) => Err(("group_code", "a tax code has no group".into())),
         (Some("tax-code"), _, Some("archive")) => Err((
             "action",
@@ -321,7 +350,7 @@ fn check_cell(column: &str, value: &str) -> Result<(), String> {
     match column {
         "default_currency" => letters(3, "an ISO 4217 currency code such as EUR"),
         "country" => letters(2, "an ISO 3166 country code such as DK"),
-        "archived" => match value {
+        "archived" | "visible" => match value {
             "true" | "false" => Ok(()),
             _ => Err(format!("`{value}` is not true or false")),
         },
@@ -332,8 +361,8 @@ fn check_cell(column: &str, value: &str) -> Result<(), String> {
             )),
         },
         "kind" => match value {
-            "tag" | "tax-code" => Ok(()),
-            _ => Err(format!("`{value}` is not tag or tax-code")),
+            "tag" | "tag-dimension" | "tax-code" => Ok(()),
+            _ => Err(format!("`{value}` is not tag, tag-dimension or tax-code")),
         },
         "action" => match value {
             "archive" | "delete" => Ok(()),
@@ -395,9 +424,12 @@ mod tests {
                     tax-code,PRJ,V0,delete\n\
                     tax-code,,V1,archive\n\
                     vendor,,X,delete\n\
-                    tag,PRJ,P-3,purge\n";
+                    tag,PRJ,P-3,purge\n\
+                    tag-dimension,PRJ,PM,delete\n\
+                    tag-dimension,,PM,delete\n\
+                    tag-dimension,PRJ,ERP,archive\n";
         let (rows, problems) = validate(&REMOVE, text.as_bytes());
-        assert_eq!(rows.len(), 2);
+        assert_eq!(rows.len(), 3);
         let found: Vec<(usize, &str)> = problems
             .iter()
             .map(|p| (p.line, p.column.as_str()))
@@ -409,7 +441,9 @@ mod tests {
                 (5, "group_code"),
                 (6, "action"),
                 (7, "kind"),
-                (8, "action")
+                (8, "action"),
+                (10, "group_code"),
+                (11, "action")
             ]
         );
     }

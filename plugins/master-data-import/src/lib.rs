@@ -1,13 +1,15 @@
 //! `master-data-import`: brings a company's master data in Pleo in line with CSV files.
 //!
-//! Reads `/in/vendors.csv`, `/in/accounts.csv`, `/in/tag-groups.csv`, `/in/tags.csv` and
-//! `/in/tax-codes.csv` (any of them; see `input` for the columns). Every row of every file is
+//! Reads `/in/vendors.csv`, `/in/accounts.csv`, `/in/tag-groups.csv`, `/in/tags.csv`,
+//! `/in/tag-dimensions.csv` and `/in/tax-codes.csv` (any of them; see `input` for the
+//! columns). Every row of every file is
 //! validated first; if any is invalid, `/out/invalid-rows.csv` lists each problem (file, line,
 //! column, cause) and the run fails without a single write. Otherwise each row is matched to
 //! what Pleo has by its natural key (vendors and accounts by `external_id`, tag groups and tax
 //! codes by `code`, tags by group and `code`) and the plugin creates what is missing, updates
-//! what differs and archives rows marked `archived = true`. An empty optional cell keeps what
-//! Pleo has. `/in/remove.csv` lists tags to archive or delete and tax codes to delete; it runs
+//! what differs and archives rows marked `archived = true` (tag dimensions by group and `code`,
+//! created or updated). An empty optional cell keeps what Pleo has. `/in/remove.csv` lists
+//! tags to archive or delete and tag dimensions and tax codes to delete; it runs
 //! last, and a row whose object is already archived or gone changes nothing. Run it with `pleo-host run master-data-import --input DIR --plan plan.json`, review
 //! the plan, then `pleo-host apply plan.json`: planning again afterwards plans no write.
 
@@ -17,8 +19,9 @@ use std::collections::BTreeMap;
 
 use pleo_plugin::types::{TaxKind, VendorState};
 use pleo_plugin::{
-    Account, Guest, Tag, TagGroup, TaxCode, Vendor, accounts_read, accounts_write, log, tags_read,
-    tags_write, tax_codes_read, tax_codes_write, vendors_read, vendors_write,
+    Account, Guest, Tag, TagGroup, TagGroupDimension, TaxCode, Vendor, accounts_read,
+    accounts_write, log, tags_read, tags_write, tax_codes_read, tax_codes_write, vendors_read,
+    vendors_write,
 };
 use serde_json::Value;
 
@@ -80,6 +83,9 @@ impl Guest for Import {
             rows.get(input::TAGS.file).map_or(&[][..], |r| r),
             &mut counts,
         )?;
+        if let Some(rows) = rows.get(input::TAG_DIMENSIONS.file) {
+            dimensions(rows, &mut counts)?;
+        }
         if let Some(rows) = rows.get(input::REMOVE.file) {
             remove(rows, &mut counts)?;
         }
@@ -479,12 +485,69 @@ fn tags(group_rows: &[Row], tag_rows: &[Row], counts: &mut Counts) -> Result<(),
     Ok(())
 }
 
-/// `remove.csv`: deletes the tax codes listed, then archives and deletes the tags listed, in
-/// bulk calls of at most [`MAX_BULK`] tags. Objects already archived or gone are left alone,
-/// so planning again after an apply plans nothing.
+/// The tag groups Pleo has, archived ones too.
+fn tag_groups() -> Result<Vec<TagGroup>, String> {
+    serde_json::from_str(&tags_read::list_tag_groups(true, false)?).map_err(|e| e.to_string())
+}
+
+/// The dimensions of a tag group.
+fn dimensions_of(group: &TagGroup) -> Result<Vec<TagGroupDimension>, String> {
+    serde_json::from_str(&tags_read::list_tag_group_dimensions(&group.id)?)
+        .map_err(|e| e.to_string())
+}
+
+/// `tag-dimensions.csv`: creates the dimensions a group lacks and updates those whose name
+/// or visibility differ (keeping their display order). An empty `visible` means visible for a
+/// new dimension and unchanged for an existing one. The group must exist in Pleo (run
+/// tag-groups.csv first: a group this run only plans to create has no dimensions to read).
+fn dimensions(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
+    let groups = tag_groups()?;
+    let mut of_group: BTreeMap<&str, Vec<TagGroupDimension>> = BTreeMap::new();
+    for row in rows {
+        let code = row.req("group_code");
+        let Some(group) = groups.iter().find(|g| g.code == code) else {
+            return Err(format!(
+                "tag-dimensions.csv line {}: no tag group with code `{code}` in Pleo",
+                row.line
+            ));
+        };
+        if !of_group.contains_key(code) {
+            of_group.insert(code, dimensions_of(group)?);
+        }
+        let current = of_group[code].iter().find(|d| d.code == row.req("code"));
+        let visible = row.get("visible").map(|v| v == "true");
+        let fields = tags_write::DimensionFields {
+            code: row.req("code").into(),
+            name: row.req("name").into(),
+            visible: visible.or(current.map(|d| d.visible)).unwrap_or(true),
+        };
+        match current {
+            None => {
+                tags_write::create_tag_group_dimension(&group.id, &fields)?;
+                counts.add("tag-dimensions", CREATED);
+            }
+            Some(d) if d.name == fields.name && d.visible == fields.visible => {
+                counts.add("tag-dimensions", SAME)
+            }
+            Some(d) => {
+                let order = u32::try_from(d.display_order.max(1)).unwrap_or(1);
+                tags_write::update_tag_group_dimension(&group.id, &d.id, &fields, order)?;
+                counts.add("tag-dimensions", UPDATED);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `remove.csv`: deletes the tax codes listed, then the tag dimensions, then archives and
+/// deletes the tags listed, in bulk calls of at most [`MAX_BULK`] tags. Objects already
+/// archived or gone are left alone, so planning again after an apply plans nothing.
 fn remove(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
-    let (tax_rows, tag_rows): (Vec<&Row>, Vec<&Row>) =
+    let (tax_rows, rest): (Vec<&Row>, Vec<&Row>) =
         rows.iter().partition(|r| r.req("kind") == "tax-code");
+    let (dimension_rows, tag_rows): (Vec<&Row>, Vec<&Row>) = rest
+        .into_iter()
+        .partition(|r| r.req("kind") == "tag-dimension");
     if !tax_rows.is_empty() {
         let all = tax_codes_read::TaxCodeFilter {
             archived: None,
@@ -509,11 +572,24 @@ fn remove(rows: &[Row], counts: &mut Counts) -> Result<(), String> {
             }
         }
     }
-    if tag_rows.is_empty() {
+    if tag_rows.is_empty() && dimension_rows.is_empty() {
         return Ok(());
     }
-    let groups: Vec<TagGroup> = serde_json::from_str(&tags_read::list_tag_groups(true, false)?)
-        .map_err(|e| e.to_string())?;
+    let groups = tag_groups()?;
+    for row in dimension_rows {
+        let group = groups.iter().find(|g| g.code == row.req("group_code"));
+        let dimensions = match group {
+            Some(group) => dimensions_of(group)?,
+            None => Vec::new(),
+        };
+        match (group, dimensions.iter().find(|d| d.code == row.req("code"))) {
+            (Some(group), Some(d)) => {
+                tags_write::delete_tag_group_dimension(&group.id, &d.id)?;
+                counts.add("tag-dimensions", DELETED);
+            }
+            _ => counts.add("tag-dimensions", SAME),
+        }
+    }
     let mut tags_of: BTreeMap<&str, Vec<Tag>> = BTreeMap::new();
     let (mut archive, mut delete) = (Vec::new(), Vec::new());
     for row in tag_rows {

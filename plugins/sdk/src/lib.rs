@@ -100,7 +100,11 @@ pub use export::{
     ExportTag, ExportTax, ExportTeam, ExportUser, ExportVendor, InvoiceInformation, MoneyModel,
     ServicePeriod, Supplier,
 };
-pub use master_data::{Account, AccountBatch, AccountBatchFailure, Tag, TagGroup, TaxCode, Vendor};
+pub use master_data::{
+    Account, AccountBatch, AccountBatchFailure, AggregatedDimension, AggregatedTag,
+    AggregatedTagGroup, AggregatedTagGroupRef, Tag, TagDimensionValue, TagGroup, TagGroupDimension,
+    TaxCode, Vendor,
+};
 pub use models::{AccountingEntry, Company, CompanyAddress, Data, Employee, EntryTag, Receipt};
 pub use money::Money;
 pub use paging::{Items, Pages, pages};

@@ -109,6 +109,93 @@ pub struct Tag {
     pub updated_at: String,
 }
 
+/// A dimension of a tag group: a column its tags have a value in, e.g. "Project manager"
+/// (`TagGroupDimensionModel`, from `tags-read.list-tag-group-dimensions` and the dimension
+/// writes).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagGroupDimension {
+    pub id: String,
+    pub group_id: String,
+    pub code: String,
+    pub name: String,
+    /// Position among the group's dimensions, from 1.
+    pub display_order: i32,
+    pub visible: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A tag's value for one dimension of its group (`TagDimensionValueModel`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TagDimensionValue {
+    pub tag_id: String,
+    pub dimension_id: String,
+    pub value: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A tag group with its dimensions (`AggregatedTagGroupModel`, from
+/// `tags-read.list-aggregated-tag-groups`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregatedTagGroup {
+    pub id: String,
+    pub company_id: String,
+    pub code: String,
+    pub name: String,
+    pub archived: bool,
+    #[serde(deserialize_with = "nullable_list", default)]
+    pub dimensions: Vec<AggregatedDimension>,
+}
+
+/// A dimension as an aggregation shows it; `value` only on a tag's (`AggregatedTag`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregatedDimension {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub display_order: i32,
+    pub visible: bool,
+    pub value: Option<String>,
+}
+
+/// A tag with its group and its dimension values (`AggregatedTagModel`, the items of
+/// `tags-read.search-aggregated-tags`).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregatedTag {
+    pub id: String,
+    pub company_id: String,
+    pub code: String,
+    pub name: Option<String>,
+    pub archived: bool,
+    pub group: AggregatedTagGroupRef,
+    #[serde(deserialize_with = "nullable_list", default)]
+    pub dimensions: Vec<AggregatedDimension>,
+}
+
+impl AggregatedTag {
+    /// The tag's value for the dimension with this code, if it has one.
+    pub fn value_of(&self, dimension_code: &str) -> Option<&str> {
+        self.dimensions
+            .iter()
+            .find(|d| d.code == dimension_code)
+            .and_then(|d| d.value.as_deref())
+    }
+}
+
+/// The group of an [`AggregatedTag`].
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct AggregatedTagGroupRef {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+}
+
 /// A tax (VAT) code (`TaxCodeModel`).
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -185,6 +272,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(tag.name, None);
+
+        let aggregated: AggregatedTag = serde_json::from_str(
+            r#"{"id":"t1","companyId":"c1","code":"P-1","name":"Apollo","archived":false,
+                "createdAt":"2025-01-01T00:00:00Z","updatedAt":"2025-01-01T00:00:00Z",
+                "group":{"id":"g1","code":"PRJ","name":"Projects"},
+                "dimensions":[{"id":"d1","code":"PM","name":"Manager","displayOrder":1,
+                               "visible":true,"value":"Ada"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(aggregated.value_of("PM"), Some("Ada"));
+        assert_eq!(aggregated.value_of("ERP"), None);
+        assert_eq!(aggregated.group.code, "PRJ");
+
+        let dimension: TagGroupDimension = serde_json::from_str(
+            r#"{"id":"d1","groupId":"g1","code":"PM","name":"Manager","displayOrder":2,
+                "visible":false,"createdAt":"2025-01-01T00:00:00Z",
+                "updatedAt":"2025-01-01T00:00:00Z"}"#,
+        )
+        .unwrap();
+        assert_eq!((dimension.display_order, dimension.visible), (2, false));
 
         let tax: TaxCode = serde_json::from_str(
             r#"{"id":"x1","companyId":"c1","name":"VAT 25","rate":0.25,"type":"inclusive",

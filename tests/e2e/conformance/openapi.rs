@@ -45,12 +45,27 @@ pub const UNDOCUMENTED_ERRORS: &[(&str, &str, u16)] = &[
         404,
     ),
     ("GET", "/v0/tags/{tagId}", 404),
+    (
+        "GET",
+        "/v0/tag-groups/{groupId}/dimensions/{dimensionId}",
+        404,
+    ),
     ("GET", "/v0/tax-codes/{taxCodeId}", 404),
+    // A dimension code taken in the group, a tag's value for a dimension it already has.
+    ("POST", "/v0/tag-groups/{groupId}/dimensions", 409),
+    ("POST", "/v0/tags/{tagId}/dimensions/{dimensionId}", 409),
+    // A removed value: the `default` answer is the value removed, which is gone.
+    ("DELETE", "/v0/tags/{tagId}/dimensions/{dimensionId}", 404),
     ("POST", "/v0/tax-codes:calculate-tax-amounts", 404),
     // Declared with 204 only: a bulk delete naming an unknown tag.
     ("DELETE", "/v0/tags", 404),
     // Declared with a `default` answer without a schema: a delete of what is gone.
     ("DELETE", "/v0/tags/{tagId}", 404),
+    (
+        "DELETE",
+        "/v0/tag-groups/{groupId}/dimensions/{dimensionId}",
+        404,
+    ),
     ("DELETE", "/v0/tax-codes/{taxCodeId}", 404),
 ];
 

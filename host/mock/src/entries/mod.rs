@@ -2,6 +2,7 @@
 //! records (`records`), their seeding (`seed`), search with filters and keyset paging
 //! (`search`), and one entry by id. Their receipts are `receipts.rs`.
 
+pub(super) mod core;
 mod records;
 mod search;
 pub(super) mod seed;

@@ -90,6 +90,22 @@ impl Tour {
         result.ok()
     }
 
+    /// Checks that the answer of the last call of `function` holds what was written (or read
+    /// before): if not, that step is not met. Not a step of its own, as it makes no call.
+    fn agrees(&mut self, function: &'static str, what: &str, agree: bool) {
+        if agree {
+            return;
+        }
+        match self.steps.iter_mut().rev().find(|s| s.function == function) {
+            Some(step) => {
+                step.outcome = "differs";
+                step.met = false;
+                step.detail = format!("the answer differs: {what}");
+            }
+            None => self.skipped("checks", function, what),
+        }
+    }
+
     /// A step that could not be made because an earlier one gave nothing to work with.
     fn skipped(&mut self, interface: &'static str, function: &'static str, why: &str) {
         self.steps.push(Step {
@@ -317,6 +333,7 @@ impl Guest for ApiTour {
         vendors(&mut tour);
         accounts(&mut tour, &entries);
         tags(&mut tour);
+        tag_dimensions(&mut tour);
         tax_codes(&mut tour);
 
         let unexpected = tour.steps.iter().filter(|s| !s.met).count();
@@ -1228,6 +1245,237 @@ fn tags(tour: &mut Tour) {
     tour.fails(W, "delete-tag", "deleted", "not-found", || {
         write::delete_tag(&tag_id)
     });
+    tour.ok(W, "delete-tag-group", &group_id, || {
+        write::delete_tag_group(&group_id)
+    });
+}
+
+/// The field `field` of the JSON object `json`.
+fn field(json: &str, field: &str) -> Option<Value> {
+    serde_json::from_str::<Value>(json)
+        .ok()?
+        .get(field)
+        .cloned()
+}
+
+/// Tag dimensions and the aggregations: the seeded ones read, then a group of the tour's own
+/// with a dimension, a tag with a value for it, each changed, read back and removed.
+fn tag_dimensions(tour: &mut Tour) {
+    use wit::tags_read::{self as read, TagFilter};
+    use wit::tags_write::{self as write, DimensionFields, TagFields, TagGroupFields};
+    const R: &str = "tags-read";
+    const W: &str = "tags-write";
+    let groups = tour
+        .ok(R, "list-aggregated-tag-groups", "all", || {
+            read::list_aggregated_tag_groups(&[])
+        })
+        .map(|json| items(&json))
+        .unwrap_or_default();
+    // A group with dimensions (the seed gives the project group two).
+    let with_dimensions = groups.iter().find(|g| {
+        g.get("dimensions")
+            .and_then(Value::as_array)
+            .is_some_and(|d| !d.is_empty())
+    });
+    let Some(group) = with_dimensions.and_then(|g| text(g, "id")) else {
+        return tour.skipped(R, "list-tag-group-dimensions", "no group with dimensions");
+    };
+    let only = tour
+        .ok(R, "list-aggregated-tag-groups", "one group by id", || {
+            read::list_aggregated_tag_groups(std::slice::from_ref(&group))
+        })
+        .map(|json| items(&json))
+        .unwrap_or_default();
+    tour.agrees(
+        "list-aggregated-tag-groups",
+        "only the group asked for",
+        only.len() == 1 && text(&only[0], "id").as_deref() == Some(&group),
+    );
+    let dimensions = tour
+        .ok(R, "list-tag-group-dimensions", &group, || {
+            read::list_tag_group_dimensions(&group)
+        })
+        .map(|json| items(&json))
+        .unwrap_or_default();
+    match first_id(&dimensions) {
+        Some(dimension) => {
+            tour.ok(R, "get-tag-group-dimension", &dimension, || {
+                read::get_tag_group_dimension(&group, &dimension)
+            });
+        }
+        None => tour.skipped(R, "get-tag-group-dimension", "no dimensions listed"),
+    }
+    tour.fails(
+        R,
+        "get-tag-group-dimension",
+        "unknown id",
+        "not-found",
+        || read::get_tag_group_dimension(&group, UNKNOWN_ID),
+    );
+    let filter = TagFilter {
+        tag_group_ids: vec![group.clone()],
+        tag_ids: Vec::new(),
+        text: None,
+        archived: None,
+    };
+    let tags = tour.list(R, "search-aggregated-tags", "the group's", |page| {
+        read::search_aggregated_tags(&filter, page)
+    });
+    // A tag with a value, as the aggregation shows it; its own list must agree.
+    let valued = tags.iter().find_map(|t| {
+        let first = t.get("dimensions")?.as_array()?.first()?.clone();
+        Some((text(t, "id")?, text(&first, "id")?, text(&first, "value")?))
+    });
+    match valued {
+        Some((tag, dimension, value)) => {
+            let values = tour
+                .ok(R, "list-tag-dimension-values", &tag, || {
+                    read::list_tag_dimension_values(&tag)
+                })
+                .map(|json| items(&json))
+                .unwrap_or_default();
+            tour.agrees(
+                "list-tag-dimension-values",
+                "holds the aggregation's value",
+                values.iter().any(|v| {
+                    text(v, "dimensionId").as_deref() == Some(&dimension)
+                        && text(v, "value").as_deref() == Some(&value)
+                }),
+            );
+            let one = tour.ok(R, "get-tag-dimension-value", &tag, || {
+                read::get_tag_dimension_value(&tag, &dimension)
+            });
+            tour.agrees(
+                "get-tag-dimension-value",
+                "the aggregation's value",
+                one.and_then(|j| field(&j, "value")) == Some(Value::String(value)),
+            );
+        }
+        None => tour.skipped(R, "list-tag-dimension-values", "no tag with a value"),
+    }
+
+    // Writes on a group and tag of the tour's own.
+    let fields = TagGroupFields {
+        code: "TOUR-DIM".into(),
+        name: "Tour dimensions".into(),
+        archived: false,
+        metadata: Vec::new(),
+    };
+    let Some(group_id) = tour
+        .ok(W, "create-tag-group", "TOUR-DIM", || {
+            write::create_tag_group(&fields)
+        })
+        .and_then(|json| id_of(&json))
+    else {
+        return tour.skipped(W, "create-tag-group-dimension", "no group created");
+    };
+    let tag = TagFields {
+        code: "TD-1".into(),
+        name: "Tour dimension tag".into(),
+        archived: false,
+    };
+    let Some(tag_id) = tour
+        .ok(W, "create-tag", "TD-1", || {
+            write::create_tag(&group_id, &tag)
+        })
+        .and_then(|json| id_of(&json))
+    else {
+        return tour.skipped(W, "create-tag-dimension-value", "no tag created");
+    };
+    let manager = DimensionFields {
+        code: "OWNER".into(),
+        name: "Owner".into(),
+        visible: true,
+    };
+    let Some(dimension_id) = tour
+        .ok(W, "create-tag-group-dimension", "OWNER", || {
+            write::create_tag_group_dimension(&group_id, &manager)
+        })
+        .and_then(|json| id_of(&json))
+    else {
+        return tour.skipped(W, "update-tag-group-dimension", "no dimension created");
+    };
+    tour.fails(
+        W,
+        "create-tag-group-dimension",
+        "same code",
+        "conflict",
+        || write::create_tag_group_dimension(&group_id, &manager),
+    );
+    let hidden = DimensionFields {
+        name: "Owner (hidden)".into(),
+        visible: false,
+        ..manager
+    };
+    let updated = tour.ok(W, "update-tag-group-dimension", &dimension_id, || {
+        write::update_tag_group_dimension(&group_id, &dimension_id, &hidden, 2)
+    });
+    let read_back = tour.ok(R, "get-tag-group-dimension", "updated", || {
+        read::get_tag_group_dimension(&group_id, &dimension_id)
+    });
+    tour.agrees(
+        "update-tag-group-dimension",
+        "read back as written",
+        updated.is_some()
+            && read_back.as_deref().is_some_and(|j| {
+                field(j, "name") == Some(Value::from("Owner (hidden)"))
+                    && field(j, "visible") == Some(Value::Bool(false))
+                    && field(j, "displayOrder") == Some(Value::from(2))
+            }),
+    );
+
+    tour.ok(W, "create-tag-dimension-value", &tag_id, || {
+        write::create_tag_dimension_value(&tag_id, &dimension_id, "Ada")
+    });
+    tour.fails(W, "create-tag-dimension-value", "again", "conflict", || {
+        write::create_tag_dimension_value(&tag_id, &dimension_id, "Ada")
+    });
+    tour.ok(W, "update-tag-dimension-value", &tag_id, || {
+        write::update_tag_dimension_value(&tag_id, &dimension_id, "Bo")
+    });
+    let own = TagFilter {
+        tag_group_ids: Vec::new(),
+        tag_ids: vec![tag_id.clone()],
+        text: None,
+        archived: None,
+    };
+    let aggregated = tour.list(R, "search-aggregated-tags", "the tour's tag", |page| {
+        read::search_aggregated_tags(&own, page)
+    });
+    tour.agrees(
+        "search-aggregated-tags",
+        "shows the value written",
+        aggregated.len() == 1
+            && aggregated[0]
+                .pointer("/dimensions/0/value")
+                .and_then(Value::as_str)
+                == Some("Bo"),
+    );
+    let removed = tour.ok(W, "delete-tag-dimension-value", &tag_id, || {
+        write::delete_tag_dimension_value(&tag_id, &dimension_id)
+    });
+    tour.agrees(
+        "delete-tag-dimension-value",
+        "answers the removed value",
+        removed.and_then(|j| field(&j, "value")) == Some(Value::from("Bo")),
+    );
+    tour.fails(
+        W,
+        "delete-tag-dimension-value",
+        "removed",
+        "not-found",
+        || write::delete_tag_dimension_value(&tag_id, &dimension_id),
+    );
+    tour.ok(W, "delete-tag-group-dimension", &dimension_id, || {
+        write::delete_tag_group_dimension(&group_id, &dimension_id)
+    });
+    tour.fails(
+        W,
+        "delete-tag-group-dimension",
+        "deleted",
+        "not-found",
+        || write::delete_tag_group_dimension(&group_id, &dimension_id),
+    );
     tour.ok(W, "delete-tag-group", &group_id, || {
         write::delete_tag_group(&group_id)
     });

@@ -8,7 +8,11 @@
 //! * `entry`: `accounting-entries-read::get-entry`, then `list-receipts` of that entry;
 //! * `companies` (any value): `companies-read::list-companies`, a list Pleo does not filter by
 //!   company;
-//! * `tag`: `tags-read::get-tag` (a tag names only its group), then `tags-write::update-tag`;
+//! * `tag`: `tags-read::get-tag` (a tag names only its group), then `tags-write::update-tag`
+//!   and `tags-read::list-tag-dimension-values`;
+//! * `dimension-group` and `dimension`: `tags-read::list-tag-group-dimensions` of the group,
+//!   with `tag` `tags-write::update-tag-dimension-value`, then
+//!   `tags-write::delete-tag-group-dimension` (objects named by their parent's id);
 //! * `vendor`: `vendors-write::archive-vendor`.
 //!
 //! It writes `{probes: [{probe, ok, outcome, detail}]}` to `/out/trespass.json`, stdout,
@@ -83,6 +87,28 @@ impl Guest for Trespass {
                 archived: true,
             };
             report.probe("update-tag", tags_write::update_tag(&id, &fields));
+            report.probe(
+                "list-tag-dimension-values",
+                tags_read::list_tag_dimension_values(&id),
+            );
+        }
+        if let (Some(group), Some(dimension)) =
+            (params::get("dimension-group"), params::get("dimension"))
+        {
+            report.probe(
+                "list-tag-group-dimensions",
+                tags_read::list_tag_group_dimensions(&group),
+            );
+            if let Some(tag) = params::get("tag") {
+                report.probe(
+                    "update-tag-dimension-value",
+                    tags_write::update_tag_dimension_value(&tag, &dimension, "trespassed"),
+                );
+            }
+            report.probe(
+                "delete-tag-group-dimension",
+                tags_write::delete_tag_group_dimension(&group, &dimension).map(|()| "deleted"),
+            );
         }
         if let Some(id) = params::get("vendor") {
             report.probe(

@@ -12,14 +12,14 @@ use axum::response::Response;
 use axum::routing::get;
 use serde_json::{Value, json};
 
-use super::entries::AccountingEntry;
-use super::error::ApiError;
-use super::extract::{Ids, Pairs};
-use super::paging::single;
-use super::rest::{Result, Shared, ok, parse_bool};
-use super::server::AppState;
+use super::records::AccountingEntry;
+use crate::error::ApiError;
+use crate::extract::{Ids, Pairs};
+use crate::paging::single;
+use crate::rest::{Result, Shared, ok, parse_bool};
+use crate::server::AppState;
 
-pub(super) fn routes() -> Router<Arc<AppState>> {
+pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new().route(
         "/v1/accounting-entries/{entry_id}/core",
         get(get_entry_core),
