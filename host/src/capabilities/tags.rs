@@ -109,7 +109,7 @@ impl tags_read::Host for Caps {
         let args = Args::new()
             .body(search_body(filter))
             .query("company_id", self.company_id.clone())
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&SEARCH_AGGREGATED_TAGS, args).await
     }
 
