@@ -1073,4 +1073,54 @@ mod tests {
         assert!(PlanFile::parse("{}").is_err());
         assert!(plan.summary(false).contains("vendors: 1 create"));
     }
+
+    /// An upload keeps its file in the plan, under the checksum: the verbose summary shows its
+    /// size, rows and SHA-256, and a file changed in the plan is refused twice over.
+    #[test]
+    fn an_upload_keeps_its_file_under_the_checksum() {
+        let context = PlanContext {
+            plugin: "p".into(),
+            plugin_sha256: "00".into(),
+            params: BTreeMap::new(),
+            input_sha256: None,
+            environment: "mock".into(),
+            company_id: "c1".into(),
+            key_company_id: Some("c1".into()),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let mut rec = Recorder::new("0123456789".into());
+        let csv = b"name,defaultCurrency\nAcme,DKK\n";
+        assert!(rec.has_room(csv.len() as u64));
+        assert!(!rec.has_room(MAX_PLAN_BYTES));
+        let req = ApiRequest::post_empty("/v1/vendors/csv-import/jobs/j1:get-presigned-url");
+        rec.record(
+            &WriteOp {
+                interface: "vendors-write",
+                function: "upload-import-csv",
+                target: None,
+            },
+            "c1",
+            &req,
+            None,
+            false,
+            false,
+        );
+        rec.attach_upload(csv);
+        let plan = PlanFile::new(context, rec.into_writes(), "0123456789".into());
+        let upload = plan.writes[0].upload.clone().unwrap();
+        assert_eq!((upload.bytes, upload.rows), (csv.len() as u64, 1));
+        assert_eq!(upload.file().unwrap(), csv);
+        assert_eq!(plan.writes[0].action, "upload");
+        let summary = plan.summary(true);
+        assert!(
+            summary.contains(&format!("file: {} bytes, 1 rows, sha256 {}", csv.len(), upload.sha256)),
+            "{summary}"
+        );
+        let text = plan.to_json();
+        assert!(PlanFile::parse(&text).unwrap().is_intact());
+        let other = PlannedUpload::new(b"name,defaultCurrency\nEvil,DKK\n").content;
+        let edited = PlanFile::parse(&text.replace(&upload.content, &other)).unwrap();
+        assert!(!edited.is_intact());
+        assert!(edited.writes[0].upload.as_ref().unwrap().file().is_err());
+    }
 }

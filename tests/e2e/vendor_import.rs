@@ -135,7 +135,11 @@ fn a_planned_import_uploads_without_the_key_runs_once_and_reports_its_bad_row() 
     assert_eq!(jobs.len(), 1, "one job");
     let job = &jobs[0];
     assert_eq!(job.company_id, company);
-    assert_eq!(job.csv.as_deref(), Some(CSV.as_bytes()), "the planned bytes");
+    assert_eq!(
+        job.csv.as_deref(),
+        Some(CSV.as_bytes()),
+        "the planned bytes"
+    );
     assert_eq!(
         job.upload_had_authorization,
         Some(false),
@@ -180,12 +184,17 @@ fn a_planned_import_uploads_without_the_key_runs_once_and_reports_its_bad_row() 
         "{}",
         out.stdout
     );
-    let errors =
-        std::fs::read_to_string(dir.path().join("out/master-data-import/vendor-import-errors.csv"))
-            .unwrap();
+    let errors = std::fs::read_to_string(
+        dir.path()
+            .join("out/master-data-import/vendor-import-errors.csv"),
+    )
+    .unwrap();
     let rows = common::parse_csv(&errors);
     assert_eq!(rows.len(), 2, "{errors}");
-    assert_eq!(rows[1][0], "4", "the row without a name, the header being row 1");
+    assert_eq!(
+        rows[1][0], "4",
+        "the row without a name, the header being row 1"
+    );
     assert_eq!(rows[1][1], "MISSING_NAME");
     let job = pleo.server.import_jobs().remove(0);
     assert_eq!(job.status, pleo_host::mock::ImportStatus::Completed);

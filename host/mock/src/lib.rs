@@ -57,7 +57,7 @@
 //! handlers: `identity` (introspect, installation), `companies`, `employees`, `entries`
 //! (`entries/records`, `entries/seed`, the search with its filters in `entries/search`, and
 //! by id), `receipts`, `exports` (jobs, items, events), `export_items`, `vendors`,
-//! `accounts`, `tags`, `tax_codes`. Shared by all of them: `extract` (path ids, query pairs
+//! `vendor_import` (CSV import jobs, the presigned upload, the importer), `accounts`, `tags`, `tax_codes`. Shared by all of them: `extract` (path ids, query pairs
 //! and JSON bodies, with Pleo's 400 for a bad one), `rest` (answers, company checks, body
 //! fields, the 404 for every method and path it does not serve), `paging` (cursors),
 //! `error` (error bodies). The data: `catalog` (static names and vendors), `data` (the

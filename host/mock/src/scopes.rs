@@ -142,7 +142,11 @@ pub const ROUTES: &[Route] = &[
     r("POST", "/v1/vendors/csv-import/jobs:search", VENDORS_READ),
     r("GET", "/v1/vendors/csv-import/jobs/{job_id}", VENDORS_READ),
     // `{id}:run` and `{id}:get-presigned-url`, matched as one id segment.
-    r("POST", "/v1/vendors/csv-import/jobs/{job_id}", VENDORS_WRITE),
+    r(
+        "POST",
+        "/v1/vendors/csv-import/jobs/{job_id}",
+        VENDORS_WRITE,
+    ),
     r(
         "GET",
         "/v1/vendors/csv-import/jobs/{job_id}/errors",

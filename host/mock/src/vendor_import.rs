@@ -75,7 +75,7 @@ const ERROR_PAGING: Rules = Rules {
 };
 
 /// `CsvImportJobStatusV1`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ImportStatus {
     UploadInitiated,
@@ -185,9 +185,18 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
             "/v1/vendors/csv-import/jobs/{job_id}",
             get(get_job).post(job_action),
         )
-        .route("/v1/vendors/csv-import/jobs/{job_id}/errors", get(job_errors))
-        .route("/v1/vendors/csv-import/jobs/{job_id}/metadata", put(put_metadata))
-        .route("/v1/vendors/csv-import/jobs/{job_id}/status", put(put_status))
+        .route(
+            "/v1/vendors/csv-import/jobs/{job_id}/errors",
+            get(job_errors),
+        )
+        .route(
+            "/v1/vendors/csv-import/jobs/{job_id}/metadata",
+            put(put_metadata),
+        )
+        .route(
+            "/v1/vendors/csv-import/jobs/{job_id}/status",
+            put(put_status),
+        )
         .route(
             UPLOAD_ROUTE,
             put(upload).layer(DefaultBodyLimit::max(MAX_FILE_BYTES)),
@@ -199,7 +208,12 @@ fn find(books: &Books, id: Uuid) -> Result<(usize, usize)> {
         .companies
         .iter()
         .enumerate()
-        .find_map(|(c, b)| b.import_jobs.iter().position(|j| j.id == id).map(|j| (c, j)))
+        .find_map(|(c, b)| {
+            b.import_jobs
+                .iter()
+                .position(|j| j.id == id)
+                .map(|j| (c, j))
+        })
         .ok_or_else(|| {
             ApiError::not_found(
                 "IMPORT_JOB_NOT_FOUND",
@@ -214,10 +228,7 @@ fn transition(job: &ImportJob, wanted: &str) -> ApiError {
     ApiError::documented(
         StatusCode::BAD_REQUEST,
         "INVALID_STATUS_TRANSITION",
-        format!(
-            "Cannot {wanted} CSV job in status {}.",
-            job.status.name()
-        ),
+        format!("Cannot {wanted} CSV job in status {}.", job.status.name()),
     )
 }
 
@@ -462,7 +473,9 @@ async fn upload(
         return Err(transition(job, "upload to"));
     }
     if body.is_empty() {
-        return Err(ApiError::BadBody("FILE_TOO_SMALL: the file is empty".into()));
+        return Err(ApiError::BadBody(
+            "FILE_TOO_SMALL: the file is empty".into(),
+        ));
     }
     let delimiter = delimiter(job.csv_format.as_ref())?;
     job.upload_had_authorization = Some(headers.contains_key(header::AUTHORIZATION));
@@ -564,7 +577,10 @@ async fn put_status(
     let allowed = match status {
         ImportStatus::ReadyForImport => job.status == ImportStatus::Uploaded,
         ImportStatus::Queued => {
-            matches!(job.status, ImportStatus::Uploaded | ImportStatus::ReadyForImport)
+            matches!(
+                job.status,
+                ImportStatus::Uploaded | ImportStatus::ReadyForImport
+            )
         }
         ImportStatus::Failed => !job.status.is_final(),
         _ => false,
@@ -574,7 +590,10 @@ async fn put_status(
     }
     job.status = status;
     if status == ImportStatus::Failed {
-        job.error_code = Some(body.error_type.unwrap_or_else(|| "PROCESSING_FAILED".into()));
+        job.error_code = Some(
+            body.error_type
+                .unwrap_or_else(|| "PROCESSING_FAILED".into()),
+        );
         job.error_message = body
             .error_message
             .map(|m| m.chars().take(MAX_RAW_CHARS).collect());
@@ -710,7 +729,11 @@ fn finish(books: &mut CompanyBooks, j: usize, now: DateTime<Utc>) {
     };
     let header: Vec<Option<usize>> = records[0]
         .iter()
-        .map(|h| COLUMNS.iter().position(|c| c.eq_ignore_ascii_case(h.trim())))
+        .map(|h| {
+            COLUMNS
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(h.trim()))
+        })
         .collect();
     let job_id = job.id;
     let company_id = job.company_id;
@@ -764,7 +787,11 @@ fn vendor_of(
     if row.len() != header.len() {
         return Err((
             "INVALID_ROW",
-            format!("the row has {} fields, the header {}", row.len(), header.len()),
+            format!(
+                "the row has {} fields, the header {}",
+                row.len(),
+                header.len()
+            ),
         ));
     }
     let mut fields: [Option<String>; 7] = Default::default();
@@ -776,13 +803,24 @@ fn vendor_of(
             if value.chars().count() > MAX_FIELD_CHARS {
                 return Err((
                     "FIELD_TOO_LONG",
-                    format!("{} is longer than {MAX_FIELD_CHARS} characters", COLUMNS[*column]),
+                    format!(
+                        "{} is longer than {MAX_FIELD_CHARS} characters",
+                        COLUMNS[*column]
+                    ),
                 ));
             }
             fields[*column] = Some(value.to_owned());
         }
     }
-    let [name, currency, external_id, code, country, registration, tax] = fields;
+    let [
+        name,
+        currency,
+        external_id,
+        code,
+        country,
+        registration,
+        tax,
+    ] = fields;
     let name = name.ok_or(("MISSING_NAME", "name is required".to_owned()))?;
     let currency = currency
         .map(|c| c.to_ascii_uppercase())
@@ -866,19 +904,125 @@ mod tests {
         let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
         let c = Uuid::new_v4();
         let now = Utc::now();
-        let v = vendor_of(&header, &row(&["<b>Acme</b>", "dkk", "E-1", "x"]), &[], c, now)
-            .unwrap();
+        let v = vendor_of(
+            &header,
+            &row(&["<b>Acme</b>", "dkk", "E-1", "x"]),
+            &[],
+            c,
+            now,
+        )
+        .unwrap();
         assert_eq!(
             (v.name.as_str(), v.default_currency.as_str(), v.state),
             ("<b>Acme</b>", "DKK", VendorState::Active)
         );
         let code = |cells: &[&str], existing: &[VendorRecord]| {
-            vendor_of(&header, &row(cells), existing, c, now).unwrap_err().0
+            vendor_of(&header, &row(cells), existing, c, now)
+                .unwrap_err()
+                .0
         };
         assert_eq!(code(&["", "DKK", "", ""], &[]), "MISSING_NAME");
         assert_eq!(code(&["B", "Euro", "", ""], &[]), "INVALID_CURRENCY");
         assert_eq!(code(&["B", "DKK"], &[]), "INVALID_ROW");
-        assert_eq!(code(&[&"n".repeat(256), "DKK", "", ""], &[]), "FIELD_TOO_LONG");
-        assert_eq!(code(&["<B>acme</B>", "EUR", "", ""], &[v]), "VENDOR_ALREADY_EXISTS");
+        let long = "n".repeat(256);
+        assert_eq!(code(&[long.as_str(), "DKK", "", ""], &[]), "FIELD_TOO_LONG");
+        assert_eq!(
+            code(&["<B>acme</B>", "EUR", "", ""], &[v]),
+            "VENDOR_ALREADY_EXISTS"
+        );
+    }
+}
+
+/// The lifecycle over HTTP: create, run before upload, the presigned URL and its PUT (no key;
+/// a wrong token, a second upload), status, run, the job finished on its next read, its errors
+/// and the vendors made.
+#[cfg(test)]
+mod route_tests {
+    use reqwest::StatusCode;
+    use serde_json::{Value, json};
+
+    use crate::test_client::{Client, assert_error, cfg};
+
+    #[tokio::test]
+    async fn a_job_goes_from_upload_to_vendors_and_row_errors() {
+        let c = Client::start(cfg()).await;
+        let cid = c.server.dataset().company.id.to_string();
+        let (status, created) = c
+            .post(
+                "/v1/vendors/csv-import/jobs",
+                &[],
+                &json!({"companyId": cid, "originalFilename": "v.csv", "type": "vendors",
+                        "metadata": {"from": {"file": "v.csv"}}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let job = &created["data"];
+        assert_eq!(job["status"], "UPLOAD_INITIATED");
+        let id = job["id"].as_str().unwrap().to_owned();
+        let base = format!("/v1/vendors/csv-import/jobs/{id}");
+        assert_error(
+            &c.post(&format!("{base}:run"), &[], &json!({})).await,
+            StatusCode::CONFLICT,
+            "INVALID_STATUS_TRANSITION",
+        );
+        let (status, url) = c
+            .post(&format!("{base}:get-presigned-url"), &[], &json!({}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{url}");
+        let url = url["data"]["presignedUrl"].as_str().unwrap().to_owned();
+        assert!(url.starts_with(&c.server.base_url()), "{url}");
+
+        let http = reqwest::Client::new();
+        let csv = "name,defaultCurrency,externalId\n<script>x</script>,dkk,CSV-1\n,EUR,CSV-2\n";
+        let wrong = url.replace("token=", "token=x");
+        let put = |url: String| http.put(url).body(csv).send();
+        assert_eq!(put(wrong).await.unwrap().status(), StatusCode::FORBIDDEN);
+        assert_eq!(put(url.clone()).await.unwrap().status(), StatusCode::OK);
+        assert_eq!(put(url).await.unwrap().status(), StatusCode::BAD_REQUEST);
+        let job = c.server.import_jobs().remove(0);
+        assert_eq!(job.upload_had_authorization, Some(false));
+        assert_eq!(job.rows_total, Some(2));
+
+        let (status, _) = c
+            .put(&format!("{base}/status"), &json!({"status": "QUEUED"}))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, running) = c.post(&format!("{base}:run"), &[], &json!({})).await;
+        assert_eq!((status, &running["data"]["status"]), (StatusCode::OK, &json!("PROCESSING")));
+        let (_, done) = c.get(&base, &[]).await;
+        assert_eq!(done["data"]["status"], "COMPLETED", "{done}");
+        assert_eq!(done["data"]["rowsSucceeded"], 1);
+        assert_eq!(done["data"]["rowsFailed"], 1);
+        let (_, errors) = c.get(&format!("{base}/errors"), &[]).await;
+        let errors = errors["data"].as_array().unwrap();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0]["rowNumber"], 3);
+        assert_eq!(errors[0]["errorCode"], "MISSING_NAME");
+        assert_eq!(errors[0]["csvImportJobId"], json!(id));
+        let vendors = &c.server.master_data(c.server.dataset().company.id).unwrap().vendors;
+        let made = vendors.iter().find(|v| v.external_id.as_deref() == Some("CSV-1"));
+        assert_eq!(made.map(|v| v.name.as_str()), Some("<script>x</script>"));
+        assert_error(
+            &c.put(
+                &format!("{base}/metadata"),
+                &json!({"metadata": {}, "strategy": "MERGE"}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+            "INVALID_STATUS_TRANSITION",
+        );
+        let (_, found) = c
+            .post(
+                "/v1/vendors/csv-import/jobs:search",
+                &[("company_id", cid.as_str())],
+                &json!({"statuses": ["COMPLETED"]}),
+            )
+            .await;
+        assert_eq!(found["data"].as_array().map(Vec::len), Some(1));
+        let unknown = "00000000-0000-4000-8000-000000000000";
+        let (status, _): (StatusCode, Value) = c
+            .get(&format!("/v1/vendors/csv-import/jobs/{unknown}"), &[])
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
     }
 }

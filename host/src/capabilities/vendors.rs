@@ -121,7 +121,11 @@ impl vendors_write::Host for Caps {
     /// Asks for the presigned URL through the call path (scope, job owner, budget, audit; a
     /// plan records it with the file instead), then PUTs the file there (audited without a
     /// method and path: the URL is a credential, and the request is not Pleo's API).
-    async fn upload_import_csv(&mut self, job_id: String, csv: Vec<u8>) -> Result<String, HostError> {
+    async fn upload_import_csv(
+        &mut self,
+        job_id: String,
+        csv: Vec<u8>,
+    ) -> Result<String, HostError> {
         let mut args = Args::new().id(job_id);
         let size = csv.len() as u64;
         if size > MAX_UPLOAD_BYTES {
@@ -577,4 +581,78 @@ mod tests {
             json!({"externalId": "ERP-7", "code": "V7"})
         );
     }
+
+    #[test]
+    fn import_job_bodies_are_built_and_checked_before_sending() {
+        let job = NewImportJob {
+            original_filename: "vendors.csv".into(),
+            csv_format: Some(CsvFormat {
+                delimiter: ";".into(),
+                quote_character: Some("\"".into()),
+                escape_character: None,
+                record_separator: "\n".into(),
+                ignore_empty_lines: true,
+                skip_header_record: true,
+            }),
+            metadata_json: Some(r#"{"source": {"file": "a.csv"}}"#.into()),
+        };
+        assert_eq!(
+            new_import_job_body("c1", job).unwrap(),
+            json!({"companyId": "c1", "originalFilename": "vendors.csv", "type": "vendors",
+                   "csvFormat": {"delimiter": ";", "quoteCharacter": "\"",
+                                 "recordSeparator": "\n", "ignoreEmptyLines": true,
+                                 "skipHeaderRecord": true},
+                   "metadata": {"source": {"file": "a.csv"}}})
+        );
+        let bad = |filename: &str, delimiter: &str, metadata: Option<String>| {
+            new_import_job_body(
+                "c1",
+                NewImportJob {
+                    original_filename: filename.into(),
+                    csv_format: Some(CsvFormat {
+                        delimiter: delimiter.into(),
+                        quote_character: None,
+                        escape_character: None,
+                        record_separator: "\r\n".into(),
+                        ignore_empty_lines: false,
+                        skip_header_record: true,
+                    }),
+                    metadata_json: metadata,
+                },
+            )
+            .is_err()
+        };
+        assert!(!bad("a.csv", ",", None));
+        assert!(bad(" ", ",", None));
+        assert!(bad(&"a".repeat(256), ",", None));
+        assert!(bad("a.csv", ",;", None));
+        assert!(bad("a.csv", ",", Some("[1]".into())));
+        assert!(bad("a.csv", ",", Some("{".into())));
+        let huge = format!(r#"{{"k": {{"v": "{}"}}}}"#, "x".repeat(MAX_METADATA_BYTES));
+        assert!(bad("a.csv", ",", Some(huge)));
+    }
+
+    #[test]
+    fn status_and_search_bodies_use_pleos_names() {
+        assert_eq!(
+            status_body(
+                ImportJobStatus::Failed,
+                Some("PROCESSING_FAILED".into()),
+                Some("no".into())
+            )
+            .unwrap(),
+            json!({"status": "FAILED", "errorType": "PROCESSING_FAILED", "errorMessage": "no"})
+        );
+        assert!(status_body(ImportJobStatus::Failed, Some("OOPS".into()), None).is_err());
+        let filter = ImportJobFilter {
+            ids: vec![],
+            statuses: vec![ImportJobStatus::ReadyForImport, ImportJobStatus::Completed],
+            types: vec!["vendors".into()],
+        };
+        assert_eq!(
+            import_search_body(filter).unwrap(),
+            json!({"statuses": ["READY_FOR_IMPORT", "COMPLETED"], "types": ["vendors"]})
+        );
+    }
 }
+

@@ -121,7 +121,9 @@ fn read_input() -> Result<Rows, String> {
             }
         }
     }
-    let bulk = std::path::Path::new("/in").join(vendor_import::FILE).exists();
+    let bulk = std::path::Path::new("/in")
+        .join(vendor_import::FILE)
+        .exists();
     if found == 0 && !bulk {
         let mut names: Vec<&str> = FAMILIES.iter().map(|f| f.file).collect();
         names.push(vendor_import::FILE);

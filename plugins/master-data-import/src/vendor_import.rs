@@ -74,7 +74,9 @@ pub fn run() -> Result<Option<String>, String> {
             job.error_message.as_deref().unwrap_or("")
         )),
         // A plan run: the job, its upload and its run are planned, not made.
-        None => Ok(Some("vendor import: 1 job planned (create, upload, run)".into())),
+        None => Ok(Some(
+            "vendor import: 1 job planned (create, upload, run)".into(),
+        )),
         Some(other) => Ok(Some(format!("vendor import: job {} is {other}", job.id))),
     }
 }
@@ -139,15 +141,15 @@ fn wait(mut job: VendorImportJob) -> Result<VendorImportJob, String> {
 
 /// Writes the job's row errors to `/out/vendor-import-errors.csv`; returns how many.
 fn errors(job_id: &str) -> Result<usize, String> {
-    let errors: Vec<VendorImportError> =
-        pleo_plugin::pages(100, |page| vendors_read::list_import_job_errors(job_id, page))
-            .items()
-            .collect::<Result<_, pleo_plugin::Error>>()?;
+    let errors: Vec<VendorImportError> = pleo_plugin::pages(100, |page| {
+        vendors_read::list_import_job_errors(job_id, page)
+    })
+    .items()
+    .collect::<Result<_, pleo_plugin::Error>>()?;
     if errors.is_empty() {
         return Ok(0);
     }
-    let mut report =
-        pleo_plugin::csv::Csv::new(["row", "error_code", "error_message", "raw_data"]);
+    let mut report = pleo_plugin::csv::Csv::new(["row", "error_code", "error_message", "raw_data"]);
     for e in &errors {
         let row = e.row_number.to_string();
         report.row([

@@ -872,20 +872,29 @@ fn vendor_import(tour: &mut Tour) {
         statuses: vec![ImportJobStatus::Completed],
         types: vec!["vendors".into()],
     };
-    tour.list(R, "search-import-jobs", "completed vendor imports", |page| {
-        read::search_import_jobs(&filter, page)
-    });
+    tour.list(
+        R,
+        "search-import-jobs",
+        "completed vendor imports",
+        |page| read::search_import_jobs(&filter, page),
+    );
     tour.fails(R, "get-import-job", "unknown id", "not-found", || {
         read::get_import_job(UNKNOWN_ID)
     });
-    tour.fails(W, "update-import-job-status", "failed after completed", "invalid-request", || {
-        write::update_import_job_status(
-            &id,
-            ImportJobStatus::Failed,
-            Some("PROCESSING_FAILED".into()),
-            Some("the tour fails it".into()),
-        )
-    });
+    tour.fails(
+        W,
+        "update-import-job-status",
+        "failed after completed",
+        "invalid-request",
+        || {
+            write::update_import_job_status(
+                &id,
+                ImportJobStatus::Failed,
+                Some("PROCESSING_FAILED"),
+                Some("the tour fails it"),
+            )
+        },
+    );
 }
 
 fn accounts(tour: &mut Tour, entries: &[Value]) {
