@@ -1113,7 +1113,11 @@ mod tests {
         assert_eq!(plan.writes[0].action, "upload");
         let summary = plan.summary(true);
         assert!(
-            summary.contains(&format!("file: {} bytes, 1 rows, sha256 {}", csv.len(), upload.sha256)),
+            summary.contains(&format!(
+                "file: {} bytes, 1 rows, sha256 {}",
+                csv.len(),
+                upload.sha256
+            )),
             "{summary}"
         );
         let text = plan.to_json();

@@ -988,7 +988,10 @@ mod route_tests {
             .await;
         assert_eq!(status, StatusCode::OK);
         let (status, running) = c.post(&format!("{base}:run"), &[], &json!({})).await;
-        assert_eq!((status, &running["data"]["status"]), (StatusCode::OK, &json!("PROCESSING")));
+        assert_eq!(
+            (status, &running["data"]["status"]),
+            (StatusCode::OK, &json!("PROCESSING"))
+        );
         let (_, done) = c.get(&base, &[]).await;
         assert_eq!(done["data"]["status"], "COMPLETED", "{done}");
         assert_eq!(done["data"]["rowsSucceeded"], 1);
@@ -999,8 +1002,14 @@ mod route_tests {
         assert_eq!(errors[0]["rowNumber"], 3);
         assert_eq!(errors[0]["errorCode"], "MISSING_NAME");
         assert_eq!(errors[0]["csvImportJobId"], json!(id));
-        let vendors = &c.server.master_data(c.server.dataset().company.id).unwrap().vendors;
-        let made = vendors.iter().find(|v| v.external_id.as_deref() == Some("CSV-1"));
+        let vendors = &c
+            .server
+            .master_data(c.server.dataset().company.id)
+            .unwrap()
+            .vendors;
+        let made = vendors
+            .iter()
+            .find(|v| v.external_id.as_deref() == Some("CSV-1"));
         assert_eq!(made.map(|v| v.name.as_str()), Some("<script>x</script>"));
         assert_error(
             &c.put(
