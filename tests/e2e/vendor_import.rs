@@ -237,3 +237,70 @@ fn a_file_over_the_upload_limit_is_refused_before_any_request() {
     assert!(job.csv.is_none(), "nothing uploaded");
     assert!(job.s3_key.is_none());
 }
+
+/// A job of a company the run may not use: the owner check refuses the upload and the run
+/// before anything is sent (an organisation key over two companies, the run allowed one).
+#[test]
+fn a_job_of_another_company_is_not_allowed_and_never_touched() {
+    let rt = common::tokio();
+    let config = MockConfig {
+        record: true,
+        companies: 2,
+        ..MockConfig::default()
+    };
+    let bind = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let server = rt.block_on(MockServer::start(bind, config)).unwrap();
+    let pleo = Pleo { server, _rt: rt };
+    let data = pleo.server.dataset();
+    let (a, b) = (data.companies[0].company.id, data.companies[1].company.id);
+    let url = format!("{}/v1/vendors/csv-import/jobs", pleo.server.base_url());
+    let job: Value = common::tokio().block_on(async {
+        reqwest::Client::new()
+            .post(url)
+            .basic_auth(MOCK_API_KEY, Some(""))
+            .json(&serde_json::json!({"companyId": b.to_string(), "originalFilename": "b.csv", "type": "vendors"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let id = job["data"]["id"].as_str().unwrap().to_owned();
+    let dir = common::tempdir();
+    let config = format!(
+        "environment = \"mock\"\nbase_url = \"{}\"\ncompany_id = \"{a}\"\n\
+         companies = [\"{a}\"]\noutput_dir = \"out\"\n[plugins.trespass]\npath = \"{}\"\n\
+         scopes = [\"users:read\", \"accounting-entries:read\", \"companies:read\", \
+         \"tag-groups:read\", \"tag-groups:write\", \"vendors:write\"]\n",
+        pleo.server.base_url(),
+        common::plugin("trespass").display()
+    );
+    common::write_config(dir.path(), &config);
+    let param = format!("import-job={id}");
+    let out = common::run_in(dir.path(), &["run", "trespass", "--param", &param], &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("out/trespass/trespass.json")).unwrap())
+            .unwrap();
+    let outcomes: Vec<(&str, &str)> = report["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["probe"].as_str().unwrap(), p["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("upload-import-csv", "not-allowed"),
+            ("run-import-job", "not-allowed")
+        ]
+    );
+    assert_eq!(
+        pleo.import_requests(),
+        ["POST /v1/vendors/csv-import/jobs".to_owned()],
+        "only the test's own create reached Pleo"
+    );
+    let job = pleo.server.import_jobs().remove(0);
+    assert!(job.csv.is_none() && job.s3_key.is_none());
+}
