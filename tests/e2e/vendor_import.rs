@@ -280,9 +280,10 @@ fn a_job_of_another_company_is_not_allowed_and_never_touched() {
     let param = format!("import-job={id}");
     let out = common::run_in(dir.path(), &["run", "trespass", "--param", &param], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let report: Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("out/trespass/trespass.json")).unwrap())
-            .unwrap();
+    let report: Value = serde_json::from_slice(
+        &std::fs::read(dir.path().join("out/trespass/trespass.json")).unwrap(),
+    )
+    .unwrap();
     let outcomes: Vec<(&str, &str)> = report["probes"]
         .as_array()
         .unwrap()
