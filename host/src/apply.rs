@@ -373,7 +373,10 @@ pub async fn apply(session: &Session, checked: Checked) -> Result<ApplyReport, F
             }
             mark(&db, plan, w, "sent", None, None)?;
             let sent = Instant::now();
-            let answer = client.exchange(&req).await;
+            let answer = match (client.exchange(&req).await, &w.upload) {
+                (Ok(reply), Some(upload)) => upload_planned_file(&client, upload, reply).await,
+                (answer, _) => answer,
+            };
             let latency = Some(sent.elapsed().as_secs_f64() * 1e3);
             match answer {
                 Ok(reply) => {
@@ -458,6 +461,28 @@ pub async fn apply(session: &Session, checked: Checked) -> Result<ApplyReport, F
     audit.flush();
     report.elapsed_ms = started.elapsed().as_secs_f64() * 1e3;
     Ok(report)
+}
+
+/// The second half of an `upload-import-csv` write: Pleo answered the planned request with a
+/// presigned URL, and the planned file (checked against its SHA-256) goes there, without the
+/// key (see `pleo::upload`). A failed upload fails the write like a failed answer.
+async fn upload_planned_file(
+    client: &PleoClient,
+    upload: &crate::plan::PlannedUpload,
+    reply: crate::pleo::Reply,
+) -> Result<crate::pleo::Reply, ApiError> {
+    use crate::pleo::upload;
+    let csv = upload.file().map_err(ApiError::Decode)?;
+    if csv.len() as u64 > crate::limits::MAX_UPLOAD_BYTES {
+        return Err(ApiError::Decode(format!(
+            "the planned file is over the upload limit of {} MiB",
+            crate::limits::MAX_UPLOAD_BYTES >> 20
+        )));
+    }
+    let data = crate::pleo::decode_object(&reply.body)?;
+    let url = upload::check_url(client.base_url(), &upload::presigned_url(&data)?)?;
+    upload::put(url, csv, client.options().request_timeout).await?;
+    Ok(reply)
 }
 
 /// Adds the plan and its writes to the journal, once.

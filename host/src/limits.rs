@@ -32,6 +32,11 @@ pub struct Limits {
     pub output_files: u64,
 }
 
+/// Largest file `upload-import-csv` sends to a presigned URL (the vendor CSV import): 10 MiB,
+/// the mock's own bound (Pleo documents `FILE_TOO_LARGE`, not the size). Checked before any
+/// request; the host holds the file in memory, and a plan holds it too.
+pub const MAX_UPLOAD_BYTES: u64 = 10 << 20;
+
 /// What one log line costs the run's log budget besides its text: the host's own line around
 /// it, so a flood of empty lines is bounded like a flood of long ones.
 pub const LOG_LINE_COST: u64 = 64;

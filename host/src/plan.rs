@@ -58,6 +58,45 @@ pub struct PlannedWrite {
     /// The field that identifies the object outside Pleo (`externalId`, `code`) and its value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub natural_key: Option<NaturalKey>,
+    /// The file `upload-import-csv` sends to the presigned URL Pleo answers `request` with
+    /// (apply asks for the URL, then PUTs exactly these bytes; the checksum covers them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<PlannedUpload>,
+}
+
+/// A file to upload, as the plan shows and keeps it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PlannedUpload {
+    pub bytes: u64,
+    pub rows: u64,
+    pub sha256: String,
+    /// The file, base64.
+    pub content: String,
+}
+
+impl PlannedUpload {
+    pub fn new(csv: &[u8]) -> PlannedUpload {
+        use base64::Engine as _;
+        let summary = crate::pleo::upload::FileSummary::of(csv);
+        PlannedUpload {
+            bytes: summary.bytes,
+            rows: summary.rows,
+            sha256: summary.sha256,
+            content: base64::engine::general_purpose::STANDARD.encode(csv),
+        }
+    }
+
+    /// The file, if it is the one the plan describes (base64 and SHA-256 agree).
+    pub fn file(&self) -> Result<Vec<u8>, String> {
+        use base64::Engine as _;
+        let csv = base64::engine::general_purpose::STANDARD
+            .decode(&self.content)
+            .map_err(|_| "the planned file is not base64".to_owned())?;
+        if hex::encode(Sha256::digest(&csv)) != self.sha256 || csv.len() as u64 != self.bytes {
+            return Err("the planned file does not match its size and SHA-256".into());
+        }
+        Ok(csv)
+    }
 }
 
 /// The request exactly as the host would have sent it (the host adds auth and base URL).
@@ -202,6 +241,13 @@ impl PlanFile {
                 let _ = writeln!(out, "  #{} {}", w.seq + 1, describe(w));
                 for line in diff(w) {
                     let _ = writeln!(out, "      {line}");
+                }
+                if let Some(u) = &w.upload {
+                    let _ = writeln!(
+                        out,
+                        "      file: {} bytes, {} rows, sha256 {}",
+                        u.bytes, u.rows, u.sha256
+                    );
                 }
             }
         }
@@ -399,6 +445,21 @@ impl Recorder {
         &self.writes
     }
 
+    /// Whether `bytes` more (a file to upload, as base64) still fit [`MAX_PLAN_BYTES`].
+    pub fn has_room(&self, bytes: u64) -> bool {
+        self.body_bytes.saturating_add(bytes.div_ceil(3) * 4) <= MAX_PLAN_BYTES
+    }
+
+    /// Gives the last write (an `upload-import-csv` just recorded) the file it uploads, and
+    /// counts it against [`MAX_PLAN_BYTES`].
+    pub fn attach_upload(&mut self, csv: &[u8]) {
+        let upload = PlannedUpload::new(csv);
+        self.body_bytes = self.body_bytes.saturating_add(upload.content.len() as u64);
+        if let Some(last) = self.writes.last_mut() {
+            last.upload = Some(upload);
+        }
+    }
+
     pub fn into_writes(self) -> Vec<PlannedWrite> {
         self.writes
     }
@@ -565,6 +626,7 @@ impl Recorder {
             targets: Vec::new(),
             before,
             natural_key,
+            upload: None,
         });
         if no_content {
             Planned::Nothing
@@ -633,6 +695,7 @@ impl Recorder {
                 .any(|b| !b.is_null())
                 .then_some(Value::Array(befores)),
             natural_key: None,
+            upload: None,
         });
         if no_content {
             Planned::Nothing
@@ -695,6 +758,9 @@ fn action_of(function: &str, req: &ApiRequest, before: Option<&Value>) -> String
         }
         "archive" => "archive".into(),
         "activate" => "activate".into(),
+        // The vendor CSV import: a file sent, a job started.
+        "upload" => "upload".into(),
+        "run" => "run".into(),
         "update" if function.ends_with("-items") => "other".into(),
         "update" if archives() => "archive".into(),
         "update" => "update".into(),
@@ -1072,5 +1138,59 @@ mod tests {
         assert!(!edited.is_intact());
         assert!(PlanFile::parse("{}").is_err());
         assert!(plan.summary(false).contains("vendors: 1 create"));
+    }
+
+    /// An upload keeps its file in the plan, under the checksum: the verbose summary shows its
+    /// size, rows and SHA-256, and a file changed in the plan is refused twice over.
+    #[test]
+    fn an_upload_keeps_its_file_under_the_checksum() {
+        let context = PlanContext {
+            plugin: "p".into(),
+            plugin_sha256: "00".into(),
+            params: BTreeMap::new(),
+            input_sha256: None,
+            environment: "mock".into(),
+            company_id: "c1".into(),
+            key_company_id: Some("c1".into()),
+            created_at: "2026-01-01T00:00:00Z".into(),
+        };
+        let mut rec = Recorder::new("0123456789".into());
+        let csv = b"name,defaultCurrency\nAcme,DKK\n";
+        assert!(rec.has_room(csv.len() as u64));
+        assert!(!rec.has_room(MAX_PLAN_BYTES));
+        let req = ApiRequest::post_empty("/v1/vendors/csv-import/jobs/j1:get-presigned-url");
+        rec.record(
+            &WriteOp {
+                interface: "vendors-write",
+                function: "upload-import-csv",
+                target: None,
+            },
+            "c1",
+            &req,
+            None,
+            false,
+            false,
+        );
+        rec.attach_upload(csv);
+        let plan = PlanFile::new(context, rec.into_writes(), "0123456789".into());
+        let upload = plan.writes[0].upload.clone().unwrap();
+        assert_eq!((upload.bytes, upload.rows), (csv.len() as u64, 1));
+        assert_eq!(upload.file().unwrap(), csv);
+        assert_eq!(plan.writes[0].action, "upload");
+        let summary = plan.summary(true);
+        assert!(
+            summary.contains(&format!(
+                "file: {} bytes, 1 rows, sha256 {}",
+                csv.len(),
+                upload.sha256
+            )),
+            "{summary}"
+        );
+        let text = plan.to_json();
+        assert!(PlanFile::parse(&text).unwrap().is_intact());
+        let other = PlannedUpload::new(b"name,defaultCurrency\nEvil,DKK\n").content;
+        let edited = PlanFile::parse(&text.replace(&upload.content, &other)).unwrap();
+        assert!(!edited.is_intact());
+        assert!(edited.writes[0].upload.as_ref().unwrap().file().is_err());
     }
 }

@@ -25,3 +25,4 @@ mod resilience;
 mod schedules;
 mod scopes;
 mod spend_report;
+mod vendor_import;

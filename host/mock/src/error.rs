@@ -63,7 +63,11 @@ impl ApiError {
         ApiError::documented(StatusCode::UNPROCESSABLE_ENTITY, kind, message)
     }
 
-    fn documented(status: StatusCode, kind: &'static str, message: impl Into<String>) -> ApiError {
+    pub(super) fn documented(
+        status: StatusCode,
+        kind: &'static str,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError::Documented {
             status,
             kind,

@@ -25,6 +25,9 @@
 //! | `GET /v3/export-items?job_id=` | `export-items:read` |
 //! | `POST /v1/vendors:search`, `GET /v1/vendors/{id}` | `vendors:read` |
 //! | `POST /v1/vendors`, `PUT /v1/vendors/{id}`, `POST /v1/vendors/{id}:archive`, `POST /v1/vendors/{id}:activate` | `vendors:write` |
+//! | `POST /v1/vendors/csv-import/jobs:search`, `GET /v1/vendors/csv-import/jobs/{jobId}[/errors]` | `vendors:read` |
+//! | `POST /v1/vendors/csv-import/jobs`, `POST …/jobs/{jobId}:get-presigned-url`, `POST …/jobs/{jobId}:run`, `PUT …/jobs/{jobId}/metadata`, `PUT …/jobs/{jobId}/status` | `vendors:write` |
+//! | `PUT /mock-s3/csv-import/{jobId}?token=` (the presigned upload URL: no key, the token) | none |
 //! | `POST /v1/chart-of-accounts:search`, `GET /v1/chart-of-accounts/{accountId}` | `accounts:read` |
 //! | `POST /v1/chart-of-accounts`, `POST /v1/chart-of-accounts/batch`, `PUT`/`DELETE /v1/chart-of-accounts/{accountId}` | `accounts:write` |
 //! | `GET /v0/tag-groups`, `GET /v0/tag-groups/{groupId}`, `GET /v0/tag-groups/{groupId}/tags`, `GET /v0/tags/{tagId}` | `tag-groups:read` |
@@ -56,8 +59,9 @@
 //! handlers: `identity` (introspect, installation), `companies`, `employees`, `entries`
 //! (`entries/records`, `entries/seed`, the search with its filters in `entries/search`, the
 //! v6 core view in `entries/core`, and by id), `receipts`, `exports` (jobs, items, events),
-//! `export_items`, `vendors`, `accounts`, `tags` (with `dimensions`: tag group dimensions,
-//! tag values, aggregations), `tax_codes`. Shared by all of them: `extract` (path ids, query pairs
+//! `export_items`, `vendors`, `vendor_import` (CSV import jobs, the presigned upload, the
+//! importer), `accounts`, `tags` (with `dimensions`: tag group dimensions, tag values,
+//! aggregations), `tax_codes`. Shared by all of them: `extract` (path ids, query pairs
 //! and JSON bodies, with Pleo's 400 for a bad one), `rest` (answers, company checks, body
 //! fields, the 404 for every method and path it does not serve), `paging` (cursors),
 //! `error` (error bodies). The data: `catalog` (static names and vendors), `data` (the
@@ -97,6 +101,7 @@ pub mod settings;
 mod store;
 mod tags;
 mod tax_codes;
+mod vendor_import;
 mod vendors;
 
 #[cfg(test)]
@@ -131,6 +136,7 @@ pub use server::MockServer;
 pub use settings::{MockFaults, MockRouteFaults, MockSettings, Seconds, Share};
 pub use tags::{TagGroupRecord, TagRecord};
 pub use tax_codes::{TaxCodeRecord, TaxType};
+pub use vendor_import::{ImportJob, ImportStatus, RowError};
 pub use vendors::{VendorRecord, VendorState};
 
 /// The API key the mock accepts unless configured otherwise.

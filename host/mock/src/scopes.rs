@@ -138,6 +138,30 @@ pub const ROUTES: &[Route] = &[
     r("PUT", "/v1/vendors/{vendor_id}", VENDORS_WRITE),
     // `{id}:archive` and `{id}:activate`: the router matches them as one id segment.
     r("POST", "/v1/vendors/{vendor_id}", VENDORS_WRITE),
+    r("POST", "/v1/vendors/csv-import/jobs", VENDORS_WRITE),
+    r("POST", "/v1/vendors/csv-import/jobs:search", VENDORS_READ),
+    r("GET", "/v1/vendors/csv-import/jobs/{job_id}", VENDORS_READ),
+    // `{id}:run` and `{id}:get-presigned-url`, matched as one id segment.
+    r(
+        "POST",
+        "/v1/vendors/csv-import/jobs/{job_id}",
+        VENDORS_WRITE,
+    ),
+    r(
+        "GET",
+        "/v1/vendors/csv-import/jobs/{job_id}/errors",
+        VENDORS_READ,
+    ),
+    r(
+        "PUT",
+        "/v1/vendors/csv-import/jobs/{job_id}/metadata",
+        VENDORS_WRITE,
+    ),
+    r(
+        "PUT",
+        "/v1/vendors/csv-import/jobs/{job_id}/status",
+        VENDORS_WRITE,
+    ),
     r("POST", "/v1/chart-of-accounts:search", ACCOUNTS_READ),
     r("GET", "/v1/chart-of-accounts/{account_id}", ACCOUNTS_READ),
     r("POST", "/v1/chart-of-accounts", ACCOUNTS_WRITE),

@@ -224,6 +224,17 @@ impl MockServer {
         self.store.lock().item_updates.clone()
     }
 
+    /// Every vendor CSV import job of every company as it is now (with its file, its row
+    /// errors and whether its upload carried an `Authorization` header).
+    pub fn import_jobs(&self) -> Vec<super::vendor_import::ImportJob> {
+        let books = self.store.lock();
+        books
+            .companies
+            .iter()
+            .flat_map(|c| c.import_jobs.iter().cloned())
+            .collect()
+    }
+
     /// A company's accounts, tax codes, tags and vendors as they are now.
     pub fn master_data(&self, company_id: uuid::Uuid) -> Option<MasterData> {
         let c = self.data.company_position(company_id)?;
@@ -291,6 +302,7 @@ fn router(state: Arc<AppState>, requests: Arc<AtomicU64>, faults: Arc<Faults>) -
         .merge(super::exports::routes())
         .merge(super::export_items::routes())
         .merge(super::vendors::routes())
+        .merge(super::vendor_import::routes())
         .merge(super::accounts::routes())
         .merge(super::tags::routes())
         .merge(super::dimensions::routes())
@@ -326,6 +338,14 @@ async fn count(State(requests): State<Arc<AtomicU64>>, req: Request, next: Next)
 /// 401 without the key, then 403 unless the key has the scope [`scopes::ROUTES`] gives the
 /// matched route: the one place the mock checks scopes.
 async fn authenticate(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    // The stand-in for S3 takes no API key: the presigned URL's token is its credential.
+    if req
+        .extensions()
+        .get::<MatchedPath>()
+        .is_some_and(|m| m.as_str() == super::vendor_import::UPLOAD_ROUTE)
+    {
+        return next.run(req).await;
+    }
     if !state.authorized(req.headers()) {
         return ApiError::Unauthorized.into_response();
     }

@@ -32,6 +32,8 @@ pub(super) struct Books {
 pub(super) struct CompanyBooks {
     pub master: MasterData,
     pub export_jobs: Vec<ExportJob>,
+    /// Vendor CSV import jobs, in creation order (none are seeded).
+    pub import_jobs: Vec<super::vendor_import::ImportJob>,
 }
 
 impl Books {
@@ -83,6 +85,7 @@ impl Store {
                 .map(|c| CompanyBooks {
                     master: c.master.clone(),
                     export_jobs: self.open_from_start(&c.export_jobs),
+                    import_jobs: Vec::new(),
                 })
                 .collect();
             Mutex::new(Books {

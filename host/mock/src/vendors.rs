@@ -172,7 +172,7 @@ fn same_name(a: &str, b: &str) -> bool {
 }
 
 /// 409 if another vendor of the company has this external id or name.
-fn check_unique(
+pub(super) fn check_unique(
     vendors: &[VendorRecord],
     name: Option<&str>,
     external_id: Option<&str>,

@@ -127,6 +127,17 @@ pub(crate) const VENDOR: Kind = Kind {
     get: Some("/v1/vendors/{id}"),
     owner: Owner::Company("companyId"),
 };
+pub(crate) const IMPORT_JOB: Kind = Kind {
+    name: "vendor import job",
+    get: Some("/v1/vendors/csv-import/jobs/{id}"),
+    owner: Owner::Company("companyId"),
+};
+/// `CsvRowImportErrorV1` has no company, only `csvImportJobId`.
+pub(crate) const IMPORT_ROW_ERROR: Kind = Kind {
+    name: "vendor import error",
+    get: None,
+    owner: Owner::Parent("csvImportJobId", &IMPORT_JOB),
+};
 pub(crate) const ACCOUNT: Kind = Kind {
     name: "account",
     get: Some("/v1/chart-of-accounts/{id}"),

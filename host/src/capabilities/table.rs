@@ -18,8 +18,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 use super::ownership::{
     ACCOUNT, AGGREGATED_TAG, COMPANY, EMPLOYEE, ENTRY, EXPORT_ITEM, EXPORT_JOB, EXPORT_JOB_ITEM,
-    IdAt, Kind, Owner, RECEIPT, Returns, TAG, TAG_DIMENSION_VALUE, TAG_GROUP, TAG_GROUP_DIMENSION,
-    TAX_CODE, Target, VENDOR,
+    IMPORT_JOB, IMPORT_ROW_ERROR, IdAt, Kind, Owner, RECEIPT, Returns, TAG, TAG_DIMENSION_VALUE,
+    TAG_GROUP, TAG_GROUP_DIMENSION, TAX_CODE, Target, VENDOR,
 };
 use super::{Caps, caps};
 use crate::bindings::pleo::plugin::{
@@ -455,7 +455,13 @@ pub(crate) static VENDORS_READ: Interface = Interface {
     name: "vendors-read",
     scope: scope_for("vendors-read"),
     link: |l| vendors_read::add_to_linker::<_, HasSelf<Caps>>(l, caps),
-    ops: &[&SEARCH_VENDORS, &GET_VENDOR],
+    ops: &[
+        &SEARCH_VENDORS,
+        &GET_VENDOR,
+        &SEARCH_IMPORT_JOBS,
+        &GET_IMPORT_JOB,
+        &LIST_IMPORT_JOB_ERRORS,
+    ],
 };
 pub(crate) static SEARCH_VENDORS: Op = Op {
     interface: &VENDORS_READ,
@@ -479,6 +485,42 @@ pub(crate) static GET_VENDOR: Op = Op {
     target: None,
     why: "one vendor by id; its `companyId` is checked in the answer",
 };
+pub(crate) static SEARCH_IMPORT_JOBS: Op = Op {
+    interface: &VENDORS_READ,
+    function: "search-import-jobs",
+    method: Method::Post,
+    template: "/v1/vendors/csv-import/jobs:search",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&IMPORT_JOB),
+    target: None,
+    why: "a search (POST, reads only) in the run's company (query `company_id`)",
+};
+pub(crate) static GET_IMPORT_JOB: Op = Op {
+    interface: &VENDORS_READ,
+    function: "get-import-job",
+    method: Method::Get,
+    template: "/v1/vendors/csv-import/jobs/{jobId}",
+    answer: Want::Object,
+    effect: Effect::Read,
+    returns: Returns::Objects(&IMPORT_JOB),
+    target: None,
+    why: "one import job by id; its `companyId` is checked in the answer",
+};
+pub(crate) static LIST_IMPORT_JOB_ERRORS: Op = Op {
+    interface: &VENDORS_READ,
+    function: "list-import-job-errors",
+    method: Method::Get,
+    template: "/v1/vendors/csv-import/jobs/{jobId}/errors",
+    answer: Want::Page,
+    effect: Effect::Read,
+    returns: Returns::Objects(&IMPORT_ROW_ERROR),
+    target: Some(Target {
+        kind: &IMPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
+    why: "row errors carry only their job: the job's owner is checked first",
+};
 
 pub(crate) static VENDORS_WRITE: Interface = Interface {
     name: "vendors-write",
@@ -489,6 +531,11 @@ pub(crate) static VENDORS_WRITE: Interface = Interface {
         &UPDATE_VENDOR,
         &ARCHIVE_VENDOR,
         &ACTIVATE_VENDOR,
+        &CREATE_IMPORT_JOB,
+        &UPLOAD_IMPORT_CSV,
+        &RUN_IMPORT_JOB,
+        &UPDATE_IMPORT_JOB_METADATA,
+        &UPDATE_IMPORT_JOB_STATUS,
     ],
 };
 pub(crate) static CREATE_VENDOR: Op = Op {
@@ -545,6 +592,79 @@ pub(crate) static ACTIVATE_VENDOR: Op = Op {
     }),
     why: "idempotent by state: activating with the same external id leaves the vendor active \
           with that id; no body, and the vendor was checked first",
+};
+pub(crate) static CREATE_IMPORT_JOB: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "create-import-job",
+    method: Method::Post,
+    template: "/v1/vendors/csv-import/jobs",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&IMPORT_JOB),
+    target: None,
+    why: "not idempotent: every call that reaches Pleo creates another job",
+};
+pub(crate) static UPLOAD_IMPORT_CSV: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "upload-import-csv",
+    method: Method::Post,
+    template: "/v1/vendors/csv-import/jobs/{jobId}:get-presigned-url",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Unowned,
+    target: Some(Target {
+        kind: &IMPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
+    why: "the host's own first step of the upload: it asks for the job's presigned URL \
+          (idempotent: a repeat names an upload URL for the same job), then PUTs the file there \
+          itself, without the key (`pleo::upload`); the URL is a credential and never reaches \
+          the plugin, which gets the file's size, rows and SHA-256; the job was checked first",
+};
+pub(crate) static RUN_IMPORT_JOB: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "run-import-job",
+    method: Method::Post,
+    template: "/v1/vendors/csv-import/jobs/{jobId}:run",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&IMPORT_JOB),
+    target: Some(Target {
+        kind: &IMPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
+    why: "not idempotent: a repeat meets a job already processing (409 \
+          `INVALID_STATUS_TRANSITION`); the job was checked first",
+};
+pub(crate) static UPDATE_IMPORT_JOB_METADATA: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "update-import-job-metadata",
+    method: Method::Put,
+    template: "/v1/vendors/csv-import/jobs/{jobId}/metadata",
+    answer: Want::Object,
+    effect: Effect::Idempotent,
+    returns: Returns::Objects(&IMPORT_JOB),
+    target: Some(Target {
+        kind: &IMPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
+    why: "idempotent: replacing with, or merging in, the same object twice leaves the same \
+          metadata; the job was checked first",
+};
+pub(crate) static UPDATE_IMPORT_JOB_STATUS: Op = Op {
+    interface: &VENDORS_WRITE,
+    function: "update-import-job-status",
+    method: Method::Put,
+    template: "/v1/vendors/csv-import/jobs/{jobId}/status",
+    answer: Want::Object,
+    effect: Effect::Once,
+    returns: Returns::Objects(&IMPORT_JOB),
+    target: Some(Target {
+        kind: &IMPORT_JOB,
+        id: IdAt::Path("jobId"),
+    }),
+    why: "not idempotent: a transition made by the first attempt makes its repeat a 409; the \
+          job was checked first",
 };
 
 // ---- accounts-read, accounts-write: the chart of accounts -------------------------------

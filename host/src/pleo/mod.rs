@@ -10,6 +10,7 @@
 
 pub mod rate_limit;
 pub mod retry;
+pub mod upload;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -12,8 +12,11 @@
 //! tags to archive or delete and tag dimensions and tax codes to delete; it runs
 //! last, and a row whose object is already archived or gone changes nothing. Run it with `pleo-host run master-data-import --input DIR --plan plan.json`, review
 //! the plan, then `pleo-host apply plan.json`: planning again afterwards plans no write.
+//! `/in/vendor-import.csv` imports vendors in bulk through Pleo's CSV import job instead (see
+//! `vendor_import`).
 
 mod input;
+mod vendor_import;
 
 use std::collections::BTreeMap;
 
@@ -89,7 +92,13 @@ impl Guest for Import {
         if let Some(rows) = rows.get(input::REMOVE.file) {
             remove(rows, &mut counts)?;
         }
-        let summary = counts.summary();
+        let mut summary = counts.summary();
+        if let Some(import) = vendor_import::run()? {
+            if !summary.is_empty() {
+                summary.push_str("; ");
+            }
+            summary.push_str(&import);
+        }
         Ok(if summary.is_empty() {
             "no rows".into()
         } else {
@@ -118,8 +127,12 @@ fn read_input() -> Result<Rows, String> {
             }
         }
     }
-    if found == 0 {
-        let names: Vec<&str> = FAMILIES.iter().map(|f| f.file).collect();
+    let bulk = std::path::Path::new("/in")
+        .join(vendor_import::FILE)
+        .exists();
+    if found == 0 && !bulk {
+        let mut names: Vec<&str> = FAMILIES.iter().map(|f| f.file).collect();
+        names.push(vendor_import::FILE);
         return Err(format!(
             "no input: /in has none of {} (run with --input DIR)",
             names.join(", ")

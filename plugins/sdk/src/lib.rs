@@ -43,7 +43,8 @@
 //!   [`money`] formatting); the export flow's [`ExportJob`], [`ExportJobItem`] (and
 //!   [`ExportJobItemUpdates`], the answer to item updates) and [`ExportItem`] with its lines,
 //!   accounts, tax and [`MoneyModel`] amounts; the master data [`Vendor`], [`Account`] (and
-//!   [`AccountBatch`]), [`TagGroup`], [`Tag`] and [`TaxCode`]. [`Data`] unwraps Pleo's `{data}`.
+//!   [`AccountBatch`]), [`TagGroup`], [`Tag`] and [`TaxCode`], the vendor CSV import's
+//!   [`VendorImportJob`] and [`VendorImportError`]. [`Data`] unwraps Pleo's `{data}`.
 //! * [`log`], [`progress`] and [`params`]: thin helpers over the host's interfaces.
 //! * [`state`]: small values kept between runs per plugin and company, plain or typed
 //!   ([`state::get_json`], [`state::set_json`]).
@@ -103,7 +104,7 @@ pub use export::{
 pub use master_data::{
     Account, AccountBatch, AccountBatchFailure, AggregatedDimension, AggregatedTag,
     AggregatedTagGroup, AggregatedTagGroupRef, Tag, TagDimensionValue, TagGroup, TagGroupDimension,
-    TaxCode, Vendor,
+    TaxCode, Vendor, VendorImportError, VendorImportJob,
 };
 pub use models::{AccountingEntry, Company, CompanyAddress, Data, Employee, EntryTag, Receipt};
 pub use money::Money;

@@ -302,3 +302,60 @@ mod tests {
         assert_eq!((tax.rate, tax.kind.as_str()), (0.25, "inclusive"));
     }
 }
+
+/// A vendor CSV import job (`CsvImportJobV1`): `vendors-write.create-import-job`,
+/// `run-import-job` and `vendors-read.get-import-job` answer with one.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorImportJob {
+    pub id: String,
+    pub company_id: Option<String>,
+    /// `UPLOAD_INITIATED`, `UPLOADED`, `READY_FOR_IMPORT`, `QUEUED`, `PROCESSING`, `COMPLETED`
+    /// or `FAILED` (see [`VendorImportJob::status`]); absent in the made-up answer of a plan run.
+    pub status: Option<String>,
+    pub original_filename: Option<String>,
+    pub column_names: Option<Vec<String>>,
+    pub rows_total: Option<u64>,
+    pub rows_succeeded: Option<u64>,
+    pub rows_failed: Option<u64>,
+    pub rows_skipped: Option<u64>,
+    /// Set when the job failed (`INVALID_FILE_FORMAT`, `FILE_TOO_LARGE`, ...).
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+}
+
+impl VendorImportJob {
+    /// `status` as the WIT enum; `None` when absent or unknown.
+    pub fn status(&self) -> Option<crate::types::ImportJobStatus> {
+        use crate::types::ImportJobStatus as S;
+        Some(match self.status.as_deref()? {
+            "UPLOAD_INITIATED" => S::UploadInitiated,
+            "UPLOADED" => S::Uploaded,
+            "READY_FOR_IMPORT" => S::ReadyForImport,
+            "QUEUED" => S::Queued,
+            "PROCESSING" => S::Processing,
+            "COMPLETED" => S::Completed,
+            "FAILED" => S::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A row of an import file that did not become a vendor (`CsvRowImportErrorV1`), from
+/// `vendors-read.list-import-job-errors`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VendorImportError {
+    pub id: String,
+    pub csv_import_job_id: String,
+    /// The row in the file, the header being row 1.
+    pub row_number: u64,
+    pub error_code: String,
+    pub error_message: String,
+    /// The row as read, as JSON text.
+    pub raw_data: String,
+    pub created_at: Option<String>,
+}

@@ -1022,6 +1022,88 @@ fn vendors(tour: &mut Tour) {
         write::update_vendor(&id, &update)
     });
     tour.ok(W, "archive-vendor", &id, || write::archive_vendor(&id));
+    vendor_import(tour);
+}
+
+/// The vendor CSV import: a job, its upload (the host fetches the presigned URL and PUTs the
+/// file), metadata, a status change, the run, the job read back until done, its row errors, a
+/// search; and the calls that must fail (run before upload, run again, an unknown job).
+fn vendor_import(tour: &mut Tour) {
+    use wit::types::ImportJobStatus;
+    use wit::vendors_read::{self as read, ImportJobFilter};
+    use wit::vendors_write::{self as write, CsvFormat, NewImportJob};
+    const R: &str = "vendors-read";
+    const W: &str = "vendors-write";
+    let job = NewImportJob {
+        original_filename: "tour-vendors.csv".into(),
+        csv_format: Some(CsvFormat {
+            delimiter: ";".into(),
+            quote_character: Some("\"".into()),
+            escape_character: None,
+            record_separator: "\n".into(),
+            ignore_empty_lines: true,
+            skip_header_record: true,
+        }),
+        metadata_json: Some(r#"{"tour": {"step": 1}}"#.into()),
+    };
+    let Some(created) = tour.ok(W, "create-import-job", "tour-vendors.csv", || {
+        write::create_import_job(&job)
+    }) else {
+        return;
+    };
+    let Some(id) = id_of(&created) else {
+        return tour.skipped(W, "upload-import-csv", "the created job has no id");
+    };
+    tour.fails(W, "run-import-job", "before its upload", "conflict", || {
+        write::run_import_job(&id)
+    });
+    let csv = "name;defaultCurrency;externalId\nTour Import One;DKK;tour-import-1\n\
+               Tour Import Two;EUR;tour-import-2\n;DKK;tour-import-3\n";
+    tour.ok(W, "upload-import-csv", &id, || {
+        write::upload_import_csv(&id, csv.as_bytes())
+    });
+    tour.ok(W, "update-import-job-metadata", "merge", || {
+        write::update_import_job_metadata(&id, r#"{"tour": {"step": 2}}"#, true)
+    });
+    tour.ok(W, "update-import-job-status", "queued", || {
+        write::update_import_job_status(&id, ImportJobStatus::Queued, None, None)
+    });
+    tour.ok(W, "run-import-job", &id, || write::run_import_job(&id));
+    tour.fails(W, "run-import-job", "a second time", "conflict", || {
+        write::run_import_job(&id)
+    });
+    tour.ok(R, "get-import-job", &id, || read::get_import_job(&id));
+    tour.list(R, "list-import-job-errors", &id, |page| {
+        read::list_import_job_errors(&id, page)
+    });
+    let filter = ImportJobFilter {
+        ids: Vec::new(),
+        statuses: vec![ImportJobStatus::Completed],
+        types: vec!["vendors".into()],
+    };
+    tour.list(
+        R,
+        "search-import-jobs",
+        "completed vendor imports",
+        |page| read::search_import_jobs(&filter, page),
+    );
+    tour.fails(R, "get-import-job", "unknown id", "not-found", || {
+        read::get_import_job(UNKNOWN_ID)
+    });
+    tour.fails(
+        W,
+        "update-import-job-status",
+        "failed after completed",
+        "invalid-request",
+        || {
+            write::update_import_job_status(
+                &id,
+                ImportJobStatus::Failed,
+                Some("PROCESSING_FAILED"),
+                Some("the tour fails it"),
+            )
+        },
+    );
 }
 
 fn accounts(tour: &mut Tour, entries: &[Value]) {

@@ -14,6 +14,8 @@
 //!   with `tag` `tags-write::update-tag-dimension-value`, then
 //!   `tags-write::delete-tag-group-dimension` (objects named by their parent's id);
 //! * `vendor`: `vendors-write::archive-vendor`.
+//! * `import-job`: `vendors-write::upload-import-csv` and `run-import-job` (a vendor CSV import
+//!   job).
 //!
 //! It writes `{probes: [{probe, ok, outcome, detail}]}` to `/out/trespass.json`, stdout,
 //! stderr and the log, where `outcome` is `ok` or the `pleo-error` case and `detail` what the
@@ -115,6 +117,13 @@ impl Guest for Trespass {
                 "archive-vendor",
                 vendors_write::archive_vendor(&id).map(|()| "archived"),
             );
+        }
+        if let Some(id) = params::get("import-job") {
+            report.probe(
+                "upload-import-csv",
+                vendors_write::upload_import_csv(&id, b"name,defaultCurrency\nTrespass,DKK\n"),
+            );
+            report.probe("run-import-job", vendors_write::run_import_job(&id));
         }
         let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
         std::fs::write("/out/trespass.json", &json)
