@@ -60,7 +60,7 @@ impl vendors_read::Host for Caps {
         let args = Args::new()
             .body(import_search_body(filter))
             .query("company_id", self.company_id.clone())
-            .page(&page, MAX_PAGE);
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&SEARCH_IMPORT_JOBS, args).await
     }
 
@@ -73,7 +73,7 @@ impl vendors_read::Host for Caps {
         job_id: String,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let args = Args::new().id(job_id).page(&page, MAX_PAGE);
+        let args = Args::new().id(job_id).page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&LIST_IMPORT_JOB_ERRORS, args).await
     }
 }
