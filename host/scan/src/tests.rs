@@ -173,3 +173,32 @@ fn the_scan_reads_what_a_parsed_object_says() {
         scanned
     );
 }
+
+/// Every kind of JSON value that is not an array is refused as `data`, with the one message.
+#[test]
+fn data_of_any_other_kind_is_refused_with_its_message() {
+    for data in ["true", "5", "-5", "1.5", "null", r#""[]""#, "{}"] {
+        let body = format!(r#"{{"data":{data},"pagination":{{"hasNextPage":false}}}}"#);
+        for owner_field in [None, Some("companyId")] {
+            let error = page(body.as_bytes(), owner_field).unwrap_err();
+            assert!(error.0.contains(DATA_NOT_AN_ARRAY), "{data}: {error}");
+        }
+    }
+}
+
+/// The error's text is what the caller shows: serde's line, with what was expected.
+#[test]
+fn errors_say_what_was_expected() {
+    let error = page(b"[]", None).unwrap_err();
+    assert!(
+        error
+            .0
+            .contains("expected a JSON object with `data` and `pagination`"),
+        "{error}"
+    );
+    assert_eq!(error.to_string(), error.0);
+    let error = objects("3", "companyId").unwrap_err();
+    assert!(error.0.contains("expected a JSON object or array"), "{error}");
+    let error = page(b"{\"data\":[\"\xff\"]}", None).unwrap_err();
+    assert!(error.0.starts_with("the answer is not UTF-8"), "{error}");
+}

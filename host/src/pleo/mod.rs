@@ -857,6 +857,14 @@ mod tests {
             (code.as_str(), message.as_str()),
             ("SERVICE_UNAVAILABLE", "")
         );
+        // A status without a standard reason still gets a code a plugin can match.
+        let unknown = status_error(
+            StatusCode::from_u16(599).unwrap(),
+            b"",
+            None,
+            &redactor,
+        );
+        assert_eq!(unknown.to_string(), "Pleo answered 599 ERROR: ");
     }
 
     /// A cap cuts at a character boundary at or below it, and leaves shorter text alone.
