@@ -198,7 +198,10 @@ fn errors_say_what_was_expected() {
     );
     assert_eq!(error.to_string(), error.0);
     let error = objects("3", "companyId").unwrap_err();
-    assert!(error.0.contains("expected a JSON object or array"), "{error}");
+    assert!(
+        error.0.contains("expected a JSON object or array"),
+        "{error}"
+    );
     let error = page(b"{\"data\":[\"\xff\"]}", None).unwrap_err();
     assert!(error.0.starts_with("the answer is not UTF-8"), "{error}");
 }

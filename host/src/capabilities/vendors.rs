@@ -73,7 +73,9 @@ impl vendors_read::Host for Caps {
         job_id: String,
         page: PageRequest,
     ) -> Result<WitPage, HostError> {
-        let args = Args::new().id(job_id).page(&page, &paging::CURSOR_OR_OFFSET);
+        let args = Args::new()
+            .id(job_id)
+            .page(&page, &paging::CURSOR_OR_OFFSET);
         self.page(&LIST_IMPORT_JOB_ERRORS, args).await
     }
 }

@@ -858,12 +858,7 @@ mod tests {
             ("SERVICE_UNAVAILABLE", "")
         );
         // A status without a standard reason still gets a code a plugin can match.
-        let unknown = status_error(
-            StatusCode::from_u16(599).unwrap(),
-            b"",
-            None,
-            &redactor,
-        );
+        let unknown = status_error(StatusCode::from_u16(599).unwrap(), b"", None, &redactor);
         assert_eq!(unknown.to_string(), "Pleo answered 599 ERROR: ");
     }
 
