@@ -862,6 +862,39 @@ mod tests {
         assert_eq!(unknown.to_string(), "Pleo answered 599 ERROR: ");
     }
 
+    /// A run's clone counts its own attempts and tells its own hook; the client counts all
+    /// of them. A daemon runs plugins side by side on one client, and each audit record and
+    /// history row carries that run's retries only.
+    #[test]
+    fn a_run_counts_its_own_attempts_and_tells_its_own_hook() {
+        let key = crate::credential::ApiKey::new("pls_live_Zx81qQm4R7tY2vWk").unwrap();
+        let client = PleoClient::new("http://127.0.0.1:9", &key).unwrap();
+        let told = Arc::new(AtomicU64::new(0));
+        let counter = told.clone();
+        let hook: WaitHook = Arc::new(move |_: &WaitEvent<'_>| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let (first, second) = (client.for_run(Some(hook)), client.for_run(None));
+        first.count(|c| {
+            c.retries.fetch_add(1, Ordering::Relaxed);
+        });
+        first.count_status(Some(503));
+        first.announce(&WaitEvent::RateLimit {
+            wait: Duration::from_millis(5),
+        });
+        second.announce(&WaitEvent::RateLimit {
+            wait: Duration::from_millis(5),
+        });
+        assert_eq!(
+            (first.run_stats().retries, second.run_stats().retries),
+            (1, 0)
+        );
+        assert_eq!(client.stats().retries, 1);
+        assert_eq!(first.run_statuses(), StatusCounts::from([(Some(503), 1)]));
+        assert!(second.run_statuses().is_empty());
+        assert_eq!(told.load(Ordering::Relaxed), 1);
+    }
+
     /// A cap cuts at a character boundary at or below it, and leaves shorter text alone.
     #[test]
     fn capped_text_ends_on_a_character_boundary() {
