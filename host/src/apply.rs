@@ -480,8 +480,7 @@ async fn upload_planned_file(
         )));
     }
     let data = crate::pleo::decode_object(&reply.body)?;
-    let url = upload::check_url(client.base_url(), &upload::presigned_url(&data)?)?;
-    upload::put(url, csv, client.options().request_timeout).await?;
+    upload::send(client, &data, csv).await?;
     Ok(reply)
 }
 

@@ -149,12 +149,7 @@ impl vendors_write::Host for Caps {
             return Ok(summary);
         }
         let started = Instant::now();
-        let url = upload::presigned_url(&data)
-            .and_then(|url| upload::check_url(self.client.base_url(), &url));
-        let sent = match url {
-            Ok(url) => upload::put(url, csv, self.client.options().request_timeout).await,
-            Err(e) => Err(e),
-        };
+        let sent = upload::send(&self.client, &data, csv).await;
         let op = &UPLOAD_IMPORT_CSV;
         let mut call = Call {
             interface: op.interface_name(),

@@ -92,6 +92,14 @@ pub fn check_url(base_url: &str, presigned: &str) -> Result<reqwest::Url, ApiErr
     }
 }
 
+/// The file's way to Pleo once Pleo answered `:get-presigned-url` with `data`: the URL read
+/// from the answer and checked, then the PUT with the client's timeout. Used by a run and by
+/// `apply`, so both send a file the same way.
+pub async fn send(client: &super::PleoClient, data: &str, csv: Vec<u8>) -> Result<u16, ApiError> {
+    let url = check_url(client.base_url(), &presigned_url(data)?)?;
+    put(url, csv, client.options().request_timeout).await
+}
+
 /// PUTs `csv` to the checked `url`: no key, no redirects, `timeout` for the whole exchange.
 /// A non-2xx answer is an `UPLOAD_FAILED` status error that names the status only.
 pub async fn put(url: reqwest::Url, csv: Vec<u8>, timeout: Duration) -> Result<u16, ApiError> {
