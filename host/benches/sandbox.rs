@@ -1647,12 +1647,15 @@ async fn language_child(name: &str, args: &Args, cache: &Path) -> Res<Value> {
     let path = args.lang_wasm.as_deref().ok_or("--lang-wasm missing")?;
     let started = Instant::now();
     let runtime = Runtime::new(Some(cache)).map_err(|e| e.to_string())?;
-    // As `run` reads a configured plugin: its SHA-256 from the file index once it has one.
-    let (wasm, file) =
-        pleo_host::file_index::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    runtime
-        .load_file("lang", &wasm, file.as_ref(), &Limits::default())
-        .map_err(|e| e.to_string())?;
+    // As `run` finds and loads a plugin file: from the file index once it knows the file.
+    let config = Config {
+        cache_dir: Some(cache.to_owned()),
+        ..Default::default()
+    };
+    let spec = path.to_str().ok_or("--lang-wasm: not UTF-8")?;
+    Candidate::resolve(&config, spec)
+        .and_then(|candidate| candidate.load(&runtime))
+        .map_err(|e| e.message)?;
     let loaded = ms(started.elapsed());
     if name == "lang-compile" {
         return Ok(json!({ "compile_ms": loaded }));

@@ -12,43 +12,97 @@ use std::collections::BTreeMap;
 use crate::approval::{LockFile, Refusal};
 use crate::config::{Config, PluginConfig};
 use crate::error::{ExitCode, Failure};
+use crate::file_index::{Entry, FileIndex, Stamped};
 use crate::plugin_meta::{self, Origin, PluginMeta};
-use crate::plugins::{self, Imports, PluginSource};
+use crate::plugins::{self, Imports, Located, PluginSource};
 use crate::runtime::{LoadedPlugin, Runtime};
 use crate::scopes::{self, ScopeSet};
 
 /// A plugin found and its declaration read; not compiled yet.
 pub struct Candidate {
-    pub source: PluginSource,
+    name: String,
+    body: Body,
     /// Its `[plugins.NAME]` section, or the defaults.
     pub config: PluginConfig,
     /// What its SDK embedded: name, version, declared params.
     pub meta: Option<PluginMeta>,
+    /// The file index beside the compile cache (none without a cache folder).
+    index: Option<FileIndex>,
+}
+
+/// Where a candidate's code comes from.
+enum Body {
+    /// Its bytes, read, and their metadata section (the file index records it once loaded).
+    Read {
+        source: PluginSource,
+        meta_section: Option<Vec<u8>>,
+    },
+    /// Not read: the file index knows this version of its file (SHA-256, metadata section).
+    Indexed {
+        located: Located,
+        file: Stamped,
+        sha256: [u8; 32],
+    },
 }
 
 impl Candidate {
     /// Finds a plugin by first-party name, configured name, or `.wasm` path, and reads its
-    /// declaration. The file is read once; later phases use these bytes.
+    /// declaration: from the file index when it knows this version of the file (the file is
+    /// then not read at all if the compile cache has its code), else from its bytes, read
+    /// once for every later phase.
     pub fn resolve(config: &Config, spec: &str) -> Result<Candidate, Failure> {
-        let source = plugins::resolve(config, spec)?;
-        let meta = plugin_meta::read_meta(&source.name, &source.bytes)?;
-        let config = plugins::plugin_config(config, &source.name);
+        let located = plugins::locate(config, spec)?;
+        let index = config.compile_cache_dir().map(|dir| FileIndex::new(&dir));
+        if let Some(index) = &index
+            && let Some(file) = located.stat()?
+            && let Some(entry) = index.get(&file)
+        {
+            let meta = plugin_meta::parse_meta(&located.name, entry.meta_section.as_deref())?;
+            return Ok(Candidate {
+                name: located.name.clone(),
+                config: plugins::plugin_config(config, &located.name),
+                meta,
+                index: None,
+                body: Body::Indexed {
+                    located,
+                    file,
+                    sha256: entry.sha256,
+                },
+            });
+        }
+        Candidate::from_bytes(config, located.read()?, index)
+    }
+
+    /// Like [`Candidate::resolve`], but always reads and hashes the bytes: for `plugin
+    /// approve` and `plugin inspect`, which show and pin what the file holds now.
+    pub fn read(config: &Config, spec: &str) -> Result<Candidate, Failure> {
+        let index = config.compile_cache_dir().map(|dir| FileIndex::new(&dir));
+        Candidate::from_bytes(config, plugins::resolve(config, spec)?, index)
+    }
+
+    fn from_bytes(
+        config: &Config,
+        source: PluginSource,
+        index: Option<FileIndex>,
+    ) -> Result<Candidate, Failure> {
+        let meta_section = plugin_meta::section(&source.bytes)
+            .map_err(|why| plugin_meta::refused(&source.name, &why))?
+            .map(<[u8]>::to_vec);
+        let meta = plugin_meta::parse_meta(&source.name, meta_section.as_deref())?;
         Ok(Candidate {
-            source,
-            config,
+            name: source.name.clone(),
+            config: plugins::plugin_config(config, &source.name),
             meta,
+            index,
+            body: Body::Read {
+                source,
+                meta_section,
+            },
         })
     }
 
     pub fn name(&self) -> &str {
-        &self.source.name
-    }
-
-    /// Hashes the bytes themselves when loaded, never the file index's SHA-256: for
-    /// `plugin approve` and `plugin inspect`, which show and pin what the file holds now.
-    pub fn hash_the_bytes(mut self) -> Candidate {
-        self.source.file = None;
-        self
+        &self.name
     }
 
     /// Checks the run's params (pleo.toml's, the host's, then the command line's) against the
@@ -78,13 +132,44 @@ impl Candidate {
     /// Compiles the plugin (or loads it from the compile cache) within its limits and sorts
     /// its imports; refuses imports this host does not provide.
     pub fn load(self, runtime: &Runtime) -> Result<Loaded, Failure> {
-        let size_bytes = self.source.bytes.len() as u64;
-        let plugin = runtime.load_file(
-            &self.source.name,
-            &self.source.bytes,
-            self.source.file.as_ref(),
-            &self.config.limits,
-        )?;
+        let limits = self.config.limits;
+        let (plugin, size_bytes) = match self.body {
+            Body::Indexed {
+                located,
+                file,
+                sha256,
+            } => match runtime.load_compiled(&self.name, &sha256, file.stamp.size(), &limits)? {
+                Some(plugin) => (plugin, file.stamp.size()),
+                // The compile cache lost its entry: only the bytes will do. They are the
+                // version the declaration came from, or the run stops.
+                None => {
+                    let source = located.read()?;
+                    if plugin_meta::read_meta(&source.name, &source.bytes)? != self.meta {
+                        return Err(Failure::new(
+                            ExitCode::Usage,
+                            format!("plugin {} changed while it was starting", source.name),
+                        )
+                        .hint("run it again"));
+                    }
+                    let size = source.bytes.len() as u64;
+                    (runtime.load(&self.name, &source.bytes, &limits)?, size)
+                }
+            },
+            Body::Read {
+                source,
+                meta_section,
+            } => {
+                let plugin = runtime.load(&self.name, &source.bytes, &limits)?;
+                if let (Some(index), Some(file)) = (&self.index, &source.file) {
+                    let entry = Entry {
+                        sha256: plugin.digest,
+                        meta_section,
+                    };
+                    index.put(file, &entry, std::time::SystemTime::now());
+                }
+                (plugin, source.bytes.len() as u64)
+            }
+        };
         let imports = plugins::classify_imports(&plugin.name, &plugin.imports)?;
         let needed = imports.scopes();
         Ok(Loaded {
@@ -239,5 +324,132 @@ pub fn granted_scopes(
             .iter()
             .map(|s| scopes::canonical(s).to_owned())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, SystemTime};
+
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::plugin_meta::ParamSpec;
+
+    /// A component whose metadata declares `version`.
+    fn plugin(version: &str) -> Vec<u8> {
+        let mut wasm = wat::parse_str("(component (core module))").unwrap();
+        let meta = PluginMeta {
+            name: "p".into(),
+            version: version.into(),
+            sdk: None,
+            params: Some(Vec::<ParamSpec>::new()),
+        };
+        plugin_meta::append_section(&mut wasm, &meta).unwrap();
+        wasm
+    }
+
+    fn setup(dir: &Path, wasm: &[u8]) -> (Config, String) {
+        let path = dir.join("p.wasm");
+        std::fs::write(&path, wasm).unwrap();
+        let config = Config {
+            cache_dir: Some(dir.join("cache")),
+            ..Config::default()
+        };
+        (config, path.to_str().unwrap().to_owned())
+    }
+
+    /// What the next run finds in the file index (a file is recorded only once it has been
+    /// left alone for a while; the test records it as if it had).
+    fn record(config: &Config, spec: &str, sha256: [u8; 32], meta: &[u8]) {
+        let index = FileIndex::new(config.cache_dir.as_ref().unwrap());
+        let file = crate::file_index::stat(Path::new(spec)).unwrap();
+        let entry = Entry {
+            sha256,
+            meta_section: plugin_meta::section(meta).unwrap().map(<[u8]>::to_vec),
+        };
+        index.put(&file, &entry, SystemTime::now() + Duration::from_secs(60));
+    }
+
+    fn is_indexed(candidate: &Candidate) -> bool {
+        matches!(candidate.body, Body::Indexed { .. })
+    }
+
+    #[test]
+    fn a_known_file_is_run_from_the_index_without_reading_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = plugin("1");
+        let (config, spec) = setup(dir.path(), &wasm);
+        let runtime = Runtime::new(config.cache_dir.as_deref()).unwrap();
+        let first = Candidate::resolve(&config, &spec).unwrap();
+        assert!(!is_indexed(&first), "nothing is recorded before a run");
+        let loaded = first.load(&runtime).unwrap();
+        let sha256: [u8; 32] = Sha256::digest(&wasm).into();
+        assert_eq!(loaded.plugin.digest, sha256);
+
+        record(&config, &spec, sha256, &wasm);
+        let again = Candidate::resolve(&config, &spec).unwrap();
+        assert!(is_indexed(&again), "the file is not read again");
+        assert_eq!(again.meta.as_ref().unwrap().version, "1");
+        let fresh = Runtime::new(config.cache_dir.as_deref()).unwrap();
+        let loaded = again.load(&fresh).unwrap();
+        assert_eq!(
+            (loaded.plugin.digest, loaded.size_bytes),
+            (sha256, wasm.len() as u64)
+        );
+
+        // `plugin approve` and `plugin inspect` read and hash the bytes whatever the index says.
+        assert!(!is_indexed(&Candidate::read(&config, &spec).unwrap()));
+
+        // A changed file has another stamp: read again.
+        std::fs::write(Path::new(&spec), plugin("22")).unwrap();
+        let changed = Candidate::resolve(&config, &spec).unwrap();
+        assert!(!is_indexed(&changed));
+        assert_eq!(changed.meta.as_ref().unwrap().version, "22");
+    }
+
+    /// The file index only names which compiled entry to load: when the compile cache has no
+    /// entry of the SHA-256 it gives, the bytes are read, hashed and compiled under their own.
+    #[test]
+    fn a_compiled_entry_is_named_by_the_bytes_never_by_the_file_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = plugin("1");
+        let (config, spec) = setup(dir.path(), &wasm);
+        // An entry that names other bytes (the file was changed within a clock tick).
+        record(&config, &spec, [7; 32], &wasm);
+        let candidate = Candidate::resolve(&config, &spec).unwrap();
+        assert!(is_indexed(&candidate));
+        let runtime = Runtime::new(config.cache_dir.as_deref()).unwrap();
+        let loaded = candidate.load(&runtime).unwrap();
+        assert_eq!(
+            loaded.plugin.digest,
+            <[u8; 32]>::from(Sha256::digest(&wasm))
+        );
+        let compiled: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+            .collect();
+        assert_eq!(compiled.len(), 1, "{compiled:?}");
+    }
+
+    /// A declaration from the index that is not the file's stops the run rather than letting
+    /// params checked against one version run another.
+    #[test]
+    fn a_file_whose_declaration_is_not_the_indexed_one_is_not_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let (config, spec) = setup(dir.path(), &plugin("1"));
+        record(&config, &spec, [7; 32], &plugin("0"));
+        let candidate = Candidate::resolve(&config, &spec).unwrap();
+        assert_eq!(candidate.meta.as_ref().unwrap().version, "0");
+        let runtime = Runtime::new(config.cache_dir.as_deref()).unwrap();
+        let refused = candidate.load(&runtime).err().unwrap();
+        assert_eq!(refused.code, ExitCode::Usage);
+        assert!(
+            refused.message.contains("changed while"),
+            "{}",
+            refused.message
+        );
     }
 }

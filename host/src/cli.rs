@@ -904,9 +904,7 @@ fn approve(plugin: &str, config_path: Option<&Path>) -> Result<(), Failure> {
         needed,
         config: plugin_config,
         ..
-    } = crate::admission::Candidate::resolve(&config, plugin)?
-        .hash_the_bytes()
-        .load(&runtime)?;
+    } = crate::admission::Candidate::read(&config, plugin)?.load(&runtime)?;
     let lock_path = crate::approval::LockFile::path_for(&source);
     let mut lock = crate::approval::LockFile::load(&lock_path)
         .map_err(|e| Failure::new(ExitCode::Config, e))?;

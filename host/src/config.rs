@@ -253,6 +253,18 @@ impl Config {
         }
     }
 
+    /// The compile cache's folder (the file index lives in it too): `cache_dir`, else
+    /// `$XDG_CACHE_HOME/pleo-host/components` or `~/.cache/pleo-host/components`.
+    pub fn compile_cache_dir(&self) -> Option<PathBuf> {
+        if let Some(dir) = &self.cache_dir {
+            return Some(dir.clone());
+        }
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+        Some(base.join("pleo-host").join("components"))
+    }
+
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Unreadable {

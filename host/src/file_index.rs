@@ -1,11 +1,12 @@
-//! Which compiled plugin a file is, without hashing it again. An interpreter's component
-//! (Python, JavaScript) is 13-18 MB, and its SHA-256 cost a cached run 8-11 ms of CPU: this
-//! index, beside the compile cache, remembers the SHA-256 of a plugin file under its stat
-//! (device, inode, size, modification and change times), and `run` uses it when the stat is
-//! unchanged.
+//! Which compiled plugin a file is, without reading it again. An interpreter's component
+//! (Python, JavaScript) is 13-18 MB: reading it, hashing it and walking it for its metadata
+//! section cost a cached run 15-25 ms of CPU. This index, beside the compile cache, remembers
+//! a plugin file's SHA-256 and metadata section under its stat (device, inode, size,
+//! modification and change times); `run` uses them when the stat is unchanged and the compile
+//! cache holds that SHA-256's entry, and then never opens the file.
 //!
 //! Why approval still holds: the index only says which compiled entry to load, and a compiled
-//! entry is written only from bytes hashed when they were compiled (the runtime hashes again
+//! entry is written only from bytes hashed when they were compiled (the runtime hashes
 //! whenever it compiles). A stale entry could only make a run load the code of the SHA-256 it
 //! names, and that SHA-256 is the one approval, history and audit check and record. An entry
 //! is recorded only for a file last changed (its change time, which nobody can set back
@@ -18,7 +19,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use base64::Engine as _;
 use sha2::{Digest, Sha256};
+
+use crate::plugin_meta::MAX_SECTION_BYTES;
 
 /// How long a file must have been left alone before its stamp is trusted: longer than any
 /// file system's timestamp granularity, so a change after the entry was recorded cannot
@@ -36,6 +40,10 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
     pub fn of(meta: &std::fs::Metadata) -> Stamp {
         let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
         Stamp {
@@ -90,6 +98,24 @@ pub fn read(path: &Path) -> std::io::Result<(Vec<u8>, Option<Stamped>)> {
     Ok((bytes, stamped))
 }
 
+/// A plugin file's stamp, from its stat alone (nothing is read).
+pub fn stat(path: &Path) -> std::io::Result<Stamped> {
+    let path = std::fs::canonicalize(path)?;
+    let stamp = Stamp::of(&std::fs::metadata(&path)?);
+    Ok(Stamped { path, stamp })
+}
+
+/// What the index remembers of one version of a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub sha256: [u8; 32],
+    /// The raw metadata section (`plugin_meta::SECTION`), `None` when it has none.
+    pub meta_section: Option<Vec<u8>>,
+}
+
+/// Longest entry file: stamp and SHA-256 (under 256 bytes), then the section in base64.
+const MAX_ENTRY: u64 = 256 + (MAX_SECTION_BYTES as u64).div_ceil(3) * 4;
+
 /// The index: one small file per plugin path, under `<cache_dir>/files/`.
 pub struct FileIndex {
     dir: PathBuf,
@@ -107,38 +133,61 @@ impl FileIndex {
         self.dir.join(hex::encode(name))
     }
 
-    /// The SHA-256 recorded for this version of the file, if one is.
-    pub fn get(&self, file: &Stamped) -> Option<[u8; 32]> {
+    /// What is recorded for this version of the file, if anything is.
+    pub fn get(&self, file: &Stamped) -> Option<Entry> {
         let mut text = String::new();
         std::fs::File::open(self.entry(&file.path))
             .ok()?
-            // An entry is one short line; a longer one is not ours.
-            .take(256)
+            // An entry is one line of bounded length; a longer one is not ours.
+            .take(MAX_ENTRY + 1)
             .read_to_string(&mut text)
             .ok()?;
-        let (stamp, digest) = text.strip_suffix('\n')?.rsplit_once(' ')?;
+        if text.len() as u64 > MAX_ENTRY {
+            return None;
+        }
+        let (rest, meta) = text.strip_suffix('\n')?.rsplit_once(' ')?;
+        let (stamp, digest) = rest.rsplit_once(' ')?;
         if stamp != file.stamp.key() {
             return None;
         }
-        hex::decode(digest).ok()?.try_into().ok()
+        let meta_section = match meta {
+            "-" => None,
+            encoded => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(encoded)
+                    .ok()?,
+            ),
+        };
+        Some(Entry {
+            sha256: hex::decode(digest).ok()?.try_into().ok()?,
+            meta_section,
+        })
     }
 
-    /// Records the file's SHA-256 if it has been left alone long enough (see [`SETTLED`]).
-    /// Failing to write only costs the next run a hash.
-    pub fn put(&self, file: &Stamped, digest: &[u8; 32], now: SystemTime) {
+    /// Records what the file is if it has been left alone long enough (see [`SETTLED`]).
+    /// Failing to write only costs the next run a read and a hash.
+    pub fn put(&self, file: &Stamped, entry: &Entry, now: SystemTime) {
         if !file.stamp.settled(now) {
             return;
         }
-        let entry = self.entry(&file.path);
-        let tmp = entry.with_extension(format!("tmp.{}", std::process::id()));
+        let meta = match &entry.meta_section {
+            None => "-".to_owned(),
+            Some(section) if section.len() <= MAX_SECTION_BYTES => {
+                base64::engine::general_purpose::STANDARD.encode(section)
+            }
+            // Too long to be believed: such a plugin is refused anyway.
+            Some(_) => return,
+        };
+        let path = self.entry(&file.path);
+        let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+        let line = format!(
+            "{} {} {meta}\n",
+            file.stamp.key(),
+            hex::encode(entry.sha256)
+        );
         let written = std::fs::create_dir_all(&self.dir)
-            .and_then(|_| {
-                std::fs::write(
-                    &tmp,
-                    format!("{} {}\n", file.stamp.key(), hex::encode(digest)),
-                )
-            })
-            .and_then(|_| std::fs::rename(&tmp, &entry));
+            .and_then(|_| std::fs::write(&tmp, line))
+            .and_then(|_| std::fs::rename(&tmp, &path));
         if let Err(e) = written {
             tracing::debug!("file index not written: {e}");
             let _ = std::fs::remove_file(&tmp);
@@ -154,6 +203,13 @@ mod tests {
         SystemTime::now() + Duration::from_secs(60)
     }
 
+    fn entry(meta: Option<&[u8]>) -> Entry {
+        Entry {
+            sha256: [7; 32],
+            meta_section: meta.map(<[u8]>::to_vec),
+        }
+    }
+
     #[test]
     fn a_recorded_file_is_found_until_it_changes() {
         let dir = tempfile::tempdir().unwrap();
@@ -163,8 +219,12 @@ mod tests {
         let (_, file) = read(&path).unwrap();
         let file = file.expect("an unchanged file is stamped");
         assert_eq!(index.get(&file), None);
-        index.put(&file, &[7; 32], later());
-        assert_eq!(index.get(&file), Some([7; 32]));
+        index.put(&file, &entry(Some(b"{}")), later());
+        assert_eq!(index.get(&file), Some(entry(Some(b"{}"))));
+        // `stat` stamps the file as `read` did, without reading it.
+        assert_eq!(stat(&path).unwrap().stamp, file.stamp);
+        index.put(&file, &entry(None), later());
+        assert_eq!(index.get(&stat(&path).unwrap()), Some(entry(None)));
 
         // Same size, modification time set back: the change time still tells.
         let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
@@ -177,6 +237,7 @@ mod tests {
             .unwrap();
         let (_, changed) = read(&path).unwrap();
         assert_eq!(index.get(&changed.unwrap()), None);
+        assert_eq!(index.get(&stat(&path).unwrap()), None);
     }
 
     #[test]
@@ -187,7 +248,7 @@ mod tests {
         std::fs::write(&path, b"bytes").unwrap();
         let (_, file) = read(&path).unwrap();
         let file = file.unwrap();
-        index.put(&file, &[7; 32], SystemTime::now());
+        index.put(&file, &entry(None), SystemTime::now());
         assert_eq!(index.get(&file), None);
     }
 
@@ -198,17 +259,28 @@ mod tests {
         let path = dir.path().join("p.wasm");
         std::fs::write(&path, b"bytes").unwrap();
         let file = read(&path).unwrap().1.unwrap();
-        index.put(&file, &[7; 32], later());
-        let entry = index.entry(&file.path);
-        let line = std::fs::read_to_string(&entry).unwrap();
+        index.put(&file, &entry(Some(b"{\"name\":\"p\"}")), later());
+        let path = index.entry(&file.path);
+        let line = std::fs::read_to_string(&path).unwrap();
+        let (stamp_and_digest, _) = line.rsplit_once(' ').unwrap();
         for damaged in [
             line.replace('\n', ""),
             line[..line.len() - 3].to_owned() + "\n",
+            // The format before the metadata section was kept: stamp and SHA-256 only.
+            format!("{stamp_and_digest}\n"),
+            format!("{stamp_and_digest} not*base64\n"),
+            format!("{stamp_and_digest} {}\n", "A".repeat(MAX_ENTRY as usize)),
             "x".repeat(300),
             String::new(),
         ] {
-            std::fs::write(&entry, &damaged).unwrap();
+            std::fs::write(&path, &damaged).unwrap();
             assert_eq!(index.get(&file), None, "{damaged:?}");
         }
+        // A section longer than any plugin may have is not recorded.
+        std::fs::remove_file(&path).unwrap();
+        index.put(&file, &entry(Some(&[b' '; MAX_SECTION_BYTES + 1])), later());
+        assert_eq!(index.get(&file), None);
+        index.put(&file, &entry(Some(&[b' '; MAX_SECTION_BYTES])), later());
+        assert!(index.get(&file).is_some(), "the longest section is kept");
     }
 }

@@ -71,9 +71,7 @@ pub fn inspect(
     spec: &str,
     key_scopes: Option<&ScopeSet>,
 ) -> Result<Inspection, Failure> {
-    let loaded = Candidate::resolve(config, spec)?
-        .hash_the_bytes()
-        .load(runtime)?;
+    let loaded = Candidate::read(config, spec)?.load(runtime)?;
     let granted = granted_scopes(config, &loaded.config, &loaded.needed);
     let approval = approval_state(config, &loaded)?;
     let uses_state = loaded.uses_state();

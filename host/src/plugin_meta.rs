@@ -89,6 +89,12 @@ impl fmt::Display for ParamKind {
 /// linker puts it). `Ok(None)`: there is none. More than one, or one that breaks the rules
 /// above, is an error.
 pub fn read(wasm: &[u8]) -> Result<Option<PluginMeta>, String> {
+    section(wasm)?.map(parse).transpose()
+}
+
+/// The bytes of the metadata section, in the component or any module nested in it; more
+/// than one such section refuses the plugin.
+pub fn section(wasm: &[u8]) -> Result<Option<&[u8]>, String> {
     let mut found: Option<&[u8]> = None;
     for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         // A malformed component is the loader's business (it refuses it with its own words).
@@ -102,8 +108,7 @@ pub fn read(wasm: &[u8]) -> Result<Option<PluginMeta>, String> {
             found = Some(section.data());
         }
     }
-    let Some(data) = found else { return Ok(None) };
-    parse(data).map(Some)
+    Ok(found)
 }
 
 /// Parses and checks the JSON of a metadata section.
@@ -395,13 +400,24 @@ fn leb128(out: &mut Vec<u8>, mut n: usize) {
 
 /// The metadata section of a plugin; a section that breaks the rules refuses it (exit 5).
 pub fn read_meta(plugin: &str, wasm: &[u8]) -> Result<Option<PluginMeta>, Failure> {
-    read(wasm).map_err(|why| {
-        Failure::new(
-            ExitCode::Rejected,
-            format!("plugin {plugin} refused: {}", crate::terminal::line(&why)),
-        )
-        .hint("rebuild it with the pleo-host SDK (`pleo-host build`)")
-    })
+    read(wasm).map_err(|why| refused(plugin, &why))
+}
+
+/// [`read_meta`] of a section found before (the file index keeps it): checked again.
+pub fn parse_meta(plugin: &str, section: Option<&[u8]>) -> Result<Option<PluginMeta>, Failure> {
+    section
+        .map(parse)
+        .transpose()
+        .map_err(|why| refused(plugin, &why))
+}
+
+/// A plugin refused for its metadata section (exit 5).
+pub fn refused(plugin: &str, why: &str) -> Failure {
+    Failure::new(
+        ExitCode::Rejected,
+        format!("plugin {plugin} refused: {}", crate::terminal::line(why)),
+    )
+    .hint("rebuild it with the pleo-host SDK (`pleo-host build`)")
 }
 
 #[cfg(test)]

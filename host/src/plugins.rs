@@ -2,25 +2,44 @@
 //! configured path, or a `.wasm` given on the command line), the metadata the SDK embeds, and
 //! its imports sorted into Pleo scopes, WASI capabilities and host services.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, PluginConfig, io_cause};
 use crate::error::{ExitCode, Failure};
+use crate::file_index::{self, Stamped};
 use crate::scopes::{self, ScopeSet};
 
 /// A plugin's bytes and the name it runs under.
 pub struct PluginSource {
     pub name: String,
     pub bytes: Vec<u8>,
-    /// The file it was read from, if it did not change while read: lets a run find its
-    /// SHA-256 in the file index instead of hashing the bytes (see `file_index`).
-    pub file: Option<crate::file_index::Stamped>,
+    /// The file it was read from, if it did not change while read: lets the file index
+    /// record what this version of the file is (see `file_index`).
+    pub file: Option<Stamped>,
+}
+
+/// A plugin found, not read yet: its name and where its bytes are.
+pub struct Located {
+    pub name: String,
+    pub place: Place,
+}
+
+pub enum Place {
+    /// A `.wasm` given on the command line (`configured: false`) or a configured path.
+    File { path: PathBuf, configured: bool },
+    /// Built into this binary.
+    FirstParty(&'static [u8]),
+}
+
+/// Finds a plugin by first-party name, configured name, or path to a `.wasm` file, and reads it.
+pub fn resolve(config: &Config, spec: &str) -> Result<PluginSource, Failure> {
+    locate(config, spec)?.read()
 }
 
 /// Finds a plugin by first-party name, configured name, or path to a `.wasm` file.
-pub fn resolve(config: &Config, spec: &str) -> Result<PluginSource, Failure> {
+pub fn locate(config: &Config, spec: &str) -> Result<Located, Failure> {
     let looks_like_path = spec.ends_with(".wasm") || spec.contains('/');
     if looks_like_path {
         let path = Path::new(spec);
@@ -29,36 +48,27 @@ pub fn resolve(config: &Config, spec: &str) -> Result<PluginSource, Failure> {
             .and_then(|s| s.to_str())
             .unwrap_or("plugin")
             .replace('_', "-");
-        let (bytes, file) = crate::file_index::read(path).map_err(|e| {
-            Failure::new(
-                ExitCode::Usage,
-                format!("cannot read plugin {spec}: {}", io_cause(&e)),
-            )
-        })?;
-        return Ok(PluginSource { name, bytes, file });
+        return Ok(Located {
+            name,
+            place: Place::File {
+                path: path.to_owned(),
+                configured: false,
+            },
+        });
     }
     if let Some(path) = config.plugins.get(spec).and_then(|p| p.path.as_ref()) {
-        let (bytes, file) = crate::file_index::read(path).map_err(|e| {
-            Failure::new(
-                ExitCode::Config,
-                format!(
-                    "plugin {spec}: cannot read {}: {}",
-                    path.display(),
-                    io_cause(&e)
-                ),
-            )
-        })?;
-        return Ok(PluginSource {
+        return Ok(Located {
             name: spec.to_owned(),
-            bytes,
-            file,
+            place: Place::File {
+                path: path.clone(),
+                configured: true,
+            },
         });
     }
     match crate::first_party::find(spec) {
-        Some(bytes) => Ok(PluginSource {
+        Some(bytes) => Ok(Located {
             name: spec.to_owned(),
-            bytes: bytes.to_vec(),
-            file: None,
+            place: Place::FirstParty(bytes),
         }),
         None => Err(
             Failure::new(ExitCode::Usage, format!("unknown plugin `{spec}`")).hint(format!(
@@ -66,6 +76,55 @@ pub fn resolve(config: &Config, spec: &str) -> Result<PluginSource, Failure> {
                 crate::first_party::names().join(", ")
             )),
         ),
+    }
+}
+
+impl Located {
+    /// Reads the plugin's bytes.
+    pub fn read(self) -> Result<PluginSource, Failure> {
+        let (bytes, file) = match &self.place {
+            Place::File { path, .. } => {
+                file_index::read(path).map_err(|e| self.unreadable(path, &e))?
+            }
+            Place::FirstParty(bytes) => (bytes.to_vec(), None),
+        };
+        Ok(PluginSource {
+            name: self.name,
+            bytes,
+            file,
+        })
+    }
+
+    /// Its file's stamp (stat only, nothing read); `None` for a first-party plugin.
+    pub fn stat(&self) -> Result<Option<Stamped>, Failure> {
+        match &self.place {
+            Place::File { path, .. } => file_index::stat(path)
+                .map(Some)
+                .map_err(|e| self.unreadable(path, &e)),
+            Place::FirstParty(_) => Ok(None),
+        }
+    }
+
+    /// A file named on the command line is the user's mistake (exit 2); a configured one,
+    /// the config's (exit 3).
+    fn unreadable(&self, path: &Path, e: &std::io::Error) -> Failure {
+        match &self.place {
+            Place::File {
+                configured: true, ..
+            } => Failure::new(
+                ExitCode::Config,
+                format!(
+                    "plugin {}: cannot read {}: {}",
+                    self.name,
+                    path.display(),
+                    io_cause(e)
+                ),
+            ),
+            _ => Failure::new(
+                ExitCode::Usage,
+                format!("cannot read plugin {}: {}", path.display(), io_cause(e)),
+            ),
+        }
     }
 }
 

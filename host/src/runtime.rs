@@ -18,7 +18,6 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtx, WasiCtxBuilder, WasiCtxView, Wasi
 
 use crate::cpu_meter::{CpuMeter, Metered};
 use crate::error::{ExitCode, Failure};
-use crate::file_index::{FileIndex, Stamped};
 pub use crate::limits::LimitExceeded;
 use crate::limits::Limits;
 use crate::out_quota::{OutQuota, OutQuotaView};
@@ -103,6 +102,8 @@ pub struct LoadedPlugin {
     pub name: String,
     /// Hex SHA-256 of the `.wasm` bytes.
     pub sha256: String,
+    /// The same SHA-256, as bytes.
+    pub digest: [u8; 32],
     pub component: Component,
     /// Fully qualified import names, e.g. `pleo:plugin/users-read@0.1.0`.
     pub imports: Vec<String>,
@@ -188,8 +189,6 @@ pub struct Runtime {
     /// Ticks the epoch while runs are going (none when the thread could not start).
     ticker: Option<std::sync::Arc<EpochTicker>>,
     cache: Option<std::sync::Arc<ComponentCache>>,
-    /// SHA-256s of plugin files by their stat, beside the compile cache (see `file_index`).
-    index: Option<FileIndex>,
     /// With an instance pool: one permit per slot, so a full pool makes a run wait, not fail.
     slots: Option<tokio::sync::Semaphore>,
     /// Components already compiled or loaded by this process, by the wasm's SHA-256: a
@@ -235,12 +234,10 @@ impl Runtime {
                 None
             }
         });
-        let index = cache.as_ref().map(|cache| FileIndex::new(&cache.dir));
         Ok(Runtime {
             engine,
             ticker,
             cache,
-            index,
             slots: pool.map(|runs| tokio::sync::Semaphore::new(runs as usize)),
             loaded: Default::default(),
         })
@@ -269,38 +266,55 @@ impl Runtime {
         wasm: &[u8],
         limits: &Limits,
     ) -> Result<LoadedPlugin, LoadError> {
-        self.load_file(name, wasm, None, limits)
-    }
-
-    /// [`Runtime::load`] of bytes read from `file`: their SHA-256 comes from the file index
-    /// when it knows this version of the file and the compile cache has its entry; else the
-    /// bytes are hashed, and the index records the SHA-256 for the next run.
-    pub fn load_file(
-        &self,
-        name: &str,
-        wasm: &[u8],
-        file: Option<&Stamped>,
-        limits: &Limits,
-    ) -> Result<LoadedPlugin, LoadError> {
         if !wasm.starts_with(b"\0asm") || wasm.len() < 8 {
             return Err(LoadError::NotWasm(name.into()));
         }
         if wasm[4..8] == [1, 0, 0, 0] {
             return Err(LoadError::CoreModule(name.into()));
         }
-        if wasm.len() as u64 > limits.wasm_bytes {
-            return Err(LoadError::Limit(LimitExceeded::WasmSize {
-                limit: limits.wasm_bytes,
-                size: wasm.len() as u64,
-            }));
-        }
-        let index = file.zip(self.index.as_ref());
-        let indexed = index.and_then(|(file, index)| index.get(file));
-        // Hashed at most once: an interpreter's component (Python, JavaScript) is 13-18 MB.
-        let digest: [u8; 32] = match indexed {
-            Some(digest) => digest,
-            None => Sha256::digest(wasm).into(),
+        check_size(wasm.len() as u64, limits)?;
+        // Hashed once: an interpreter's component (Python, JavaScript) is 13-18 MB. A
+        // compiled entry is always named by the SHA-256 of the bytes it was compiled from.
+        let digest: [u8; 32] = Sha256::digest(wasm).into();
+        let started = Instant::now();
+        let component = match self.compiled(&digest) {
+            Some(component) => component,
+            None => {
+                check_shape(wasm).map_err(|e| match e {
+                    Shape::Invalid(cause) => LoadError::Invalid(name.into(), cause),
+                    Shape::Over(limit) => LoadError::Limit(limit),
+                })?;
+                let component = self
+                    .compile(wasm, digest, limits.wall)?
+                    .map_err(|e| LoadError::Invalid(name.into(), first_line(&format!("{e:#}"))))?;
+                self.remember(&digest, &component);
+                component
+            }
         };
+        Ok(self.loaded_plugin(name, digest, component, started.elapsed()))
+    }
+
+    /// The plugin whose wasm has SHA-256 `digest` and `size` bytes, if this process or the
+    /// compile cache has compiled it (`None`: only its bytes will do). For a file whose
+    /// SHA-256 the file index knows: nothing is read, parsed or hashed.
+    pub fn load_compiled(
+        &self,
+        name: &str,
+        digest: &[u8; 32],
+        size: u64,
+        limits: &Limits,
+    ) -> Result<Option<LoadedPlugin>, LoadError> {
+        check_size(size, limits)?;
+        let started = Instant::now();
+        Ok(self
+            .compiled(digest)
+            .map(|component| self.loaded_plugin(name, *digest, component, started.elapsed())))
+    }
+
+    /// The component of this SHA-256 already in this process, else from the compile cache (a
+    /// compiled copy there passed the shape check when this host compiled it: loading it
+    /// needs no parse of the wasm, no copy of it and no thread).
+    fn compiled(&self, digest: &[u8; 32]) -> Option<Component> {
         let sha256 = hex::encode(digest);
         let known = self
             .loaded
@@ -308,53 +322,44 @@ impl Runtime {
             .unwrap_or_else(|e| e.into_inner())
             .get(&sha256)
             .cloned();
-        let mut compile_time = Duration::ZERO;
-        let component = match known {
-            Some(component) => component,
-            None => {
-                let started = Instant::now();
-                // A compiled copy in the cache passed the shape check when this host compiled
-                // it: loading it needs no parse of the wasm, no copy of it and no thread.
-                let cached = self
-                    .cache
-                    .as_ref()
-                    .and_then(|cache| cache.cached(&self.engine, &digest));
-                let component = match cached {
-                    Some(component) => component,
-                    // Compiling keys the entry by the bytes' own hash, never the index's: an
-                    // entry always holds the code of the bytes its name says.
-                    None if indexed.is_some() => return self.load_file(name, wasm, None, limits),
-                    None => {
-                        check_shape(wasm).map_err(|e| match e {
-                            Shape::Invalid(cause) => LoadError::Invalid(name.into(), cause),
-                            Shape::Over(limit) => LoadError::Limit(limit),
-                        })?;
-                        self.compile(wasm, digest, limits.wall)?.map_err(|e| {
-                            LoadError::Invalid(name.into(), first_line(&format!("{e:#}")))
-                        })?
-                    }
-                };
-                let mut loaded = self.loaded.lock().unwrap_or_else(|e| e.into_inner());
-                loaded.insert(sha256.clone(), component.clone());
-                compile_time = started.elapsed();
-                component
-            }
-        };
-        if let (None, Some((file, index))) = (indexed, index) {
-            index.put(file, &digest, std::time::SystemTime::now());
+        if known.is_some() {
+            return known;
         }
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.cached(&self.engine, digest))?;
+        self.remember(digest, &cached);
+        Some(cached)
+    }
+
+    fn remember(&self, digest: &[u8; 32], component: &Component) {
+        self.loaded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hex::encode(digest), component.clone());
+    }
+
+    fn loaded_plugin(
+        &self,
+        name: &str,
+        digest: [u8; 32],
+        component: Component,
+        compile_time: Duration,
+    ) -> LoadedPlugin {
         let imports = component
             .component_type()
             .imports(&self.engine)
             .map(|(name, _)| name.to_owned())
             .collect();
-        Ok(LoadedPlugin {
+        LoadedPlugin {
             name: name.into(),
-            sha256,
+            sha256: hex::encode(digest),
+            digest,
             component,
             imports,
             compile_time,
-        })
+        }
     }
 
     /// Compiles (or loads from the cache) on a thread of its own, waiting at most `deadline`.
@@ -532,6 +537,17 @@ impl Runtime {
 enum Shape {
     Invalid(String),
     Over(LimitExceeded),
+}
+
+/// Refuses a component over `limits.wasm_bytes` before anything is done with it.
+fn check_size(size: u64, limits: &Limits) -> Result<(), LoadError> {
+    if size > limits.wasm_bytes {
+        return Err(LoadError::Limit(LimitExceeded::WasmSize {
+            limit: limits.wasm_bytes,
+            size,
+        }));
+    }
+    Ok(())
 }
 
 /// Counts the memories and tables the component's core modules define, so a component that
@@ -965,48 +981,5 @@ mod cache_tests {
         assert_eq!(files.len(), 2, "{files:?}");
         assert!(files.contains(&first));
         assert_eq!(std::fs::metadata(&first).unwrap().ino(), written.ino());
-    }
-
-    /// The file index only names which compiled entry to load: when the compile cache has no
-    /// entry of the SHA-256 it gives, the bytes are hashed and compiled under their own.
-    #[test]
-    fn a_compiled_entry_is_named_by_the_bytes_never_by_the_file_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let cache = dir.path().join("cache");
-        let runtime = Runtime::new(Some(&cache)).unwrap();
-        let path = dir.path().join("p.wasm");
-        let wasm = component();
-        std::fs::write(&path, &wasm).unwrap();
-        let (bytes, file) = crate::file_index::read(&path).unwrap();
-        let file = file.unwrap();
-        // An entry that names other bytes (the file was changed within a clock tick).
-        let other = [7u8; 32];
-        FileIndex::new(&cache).put(
-            &file,
-            &other,
-            std::time::SystemTime::now() + Duration::from_secs(60),
-        );
-        assert_eq!(FileIndex::new(&cache).get(&file), Some(other));
-
-        let loaded = runtime
-            .load_file("p", &bytes, Some(&file), &Limits::default())
-            .unwrap();
-        assert_eq!(loaded.sha256, hex::encode(digest(&wasm)));
-        let compiled = ComponentCache::new(&runtime.engine, &cache)
-            .unwrap()
-            .path_for(&digest(&wasm));
-        assert!(
-            compiled.is_file(),
-            "the entry is named by the bytes' SHA-256"
-        );
-        let files = entries(&cache);
-        assert_eq!(
-            files
-                .iter()
-                .filter(|f| f.extension().is_some_and(|x| x == "cwasm"))
-                .count(),
-            1,
-            "{files:?}"
-        );
     }
 }

@@ -760,8 +760,7 @@ fn one_line(e: &wasmtime::Error) -> String {
 
 /// A WebAssembly runtime with the config's compile cache, for commands that need no session.
 pub fn runtime_for(config: &Config) -> Result<Runtime, Failure> {
-    let cache_dir = config.cache_dir.clone().or_else(default_cache_dir);
-    Runtime::new(cache_dir.as_deref()).map_err(|e| {
+    Runtime::new(config.compile_cache_dir().as_deref()).map_err(|e| {
         Failure::new(
             ExitCode::Internal,
             format!("cannot set up the WebAssembly engine: {e}"),
@@ -797,12 +796,4 @@ pub fn open_state_db(config: &Config) -> Result<rusqlite::Connection, Failure> {
         Failure::new(ExitCode::Config, e.to_string())
             .hint("set state_dir in pleo.toml to a writable place")
     })
-}
-
-/// `$XDG_CACHE_HOME/pleo-host/components` or `~/.cache/pleo-host/components`.
-fn default_cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("pleo-host").join("components"))
 }
