@@ -205,3 +205,67 @@ fn errors_say_what_was_expected() {
     let error = page(b"{\"data\":[\"\xff\"]}", None).unwrap_err();
     assert!(error.0.starts_with("the answer is not UTF-8"), "{error}");
 }
+
+/// What `project` must give: each object parsed in full, then only the fields asked for.
+fn projected_by_parsing(data: &str, fields: &[&str]) -> Value {
+    let items: Vec<serde_json::Map<String, Value>> = serde_json::from_str(data).unwrap();
+    Value::Array(
+        items
+            .into_iter()
+            .map(|item| {
+                Value::Object(
+                    item.into_iter()
+                        .filter(|(k, _)| fields.contains(&k.as_str()))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn a_projection_keeps_exactly_the_fields_asked_for() {
+    let data = r#" [ {"id":"e1","companyId":"c1","note":"} , \"status\": {","status":"OK",
+        "transactionValue":{"currency":"DKK","minors":-12},"tags":[1,{"status":"no"}]},
+        {"st\u0061tus":"escaped key","id":"e2"}, {}, {"other":null} ] "#;
+    for fields in [
+        vec!["status"],
+        vec!["id", "transactionValue"],
+        vec!["tags", "note", "missing"],
+        vec![],
+    ] {
+        let projected = project(data, &fields).unwrap();
+        let parsed: Value = serde_json::from_str(&projected)
+            .unwrap_or_else(|e| panic!("{fields:?}: not JSON: {e}: {projected}"));
+        assert_eq!(parsed, projected_by_parsing(data, &fields), "{fields:?}");
+        // Values are passed on as their text: nothing is re-encoded or reordered.
+        if fields == ["id", "transactionValue"] {
+            assert!(projected.contains(r#""transactionValue":{"currency":"DKK","minors":-12}"#));
+        }
+    }
+    assert_eq!(project("[]", &["id"]).unwrap(), "[]");
+    assert_eq!(
+        project(r#"[{"a":1},{"a":2}]"#, &["a"]).unwrap(),
+        r#"[{"a":1},{"a":2}]"#
+    );
+    assert_eq!(
+        project(r#"[{"a":1},{"b":2}]"#, &["b"]).unwrap(),
+        r#"[{},{"b":2}]"#
+    );
+}
+
+#[test]
+fn a_projection_of_anything_but_an_array_of_objects_is_refused() {
+    for data in [
+        r#"["x"]"#,
+        "[1]",
+        "[null]",
+        "[[]]",
+        r#"{"id":"e1"}"#,
+        "[{}",
+        "[{}] x",
+        "",
+    ] {
+        assert!(project(data, &["id"]).is_err(), "{data}");
+    }
+}

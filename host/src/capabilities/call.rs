@@ -25,6 +25,8 @@ pub(super) struct Args {
     ids: Vec<String>,
     query: Vec<(&'static str, String)>,
     body: Option<serde_json::Value>,
+    /// The fields of each object a page keeps (empty: all); not sent to Pleo.
+    fields: Vec<String>,
     refused: Option<HostError>,
 }
 
@@ -70,9 +72,10 @@ impl Args {
 
     /// Which page of a list, its size and order, as the operation allows (`paging`).
     pub fn page(mut self, page: &PageRequest, paging: &Paging) -> Args {
-        match paging::query(page, paging) {
-            Ok(query) => {
+        match paging::query(page, paging).and_then(|q| Ok((q, paging::fields(page)?))) {
+            Ok((query, fields)) => {
                 self.query.extend(query);
+                self.fields = fields;
                 self
             }
             Err(refusal) => self.refuse(refusal),
@@ -171,16 +174,27 @@ pub(super) enum Answer {
 
 impl Caps {
     /// A call whose row answers with a page.
-    pub(super) async fn page(&mut self, op: &'static Op, args: Args) -> Result<WitPage, HostError> {
-        match self.call(op, args).await? {
-            Answer::Page(page) => Ok(WitPage {
-                data: page.data,
-                next_cursor: page.next_cursor,
-                prev_cursor: page.prev_cursor,
-                total: page.total,
-            }),
-            _ => Err(shape_bug(op)),
-        }
+    pub(super) async fn page(
+        &mut self,
+        op: &'static Op,
+        mut args: Args,
+    ) -> Result<WitPage, HostError> {
+        let fields = std::mem::take(&mut args.fields);
+        let Answer::Page(page) = self.call(op, args).await? else {
+            return Err(shape_bug(op));
+        };
+        let data = if fields.is_empty() {
+            page.data
+        } else {
+            pleo_scan::project(&page.data, &fields)
+                .map_err(|e| self.api_error(ApiError::Decode(e.to_string())))?
+        };
+        Ok(WitPage {
+            data,
+            next_cursor: page.next_cursor,
+            prev_cursor: page.prev_cursor,
+            total: page.total,
+        })
     }
 
     /// A call whose row answers with JSON text (an object, a list, or the whole answer).
@@ -440,6 +454,7 @@ mod tests {
             offset: None,
             limit: None,
             sorting: Vec::new(),
+            fields: Vec::new(),
         };
         let refused = |args: Args| match args.request(op) {
             Err(HostError::Guest(e)) => format!("{e:?}"),
@@ -463,6 +478,7 @@ mod tests {
                     offset: None,
                     limit: Some(1000),
                     sorting: Vec::new(),
+                    fields: Vec::new(),
                 },
                 &paging::RECEIPTS,
             )

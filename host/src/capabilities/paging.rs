@@ -10,8 +10,10 @@ use crate::bindings::pleo::plugin::types::{SortBy, SortOrder};
 const MAX_CURSOR: usize = 1024;
 /// Most sort keys of one request: more than any Pleo object has fields worth sorting by.
 const MAX_SORT_KEYS: usize = 8;
-/// Most characters of a sort key that is a field name.
+/// Most characters of a field name (a sort key, a field to keep).
 const MAX_FIELD_NAME: usize = 64;
+/// Most fields a page request may keep: more than any Pleo object has.
+const MAX_FIELDS: usize = 64;
 
 /// What one list operation's document allows.
 pub(super) struct Paging {
@@ -91,6 +93,29 @@ pub(super) fn query(
     }
     query.extend(sorting(&page.sorting, &paging.sorting)?);
     Ok(query)
+}
+
+/// The fields of each object the plugin asked to keep (`fields`; empty: all), checked: at
+/// most [`MAX_FIELDS`] field names, each once.
+pub(super) fn fields(page: &PageRequest) -> Result<Vec<String>, HostError> {
+    if page.fields.len() > MAX_FIELDS {
+        return Err(invalid(format!(
+            "at most {MAX_FIELDS} fields, not {}",
+            page.fields.len()
+        )));
+    }
+    for (i, field) in page.fields.iter().enumerate() {
+        if !is_field_name(field) {
+            return Err(invalid(format!(
+                "{:?} is not a field name",
+                truncate(field, MAX_FIELD_NAME)
+            )));
+        }
+        if page.fields[..i].contains(field) {
+            return Err(invalid(format!("field {field:?} is given twice")));
+        }
+    }
+    Ok(page.fields.clone())
 }
 
 /// A cursor goes into the URL as a query value: it must look like one Pleo gave.
@@ -175,6 +200,7 @@ mod tests {
             offset: None,
             limit: None,
             sorting: Vec::new(),
+            fields: Vec::new(),
         }
     }
 
@@ -354,5 +380,35 @@ mod tests {
             sent(&sorted(&many[..MAX_SORT_KEYS]), &CURSOR_OR_OFFSET).len(),
             2 * MAX_SORT_KEYS
         );
+    }
+
+    /// What a plugin may ask to keep of each object: field names, bounded, each once.
+    #[test]
+    fn fields_to_keep_are_field_names_bounded_in_count_and_length() {
+        let asking = |fields: Vec<String>| PageRequest {
+            fields,
+            ..request()
+        };
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let kept = fields(&asking(names(&["id", "transactionValue", "external_id"]))).unwrap();
+        assert_eq!(kept, names(&["id", "transactionValue", "external_id"]));
+        assert!(fields(&request()).unwrap().is_empty());
+        let most: Vec<String> = (0..MAX_FIELDS).map(|i| format!("f{i}")).collect();
+        assert_eq!(fields(&asking(most.clone())).unwrap().len(), MAX_FIELDS);
+
+        let refusal = |list: Vec<String>| match fields(&asking(list)) {
+            Err(HostError::Guest(PleoError::InvalidRequest(e))) => e.message,
+            other => panic!("not refused as invalid: {other:?}"),
+        };
+        let mut too_many = most;
+        too_many.push("one_more".into());
+        assert!(refusal(too_many).contains("at most 64 fields"));
+        assert!(refusal(names(&["id", "id"])).contains("twice"));
+        let long = "a".repeat(MAX_FIELD_NAME + 1);
+        for bad in ["", "1st", "a.b", "a b", "\u{1b}[2J", "é", &long] {
+            let message = refusal(vec![bad.to_owned()]);
+            assert!(message.contains("not a field name"), "{bad:?}: {message}");
+            assert!(message.len() < 200, "{message}");
+        }
     }
 }

@@ -445,6 +445,29 @@ fn paging(tour: &mut Tour) {
         tour.held(got == want, format_args!("not by id descending: {got:?}"));
     }
 
+    // Only some fields: each object of the first page is the walk's, with just those fields
+    // (an object without `email` has none; the others are dropped by the host).
+    let only = PageRequest::first(PAGE).only(&["id", "email"]);
+    if let Some(page) = tour.ok(I, F, "the first page, only id and email", || fetch(&only)) {
+        let got = items(&page.data);
+        let want: Vec<Value> = forward[0]
+            .iter()
+            .map(|item| {
+                let kept = ["id", "email"].map(|k| (k, item.get(k)));
+                let kept = kept.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?.clone())));
+                Value::Object(kept.collect())
+            })
+            .collect();
+        tour.held(
+            got == want && !got.is_empty(),
+            format_args!("got {got:?}, wanted {want:?}"),
+        );
+    }
+    let bad_field = PageRequest::first(PAGE).only(&["email\"]"]);
+    tour.fails(I, F, "a field that is no field name", "invalid-request", || {
+        fetch(&bad_field)
+    });
+
     // Refused by the host, nothing sent: two positions, a key that is no field name.
     let two = PageRequest {
         before: Some("AAAA".into()),
