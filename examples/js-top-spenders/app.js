@@ -4,7 +4,7 @@ import { searchEntries } from 'pleo:plugin/accounting-entries-read@0.1.0';
 import {
   entryFilter, log, pages, params, progress, runPlugin, writeFile,
 } from './pleo-sdk/js/pleo-plugin.js';
-import { Report, options as makeOptions, searchRange } from './report.js';
+import { FIELDS, Report, options as makeOptions, searchRange } from './report.js';
 
 export function run() {
   return runPlugin(() => {
@@ -20,7 +20,7 @@ export function run() {
       currencies: [options.currency],
     });
     const report = new Report();
-    const walk = pages((page) => searchEntries(filter, undefined, page));
+    const walk = pages((page) => searchEntries(filter, undefined, page), 100, [], FIELDS);
     for (const page of walk) {
       for (const entry of page) report.add(entry, options);
       progress(walk.seen, walk.total, `${walk.seen} entries`);

@@ -4,7 +4,7 @@ import wit_world
 from wit_world.imports import accounting_entries_read as entries
 
 from pleo_plugin import OUT, entry_filter, log, pages, params, progress, run_plugin
-from report import Options, Report
+from report import FIELDS, Options, Report
 
 
 class WitWorld(wit_world.WitWorld):
@@ -25,7 +25,7 @@ def top_spenders() -> str:
         currencies=[options.currency],
     )
     report = Report()
-    walk = pages(lambda page: entries.search_entries(query, None, page))
+    walk = pages(lambda page: entries.search_entries(query, None, page), fields=FIELDS)
     for page in walk:
         for entry in page:
             report.add(entry, options)

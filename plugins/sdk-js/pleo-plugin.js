@@ -57,10 +57,11 @@ export function call(fn, ...args) {
 
 /** Iterates the pages of a list operation (arrays of Pleo objects); see `pages`. */
 export class Pages {
-  constructor(fetch, pageSize, sorting = []) {
+  constructor(fetch, pageSize, sorting = [], fields = []) {
     this.fetch = fetch;
     this.pageSize = pageSize;
     this.sorting = sorting;
+    this.fields = fields;
     this.next = undefined;
     this.done = false;
     this.total = undefined;
@@ -70,7 +71,7 @@ export class Pages {
   *[Symbol.iterator]() {
     while (!this.done) {
       const after = this.next;
-      const page = call(this.fetch, pageRequest({ after, limit: this.pageSize, sorting: this.sorting }));
+      const page = call(this.fetch, pageRequest({ after, limit: this.pageSize, sorting: this.sorting, fields: this.fields }));
       const cursor = page.nextCursor ?? undefined;
       if (cursor !== undefined && cursor === after) {
         this.done = true;
@@ -94,20 +95,29 @@ export class Pages {
 /**
  * Pages through a list operation forward: `fetch(pageRequest)` until a page has no next
  * cursor. `sorting`: `[{ key, order }]` asked for with every page, e.g.
- * `[{ key: 'name', order: 'desc' }]`.
+ * `[{ key: 'name', order: 'desc' }]`. `fields`: only these top-level fields of each object,
+ * e.g. ['id', 'status']; the host drops the others, so there is less JSON to parse.
  */
-export function pages(fetch, pageSize = 100, sorting = []) {
-  return new Pages(fetch, pageSize, sorting);
+export function pages(fetch, pageSize = 100, sorting = [], fields = []) {
+  return new Pages(fetch, pageSize, sorting, fields);
 }
 
 /**
  * A `page-request` for one page: at most one of `after` (the `nextCursor` of the page before),
  * `before` (the `prevCursor` of the page after: paging backwards) and `offset` (the
  * accounting-entries lists have none); `sorting` as `[{ key, order }]`, an order being 'asc',
- * 'desc', 'asc-nulls-first', ... The host refuses what the operation does not allow.
+ * 'desc', 'asc-nulls-first', ...; `fields`: only these top-level fields of each object, e.g.
+ * ['id', 'status'] (none: all). The host refuses what the operation does not allow.
  */
-export function pageRequest({ after, before, offset, limit, sorting = [] } = {}) {
-  return { after, before, offset, limit, sorting: sorting.map(({ key, order }) => ({ key, order })) };
+export function pageRequest({ after, before, offset, limit, sorting = [], fields = [] } = {}) {
+  return {
+    after,
+    before,
+    offset,
+    limit,
+    sorting: sorting.map(({ key, order }) => ({ key, order })),
+    fields: [...fields],
+  };
 }
 
 /** The run's parameters, checked by the host against the declaration (defaults filled in). */

@@ -3,9 +3,9 @@
 mod report;
 
 use pleo_plugin::accounting_entries_read::{self as entries, DateField, DateRange, EntryFilter};
-use pleo_plugin::{AccountingEntry, Guest, Param, log, pages, params, progress};
+use pleo_plugin::{Guest, Param, log, pages, params, progress};
 
-use report::{Options, Report};
+use report::{FIELDS, Options, Report, Spend};
 
 const PARAMS: &[Param] = &[
     Param::date(
@@ -43,7 +43,8 @@ impl Guest for TopSpenders {
         };
         let mut report = Report::default();
         let mut pages =
-            pages::<AccountingEntry, _>(100, |page| entries::search_entries(&filter, None, page));
+            pages::<Spend, _>(100, |page| entries::search_entries(&filter, None, page))
+                .only(FIELDS);
         while let Some(page) = pages.next() {
             for entry in page.map_err(|e| format!("searching entries: {e}"))? {
                 report.add(&entry, &options);
