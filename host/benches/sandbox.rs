@@ -424,7 +424,7 @@ fn parent(args: &Args) -> Res<()> {
                 ("compile_ms", "first compile (empty cache)", "ms"),
                 (
                     "load_ms",
-                    "cached start (read, SHA-256 from the file index, load compiled)",
+                    "cached start (file index: no read, no hash; load compiled)",
                     "ms",
                 ),
                 ("instantiate_ms", "instantiate", "ms"),

@@ -277,8 +277,8 @@ impl Runtime {
         // compiled entry is always named by the SHA-256 of the bytes it was compiled from.
         let digest: [u8; 32] = Sha256::digest(wasm).into();
         let started = Instant::now();
-        let component = match self.compiled(&digest) {
-            Some(component) => component,
+        let (component, took) = match self.compiled(&digest) {
+            Some(found) => found,
             None => {
                 check_shape(wasm).map_err(|e| match e {
                     Shape::Invalid(cause) => LoadError::Invalid(name.into(), cause),
@@ -288,10 +288,10 @@ impl Runtime {
                     .compile(wasm, digest, limits.wall)?
                     .map_err(|e| LoadError::Invalid(name.into(), first_line(&format!("{e:#}"))))?;
                 self.remember(&digest, &component);
-                component
+                (component, started.elapsed())
             }
         };
-        Ok(self.loaded_plugin(name, digest, component, started.elapsed()))
+        Ok(self.loaded_plugin(name, digest, component, took))
     }
 
     /// The plugin whose wasm has SHA-256 `digest` and `size` bytes, if this process or the
@@ -305,16 +305,16 @@ impl Runtime {
         limits: &Limits,
     ) -> Result<Option<LoadedPlugin>, LoadError> {
         check_size(size, limits)?;
-        let started = Instant::now();
         Ok(self
             .compiled(digest)
-            .map(|component| self.loaded_plugin(name, *digest, component, started.elapsed())))
+            .map(|(component, took)| self.loaded_plugin(name, *digest, component, took)))
     }
 
     /// The component of this SHA-256 already in this process, else from the compile cache (a
     /// compiled copy there passed the shape check when this host compiled it: loading it
-    /// needs no parse of the wasm, no copy of it and no thread).
-    fn compiled(&self, digest: &[u8; 32]) -> Option<Component> {
+    /// needs no parse of the wasm, no copy of it and no thread), with the time it took to
+    /// load (zero when this process already had it: a run's wall clock is not charged twice).
+    fn compiled(&self, digest: &[u8; 32]) -> Option<(Component, Duration)> {
         let sha256 = hex::encode(digest);
         let known = self
             .loaded
@@ -322,15 +322,16 @@ impl Runtime {
             .unwrap_or_else(|e| e.into_inner())
             .get(&sha256)
             .cloned();
-        if known.is_some() {
-            return known;
+        if let Some(component) = known {
+            return Some((component, Duration::ZERO));
         }
+        let started = Instant::now();
         let cached = self
             .cache
             .as_ref()
             .and_then(|cache| cache.cached(&self.engine, digest))?;
         self.remember(digest, &cached);
-        Some(cached)
+        Some((cached, started.elapsed()))
     }
 
     fn remember(&self, digest: &[u8; 32], component: &Component) {
