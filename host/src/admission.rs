@@ -26,16 +26,16 @@ pub struct Candidate {
     pub config: PluginConfig,
     /// What its SDK embedded: name, version, declared params.
     pub meta: Option<PluginMeta>,
-    /// The file index beside the compile cache (none without a cache folder).
-    index: Option<FileIndex>,
 }
 
 /// Where a candidate's code comes from.
 enum Body {
-    /// Its bytes, read, and their metadata section (the file index records it once loaded).
+    /// Its bytes, read, and their metadata section: `index` (none without a cache folder)
+    /// records both once loaded.
     Read {
         source: PluginSource,
         meta_section: Option<Vec<u8>>,
+        index: Option<FileIndex>,
     },
     /// Not read: the file index knows this version of its file (SHA-256, metadata section).
     Indexed {
@@ -52,7 +52,7 @@ impl Candidate {
     /// once for every later phase.
     pub fn resolve(config: &Config, spec: &str) -> Result<Candidate, Failure> {
         let located = plugins::locate(config, spec)?;
-        let index = config.compile_cache_dir().map(|dir| FileIndex::new(&dir));
+        let index = file_index(config);
         if let Some(index) = &index
             && let Some(file) = located.stat()?
             && let Some(entry) = index.get(&file)
@@ -62,7 +62,6 @@ impl Candidate {
                 name: located.name.clone(),
                 config: plugins::plugin_config(config, &located.name),
                 meta,
-                index: None,
                 body: Body::Indexed {
                     located,
                     file,
@@ -76,8 +75,7 @@ impl Candidate {
     /// Like [`Candidate::resolve`], but always reads and hashes the bytes: for `plugin
     /// approve` and `plugin inspect`, which show and pin what the file holds now.
     pub fn read(config: &Config, spec: &str) -> Result<Candidate, Failure> {
-        let index = config.compile_cache_dir().map(|dir| FileIndex::new(&dir));
-        Candidate::from_bytes(config, plugins::resolve(config, spec)?, index)
+        Candidate::from_bytes(config, plugins::resolve(config, spec)?, file_index(config))
     }
 
     fn from_bytes(
@@ -93,10 +91,10 @@ impl Candidate {
             name: source.name.clone(),
             config: plugins::plugin_config(config, &source.name),
             meta,
-            index,
             body: Body::Read {
                 source,
                 meta_section,
+                index,
             },
         })
     }
@@ -158,9 +156,10 @@ impl Candidate {
             Body::Read {
                 source,
                 meta_section,
+                index,
             } => {
                 let plugin = runtime.load(&self.name, &source.bytes, &limits)?;
-                if let (Some(index), Some(file)) = (&self.index, &source.file) {
+                if let (Some(index), Some(file)) = (&index, &source.file) {
                     let entry = Entry {
                         sha256: plugin.digest,
                         meta_section,
@@ -181,6 +180,11 @@ impl Candidate {
             size_bytes,
         })
     }
+}
+
+/// The file index beside the config's compile cache (none without a cache folder).
+fn file_index(config: &Config) -> Option<FileIndex> {
+    config.compile_cache_dir().map(|dir| FileIndex::new(&dir))
 }
 
 /// A plugin compiled and its imports sorted; not yet checked against grant, key or approval.
